@@ -1,0 +1,25 @@
+//! The wire contracts every side builds against: HTTP bodies, the command,
+//! event and status messages on NATS, and the WebSocket frames. These Rust
+//! types are the source of `proto/schemas/*.json`; a test fails on drift.
+
+mod command_message;
+mod event_envelope;
+mod field_error;
+mod frames;
+mod problem;
+mod requests;
+pub mod schemas;
+mod status;
+mod wire_amount;
+
+pub use command_message::CommandMessage;
+pub use event_envelope::{EventEnvelope, EventMetadata};
+pub use field_error::FieldError;
+pub use frames::{AcceptedFrame, ClientFrame, ErrorFrame, EventFrame, HeartbeatFrame, WelcomeFrame};
+pub use problem::Problem;
+pub use requests::{
+    AcceptedResponse, CloseAccountRequest, CommandRequest, DepositRequest, OpenAccountRequest, WithdrawRequest,
+    decode_command_request,
+};
+pub use status::{StatusEnvelope, StatusError, StatusKind, StatusMessage};
+pub use wire_amount::WireAmount;

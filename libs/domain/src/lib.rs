@@ -1,0 +1,23 @@
+//! The bank's language, with no I/O: identifiers, money, commands, events,
+//! and the two pure functions that run the ledger — `decide` and `apply`.
+
+mod account;
+mod command;
+mod decide;
+mod event;
+mod ids;
+mod money;
+mod rejection;
+#[cfg(feature = "schema")]
+mod schema;
+
+pub use account::{Account, AccountStatus};
+pub use command::{AccountCommand, CommandKind};
+pub use decide::decide;
+pub use event::AccountEvent;
+pub use ids::{AccountId, Currency, IdError, UserId};
+pub use money::{Amount, AmountError, Balance};
+pub use rejection::Rejection;
+
+/// The aggregate type of every event in this crate.
+pub const AGGREGATE_TYPE: &str = "BankAccount";

@@ -1,0 +1,239 @@
+//! Money is `i64` minor units with checked arithmetic. Text in major units
+//! ("10.10") is parsed digit by digit, never through a float.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The largest amount the type can hold at all: 10^15 minor units. Services
+/// apply a lower, configured maximum on top.
+pub const ABSOLUTE_MAX_MINOR: i64 = 1_000_000_000_000_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AmountError {
+    #[error("must be a decimal number in major units with at most 2 fraction digits, such as 10.50")]
+    Malformed,
+    #[error("must have at most 2 fraction digits")]
+    TooPrecise,
+    #[error("must be greater than zero")]
+    NotPositive,
+    #[error("must not be negative")]
+    Negative,
+    #[error("must be at most {max}")]
+    TooLarge { max: Balance },
+}
+
+/// A strictly positive amount of money, in minor units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct Amount(i64);
+
+/// A balance (zero or more), in minor units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct Balance(i64);
+
+/// Parses `digits[.d[d]]` into minor units. Signs, exponents, spaces and
+/// more than two fraction digits are refused, not rounded.
+fn parse_minor(text: &str) -> Result<i64, AmountError> {
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (whole, fraction) = match unsigned.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (unsigned, None),
+    };
+    let digits_only = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits_only(whole) || fraction.is_some_and(|f| !digits_only(f)) {
+        return Err(AmountError::Malformed);
+    }
+    let fraction = fraction.unwrap_or("");
+    if fraction.len() > 2 {
+        return Err(AmountError::TooPrecise);
+    }
+    let too_large = AmountError::TooLarge { max: Balance(ABSOLUTE_MAX_MINOR) };
+    let trimmed = whole.trim_start_matches('0');
+    if trimmed.len() > 16 {
+        return Err(too_large);
+    }
+    let whole: i64 = if trimmed.is_empty() { 0 } else { trimmed.parse().map_err(|_| too_large.clone())? };
+    let cents: i64 = match fraction.len() {
+        0 => 0,
+        1 => fraction.parse::<i64>().map_err(|_| AmountError::Malformed)? * 10,
+        _ => fraction.parse::<i64>().map_err(|_| AmountError::Malformed)?,
+    };
+    let minor = whole
+        .checked_mul(100)
+        .and_then(|w| w.checked_add(cents))
+        .filter(|m| *m <= ABSOLUTE_MAX_MINOR)
+        .ok_or(too_large)?;
+    if negative && minor != 0 {
+        return Err(AmountError::Negative);
+    }
+    Ok(minor)
+}
+
+fn format_minor(minor: i64, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    write!(f, "{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+impl Amount {
+    /// Parses major units ("10.10" → 1010 minor units), refusing anything
+    /// that is not exactly representable, not positive, or above `max`.
+    pub fn parse_major(text: &str, max: Amount) -> Result<Self, AmountError> {
+        let minor = parse_minor(text)?;
+        if minor == 0 {
+            return Err(AmountError::NotPositive);
+        }
+        Self::from_minor(minor).and_then(|a| a.at_most(max))
+    }
+
+    pub fn from_minor(minor: i64) -> Result<Self, AmountError> {
+        if minor <= 0 {
+            Err(AmountError::NotPositive)
+        } else if minor > ABSOLUTE_MAX_MINOR {
+            Err(AmountError::TooLarge { max: Balance(ABSOLUTE_MAX_MINOR) })
+        } else {
+            Ok(Self(minor))
+        }
+    }
+
+    pub fn at_most(self, max: Amount) -> Result<Self, AmountError> {
+        if self.0 > max.0 { Err(AmountError::TooLarge { max: Balance(max.0) }) } else { Ok(self) }
+    }
+
+    pub fn minor(self) -> i64 {
+        self.0
+    }
+}
+
+impl Balance {
+    pub const ZERO: Balance = Balance(0);
+
+    /// Parses a non-negative balance in major units ("0" is allowed).
+    pub fn parse_major(text: &str, max: Amount) -> Result<Self, AmountError> {
+        let minor = parse_minor(text)?;
+        if minor > max.0 {
+            return Err(AmountError::TooLarge { max: Balance(max.0) });
+        }
+        Ok(Self(minor))
+    }
+
+    pub fn from_minor(minor: i64) -> Result<Self, AmountError> {
+        if minor < 0 { Err(AmountError::Negative) } else { Ok(Self(minor)) }
+    }
+
+    pub fn minor(self) -> i64 {
+        self.0
+    }
+
+    /// `None` when the sum would overflow.
+    pub fn plus(self, amount: Amount) -> Option<Balance> {
+        self.0.checked_add(amount.0).map(Balance)
+    }
+
+    /// `None` when the balance would go below zero.
+    pub fn minus(self, amount: Amount) -> Option<Balance> {
+        self.0.checked_sub(amount.0).filter(|b| *b >= 0).map(Balance)
+    }
+}
+
+impl TryFrom<i64> for Amount {
+    type Error = AmountError;
+    fn try_from(minor: i64) -> Result<Self, AmountError> {
+        Self::from_minor(minor)
+    }
+}
+impl From<Amount> for i64 {
+    fn from(a: Amount) -> i64 {
+        a.0
+    }
+}
+impl TryFrom<i64> for Balance {
+    type Error = AmountError;
+    fn try_from(minor: i64) -> Result<Self, AmountError> {
+        Self::from_minor(minor)
+    }
+}
+impl From<Balance> for i64 {
+    fn from(b: Balance) -> i64 {
+        b.0
+    }
+}
+impl fmt::Display for Amount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        format_minor(self.0, f)
+    }
+}
+impl fmt::Display for Balance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        format_minor(self.0, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn max() -> Amount {
+        Amount::from_minor(100_000_000).unwrap()
+    }
+
+    #[test]
+    fn major_units_parse_exactly() {
+        let cases = [("10.10", 1010), ("10.1", 1010), ("10", 1000), ("0.01", 1), ("007.50", 750), ("1000000", 100_000_000)];
+        for (text, minor) in cases {
+            assert_eq!(Amount::parse_major(text, max()).map(Amount::minor), Ok(minor), "{text}");
+        }
+    }
+
+    #[test]
+    fn inexact_or_non_positive_amounts_are_refused() {
+        assert_eq!(Amount::parse_major("1.005", max()), Err(AmountError::TooPrecise));
+        assert_eq!(Amount::parse_major("-1", max()), Err(AmountError::Negative));
+        assert_eq!(Amount::parse_major("0", max()), Err(AmountError::NotPositive));
+        assert_eq!(Amount::parse_major("0.00", max()), Err(AmountError::NotPositive));
+        for bad in ["1e3", "", ".5", "5.", "+5", " 5", "5 ", "1,5", "0x10", "NaN", "Infinity", "--1", "1.2.3"] {
+            assert_eq!(Amount::parse_major(bad, max()), Err(AmountError::Malformed), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn huge_amounts_are_refused_without_overflow() {
+        for huge in ["1000000.01", "99999999999999999999999999", "9223372036854775807", "10000000000000.00"] {
+            assert!(matches!(Amount::parse_major(huge, max()), Err(AmountError::TooLarge { .. })), "{huge}");
+        }
+    }
+
+    #[test]
+    fn display_is_major_units_with_two_digits() {
+        assert_eq!(Amount::from_minor(50_000).unwrap().to_string(), "500.00");
+        assert_eq!(Balance::from_minor(7).unwrap().to_string(), "0.07");
+    }
+
+    #[test]
+    fn a_balance_never_goes_below_zero() {
+        let b = Balance::from_minor(100).unwrap();
+        assert_eq!(b.minus(Amount::from_minor(101).unwrap()), None);
+        assert_eq!(b.minus(Amount::from_minor(100).unwrap()), Some(Balance::ZERO));
+        assert_eq!(Balance::from_minor(i64::MAX).unwrap().plus(Amount::from_minor(1).unwrap()), None);
+    }
+
+    proptest! {
+        #[test]
+        fn formatting_then_parsing_round_trips(minor in 1i64..=100_000_000) {
+            let a = Amount::from_minor(minor).unwrap();
+            prop_assert_eq!(Amount::parse_major(&a.to_string(), max()), Ok(a));
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics(text in ".{0,40}") {
+            let _ = Amount::parse_major(&text, max());
+        }
+    }
+}
