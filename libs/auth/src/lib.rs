@@ -1,1 +1,10 @@
+//! Bearer tokens: HS256 JWTs with a required `exp`. A `Caller` is who a
+//! request (or socket) acts for; handlers get one only from a valid token.
 
+mod caller;
+mod demo_login;
+mod keys;
+
+pub use caller::{AuthError, Caller, Role, bearer_token};
+pub use demo_login::demo_login_routes;
+pub use keys::TokenKeys;

@@ -1,1 +1,13 @@
+//! Ledgerline on NATS JetStream: subject names, the three streams declared
+//! idempotently at start-up, publishing with `Nats-Msg-Id` dedup, and the
+//! durable pull consumers services read from. Works on nats-server 2.9.
 
+mod bus;
+mod partition;
+mod subjects;
+
+pub use bus::{Bus, BusError, Delivery};
+pub use partition::partition_of;
+pub use subjects::Subjects;
+
+pub use async_nats;

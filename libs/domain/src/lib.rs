@@ -16,7 +16,7 @@ pub use command::{AccountCommand, CommandKind};
 pub use decide::decide;
 pub use event::AccountEvent;
 pub use ids::{AccountId, Currency, IdError, UserId};
-pub use money::{Amount, AmountError, Balance};
+pub use money::{ABSOLUTE_MAX_MINOR, Amount, AmountError, Balance};
 pub use rejection::Rejection;
 
 /// The aggregate type of every event in this crate.

@@ -1,1 +1,21 @@
+//! What every service shares at run time: configuration, the database pool
+//! for the schema a service owns, health routes, problem responses, logging
+//! and shutdown.
 
+mod config;
+mod db;
+mod health;
+mod problem;
+mod query;
+mod service;
+mod shutdown;
+mod telemetry;
+
+pub use config::Config;
+pub use db::{DbError, connect_schema, ensure_database};
+pub use health::{Readiness, health_routes};
+pub use problem::{ApiProblem, problem_json};
+pub use query::ValidQuery;
+pub use service::ServiceHandle;
+pub use shutdown::{Shutdown, wait_for_signal};
+pub use telemetry::init_logging;

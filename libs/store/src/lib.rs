@@ -1,1 +1,17 @@
+//! The event store, behind a trait with two implementations: PostgreSQL
+//! (schema `es`, owned by the command processor) and in memory (for fast
+//! processor tests). Appends are optimistic and carry the command's outcome
+//! in the same transaction.
 
+mod decision;
+mod error;
+mod memory;
+mod postgres;
+mod rows;
+mod store;
+
+pub use decision::Decision;
+pub use error::{CommitError, StoreError};
+pub use memory::InMemoryEventStore;
+pub use postgres::{MIGRATOR, PostgresEventStore, SCHEMA};
+pub use store::EventStore;

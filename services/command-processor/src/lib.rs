@@ -1,1 +1,12 @@
+//! The command processor: decides each queued command against its account,
+//! rebuilt from the event store it owns, appends the events together with
+//! the command's outcome, and publishes both after the commit.
 
+mod accounts_rpc;
+mod app;
+mod consumer;
+mod handle;
+mod routes;
+
+pub use app::start;
+pub use handle::{Handled, handle_command};

@@ -1,0 +1,74 @@
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use ledgerline_domain::UserId;
+use ledgerline_runtime::ApiProblem;
+
+use crate::TokenKeys;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    User,
+    /// May rebuild projections, read the unfiltered event stream and stats.
+    Operator,
+}
+
+/// Who a request acts for, from a verified bearer token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub user_id: UserId,
+    pub role: Role,
+}
+
+impl Caller {
+    pub fn is_operator(&self) -> bool {
+        self.role == Role::Operator
+    }
+
+    pub fn require_operator(&self) -> Result<(), ApiProblem> {
+        if self.is_operator() { Ok(()) } else { Err(ApiProblem::forbidden("this route needs the operator role")) }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("missing bearer token")]
+    Missing,
+    #[error("invalid token: {0}")]
+    InvalidToken(String),
+    #[error("cannot sign token: {0}")]
+    Signing(String),
+}
+
+impl From<AuthError> for ApiProblem {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::Signing(e) => ApiProblem::internal(e),
+            other => ApiProblem::unauthorized(other.to_string()),
+        }
+    }
+}
+
+/// The token of an `Authorization: Bearer …` header.
+pub fn bearer_token(parts: &Parts) -> Result<&str, AuthError> {
+    let value = parts.headers.get(AUTHORIZATION).ok_or(AuthError::Missing)?;
+    let value = value.to_str().map_err(|_| AuthError::InvalidToken("header is not text".into()))?;
+    let (scheme, token) = value.split_once(' ').ok_or(AuthError::InvalidToken("expected 'Bearer <token>'".into()))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(AuthError::InvalidToken("expected 'Bearer <token>'".into()));
+    }
+    Ok(token.trim())
+}
+
+impl<S> FromRequestParts<S> for Caller
+where
+    TokenKeys: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiProblem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let keys = TokenKeys::from_ref(state);
+        Ok(keys.verify(bearer_token(parts)?)?)
+    }
+}

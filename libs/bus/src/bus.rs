@@ -1,0 +1,153 @@
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
+use async_nats::jetstream::stream::{self, DiscardPolicy, RetentionPolicy, StorageType};
+use async_nats::jetstream::{self, Context};
+use bytes::Bytes;
+use ledgerline_contracts::{CommandMessage, EventEnvelope, StatusMessage};
+use serde::Serialize;
+
+use crate::{Subjects, partition_of};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("cannot connect to NATS at {url}: {source}")]
+    Connect { url: String, source: async_nats::ConnectError },
+    #[error("JetStream {what}: {message}")]
+    JetStream { what: &'static str, message: String },
+    #[error("publish to {subject} not acknowledged: {message}")]
+    Publish { subject: String, message: String },
+    #[error("encoding a message: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+fn js_err(what: &'static str) -> impl Fn(&dyn std::fmt::Display) -> BusError {
+    move |e| BusError::JetStream { what, message: e.to_string() }
+}
+
+/// The NATS connection, JetStream context and names a service works with.
+#[derive(Clone)]
+pub struct Bus {
+    pub client: async_nats::Client,
+    pub js: Context,
+    pub subjects: Subjects,
+    pub partitions: u32,
+}
+
+/// A message from a durable consumer.
+pub type Delivery = jetstream::Message;
+
+impl Bus {
+    pub async fn connect(url: &str, prefix: &str, partitions: u32) -> Result<Self, BusError> {
+        let client = async_nats::ConnectOptions::new()
+            .name("ledgerline")
+            // Keep retrying through a NATS restart instead of failing the service.
+            .retry_on_initial_connect()
+            .connect(url)
+            .await
+            .map_err(|source| BusError::Connect { url: url.to_owned(), source })?;
+        let js = jetstream::new(client.clone());
+        Ok(Self { client, js, subjects: Subjects::new(prefix), partitions })
+    }
+
+    /// Declares the three streams; safe to call from every service at start.
+    pub async fn ensure_streams(&self) -> Result<(), BusError> {
+        let s = &self.subjects;
+        let streams = [
+            (s.commands_stream(), s.all_commands(), RetentionPolicy::WorkQueue, Duration::ZERO),
+            (s.events_stream(), s.all_events(), RetentionPolicy::Limits, Duration::from_secs(7 * 24 * 3600)),
+            (s.status_stream(), s.all_status(), RetentionPolicy::Limits, Duration::from_secs(24 * 3600)),
+        ];
+        for (name, subject, retention, max_age) in streams {
+            self.js
+                .get_or_create_stream(stream::Config {
+                    name,
+                    subjects: vec![subject],
+                    retention,
+                    max_age,
+                    storage: StorageType::File,
+                    discard: DiscardPolicy::Old,
+                    duplicate_window: Duration::from_secs(120),
+                    allow_direct: true,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| js_err("creating stream")(&e))?;
+        }
+        Ok(())
+    }
+
+    /// Removes this prefix's streams (tests clean up with it).
+    pub async fn delete_streams(&self) -> Result<(), BusError> {
+        let s = &self.subjects;
+        for name in [s.commands_stream(), s.events_stream(), s.status_stream()] {
+            let _ = self.js.delete_stream(name).await;
+        }
+        Ok(())
+    }
+
+    /// Publishes and waits for JetStream's ack. `msg_id` makes a retry of the
+    /// same message a duplicate JetStream drops (within its window); a
+    /// publish that timed out may still have been stored, so it is retried
+    /// with the same id rather than given up on.
+    pub async fn publish_json(&self, subject: String, msg_id: &str, body: &impl Serialize) -> Result<(), BusError> {
+        let payload = Bytes::from(serde_json::to_vec(body)?);
+        let mut headers = HeaderMap::new();
+        headers.insert("Nats-Msg-Id", msg_id);
+        tryhard::retry_fn(|| {
+            let (subject, headers, payload) = (subject.clone(), headers.clone(), payload.clone());
+            async move {
+                let ack = self.js.publish_with_headers(subject, headers, payload).await.map_err(|e| e.to_string())?;
+                ack.await.map_err(|e| e.to_string())
+            }
+        })
+        .retries(3)
+        .exponential_backoff(Duration::from_millis(50))
+        .await
+        .map(|_| ())
+        .map_err(|message| BusError::Publish { subject, message })
+    }
+
+    pub async fn publish_command(&self, message: &CommandMessage) -> Result<(), BusError> {
+        let account = message.command.account_id();
+        let subject = self.subjects.command(partition_of(account, self.partitions), account);
+        self.publish_json(subject, &message.command_id.to_string(), message).await
+    }
+
+    pub async fn publish_event(&self, event: &EventEnvelope) -> Result<(), BusError> {
+        self.publish_json(self.subjects.event(&event.aggregate_id), &event.event_id.to_string(), event).await
+    }
+
+    pub async fn publish_status(&self, status: &StatusMessage) -> Result<(), BusError> {
+        let subject = self.subjects.status(&status.user_id);
+        self.publish_json(subject, &status.payload.command_id.to_string(), status).await
+    }
+
+    /// A durable pull consumer with one filter subject (what 2.9 supports).
+    /// A short AckWait brings a crashed consumer's messages back quickly.
+    pub async fn durable_consumer(
+        &self,
+        stream: &str,
+        durable: &str,
+        filter: String,
+        ack_wait: Duration,
+    ) -> Result<PullConsumer, BusError> {
+        let stream = self.js.get_stream(stream).await.map_err(|e| js_err("getting stream")(&e))?;
+        stream
+            .get_or_create_consumer(
+                durable,
+                pull::Config {
+                    durable_name: Some(durable.to_owned()),
+                    filter_subject: filter,
+                    ack_policy: AckPolicy::Explicit,
+                    deliver_policy: DeliverPolicy::All,
+                    ack_wait,
+                    max_ack_pending: 10_000,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| js_err("creating consumer")(&e))
+    }
+}

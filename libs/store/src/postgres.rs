@@ -1,0 +1,188 @@
+use ledgerline_contracts::{EventEnvelope, StatusKind, StatusMessage};
+use ledgerline_domain::{Account, AccountId, UserId};
+use sqlx::migrate::Migrator;
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::rows::{EVENT_COLUMNS, EventRow, event_data};
+use crate::{CommitError, Decision, EventStore, StoreError};
+
+/// The schema the command processor owns.
+pub const SCHEMA: &str = "es";
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Clone)]
+pub struct PostgresEventStore {
+    pool: PgPool,
+}
+
+impl PostgresEventStore {
+    /// `pool` must have `search_path` set to [`SCHEMA`] (see
+    /// `ledgerline_runtime::connect_schema`).
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn replay_from(&self, mut account: Account) -> Result<Account, StoreError> {
+        loop {
+            let batch = self.account_events(&account.id, account.version, 1_000).await?;
+            if batch.is_empty() {
+                return Ok(account);
+            }
+            for envelope in &batch {
+                account = account.apply(&envelope.event);
+            }
+        }
+    }
+}
+
+fn status_name(message: &StatusMessage) -> &'static str {
+    match message.payload.status {
+        StatusKind::Succeeded => "succeeded",
+        StatusKind::Rejected => "rejected",
+        StatusKind::Failed => "failed",
+    }
+}
+
+fn commit_error(error: sqlx::Error) -> CommitError {
+    if let sqlx::Error::Database(db) = &error {
+        match db.constraint() {
+            Some("events_aggregate_version") => return CommitError::Conflict,
+            Some("command_outcomes_pkey") => return CommitError::AlreadyDecided,
+            _ => {}
+        }
+    }
+    CommitError::Store(StoreError::Database(error))
+}
+
+async fn insert_events(tx: &mut Transaction<'_, Postgres>, events: &mut [EventEnvelope]) -> Result<(), CommitError> {
+    for envelope in events.iter_mut() {
+        let metadata = serde_json::to_value(&envelope.metadata).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let position: i64 = sqlx::query_scalar(
+            "INSERT INTO events (event_id, aggregate_type, aggregate_id, version, event_type, schema_version, data, metadata)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING global_position",
+        )
+        .bind(envelope.event_id)
+        .bind(&envelope.aggregate_type)
+        .bind(envelope.aggregate_id.as_str())
+        .bind(envelope.version)
+        .bind(envelope.event.event_type())
+        .bind(i32::try_from(envelope.schema_version).unwrap_or(i32::MAX))
+        .bind(event_data(&envelope.event)?)
+        .bind(metadata)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(commit_error)?;
+        envelope.global_position = position;
+    }
+    Ok(())
+}
+
+impl EventStore for PostgresEventStore {
+    async fn load(&self, id: &AccountId) -> Result<Account, StoreError> {
+        let snapshot: Option<serde_json::Value> =
+            sqlx::query_scalar("SELECT state FROM snapshots WHERE aggregate_id = $1 ORDER BY version DESC LIMIT 1")
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        let start = match snapshot {
+            Some(state) => serde_json::from_value(state).map_err(|e| StoreError::Corrupt(format!("snapshot of {id}: {e}")))?,
+            None => Account::new(id.clone()),
+        };
+        self.replay_from(start).await
+    }
+
+    async fn load_without_snapshot(&self, id: &AccountId) -> Result<Account, StoreError> {
+        self.replay_from(Account::new(id.clone())).await
+    }
+
+    async fn outcome(&self, command_id: Uuid) -> Result<Option<StatusMessage>, StoreError> {
+        let outcome: Option<serde_json::Value> =
+            sqlx::query_scalar("SELECT outcome FROM command_outcomes WHERE command_id = $1")
+                .bind(command_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        outcome
+            .map(|o| serde_json::from_value(o).map_err(|e| StoreError::Corrupt(format!("outcome {command_id}: {e}"))))
+            .transpose()
+    }
+
+    async fn commit(&self, decision: Decision) -> Result<StatusMessage, CommitError> {
+        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        let mut envelopes = decision.new_envelopes();
+        insert_events(&mut tx, &mut envelopes).await?;
+        if let Some(snapshot) = &decision.snapshot {
+            let state = serde_json::to_value(snapshot).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            sqlx::query("INSERT INTO snapshots (aggregate_id, version, state) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                .bind(snapshot.id.as_str())
+                .bind(snapshot.version)
+                .bind(state)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::from)?;
+        }
+        let message = decision.status_message(envelopes);
+        let outcome = serde_json::to_value(&message).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO command_outcomes (command_id, user_id, aggregate_id, status, outcome) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(decision.command_id)
+        .bind(decision.user_id.as_str())
+        .bind(decision.account_id.as_str())
+        .bind(status_name(&message))
+        .bind(outcome)
+        .execute(&mut *tx)
+        .await
+        .map_err(commit_error)?;
+        tx.commit().await.map_err(commit_error)?;
+        Ok(message)
+    }
+
+    async fn account_events(&self, id: &AccountId, after_version: i64, limit: i64) -> Result<Vec<EventEnvelope>, StoreError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE aggregate_id = $1 AND version > $2 ORDER BY version LIMIT $3"
+        );
+        let rows: Vec<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .bind(after_version)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(EventEnvelope::try_from).collect()
+    }
+
+    async fn stream(&self, after_position: i64, limit: i64, owner: Option<&UserId>) -> Result<Vec<EventEnvelope>, StoreError> {
+        // Only rows of transactions older than every one still in flight: a
+        // position assigned earlier but committed later cannot be skipped.
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events e
+             WHERE global_position > $1 AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+               AND ($3::text IS NULL OR aggregate_id IN (
+                   SELECT aggregate_id FROM events WHERE event_type = 'AccountOpened' AND data ->> 'ownerId' = $3))
+             ORDER BY global_position LIMIT $2"
+        );
+        let rows: Vec<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(after_position)
+            .bind(limit)
+            .bind(owner.map(UserId::as_str))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter().map(EventEnvelope::try_from).collect()
+    }
+
+    async fn accounts_of(&self, owner: &UserId) -> Result<Vec<AccountId>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT aggregate_id FROM events WHERE event_type = 'AccountOpened' AND data ->> 'ownerId' = $1 ORDER BY global_position",
+        )
+        .bind(owner.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        ids.into_iter()
+            .map(|id| AccountId::parse(id).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .collect()
+    }
+}

@@ -1,0 +1,23 @@
+use ledgerline_auth::TokenKeys;
+use ledgerline_bus::Bus;
+use ledgerline_runtime::{Config, Readiness, ServiceHandle, Shutdown, connect_schema};
+use ledgerline_store::{MIGRATOR, PostgresEventStore, SCHEMA};
+
+use crate::routes::{QueryState, routes};
+use crate::{accounts_rpc, consumer};
+
+/// Starts one decision loop per command partition, the accounts-of
+/// responder, and the query routes over the event store.
+pub async fn start(config: &Config, bus: &Bus, keys: &TokenKeys, shutdown: &Shutdown) -> anyhow::Result<ServiceHandle> {
+    let pool = connect_schema(&config.database_url, SCHEMA, &MIGRATOR, config.db_pool_size).await?;
+    let store = PostgresEventStore::new(pool.clone());
+    let readiness = Readiness::default().nats(bus.client.clone()).postgres("postgres", pool);
+    let router = routes(QueryState { store: store.clone(), keys: keys.clone() });
+    let mut handle = ServiceHandle::new("command-processor", router, readiness);
+    for partition in 0..bus.partitions {
+        let task = consumer::run_partition(bus.clone(), store.clone(), partition, config.snapshot_every, shutdown.clone());
+        handle = handle.task(tokio::spawn(task));
+    }
+    handle = handle.task(tokio::spawn(accounts_rpc::serve_accounts_of(bus.clone(), store, shutdown.clone())));
+    Ok(handle)
+}

@@ -1,0 +1,120 @@
+use std::time::Duration;
+
+use async_nats::jetstream::AckKind;
+use futures::StreamExt;
+use ledgerline_bus::{Bus, Delivery};
+use ledgerline_contracts::{CommandMessage, StatusEnvelope, StatusError, StatusKind, StatusMessage};
+use ledgerline_domain::UserId;
+use ledgerline_runtime::Shutdown;
+use ledgerline_store::EventStore;
+use uuid::Uuid;
+
+use crate::handle_command;
+
+/// Redelivery comes back quickly after a crash, yet is long enough for one
+/// command's load-decide-append.
+pub const ACK_WAIT: Duration = Duration::from_secs(10);
+
+pub fn durable_name(partition: u32) -> String {
+    format!("command-processor-p{partition}")
+}
+
+/// Decides one partition's commands strictly one after another, so an
+/// account's commands are applied in the order they were accepted.
+pub async fn run_partition<S: EventStore>(bus: Bus, store: S, partition: u32, snapshot_every: i64, shutdown: Shutdown) {
+    let filter = bus.subjects.command_partition(partition);
+    while !shutdown.is_cancelled() {
+        let consumer = match bus
+            .durable_consumer(&bus.subjects.commands_stream(), &durable_name(partition), filter.clone(), ACK_WAIT)
+            .await
+        {
+            Ok(c) => c,
+            Err(error) => {
+                tracing::warn!(%error, partition, "cannot bind command consumer; retrying");
+                tokio::select! { () = shutdown.cancelled() => break, () = tokio::time::sleep(Duration::from_secs(1)) => continue }
+            }
+        };
+        let mut messages = match consumer.messages().await {
+            Ok(m) => m,
+            Err(error) => {
+                tracing::warn!(%error, partition, "cannot pull commands; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        loop {
+            let next = tokio::select! {
+                () = shutdown.cancelled() => return,
+                next = messages.next() => next,
+            };
+            match next {
+                Some(Ok(delivery)) => process(&bus, &store, delivery, snapshot_every, &shutdown).await,
+                Some(Err(error)) => tracing::warn!(%error, partition, "command stream error"),
+                None => break,
+            }
+        }
+    }
+}
+
+async fn process<S: EventStore>(bus: &Bus, store: &S, delivery: Delivery, snapshot_every: i64, shutdown: &Shutdown) {
+    let message: CommandMessage = match serde_json::from_slice(&delivery.payload) {
+        Ok(m) => m,
+        Err(error) => return reject_poison(bus, delivery, &error.to_string()).await,
+    };
+    // The subject must agree with the body, or the partition order is a lie.
+    let expected = bus.subjects.command(ledgerline_bus::partition_of(message.command.account_id(), bus.partitions), message.command.account_id());
+    if delivery.subject.as_str() != expected {
+        return reject_poison(bus, delivery, "subject does not match the command's account").await;
+    }
+    // Faults (PostgreSQL or NATS away) are retried right here rather than
+    // NAKed: a NAK would let the account's next command overtake this one.
+    // In-progress acks keep JetStream from redelivering meanwhile; on
+    // shutdown the message is left unacked and comes back after AckWait.
+    let mut backoff = Duration::from_millis(100);
+    let handled = loop {
+        match handle_command(store, &message, snapshot_every).await {
+            Ok(handled) => match publish_outcome(bus, &handled.status).await {
+                Ok(()) => break handled,
+                Err(error) => tracing::warn!(%error, command_id = %message.command_id, "publish after commit failed; retrying"),
+            },
+            Err(error) => tracing::warn!(%error, command_id = %message.command_id, "cannot decide now; retrying"),
+        }
+        if shutdown.is_cancelled() {
+            return;
+        }
+        let _ = delivery.ack_with(AckKind::Progress).await;
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(2));
+    };
+    if let Err(error) = delivery.ack().await {
+        tracing::warn!(%error, command_id = %message.command_id, "ack failed; redelivery will republish");
+    }
+    tracing::debug!(command_id = %message.command_id, status = ?handled.status.payload.status, fresh = handled.fresh, "command handled");
+}
+
+/// Events first, then the status envelope: a client that sees the status
+/// can rely on the events being in the stream.
+async fn publish_outcome(bus: &Bus, status: &StatusMessage) -> Result<(), ledgerline_bus::BusError> {
+    for event in &status.payload.events {
+        bus.publish_event(event).await?;
+    }
+    bus.publish_status(status).await
+}
+
+/// A message that cannot be a command: tell its sender (when it names one)
+/// with a `failed` envelope, and terminate it so it is never redelivered.
+async fn reject_poison(bus: &Bus, delivery: Delivery, reason: &str) {
+    tracing::warn!(subject = %delivery.subject, reason, "poison command message terminated");
+    let loose: serde_json::Value = serde_json::from_slice(&delivery.payload).unwrap_or_default();
+    let command_id = loose.get("commandId").and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok());
+    let user_id = loose.get("userId").and_then(|v| v.as_str()).and_then(|s| UserId::parse(s).ok());
+    if let (Some(command_id), Some(user_id)) = (command_id, user_id) {
+        let entity = delivery.subject.rsplit('.').next().unwrap_or_default().to_owned();
+        let error = StatusError { code: "INVALID_COMMAND".into(), message: format!("The command could not be read: {reason}") };
+        let payload = StatusEnvelope::new(command_id, &entity, Err((StatusKind::Failed, error)));
+        if let Err(error) = bus.publish_status(&StatusMessage { user_id, payload }).await {
+            tracing::warn!(%error, "cannot publish failed envelope");
+        }
+    }
+    let _ = delivery.ack_with(AckKind::Term).await;
+}

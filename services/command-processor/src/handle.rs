@@ -1,0 +1,144 @@
+use ledgerline_contracts::{CommandMessage, StatusError, StatusKind, StatusMessage};
+use ledgerline_domain::{Account, decide};
+use ledgerline_store::{CommitError, Decision, EventStore, StoreError};
+use time::OffsetDateTime;
+
+/// How many times a command is decided again after losing a version race
+/// before the processor gives up on this delivery (it will be redelivered).
+const MAX_CONFLICT_RETRIES: usize = 16;
+
+/// The outcome of a command, and whether it was decided just now (`false`
+/// when it had been decided before and is only being published again).
+#[derive(Debug, Clone)]
+pub struct Handled {
+    pub status: StatusMessage,
+    pub fresh: bool,
+}
+
+/// Decides a command exactly once. A command id the store already knows is
+/// answered with its stored outcome; a version conflict reloads the account
+/// and decides again.
+pub async fn handle_command<S: EventStore>(
+    store: &S,
+    message: &CommandMessage,
+    snapshot_every: i64,
+) -> Result<Handled, StoreError> {
+    if let Some(status) = store.outcome(message.command_id).await? {
+        return Ok(Handled { status, fresh: false });
+    }
+    let account_id = message.command.account_id();
+    for _ in 0..MAX_CONFLICT_RETRIES {
+        let account = store.load(account_id).await?;
+        let outcome = decide(&account, &message.user_id, &message.command).map_err(|rejection| {
+            (StatusKind::Rejected, StatusError { code: rejection.code().to_owned(), message: rejection.to_string() })
+        });
+        let decision = Decision {
+            command_id: message.command_id,
+            correlation_id: message.correlation_id,
+            user_id: message.user_id.clone(),
+            account_id: account_id.clone(),
+            expected_version: account.version,
+            snapshot: snapshot_due(&account, outcome.as_deref().unwrap_or(&[]), snapshot_every),
+            outcome,
+            decided_at: OffsetDateTime::now_utc(),
+        };
+        match store.commit(decision).await {
+            Ok(status) => return Ok(Handled { status, fresh: true }),
+            Err(CommitError::Conflict) => continue,
+            Err(CommitError::AlreadyDecided) => {
+                if let Some(status) = store.outcome(message.command_id).await? {
+                    return Ok(Handled { status, fresh: false });
+                }
+            }
+            Err(CommitError::Store(e)) => return Err(e),
+        }
+    }
+    Err(StoreError::Corrupt(format!(
+        "command {} lost {MAX_CONFLICT_RETRIES} version races in a row",
+        message.command_id
+    )))
+}
+
+/// The account after `events`, when they carry it across a multiple of
+/// `every` events.
+fn snapshot_due(account: &Account, events: &[ledgerline_domain::AccountEvent], every: i64) -> Option<Account> {
+    let after = account.version + events.len() as i64;
+    if events.is_empty() || every <= 0 || after / every == account.version / every {
+        return None;
+    }
+    Some(events.iter().fold(account.clone(), Account::apply))
+}
+
+#[cfg(test)]
+mod tests {
+    use ledgerline_domain::{AccountCommand, AccountId, Amount, Balance, Currency, UserId};
+    use ledgerline_store::InMemoryEventStore;
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn message(command: AccountCommand) -> CommandMessage {
+        CommandMessage {
+            command_id: Uuid::now_v7(),
+            correlation_id: Uuid::now_v7(),
+            user_id: UserId::parse("alice").unwrap(),
+            accepted_at: OffsetDateTime::now_utc(),
+            command,
+        }
+    }
+    fn acc() -> AccountId {
+        AccountId::parse("acc-1").unwrap()
+    }
+    fn open() -> AccountCommand {
+        AccountCommand::OpenAccount { account_id: acc(), currency: Currency::default(), initial_balance: Balance::ZERO }
+    }
+    fn deposit(minor: i64) -> AccountCommand {
+        AccountCommand::deposit(acc(), Amount::from_minor(minor).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_redelivered_command_is_answered_from_the_store_not_decided_again() {
+        let store = InMemoryEventStore::new();
+        handle_command(&store, &message(open()), 10).await.unwrap();
+        let dep = message(deposit(500));
+        let first = handle_command(&store, &dep, 10).await.unwrap();
+        let again = handle_command(&store, &dep, 10).await.unwrap();
+        assert!(first.fresh && !again.fresh);
+        assert_eq!(first.status, again.status);
+        assert_eq!(store.load(&acc()).await.unwrap().balance().minor(), 500);
+    }
+
+    #[tokio::test]
+    async fn a_rejection_is_stored_and_changes_nothing() {
+        let store = InMemoryEventStore::new();
+        handle_command(&store, &message(open()), 10).await.unwrap();
+        let over = message(AccountCommand::withdraw(acc(), Amount::from_minor(1).unwrap()));
+        let handled = handle_command(&store, &over, 10).await.unwrap();
+        assert_eq!(handled.status.payload.status, StatusKind::Rejected);
+        assert_eq!(handled.status.payload.error.as_ref().map(|e| e.code.as_str()), Some("INSUFFICIENT_FUNDS"));
+        assert_eq!(store.load(&acc()).await.unwrap().version, 1);
+        assert!(store.outcome(over.command_id).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn snapshots_are_taken_every_n_events_and_do_not_change_the_state() {
+        let store = InMemoryEventStore::new();
+        handle_command(&store, &message(open()), 3).await.unwrap();
+        for minor in 1..=7 {
+            handle_command(&store, &message(deposit(minor)), 3).await.unwrap();
+        }
+        let with = store.load(&acc()).await.unwrap();
+        let without = store.load_without_snapshot(&acc()).await.unwrap();
+        assert_eq!(with, without);
+        assert_eq!((with.version, with.balance().minor()), (8, 28));
+    }
+
+    #[test]
+    fn a_snapshot_is_due_when_a_multiple_of_n_is_crossed() {
+        let account = ledgerline_domain::Account::new(acc());
+        let e = ledgerline_domain::AccountEvent::AccountClosed {};
+        assert!(snapshot_due(&account, &[e.clone()], 2).is_none());
+        assert_eq!(snapshot_due(&account, &[e.clone(), e.clone()], 2).map(|a| a.version), Some(2));
+        assert!(snapshot_due(&account, &[], 1).is_none());
+    }
+}

@@ -1,0 +1,539 @@
+// Ledgerline browser app: demo sign-in, live balances and history, commands
+// with pending markers, toasts from status envelopes, a connection indicator.
+import { ApiClient, DEFAULT_HTTP_RETRY, buildAmountBody, buildCloseBody, buildOpenAccountBody, describeProblem, type ApiResult, type CommandName, type RetryPolicy } from './api.js';
+import type { BackoffPolicy } from './backoff.js';
+import { newUuid } from './ids.js';
+import { formatMinor, parseAmountInput } from './money.js';
+import { LiveSocket, type ConnectionState, type ServerFrame } from './socket.js';
+import { LedgerState, type EventEnvelope, type HistoryEntry, type StatusEnvelope } from './state.js';
+
+interface AppConfig {
+  httpRetry?: Partial<RetryPolicy>;
+  socketBackoff?: Partial<BackoffPolicy>;
+}
+const config: AppConfig = (window as unknown as { LEDGERLINE_CONFIG?: AppConfig }).LEDGERLINE_CONFIG ?? {};
+
+const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const SESSION_KEY = 'ledgerline.session';
+
+interface Session { token: string; userId: string; role?: string }
+
+// ---- state ------------------------------------------------------------------
+
+let session: Session | null = loadSession();
+/** Bumped on sign-in/out so late answers for an old session are dropped. */
+let epoch = 0;
+const ledger = new LedgerState();
+let socket: LiveSocket | null = null;
+let connection: ConnectionState = 'offline';
+
+interface Pending { key: string; commandId?: string; accountId: string | null; label: string }
+const pending = new Map<string, Pending>();
+/** Command ids whose outcome was shown: one toast per command, whatever the duplicates. */
+const settled = new Set<string>();
+
+const api = new ApiClient({
+  getToken: () => session?.token ?? null,
+  retry: { ...DEFAULT_HTTP_RETRY, ...(config.httpRetry ?? {}) },
+});
+
+function loadSession(): Session | null {
+  try {
+    const raw = sessionStorage.getItem(SESSION_KEY);
+    if (!raw) return null;
+    const s = JSON.parse(raw) as Session;
+    return s && typeof s.token === 'string' && typeof s.userId === 'string' ? s : null;
+  } catch {
+    return null;
+  }
+}
+
+// ---- DOM helpers ----------------------------------------------------------
+
+type Attrs = Record<string, string | boolean | number | undefined | ((e: Event) => void)>;
+function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: (Node | string | null | undefined)[]): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === false) continue;
+    if (typeof v === 'function') el.addEventListener(k.replace(/^on/, ''), v);
+    else if (k === 'class') el.className = String(v);
+    else if (v === true) el.setAttribute(k, '');
+    else el.setAttribute(k, String(v));
+  }
+  for (const c of children) if (c !== null && c !== undefined) el.append(c);
+  return el;
+}
+
+function $(testid: string, root: ParentNode = document): HTMLElement {
+  const el = root.querySelector<HTMLElement>(`[data-testid="${testid}"]`);
+  if (!el) throw new Error(`missing element ${testid}`);
+  return el;
+}
+
+// ---- toasts ---------------------------------------------------------------
+
+type ToastKind = 'success' | 'rejected' | 'failed';
+const MAX_TOASTS = 8;
+
+function toast(kind: ToastKind, text: string, extra: { commandId?: string; code?: string } = {}): void {
+  const box = $('toasts');
+  const el = h('div', {
+    class: `toast ${kind}`,
+    role: kind === 'success' ? 'status' : 'alert',
+    'data-command-id': extra.commandId,
+    'data-code': extra.code,
+  });
+  const msg = h('span', { class: 'toast-text' }, text);
+  const close = h('button', { type: 'button', class: 'toast-close', 'aria-label': 'Dismiss notification', onclick: () => el.remove() }, '×');
+  el.append(msg);
+  if (extra.code) el.append(h('span', { class: 'toast-code' }, extra.code));
+  el.append(close);
+  box.append(el);
+  while (box.children.length > MAX_TOASTS) box.firstElementChild?.remove();
+  setTimeout(() => el.remove(), kind === 'success' ? 8_000 : 15_000);
+}
+
+// ---- connection indicator -------------------------------------------------
+
+function setConnection(s: ConnectionState): void {
+  connection = s;
+  const el = $('connection');
+  el.textContent = s;
+  el.className = `conn conn-${s}`;
+}
+
+// ---- accounts -------------------------------------------------------------
+
+interface Card {
+  root: HTMLElement;
+  balance: HTMLElement;
+  currency: HTMLElement;
+  status: HTMLElement;
+  pending: HTMLElement;
+  amount: HTMLInputElement;
+  fieldError: HTMLElement;
+  controls: HTMLElement[];
+  history: HTMLOListElement;
+}
+const cards = new Map<string, Card>();
+
+function cssId(s: string): string {
+  return s.replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
+function makeCard(accountId: string): Card {
+  const sid = cssId(accountId);
+  const balance = h('span', { class: 'balance', 'data-testid': 'balance' }, '0.00');
+  const currency = h('span', { class: 'currency' }, '');
+  const status = h('span', { class: 'badge', 'data-testid': 'status' }, 'open');
+  const pendingEl = h('span', { class: 'badge pending', 'data-testid': 'pending', hidden: true }, '');
+  const amount = h('input', {
+    id: `amount-${sid}`, 'data-testid': 'amount', type: 'text', inputmode: 'decimal', autocomplete: 'off',
+    placeholder: '0.00', 'aria-describedby': `amount-err-${sid}`,
+  }) as HTMLInputElement;
+  const fieldError = h('p', { id: `amount-err-${sid}`, class: 'field-error', 'aria-live': 'polite' });
+  const deposit = h('button', { type: 'submit', 'data-testid': 'deposit', class: 'primary' }, 'Deposit');
+  const withdraw = h('button', { type: 'button', 'data-testid': 'withdraw' }, 'Withdraw');
+  const close = h('button', { type: 'button', 'data-testid': 'close', class: 'danger', 'aria-label': `Close account ${accountId}` }, 'Close account');
+  const history = h('ol', { class: 'history', 'data-testid': 'history', 'aria-label': `History of ${accountId}` }) as HTMLOListElement;
+
+  const form = h('form', { class: 'amount-form', novalidate: true },
+    h('label', { for: `amount-${sid}` }, 'Amount'),
+    h('div', { class: 'amount-row' }, amount, deposit, withdraw),
+    fieldError,
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    moveMoney(accountId, 'deposit');
+  });
+  withdraw.addEventListener('click', () => moveMoney(accountId, 'withdraw'));
+  close.addEventListener('click', () => closeAccount(accountId));
+
+  const titleId = `title-${sid}`;
+  const root = h('article', { class: 'card', 'data-testid': `account-${accountId}`, 'aria-labelledby': titleId },
+    h('header', { class: 'card-head' }, h('h2', { id: titleId }, accountId), status, pendingEl),
+    h('p', { class: 'balance-line' }, h('span', { class: 'sr-only' }, 'Balance: '), balance, ' ', currency),
+    form,
+    h('div', { class: 'card-actions' }, close),
+    h('h3', {}, 'Transactions'),
+    history,
+  );
+  return { root, balance, currency, status, pending: pendingEl, amount, fieldError, controls: [amount, deposit, withdraw, close], history };
+}
+
+const TYPE_LABEL: Record<string, string> = {
+  AccountOpened: 'Opened',
+  MoneyDeposited: 'Deposit',
+  MoneyWithdrawn: 'Withdrawal',
+  AccountClosed: 'Closed',
+};
+
+function historyItem(e: HistoryEntry): HTMLLIElement {
+  const kind = TYPE_LABEL[e.eventType] ?? e.eventType;
+  let amount = '';
+  if (e.eventType === 'MoneyDeposited' && e.amount !== null) amount = `+${formatMinor(e.amount)}`;
+  else if (e.eventType === 'MoneyWithdrawn' && e.amount !== null) amount = `−${formatMinor(e.amount)}`;
+  else if (e.amount !== null) amount = formatMinor(e.amount);
+  const after = e.balanceAfter !== null ? formatMinor(e.balanceAfter) : '';
+  let time = '';
+  const d = new Date(e.timestamp);
+  if (!Number.isNaN(d.getTime())) time = d.toLocaleTimeString();
+  return h('li', { class: `tx tx-${e.eventType}`, 'data-testid': 'history-item', 'data-version': e.version },
+    h('span', { class: 'tx-kind' }, kind),
+    h('span', { class: 'tx-amount' }, amount),
+    h('span', { class: 'tx-after' }, after ? `balance ${after}` : ''),
+    h('time', { class: 'tx-time', datetime: e.timestamp }, time),
+  );
+}
+
+function renderAccounts(): void {
+  const list = $('accounts');
+  const accounts = ledger.list();
+  for (const acc of accounts) {
+    let card = cards.get(acc.accountId);
+    if (!card) {
+      card = makeCard(acc.accountId);
+      cards.set(acc.accountId, card);
+      list.append(card.root);
+    }
+    card.balance.textContent = formatMinor(acc.balance);
+    card.currency.textContent = acc.currency;
+    card.status.textContent = acc.status;
+    card.status.className = `badge status-${acc.status}`;
+    const closed = acc.status === 'closed';
+    card.root.classList.toggle('closed', closed);
+    for (const c of card.controls) (c as HTMLButtonElement | HTMLInputElement).disabled = closed;
+    const entries = ledger.history(acc.accountId);
+    const sig = entries.map((e) => e.version).join(',');
+    if (card.history.dataset.sig !== sig) {
+      card.history.dataset.sig = sig;
+      card.history.replaceChildren(...entries.map(historyItem));
+    }
+  }
+  for (const [id, card] of cards) {
+    if (!ledger.accounts.has(id)) {
+      card.root.remove();
+      cards.delete(id);
+    }
+  }
+  $('no-accounts').hidden = accounts.length > 0;
+  renderPending();
+}
+
+function renderPending(): void {
+  const counts = new Map<string | null, number>();
+  for (const p of pending.values()) counts.set(p.accountId, (counts.get(p.accountId) ?? 0) + 1);
+  for (const [id, card] of cards) {
+    const n = counts.get(id) ?? 0;
+    card.pending.hidden = n === 0;
+    card.pending.textContent = n === 0 ? '' : `${n} pending`;
+    card.root.setAttribute('aria-busy', n > 0 ? 'true' : 'false');
+  }
+  const openN = counts.get(null) ?? 0;
+  const op = $('open-account-pending');
+  op.hidden = openN === 0;
+  op.textContent = openN === 0 ? '' : `Opening… ${openN} pending`;
+}
+
+// ---- commands -------------------------------------------------------------
+
+async function runCommand(name: CommandName, body: unknown, accountId: string | null, label: string): Promise<void> {
+  const myEpoch = epoch;
+  const key = newUuid();
+  const p: Pending = { key, accountId, label };
+  pending.set(key, p);
+  renderPending();
+  const res = await api.command(name, body, key);
+  if (myEpoch !== epoch) return;
+  if (res.ok) {
+    if (settled.has(res.body.commandId)) pending.delete(key); // the outcome beat the 202
+    else p.commandId = res.body.commandId;
+  } else {
+    pending.delete(key);
+    reportFailure(label, res);
+  }
+  renderPending();
+}
+
+function reportFailure(label: string, res: Extract<ApiResult<unknown>, { ok: false }>): void {
+  if (res.kind === 'problem') {
+    if (res.status === 401) {
+      signOut('Your session has expired: sign in again.');
+      return;
+    }
+    toast('failed', `${label} was not accepted: ${describeProblem(res.problem)}`, { code: String(res.status) });
+  } else {
+    toast('failed', `${label} could not be sent (${res.message}) after ${res.attempts} tries`);
+  }
+}
+
+function moveMoney(accountId: string, kind: 'deposit' | 'withdraw'): void {
+  const card = cards.get(accountId);
+  if (!card) return;
+  const parsed = parseAmountInput(card.amount.value);
+  if (!parsed.ok) {
+    card.fieldError.textContent = parsed.message;
+    card.amount.setAttribute('aria-invalid', 'true');
+    card.amount.focus();
+    return;
+  }
+  card.fieldError.textContent = '';
+  card.amount.removeAttribute('aria-invalid');
+  const label = `${kind === 'deposit' ? 'Deposit' : 'Withdrawal'} of ${parsed.wire}`;
+  void runCommand(kind, buildAmountBody(accountId, parsed.wire), accountId, label);
+}
+
+function closeAccount(accountId: string): void {
+  void runCommand('close-account', buildCloseBody(accountId), accountId, `Closing account ${accountId}`);
+}
+
+function openAccount(e: Event): void {
+  e.preventDefault();
+  const idInput = $('open-account-id') as HTMLInputElement;
+  const initInput = $('open-account-initial') as HTMLInputElement;
+  const err = $('open-account-error');
+  const id = idInput.value.trim();
+  const init = initInput.value.trim();
+  if (id && !ID_RE.test(id)) {
+    err.textContent = 'Account id: letters, digits, "-" and "_" only (at most 64).';
+    idInput.focus();
+    return;
+  }
+  let initialBalance: string | undefined;
+  if (init) {
+    const parsed = parseAmountInput(init, { allowZero: true });
+    if (!parsed.ok) {
+      err.textContent = `Initial balance: ${parsed.message}`;
+      initInput.focus();
+      return;
+    }
+    initialBalance = parsed.wire;
+  }
+  err.textContent = '';
+  idInput.value = '';
+  initInput.value = '';
+  const body = buildOpenAccountBody({ accountId: id || undefined, initialBalance });
+  void runCommand('open-account', body, null, id ? `Opening account ${id}` : 'Opening an account');
+}
+
+// ---- frames ---------------------------------------------------------------
+
+let gapTimer: ReturnType<typeof setTimeout> | null = null;
+function applyEvent(ev: EventEnvelope): void {
+  const r = ledger.applyEvent(ev);
+  if (r.gap && !gapTimer) {
+    // Some versions were missed: heal by reading the read models again.
+    gapTimer = setTimeout(() => {
+      gapTimer = null;
+      void catchUp();
+    }, 300);
+  }
+}
+
+function outcomeLabel(env: StatusEnvelope, p: Pending | undefined): string {
+  const ev = env.events?.[0];
+  if (ev) {
+    const amount = typeof ev.data?.amount === 'number' ? formatMinor(ev.data.amount) : null;
+    switch (ev.eventType) {
+      case 'MoneyDeposited': if (amount) return `Deposit of ${amount}`; break;
+      case 'MoneyWithdrawn': if (amount) return `Withdrawal of ${amount}`; break;
+      case 'AccountOpened': return `Opening account ${ev.aggregateId}`;
+      case 'AccountClosed': return `Closing account ${ev.aggregateId}`;
+    }
+  }
+  return p?.label ?? `Command on ${env.entityId}`;
+}
+
+function onStatus(env: StatusEnvelope): void {
+  for (const ev of env.events ?? []) applyEvent(ev);
+  let match: Pending | undefined;
+  for (const p of pending.values()) {
+    if (p.commandId === env.commandId) {
+      match = p;
+      pending.delete(p.key);
+      break;
+    }
+  }
+  renderAccounts();
+  if (settled.has(env.commandId)) return;
+  settled.add(env.commandId);
+  const label = outcomeLabel(env, match);
+  if (env.status === 'succeeded') {
+    toast('success', `${label} succeeded`, { commandId: env.commandId });
+  } else {
+    const reason = env.error?.message ?? (env.status === 'rejected' ? 'rejected' : 'the system could not decide');
+    toast(env.status === 'rejected' ? 'rejected' : 'failed', `${label} ${env.status}: ${reason}`, { commandId: env.commandId, code: env.error?.code });
+  }
+}
+
+function onFrame(frame: ServerFrame): void {
+  switch (frame.type) {
+    case 'status':
+      onStatus(frame as unknown as StatusEnvelope);
+      break;
+    case 'event': {
+      const ev = (frame as unknown as { event: EventEnvelope }).event;
+      if (ev) {
+        applyEvent(ev);
+        renderAccounts();
+      }
+      break;
+    }
+    case 'error':
+      toast('failed', `Server: ${String(frame.message ?? frame.code ?? 'error')}`, { code: typeof frame.code === 'string' ? frame.code : undefined });
+      break;
+    default:
+      // welcome, heartbeat, accepted: nothing to show
+      break;
+  }
+}
+
+// ---- catch-up -------------------------------------------------------------
+
+let catchUpRunning: Promise<void> | null = null;
+let catchUpAgain = false;
+
+/** Re-reads the read models; merging only ever moves an account forward. */
+function catchUp(): Promise<void> {
+  if (catchUpRunning) {
+    catchUpAgain = true;
+    return catchUpRunning;
+  }
+  catchUpRunning = (async () => {
+    do {
+      catchUpAgain = false;
+      await catchUpOnce();
+    } while (catchUpAgain);
+  })().finally(() => {
+    catchUpRunning = null;
+  });
+  return catchUpRunning;
+}
+
+async function catchUpOnce(): Promise<void> {
+  const myEpoch = epoch;
+  if (!session) return;
+  const b = await api.balances();
+  if (myEpoch !== epoch) return;
+  if (!b.ok) {
+    if (b.kind === 'problem' && b.status === 401) signOut('Your session has expired: sign in again.');
+    return;
+  }
+  ledger.mergeBalances(b.body.items ?? []);
+  renderAccounts();
+  const ids = ledger.list().map((a) => a.accountId);
+  await Promise.all(ids.map(async (id) => {
+    const r = await api.history(id, 50);
+    if (myEpoch !== epoch || !r.ok) return;
+    ledger.mergeHistory(id, r.body.items ?? []);
+  }));
+  if (myEpoch !== epoch) return;
+  renderAccounts();
+}
+
+let settleTimer: ReturnType<typeof setTimeout> | null = null;
+function onConnected(): void {
+  void catchUp();
+  // Read models trail the event store by a moment: read them once more
+  // shortly after, so an event published while we were away is not missed.
+  if (settleTimer) clearTimeout(settleTimer);
+  settleTimer = setTimeout(() => {
+    settleTimer = null;
+    void catchUp();
+  }, 1_500);
+}
+
+// ---- session --------------------------------------------------------------
+
+function wsUrl(): string {
+  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${proto}//${location.host}/ws?access_token=${encodeURIComponent(session?.token ?? '')}`;
+}
+
+function startSession(): void {
+  if (!session) return;
+  epoch++;
+  $('login-view').hidden = true;
+  $('app-view').hidden = false;
+  $('current-user').textContent = session.userId;
+  $('user-box').hidden = false;
+  socket = new LiveSocket({
+    url: wsUrl,
+    onFrame,
+    onState: setConnection,
+    onConnected,
+    backoff: config.socketBackoff ? { baseMs: 300, factor: 2, maxMs: 10_000, ...config.socketBackoff } : undefined,
+  });
+  socket.start();
+  void catchUp();
+}
+
+function signOut(message?: string): void {
+  epoch++;
+  socket?.stop();
+  socket = null;
+  session = null;
+  sessionStorage.removeItem(SESSION_KEY);
+  ledger.clear();
+  pending.clear();
+  settled.clear();
+  if (settleTimer) clearTimeout(settleTimer);
+  renderAccounts();
+  $('toasts').replaceChildren();
+  setConnection('offline');
+  $('app-view').hidden = true;
+  $('user-box').hidden = true;
+  $('login-view').hidden = false;
+  $('login-error').textContent = message ?? '';
+  ($('login-user') as HTMLInputElement).focus();
+}
+
+async function signIn(userId: string): Promise<void> {
+  const err = $('login-error');
+  const id = userId.trim();
+  if (!ID_RE.test(id)) {
+    err.textContent = 'User id: letters, digits, "-" and "_" only (1 to 64).';
+    return;
+  }
+  err.textContent = 'Signing in…';
+  const res = await api.login(id);
+  if (!res.ok) {
+    err.textContent = res.kind === 'problem' ? `Sign-in failed: ${describeProblem(res.problem)}` : `Sign-in failed: ${res.message}`;
+    return;
+  }
+  err.textContent = '';
+  session = { token: res.body.token, userId: res.body.userId ?? id, role: res.body.role };
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  startSession();
+}
+
+// ---- boot -----------------------------------------------------------------
+
+function boot(): void {
+  $('login-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    void signIn(($('login-user') as HTMLInputElement).value);
+  });
+  for (const b of document.querySelectorAll<HTMLButtonElement>('[data-quick-user]')) {
+    b.addEventListener('click', () => {
+      const u = b.dataset.quickUser ?? '';
+      ($('login-user') as HTMLInputElement).value = u;
+      void signIn(u);
+    });
+  }
+  $('logout').addEventListener('click', () => signOut());
+  $('open-account-form').addEventListener('submit', openAccount);
+  setConnection('offline');
+  if (session) startSession();
+  else $('login-view').hidden = false;
+
+  (window as unknown as { __ledgerline: unknown }).__ledgerline = {
+    /** Loses the socket as a network drop would; holdMs keeps it down that long. */
+    dropSocket: (holdMs = 0) => socket?.drop(holdMs),
+    connection: () => connection,
+    accounts: () => ledger.list().map((a) => ({ ...a })),
+    pendingCount: () => pending.size,
+  };
+}
+
+boot();
