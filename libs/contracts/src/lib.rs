@@ -18,7 +18,7 @@ pub use field_error::FieldError;
 pub use frames::{AcceptedFrame, ClientFrame, ErrorFrame, EventFrame, HeartbeatFrame, WelcomeFrame};
 pub use problem::Problem;
 pub use requests::{
-    AcceptedResponse, CloseAccountRequest, CommandRequest, DepositRequest, OpenAccountRequest, WithdrawRequest,
+    AcceptedResponse, CloseAccountRequest, CommandRequest, DecodeError, DepositRequest, OpenAccountRequest, WithdrawRequest,
     decode_command_request,
 };
 pub use status::{StatusEnvelope, StatusError, StatusKind, StatusMessage};

@@ -1,1 +1,9 @@
+//! Runs a read model from `bank.evt.>`: each event is applied in one
+//! transaction together with the projection's checkpoint, so a redelivered
+//! event changes nothing and a crash loses nothing.
 
+mod checkpoint;
+mod runner;
+
+pub use checkpoint::{ProjectionStatus, ensure_checkpoint_tables, projection_status};
+pub use runner::{Projector, run_projector};

@@ -1,1 +1,10 @@
+//! audit-service: an append-only log of every event and every command
+//! outcome (rejections included).
 
+mod app;
+mod projector;
+mod routes;
+mod status_log;
+
+pub use app::{SCHEMA, start};
+pub use projector::AuditEvents;

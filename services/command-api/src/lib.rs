@@ -1,1 +1,14 @@
+//! The command API: validates a command, makes sure it is safely queued on
+//! JetStream, and answers 202 with its id; the outcome follows as a status
+//! envelope (and at `GET /commands/{id}`).
 
+mod accept;
+mod accept_rpc;
+mod app;
+mod chaos;
+mod outcomes;
+mod routes;
+
+pub use accept::{AcceptRequest, AcceptService};
+pub use accept_rpc::{AcceptReply, request_accept};
+pub use app::{SCHEMA, start};

@@ -1,0 +1,83 @@
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+use time::OffsetDateTime;
+
+/// Per-account last applied version (the duplicate and gap detector), and
+/// the projection's position in the global log. Created in the schema of
+/// the service that owns the read model.
+pub async fn ensure_checkpoint_tables(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::raw_sql(
+        "CREATE TABLE IF NOT EXISTS projected_versions (
+             aggregate_id TEXT PRIMARY KEY,
+             version      BIGINT NOT NULL
+         );
+         CREATE TABLE IF NOT EXISTS projection_checkpoint (
+             name          TEXT PRIMARY KEY,
+             last_position BIGINT NOT NULL,
+             events        BIGINT NOT NULL,
+             updated_at    TIMESTAMPTZ NOT NULL
+         );",
+    )
+    .execute(pool)
+    .await
+    .map(|_| ())
+}
+
+pub(crate) async fn seen_version(tx: &mut PgConnection, aggregate_id: &str) -> Result<i64, sqlx::Error> {
+    let version: Option<i64> =
+        sqlx::query_scalar("SELECT version FROM projected_versions WHERE aggregate_id = $1 FOR UPDATE")
+            .bind(aggregate_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    Ok(version.unwrap_or(0))
+}
+
+pub(crate) async fn advance(
+    tx: &mut PgConnection,
+    name: &str,
+    aggregate_id: &str,
+    version: i64,
+    position: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO projected_versions (aggregate_id, version) VALUES ($1, $2)
+         ON CONFLICT (aggregate_id) DO UPDATE SET version = EXCLUDED.version",
+    )
+    .bind(aggregate_id)
+    .bind(version)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO projection_checkpoint (name, last_position, events, updated_at) VALUES ($1, $2, 1, now())
+         ON CONFLICT (name) DO UPDATE SET last_position = GREATEST(projection_checkpoint.last_position, EXCLUDED.last_position),
+             events = projection_checkpoint.events + 1, updated_at = now()",
+    )
+    .bind(name)
+    .bind(position)
+    .execute(&mut *tx)
+    .await
+    .map(|_| ())
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectionStatus {
+    pub name: String,
+    pub last_position: i64,
+    pub events: i64,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub updated_at: Option<OffsetDateTime>,
+}
+
+pub async fn projection_status(pool: &PgPool, name: &str) -> Result<ProjectionStatus, sqlx::Error> {
+    let row: Option<(i64, i64, OffsetDateTime)> =
+        sqlx::query_as("SELECT last_position, events, updated_at FROM projection_checkpoint WHERE name = $1")
+            .bind(name)
+            .fetch_optional(pool)
+            .await?;
+    let (last_position, events, updated_at) = match row {
+        Some((p, e, u)) => (p, e, Some(u)),
+        None => (0, 0, None),
+    };
+    Ok(ProjectionStatus { name: name.to_owned(), last_position, events, updated_at })
+}

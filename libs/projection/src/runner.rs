@@ -1,0 +1,96 @@
+use std::future::Future;
+use std::time::Duration;
+
+use async_nats::jetstream::AckKind;
+use futures::StreamExt;
+use ledgerline_bus::{Bus, Delivery};
+use ledgerline_contracts::EventEnvelope;
+use ledgerline_runtime::Shutdown;
+use sqlx::{PgConnection, PgPool};
+
+use crate::checkpoint::{advance, seen_version};
+
+/// One read model: how an event changes it.
+pub trait Projector: Clone + Send + Sync + 'static {
+    /// The read model's name, e.g. `AccountBalances`.
+    const NAME: &'static str;
+    /// The durable consumer's name, e.g. `balance-service`.
+    const DURABLE: &'static str;
+
+    /// Applies one event inside the caller's transaction.
+    fn apply(&self, tx: &mut PgConnection, event: &EventEnvelope) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+}
+
+enum Applied {
+    Done,
+    Duplicate,
+    /// An earlier version of the account has not arrived yet.
+    Gap { seen: i64 },
+}
+
+async fn apply_once<P: Projector>(pool: &PgPool, projector: &P, event: &EventEnvelope) -> Result<Applied, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let seen = seen_version(&mut tx, event.aggregate_id.as_str()).await?;
+    if event.version <= seen {
+        return Ok(Applied::Duplicate);
+    }
+    if event.version > seen + 1 {
+        return Ok(Applied::Gap { seen });
+    }
+    projector.apply(&mut tx, event).await?;
+    advance(&mut tx, P::NAME, event.aggregate_id.as_str(), event.version, event.global_position).await?;
+    tx.commit().await?;
+    Ok(Applied::Done)
+}
+
+/// Follows the event stream until shutdown, reconnecting through faults.
+pub async fn run_projector<P: Projector>(bus: Bus, pool: PgPool, projector: P, shutdown: Shutdown) {
+    let stream = bus.subjects.events_stream();
+    while !shutdown.is_cancelled() {
+        let consumer =
+            match bus.durable_consumer(&stream, P::DURABLE, bus.subjects.all_events(), Duration::from_secs(10)).await {
+                Ok(c) => c,
+                Err(error) => {
+                    tracing::warn!(%error, projection = P::NAME, "cannot bind consumer; retrying");
+                    tokio::select! { () = shutdown.cancelled() => return, () = tokio::time::sleep(Duration::from_secs(1)) => continue }
+                }
+            };
+        let Ok(mut messages) = consumer.messages().await else {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        };
+        loop {
+            let next = tokio::select! { () = shutdown.cancelled() => return, n = messages.next() => n };
+            match next {
+                Some(Ok(delivery)) => handle(&pool, &projector, delivery).await,
+                Some(Err(error)) => tracing::warn!(%error, projection = P::NAME, "event stream error"),
+                None => break,
+            }
+        }
+    }
+}
+
+async fn handle<P: Projector>(pool: &PgPool, projector: &P, delivery: Delivery) {
+    let event: EventEnvelope = match serde_json::from_slice(&delivery.payload) {
+        Ok(e) => e,
+        Err(error) => {
+            // A buggy publisher must not stop the read model: drop it for good.
+            tracing::warn!(%error, subject = %delivery.subject, projection = P::NAME, "undecodable event terminated");
+            let _ = delivery.ack_with(AckKind::Term).await;
+            return;
+        }
+    };
+    match apply_once(pool, projector, &event).await {
+        Ok(Applied::Done | Applied::Duplicate) => {
+            let _ = delivery.ack().await;
+        }
+        Ok(Applied::Gap { seen }) => {
+            tracing::info!(account = %event.aggregate_id, seen, got = event.version, projection = P::NAME, "gap; waiting for the missing events");
+            let _ = delivery.ack_with(AckKind::Nak(Some(Duration::from_millis(500)))).await;
+        }
+        Err(error) => {
+            tracing::warn!(%error, projection = P::NAME, "cannot apply event; will retry");
+            let _ = delivery.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await;
+        }
+    }
+}

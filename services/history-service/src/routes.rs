@@ -1,0 +1,78 @@
+use axum::extract::{FromRef, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use ledgerline_auth::{Caller, TokenKeys};
+use ledgerline_contracts::FieldError;
+use ledgerline_domain::AccountId;
+use ledgerline_runtime::{ApiProblem, ValidQuery};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[derive(Clone)]
+pub struct HistoryState {
+    pub pool: PgPool,
+    pub keys: TokenKeys,
+}
+
+impl FromRef<HistoryState> for TokenKeys {
+    fn from_ref(state: &HistoryState) -> TokenKeys {
+        state.keys.clone()
+    }
+}
+
+pub fn routes(state: HistoryState) -> Router {
+    Router::new().route("/projections/TransactionHistory", get(history)).with_state(state)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct HistoryQuery {
+    account_id: Option<String>,
+    limit: Option<i64>,
+}
+
+#[derive(Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+struct Transaction {
+    event_id: Uuid,
+    account_id: String,
+    version: i64,
+    event_type: String,
+    amount: Option<i64>,
+    balance_after: Option<i64>,
+    command_id: Uuid,
+    #[serde(rename = "timestamp", with = "time::serde::rfc3339")]
+    occurred_at: OffsetDateTime,
+}
+
+/// The caller's transactions, newest first, optionally for one account.
+async fn history(
+    State(state): State<HistoryState>,
+    caller: Caller,
+    ValidQuery(q): ValidQuery<HistoryQuery>,
+) -> Result<Json<Value>, ApiProblem> {
+    let account = q
+        .account_id
+        .map(AccountId::parse)
+        .transpose()
+        .map_err(|e| ApiProblem::invalid(vec![FieldError::new("accountId", e)]))?;
+    let limit = match q.limit.unwrap_or(50) {
+        n @ 1..=500 => n,
+        _ => return Err(ApiProblem::invalid(vec![FieldError::new("limit", "must be 1 to 500")])),
+    };
+    let items: Vec<Transaction> = sqlx::query_as(
+        "SELECT event_id, account_id, version, event_type, amount, balance_after, command_id, occurred_at
+         FROM transactions WHERE owner_id = $1 AND ($2::text IS NULL OR account_id = $2)
+         ORDER BY global_position DESC LIMIT $3",
+    )
+    .bind(caller.user_id.as_str())
+    .bind(account.as_ref().map(AccountId::as_str))
+    .bind(limit)
+    .fetch_all(&state.pool)
+    .await
+    .map_err(|e| ApiProblem::unavailable(format!("cannot read history: {e}")))?;
+    Ok(Json(json!({ "name": "TransactionHistory", "items": items })))
+}

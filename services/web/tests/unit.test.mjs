@@ -1,0 +1,233 @@
+// Pure-node tests of the app's modules (compiled into dist/ by `npm run build`)
+// and of its request builders against the committed JSON Schemas.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { formatMinor, parseAmountInput } from '../dist/money.js';
+import { backoffDelay } from '../dist/backoff.js';
+import { ApiClient, buildAmountBody, buildCloseBody, buildOpenAccountBody, commandHeaders, commandPath } from '../dist/api.js';
+import { LedgerState } from '../dist/state.js';
+import { newUuid } from '../dist/ids.js';
+import { check, checkFrame, REQUEST_SCHEMA, SCHEMA_FILES, schemaExists } from './lib/schemas.mjs';
+
+test('formatMinor uses integer math', () => {
+  assert.equal(formatMinor(1500), '15.00');
+  assert.equal(formatMinor(0), '0.00');
+  assert.equal(formatMinor(5), '0.05');
+  assert.equal(formatMinor(99), '0.99');
+  assert.equal(formatMinor(100), '1.00');
+  assert.equal(formatMinor(1050), '10.50');
+  assert.equal(formatMinor(-250), '-2.50');
+  assert.equal(formatMinor(999_999_999_999_999), '9999999999999.99');
+  assert.equal(formatMinor(123456789012345678901234567890n), '1234567890123456789012345678.90');
+  assert.throws(() => formatMinor(1.5));
+});
+
+test('parseAmountInput accepts major units with at most 2 decimals', () => {
+  assert.deepEqual(parseAmountInput('10.5'), { ok: true, minor: 1050n, wire: '10.50' });
+  assert.deepEqual(parseAmountInput(' 5 '), { ok: true, minor: 500n, wire: '5.00' });
+  assert.deepEqual(parseAmountInput('0.01'), { ok: true, minor: 1n, wire: '0.01' });
+  // 0.1 + 0.2 style float traps do not exist here
+  assert.deepEqual(parseAmountInput('0.30'), { ok: true, minor: 30n, wire: '0.30' });
+  for (const bad of ['', '0', '0.00', '-1', '1.005', '1,50', 'abc', '1e3', '.5', '10000000000000']) {
+    assert.equal(parseAmountInput(bad).ok, false, bad);
+  }
+  assert.deepEqual(parseAmountInput('0', { allowZero: true }), { ok: true, minor: 0n, wire: '0.00' });
+});
+
+test('backoff grows exponentially, is capped and jittered', () => {
+  const p = { baseMs: 200, factor: 2, maxMs: 5000 };
+  assert.equal(backoffDelay(0, p, () => 1), 200);
+  assert.equal(backoffDelay(0, p, () => 0), 100);
+  assert.equal(backoffDelay(3, p, () => 1), 1600);
+  assert.equal(backoffDelay(10, p, () => 1), 5000);
+  for (let i = 0; i < 100; i++) {
+    const d = backoffDelay(2, p);
+    assert.ok(d >= 400 && d <= 800, String(d));
+  }
+});
+
+test('every contract schema the app relies on is committed', () => {
+  const missing = SCHEMA_FILES.filter((f) => !schemaExists(f));
+  assert.deepEqual(missing, [], `missing in proto/schemas: ${missing.join(', ')}`);
+});
+
+test('request builders produce bodies valid against the request schemas', () => {
+  const cases = [
+    ['open-account', buildOpenAccountBody({})],
+    ['open-account', buildOpenAccountBody({ accountId: 'acc-1' })],
+    ['open-account', buildOpenAccountBody({ accountId: ' acc_2 ', initialBalance: '15.00', currency: 'eur' })],
+    ['open-account', buildOpenAccountBody({ accountId: '', initialBalance: '' })],
+    ['deposit', buildAmountBody('acc-1', parseAmountInput('10.5').wire)],
+    ['withdraw', buildAmountBody('acc-1', parseAmountInput('0.01').wire)],
+    ['close-account', buildCloseBody('acc-1')],
+  ];
+  for (const [name, body] of cases) {
+    const schema = REQUEST_SCHEMA[commandPath(name)];
+    assert.ok(schema, name);
+    assert.equal(check(schema, body), null);
+  }
+  assert.deepEqual(buildOpenAccountBody({ accountId: '', initialBalance: '' }), {});
+  assert.deepEqual(buildOpenAccountBody({ accountId: ' acc_2 ', initialBalance: '15.00', currency: 'eur' }), { accountId: 'acc_2', initialBalance: '15.00', currency: 'EUR' });
+  // The schemas really constrain: bad bodies are refused.
+  assert.notEqual(check('deposit-request.json', { accountId: 'acc-1', amount: '1.005' }), null);
+  assert.notEqual(check('deposit-request.json', { accountId: 'a.b', amount: '1.00' }), null);
+  assert.notEqual(check('deposit-request.json', { accountId: 'acc-1', amount: '1', extra: 1 }), null);
+  assert.notEqual(check('close-account-request.json', {}), null);
+  const h = commandHeaders('tok', newUuid());
+  assert.equal(h.Authorization, 'Bearer tok');
+  assert.equal(h['Content-Type'], 'application/json');
+  assert.match(h['Idempotency-Key'], /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+});
+
+function fakeResponse(status, body, contentType = 'application/json') {
+  return new Response(body === undefined ? null : JSON.stringify(body), { status, headers: { 'content-type': contentType } });
+}
+
+function clientWith(responses) {
+  const calls = [];
+  const delays = [];
+  const client = new ApiClient({
+    getToken: () => 'tok',
+    fetch: async (url, init) => {
+      calls.push({ url, init });
+      const next = responses.shift();
+      if (next instanceof Error) throw next;
+      return next;
+    },
+    sleep: async (ms) => { delays.push(ms); },
+    random: () => 0.5,
+    retry: { baseMs: 200, factor: 2, maxMs: 5000, maxAttempts: 6 },
+  });
+  return { client, calls, delays };
+}
+
+const PROBLEM_503 = { type: 'urn:ledgerline:problem:unavailable', title: 'Service unavailable', status: 503 };
+
+test('commands retry network errors and 5xx with backoff, reusing the Idempotency-Key', async () => {
+  const accepted = { commandId: newUuid(), status: 'accepted', statusUrl: '/commands/x' };
+  const { client, calls, delays } = clientWith([
+    fakeResponse(503, PROBLEM_503, 'application/problem+json'),
+    new TypeError('Failed to fetch'),
+    fakeResponse(502, undefined, 'text/plain'),
+    fakeResponse(202, accepted),
+  ]);
+  const key = newUuid();
+  const res = await client.command('deposit', buildAmountBody('acc-1', '1.00'), key);
+  assert.equal(res.ok, true);
+  assert.equal(res.attempts, 4);
+  assert.deepEqual(res.body, accepted);
+  assert.equal(check('accepted-response.json', res.body), null);
+  assert.equal(calls.length, 4);
+  for (const c of calls) {
+    assert.equal(c.url, '/commands/deposit');
+    assert.equal(c.init.method, 'POST');
+    assert.equal(c.init.headers['Idempotency-Key'], key);
+    assert.equal(c.init.headers.Authorization, 'Bearer tok');
+    assert.equal(c.init.headers['Content-Type'], 'application/json');
+    assert.equal(c.init.body, '{"accountId":"acc-1","amount":"1.00"}');
+  }
+  assert.deepEqual(delays, [150, 300, 600]);
+});
+
+test('4xx is returned at once as a problem and never retried', async () => {
+  const problem = { type: 'urn:ledgerline:problem:invalid-body', title: 'Invalid request', status: 422, detail: 'bad amount', errors: [{ field: 'amount', message: 'must be > 0' }] };
+  assert.equal(check('problem.json', problem), null);
+  const { client, calls, delays } = clientWith([fakeResponse(422, problem, 'application/problem+json')]);
+  const res = await client.command('deposit', buildAmountBody('acc-1', '1.00'), newUuid());
+  assert.equal(res.ok, false);
+  assert.equal(res.kind, 'problem');
+  assert.equal(res.status, 422);
+  assert.deepEqual(res.problem.errors, problem.errors);
+  assert.equal(calls.length, 1);
+  assert.deepEqual(delays, []);
+});
+
+test('retries stop after maxAttempts with the last failure', async () => {
+  const { client, calls, delays } = clientWith(Array.from({ length: 6 }, () => fakeResponse(503, PROBLEM_503, 'application/problem+json')));
+  const res = await client.command('withdraw', buildAmountBody('acc-1', '1.00'), newUuid());
+  assert.equal(res.ok, false);
+  assert.equal(res.status, 503);
+  assert.equal(calls.length, 6);
+  assert.deepEqual(delays, [150, 300, 600, 1200, 2400]);
+});
+
+// ---- state ------------------------------------------------------------------
+
+const USER = 'alice';
+function ev(accountId, version, eventType, data) {
+  return {
+    eventId: newUuid(), aggregateType: 'BankAccount', aggregateId: accountId, version, globalPosition: 100 + version,
+    eventType, schemaVersion: 1, data,
+    metadata: { commandId: newUuid(), correlationId: newUuid(), userId: USER, timestamp: '2026-11-22T10:00:00Z' },
+  };
+}
+
+test('sample frames written from the contract validate against the schemas', () => {
+  const opened = ev('acc-1', 1, 'AccountOpened', { ownerId: USER, currency: 'EUR', initialBalance: 1000 });
+  const dep = ev('acc-1', 2, 'MoneyDeposited', { amount: 500, balanceAfter: 1500 });
+  const closed = ev('acc-1', 3, 'AccountClosed', {});
+  for (const e of [opened, dep, closed]) assert.equal(check('event-envelope.json', e), null);
+  const status = { type: 'status', seq: 88, commandId: dep.metadata.commandId, entityType: 'BankAccount', entityId: 'acc-1', status: 'succeeded', success: true, error: null, events: [dep], timestamp: '2026-11-22T10:00:00Z' };
+  const rejected = { ...status, status: 'rejected', success: false, error: { code: 'INSUFFICIENT_FUNDS', message: 'Insufficient funds: balance 1.00, requested 5.00' }, events: [] };
+  for (const f of [
+    status, rejected,
+    { type: 'event', seq: 12, event: dep },
+    { type: 'heartbeat', timestamp: '2026-11-22T10:00:00Z' },
+    { type: 'error', code: 'INVALID_FRAME', message: 'bad' },
+  ]) assert.equal(checkFrame(f), null);
+  assert.equal(checkFrame({ type: 'welcome', userId: USER, connectionId: newUuid() }), null);
+  assert.notEqual(checkFrame({ ...status, status: 'done' }), null);
+  assert.notEqual(checkFrame({ type: 'event', seq: 1, event: { ...dep, data: { amount: 5.5, balanceAfter: 1 } } }), null);
+  assert.notEqual(checkFrame({ type: 'mystery' }), null);
+});
+
+test('events apply once, in version order; duplicates and stale versions are ignored', () => {
+  const s = new LedgerState();
+  const opened = ev('acc-1', 1, 'AccountOpened', { ownerId: USER, currency: 'EUR', initialBalance: 1000 });
+  const dep = ev('acc-1', 2, 'MoneyDeposited', { amount: 500, balanceAfter: 1500 });
+  const wd = ev('acc-1', 3, 'MoneyWithdrawn', { amount: 200, balanceAfter: 1300 });
+  assert.deepEqual(s.applyEvent(opened), { applied: true, gap: false });
+  assert.deepEqual(s.applyEvent(dep), { applied: true, gap: false });
+  assert.deepEqual(s.applyEvent(dep), { applied: false, gap: false }); // same event from an event frame
+  assert.deepEqual(s.applyEvent(wd), { applied: true, gap: false });
+  assert.deepEqual(s.applyEvent(dep), { applied: false, gap: false }); // late duplicate
+  const acc = s.accounts.get('acc-1');
+  assert.equal(acc.balance, 1300);
+  assert.equal(acc.version, 3);
+  assert.equal(acc.currency, 'EUR');
+  assert.deepEqual(s.history('acc-1').map((h) => [h.version, h.eventType, h.amount, h.balanceAfter]), [
+    [3, 'MoneyWithdrawn', 200, 1300],
+    [2, 'MoneyDeposited', 500, 1500],
+    [1, 'AccountOpened', null, 1000],
+  ]);
+  const gap = s.applyEvent(ev('acc-1', 5, 'MoneyDeposited', { amount: 100, balanceAfter: 1500 }));
+  assert.deepEqual(gap, { applied: true, gap: true });
+  s.applyEvent(ev('acc-1', 6, 'AccountClosed', {}));
+  assert.equal(s.accounts.get('acc-1').status, 'closed');
+});
+
+test('read-model catch-up merges by version and never moves an account back', () => {
+  const s = new LedgerState();
+  s.applyEvent(ev('acc-1', 1, 'AccountOpened', { ownerId: USER, currency: 'EUR', initialBalance: 0 }));
+  s.applyEvent(ev('acc-1', 2, 'MoneyDeposited', { amount: 500, balanceAfter: 500 }));
+  // A lagging read model (version 1) does not undo what frames told us.
+  s.mergeBalances([{ accountId: 'acc-1', ownerId: USER, currency: 'EUR', balance: 0, status: 'open', version: 1, updatedAt: 'x' }]);
+  assert.equal(s.accounts.get('acc-1').balance, 500);
+  // A newer one (events missed while offline) moves it forward, and adds accounts.
+  s.mergeBalances([
+    { accountId: 'acc-1', ownerId: USER, currency: 'EUR', balance: 900, status: 'open', version: 3, updatedAt: 'x' },
+    { accountId: 'acc-2', ownerId: USER, currency: 'EUR', balance: 100, status: 'open', version: 1, updatedAt: 'x' },
+  ]);
+  assert.equal(s.accounts.get('acc-1').balance, 900);
+  assert.equal(s.accounts.get('acc-2').balance, 100);
+  s.mergeHistory('acc-1', [
+    { eventId: newUuid(), accountId: 'acc-1', version: 4, eventType: 'MoneyWithdrawn', amount: 100, balanceAfter: 800, commandId: newUuid(), timestamp: 't' },
+    { eventId: newUuid(), accountId: 'acc-1', version: 3, eventType: 'MoneyDeposited', amount: 400, balanceAfter: 900, commandId: newUuid(), timestamp: 't' },
+    { eventId: newUuid(), accountId: 'acc-1', version: 2, eventType: 'MoneyDeposited', amount: 500, balanceAfter: 500, commandId: newUuid(), timestamp: 't' },
+  ]);
+  assert.equal(s.accounts.get('acc-1').balance, 800);
+  assert.equal(s.accounts.get('acc-1').version, 4);
+  assert.deepEqual(s.history('acc-1').map((h) => h.version), [4, 3, 2, 1]);
+  // The event frame for version 4 arriving after the catch-up changes nothing.
+  assert.equal(s.applyEvent(ev('acc-1', 4, 'MoneyWithdrawn', { amount: 100, balanceAfter: 800 })).applied, false);
+});
