@@ -58,4 +58,8 @@ impl Subjects {
     pub fn accounts_of_all(&self) -> String {
         format!("{}.rpc.accounts-of.*", self.prefix)
     }
+    /// Request–reply: accept a command (answered by the command API).
+    pub fn accept_rpc(&self) -> String {
+        format!("{}.rpc.accept", self.prefix)
+    }
 }

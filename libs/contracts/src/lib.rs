@@ -2,6 +2,7 @@
 //! event and status messages on NATS, and the WebSocket frames. These Rust
 //! types are the source of `proto/schemas/*.json`; a test fails on drift.
 
+mod accept;
 mod command_message;
 mod event_envelope;
 mod field_error;
@@ -12,6 +13,7 @@ pub mod schemas;
 mod status;
 mod wire_amount;
 
+pub use accept::{AcceptReply, AcceptRequest};
 pub use command_message::CommandMessage;
 pub use event_envelope::{EventEnvelope, EventMetadata};
 pub use field_error::FieldError;

@@ -1,27 +1,14 @@
 use axum::http::StatusCode;
 use ledgerline_bus::Bus;
-use ledgerline_contracts::{AcceptedResponse, CommandMessage, DecodeError, FieldError, decode_command_request};
-use ledgerline_domain::{Amount, CommandKind, UserId};
+use ledgerline_contracts::{AcceptRequest, AcceptedResponse, CommandMessage, DecodeError, FieldError, decode_command_request};
+use ledgerline_domain::{Amount, CommandKind};
 use ledgerline_runtime::ApiProblem;
-use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// Namespace of command ids derived from `Idempotency-Key`s.
 const IDEMPOTENCY_NAMESPACE: Uuid = Uuid::from_u128(0x6c65_6467_6572_6c69_6e65_2d69_646b_6579);
-
-/// One command to accept, from HTTP or from a socket frame.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct AcceptRequest {
-    pub user_id: UserId,
-    /// `open-account`, `deposit`, `withdraw` or `close-account`.
-    pub kind: String,
-    pub idempotency_key: Option<String>,
-    /// The JSON body, as text, so amounts are parsed exactly.
-    pub body: String,
-}
 
 /// Acceptance: validation, idempotency and the queueing of commands.
 #[derive(Clone)]

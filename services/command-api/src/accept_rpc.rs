@@ -2,30 +2,17 @@
 //! command API over NATS request–reply, so acceptance (and its table) has
 //! one owner whichever door a command came in by.
 
-use std::time::Duration;
-
 use futures::StreamExt;
-use ledgerline_bus::Bus;
-use ledgerline_contracts::{AcceptedResponse, Problem};
+use ledgerline_contracts::{AcceptReply, Problem};
 use ledgerline_runtime::Shutdown;
-use serde::{Deserialize, Serialize};
 
-use crate::{AcceptRequest, AcceptService};
+use ledgerline_contracts::AcceptRequest;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum AcceptReply {
-    Accepted(AcceptedResponse),
-    Refused(Problem),
-}
-
-pub fn subject(bus: &Bus) -> String {
-    format!("{}.rpc.accept", bus.subjects.prefix())
-}
+use crate::AcceptService;
 
 pub async fn serve(service: AcceptService, shutdown: Shutdown) {
     let bus = service.bus.clone();
-    let mut requests = match bus.client.queue_subscribe(subject(&bus), "command-api".into()).await {
+    let mut requests = match bus.client.queue_subscribe(bus.subjects.accept_rpc(), "command-api".into()).await {
         Ok(s) => s,
         Err(error) => return tracing::error!(%error, "cannot serve accept requests"),
     };
@@ -50,14 +37,4 @@ pub async fn serve(service: AcceptService, shutdown: Shutdown) {
             }
         });
     }
-}
-
-/// Asks the command API to accept a command (used by the socket service).
-pub async fn request_accept(bus: &Bus, request: &AcceptRequest) -> Result<AcceptReply, String> {
-    let body = serde_json::to_vec(request).map_err(|e| e.to_string())?;
-    let answer = tokio::time::timeout(Duration::from_secs(5), bus.client.request(subject(bus), body.into()))
-        .await
-        .map_err(|_| "the command API did not answer in time".to_owned())?
-        .map_err(|e| e.to_string())?;
-    serde_json::from_slice(&answer.payload).map_err(|e| e.to_string())
 }

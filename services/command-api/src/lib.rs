@@ -9,6 +9,5 @@ mod chaos;
 mod outcomes;
 mod routes;
 
-pub use accept::{AcceptRequest, AcceptService};
-pub use accept_rpc::{AcceptReply, request_accept};
+pub use accept::AcceptService;
 pub use app::{SCHEMA, start};

@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::chaos::{ChaosRate, chaos};
-use crate::{AcceptRequest, AcceptService};
+use ledgerline_contracts::AcceptRequest;
+
+use crate::AcceptService;
 
 #[derive(Clone)]
 pub struct ApiState {

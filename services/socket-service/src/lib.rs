@@ -1,1 +1,13 @@
+//! socket-service: maps each user to their WebSocket connections and pushes
+//! their status envelopes and the events of their accounts to every one.
+//! Interest follows connections: a user's NATS consumers exist only while
+//! the user has a socket open, so several replicas can run side by side.
 
+mod app;
+mod client_frames;
+mod connection;
+mod follow;
+mod registry;
+mod upgrade;
+
+pub use app::start;

@@ -31,6 +31,8 @@ interface Pending { key: string; commandId?: string; accountId: string | null; l
 const pending = new Map<string, Pending>();
 /** Command ids whose outcome was shown: one toast per command, whatever the duplicates. */
 const settled = new Set<string>();
+/** Status envelopes that arrived before the 202 of a command of this tab. */
+const earlyOutcomes = new Map<string, { env: StatusEnvelope; timer: ReturnType<typeof setTimeout> }>();
 
 const api = new ApiClient({
   getToken: () => session?.token ?? null,
@@ -246,8 +248,19 @@ async function runCommand(name: CommandName, body: unknown, accountId: string | 
   const res = await api.command(name, body, key);
   if (myEpoch !== epoch) return;
   if (res.ok) {
-    if (settled.has(res.body.commandId)) pending.delete(key); // the outcome beat the 202
-    else p.commandId = res.body.commandId;
+    const id = res.body.commandId;
+    const early = earlyOutcomes.get(id);
+    if (early) {
+      // The outcome beat the 202: show it now, under this command's label.
+      clearTimeout(early.timer);
+      earlyOutcomes.delete(id);
+      pending.delete(key);
+      showOutcome(early.env, p);
+    } else if (settled.has(id)) {
+      pending.delete(key);
+    } else {
+      p.commandId = id;
+    }
   } else {
     pending.delete(key);
     reportFailure(label, res);
@@ -355,6 +368,20 @@ function onStatus(env: StatusEnvelope): void {
     }
   }
   renderAccounts();
+  if (settled.has(env.commandId) || earlyOutcomes.has(env.commandId)) return;
+  if (!match && [...pending.values()].some((p) => !p.commandId && (p.accountId === null || p.accountId === env.entityId))) {
+    // Maybe ours, with its 202 still on the way: wait a moment for it.
+    const timer = setTimeout(() => {
+      earlyOutcomes.delete(env.commandId);
+      showOutcome(env, undefined);
+    }, 1_000);
+    earlyOutcomes.set(env.commandId, { env, timer });
+    return;
+  }
+  showOutcome(env, match);
+}
+
+function showOutcome(env: StatusEnvelope, match: Pending | undefined): void {
   if (settled.has(env.commandId)) return;
   settled.add(env.commandId);
   const label = outcomeLabel(env, match);
@@ -477,6 +504,8 @@ function signOut(message?: string): void {
   ledger.clear();
   pending.clear();
   settled.clear();
+  for (const e of earlyOutcomes.values()) clearTimeout(e.timer);
+  earlyOutcomes.clear();
   if (settleTimer) clearTimeout(settleTimer);
   renderAccounts();
   $('toasts').replaceChildren();
@@ -525,7 +554,10 @@ function boot(): void {
   $('open-account-form').addEventListener('submit', openAccount);
   setConnection('offline');
   if (session) startSession();
-  else $('login-view').hidden = false;
+  else {
+    $('login-view').hidden = false;
+    ($('login-user') as HTMLInputElement).focus();
+  }
 
   (window as unknown as { __ledgerline: unknown }).__ledgerline = {
     /** Loses the socket as a network drop would; holdMs keeps it down that long. */

@@ -41,6 +41,12 @@ function dropDatabase(name) {
  * @returns {Promise<{ baseUrl: string, prefix: string, db: string, logPath: string, stop: () => Promise<void> }>}
  */
 export async function startBackend(opts = {}) {
+  if (process.env.LEDGERLINE_MOCK === '1') {
+    // Development only: the contract mock in dev/mock-server.mjs.
+    const { startMockServer } = await import('../../dev/mock-server.mjs');
+    const m = await startMockServer({ webDir: DIST_DIR, chaos: opts.chaos ?? 0 });
+    return { baseUrl: m.baseUrl, prefix: 'mock', db: 'mock', logPath: '', stop: m.stop };
+  }
   const bin = ledgerlineBin();
   if (!existsSync(bin)) {
     throw new Error(`ledgerline binary not found at ${bin}: run \`cargo build -p ledgerline\` first (or set LEDGERLINE_BIN)`);

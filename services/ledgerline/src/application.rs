@@ -1,0 +1,113 @@
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::http::StatusCode;
+use ledgerline_auth::TokenKeys;
+use ledgerline_bus::Bus;
+use ledgerline_runtime::{ApiProblem, Config, Readiness, ServiceHandle, Shutdown, ensure_database, health_routes};
+use tokio::net::TcpListener;
+use tower_http::services::{ServeDir, ServeFile};
+
+use crate::Target;
+
+/// The secret demo mode signs with when JWT_SECRET is not set.
+const DEMO_SECRET: &str = "ledgerline-demo-secret-not-for-production";
+/// How long in-flight work may take to finish after SIGTERM.
+const DRAIN_BOUND: Duration = Duration::from_secs(10);
+
+/// The started services behind one bound listener.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    handles: Vec<ServiceHandle>,
+    shutdown: Shutdown,
+}
+
+fn token_keys(config: &Config) -> anyhow::Result<TokenKeys> {
+    match (&config.jwt_secret, config.demo_login) {
+        (Some(secret), _) if !secret.is_empty() => Ok(TokenKeys::new(secret.as_bytes())),
+        (_, true) => {
+            tracing::warn!("JWT_SECRET not set: demo mode signs tokens with a built-in secret");
+            Ok(TokenKeys::new(DEMO_SECRET.as_bytes()))
+        }
+        _ => anyhow::bail!("JWT_SECRET is required (or set DEMO_LOGIN=true for a local demo)"),
+    }
+}
+
+impl Application {
+    /// Connects to NATS and PostgreSQL, declares streams, runs migrations,
+    /// starts the chosen services and binds the listener (port 0 works).
+    pub async fn build(config: Config, targets: &[Target], shutdown: Shutdown) -> anyhow::Result<Self> {
+        let keys = token_keys(&config)?;
+        let services = Target::services(targets);
+        let needs_db = services.iter().any(|s| *s != Target::SocketService);
+        if needs_db {
+            ensure_database(&config.database_url).await.context("preparing the database")?;
+        }
+        let bus = Bus::connect(&config.nats_url, &config.nats_prefix, config.command_partitions)
+            .await
+            .context("connecting to NATS")?;
+        bus.ensure_streams().await.context("declaring JetStream streams")?;
+        let mut handles = Vec::new();
+        for service in services {
+            let handle = match service {
+                Target::CommandApi => command_api::start(&config, &bus, &keys, &shutdown).await,
+                Target::CommandProcessor => command_processor::start(&config, &bus, &keys, &shutdown).await,
+                Target::BalanceService => balance_service::start(&config, &bus, &keys, &shutdown).await,
+                Target::HistoryService => history_service::start(&config, &bus, &keys, &shutdown).await,
+                Target::AuditService => audit_service::start(&config, &bus, &keys, &shutdown).await,
+                Target::SocketService => socket_service::start(&config, &bus, &keys, &shutdown).await,
+                Target::All | Target::CleanupStreams => continue,
+            }
+            .with_context(|| format!("starting {service:?}"))?;
+            tracing::info!(service = handle.name, "started");
+            handles.push(handle);
+        }
+        let router = compose(&handles, &config.web_dir);
+        let listener = TcpListener::bind(config.http_addr).await.with_context(|| format!("binding {}", config.http_addr))?;
+        Ok(Self { listener, router, handles, shutdown })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    /// Serves until shutdown, then lets consumers finish what is in flight
+    /// (bounded), and returns.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let shutdown = self.shutdown.clone();
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await
+            .context("serving HTTP")?;
+        let tasks = self.handles.into_iter().flat_map(|h| h.tasks);
+        if tokio::time::timeout(DRAIN_BOUND, futures_join(tasks)).await.is_err() {
+            tracing::warn!("some work did not finish within {DRAIN_BOUND:?}; it will be redelivered");
+        }
+        Ok(())
+    }
+}
+
+async fn futures_join(tasks: impl Iterator<Item = tokio::task::JoinHandle<()>>) {
+    for task in tasks {
+        let _ = task.await;
+    }
+}
+
+/// Every service's routes on one router, `/healthz` and `/readyz` over all
+/// of them, the browser app at `/`, and a problem document for anything else.
+fn compose(handles: &[ServiceHandle], web_dir: &str) -> Router {
+    let readiness = handles.iter().fold(Readiness::default(), |r, h| r.merge(h.readiness.clone()));
+    let mut router = handles.iter().fold(health_routes(readiness), |router, h| router.merge(h.router.clone()));
+    let index = Path::new(web_dir).join("index.html");
+    if index.exists() {
+        router = router.fallback_service(ServeDir::new(web_dir).fallback(ServeFile::new(index)));
+    } else {
+        router = router.fallback(|| async {
+            ApiProblem::new(StatusCode::NOT_FOUND, "not-found", "No such route")
+        });
+    }
+    router
+}

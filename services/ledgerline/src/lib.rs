@@ -1,0 +1,9 @@
+//! One build, many shapes: `ledgerline all` runs every service in one
+//! process on one port; `ledgerline command-api` (or any set) runs just
+//! those, one per pod in a cluster.
+
+mod application;
+mod target;
+
+pub use application::Application;
+pub use target::Target;

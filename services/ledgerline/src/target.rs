@@ -1,0 +1,31 @@
+/// What a `ledgerline` process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    /// Every service, in one process.
+    All,
+    CommandApi,
+    CommandProcessor,
+    BalanceService,
+    HistoryService,
+    AuditService,
+    SocketService,
+    /// Delete this NATS_PREFIX's streams and exit (for test clean-up).
+    CleanupStreams,
+}
+
+impl Target {
+    pub const SERVICES: [Target; 6] = [
+        Target::CommandApi,
+        Target::CommandProcessor,
+        Target::BalanceService,
+        Target::HistoryService,
+        Target::AuditService,
+        Target::SocketService,
+    ];
+
+    /// The services a list of targets names, `all` expanded, each once.
+    pub fn services(targets: &[Target]) -> Vec<Target> {
+        let all = targets.is_empty() || targets.contains(&Target::All);
+        Self::SERVICES.into_iter().filter(|s| all || targets.contains(s)).collect()
+    }
+}

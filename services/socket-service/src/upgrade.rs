@@ -1,0 +1,76 @@
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{FromRef, State};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use ledgerline_auth::{AuthError, TokenKeys};
+use ledgerline_domain::Amount;
+use ledgerline_runtime::{ApiProblem, ValidQuery};
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::connection;
+use crate::registry::Registry;
+
+/// Largest frame a client may send.
+const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+/// The subprotocol a browser offers beside its token:
+/// `new WebSocket(url, ["bearer", token])`.
+const BEARER_PROTOCOL: &str = "bearer";
+
+#[derive(Clone)]
+pub struct SocketState {
+    pub registry: Registry,
+    pub keys: TokenKeys,
+    pub max_amount: Amount,
+    pub shutdown: CancellationToken,
+}
+
+impl FromRef<SocketState> for TokenKeys {
+    fn from_ref(state: &SocketState) -> TokenKeys {
+        state.keys.clone()
+    }
+}
+
+pub fn routes(state: SocketState) -> Router {
+    Router::new().route("/ws", get(upgrade)).with_state(state)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WsQuery {
+    access_token: Option<String>,
+}
+
+/// The token from `?access_token=` or from the `Sec-WebSocket-Protocol`
+/// list (any entry that is not the `bearer` marker).
+fn token<'a>(query: &'a WsQuery, headers: &'a HeaderMap) -> Result<&'a str, AuthError> {
+    if let Some(token) = query.access_token.as_deref() {
+        return Ok(token);
+    }
+    headers
+        .get("sec-websocket-protocol")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|list| list.split(',').map(str::trim).find(|p| !p.is_empty() && *p != BEARER_PROTOCOL))
+        .ok_or(AuthError::Missing)
+}
+
+/// `GET /ws`: authenticated before the upgrade, so a bad token is a 401
+/// problem document and no socket is opened.
+async fn upgrade(
+    State(state): State<SocketState>,
+    ValidQuery(query): ValidQuery<WsQuery>,
+    headers: HeaderMap,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiProblem> {
+    let caller = state.keys.verify(token(&query, &headers)?)?;
+    let ws = ws.map_err(|e| ApiProblem::bad_request(format!("not a WebSocket upgrade: {e}")))?;
+    let SocketState { registry, max_amount, shutdown, .. } = state;
+    Ok(ws
+        .protocols([BEARER_PROTOCOL])
+        .max_message_size(MAX_CLIENT_MESSAGE)
+        .on_upgrade(move |socket| connection::serve(socket, registry, caller.user_id, max_amount, shutdown))
+        .into_response())
+}

@@ -1,0 +1,289 @@
+// A stand-in for `ledgerline all`, written from the server contract, for
+// working on the app while the Rust side is not runnable. The tests use it
+// only when LEDGERLINE_MOCK=1; `node dev/mock-server.mjs` serves dist/ on
+// HTTP_ADDR (default 127.0.0.1:8090).
+import { createServer } from 'node:http';
+import { createHash, randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const AMOUNT_RE = /^[0-9]+(\.[0-9]{1,2})?$/;
+const MIME = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+
+function fmt(minor) {
+  const s = String(minor).padStart(3, '0');
+  return `${s.slice(0, -2)}.${s.slice(-2)}`;
+}
+
+function parseAmount(v) {
+  const s = typeof v === 'number' ? String(v) : v;
+  if (typeof s !== 'string' || !AMOUNT_RE.test(s)) return null;
+  const [w, f = ''] = s.split('.');
+  return Number(BigInt(w) * 100n + BigInt(f.padEnd(2, '0') || '0'));
+}
+
+export async function startMockServer({ port = 0, host = '127.0.0.1', webDir, chaos = 0, readModelLagMs = 20 } = {}) {
+  const users = new Map(); // token -> userId
+  const accounts = new Map(); // id -> {accountId, ownerId, currency, balance, status, version, updatedAt}
+  const events = new Map(); // id -> [EventEnvelope]
+  const balancesRM = new Map(); // read model (lags)
+  const historyRM = new Map();
+  const idem = new Map(); // user|key -> accepted
+  const sockets = new Set(); // {userId, send, close}
+  let globalPosition = 0;
+  let statusSeq = 0;
+  let eventSeq = 0;
+  const queue = []; // per-process command queue, decided in order
+  let busy = false;
+
+  const problem = (res, status, title, detail, errors) => {
+    const body = { type: `urn:ledgerline:problem:${title.toLowerCase().replace(/\W+/g, '-')}`, title, status };
+    if (detail) body.detail = detail;
+    if (errors) body.errors = errors;
+    res.writeHead(status, { 'content-type': 'application/problem+json' });
+    res.end(JSON.stringify(body));
+  };
+  const json = (res, status, body) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  const auth = (req) => {
+    const h = req.headers.authorization ?? '';
+    const m = /^Bearer (.+)$/.exec(h);
+    return m ? users.get(m[1]) ?? null : null;
+  };
+  const readBody = (req) => new Promise((resolve) => {
+    let s = '';
+    req.on('data', (c) => (s += c));
+    req.on('end', () => resolve(s));
+  });
+
+  function push(userId, frame) {
+    const text = JSON.stringify(frame);
+    for (const s of sockets) if (s.userId === userId) s.send(text);
+  }
+
+  function updateReadModels(ev) {
+    setTimeout(() => {
+      const a = accounts.get(ev.aggregateId);
+      const cur = balancesRM.get(ev.aggregateId);
+      if (!cur || cur.version < ev.version) {
+        const bal = ev.eventType === 'AccountOpened' ? ev.data.initialBalance : ev.data.balanceAfter ?? cur?.balance ?? 0;
+        balancesRM.set(ev.aggregateId, {
+          accountId: ev.aggregateId, ownerId: a.ownerId, currency: a.currency, balance: bal,
+          status: ev.eventType === 'AccountClosed' ? 'closed' : cur?.status ?? 'open', version: ev.version, updatedAt: ev.metadata.timestamp,
+        });
+      }
+      const h = historyRM.get(ev.aggregateId) ?? [];
+      h.unshift({
+        eventId: ev.eventId, accountId: ev.aggregateId, version: ev.version, eventType: ev.eventType,
+        amount: ev.data.amount ?? null,
+        balanceAfter: ev.eventType === 'AccountOpened' ? ev.data.initialBalance : ev.data.balanceAfter ?? null,
+        commandId: ev.metadata.commandId, timestamp: ev.metadata.timestamp,
+      });
+      historyRM.set(ev.aggregateId, h);
+    }, readModelLagMs);
+  }
+
+  function decide(cmd) {
+    const a = accounts.get(cmd.accountId);
+    const rej = (code, message) => ({ rejected: { code, message } });
+    if (cmd.type === 'open-account') {
+      if (a) return rej('ACCOUNT_EXISTS', `Account ${cmd.accountId} already exists`);
+      return { events: [['AccountOpened', { ownerId: cmd.userId, currency: cmd.currency, initialBalance: cmd.initialBalance }]] };
+    }
+    if (!a) return rej('ACCOUNT_NOT_FOUND', `Account ${cmd.accountId} not found`);
+    if (a.ownerId !== cmd.userId) return rej('NOT_OWNER', 'Not your account');
+    if (a.status === 'closed') return rej('ACCOUNT_CLOSED', `Account ${cmd.accountId} is closed`);
+    if (cmd.type === 'deposit') return { events: [['MoneyDeposited', { amount: cmd.amount, balanceAfter: a.balance + cmd.amount }]] };
+    if (cmd.type === 'withdraw') {
+      if (cmd.amount > a.balance) return rej('INSUFFICIENT_FUNDS', `Insufficient funds: balance ${fmt(a.balance)}, requested ${fmt(cmd.amount)}`);
+      return { events: [['MoneyWithdrawn', { amount: cmd.amount, balanceAfter: a.balance - cmd.amount }]] };
+    }
+    if (cmd.type === 'close-account') {
+      if (a.balance !== 0) return rej('BALANCE_NOT_ZERO', `Balance must be zero to close, is ${fmt(a.balance)}`);
+      return { events: [['AccountClosed', {}]] };
+    }
+    return { failed: { code: 'UNKNOWN', message: 'unknown command' } };
+  }
+
+  function processNext() {
+    if (busy || queue.length === 0) return;
+    busy = true;
+    const cmd = queue.shift();
+    setTimeout(() => {
+      const out = decide(cmd);
+      const envs = [];
+      const now = new Date().toISOString();
+      for (const [eventType, data] of out.events ?? []) {
+        let a = accounts.get(cmd.accountId);
+        if (!a) {
+          a = { accountId: cmd.accountId, ownerId: cmd.userId, currency: data.currency, balance: data.initialBalance, status: 'open', version: 0 };
+          accounts.set(cmd.accountId, a);
+        }
+        a.version++;
+        if (data.balanceAfter !== undefined) a.balance = data.balanceAfter;
+        if (eventType === 'AccountClosed') a.status = 'closed';
+        const ev = {
+          eventId: randomUUID(), aggregateType: 'BankAccount', aggregateId: cmd.accountId, version: a.version,
+          globalPosition: ++globalPosition, eventType, schemaVersion: 1, data,
+          metadata: { commandId: cmd.commandId, correlationId: cmd.commandId, userId: cmd.userId, timestamp: now },
+        };
+        (events.get(cmd.accountId) ?? events.set(cmd.accountId, []).get(cmd.accountId)).push(ev);
+        envs.push(ev);
+        updateReadModels(ev);
+      }
+      const status = out.events ? 'succeeded' : out.rejected ? 'rejected' : 'failed';
+      push(cmd.userId, {
+        type: 'status', seq: ++statusSeq, commandId: cmd.commandId, entityType: 'BankAccount', entityId: cmd.accountId,
+        status, success: status === 'succeeded', error: out.rejected ?? out.failed ?? null, events: envs, timestamp: now,
+      });
+      const owner = accounts.get(cmd.accountId)?.ownerId;
+      if (owner) for (const ev of envs) push(owner, { type: 'event', seq: ++eventSeq, event: ev });
+      busy = false;
+      processNext();
+    }, 5);
+  }
+
+  async function handleCommand(req, res, name) {
+    const userId = auth(req);
+    if (!userId) return problem(res, 401, 'Unauthorized');
+    if (chaos > 0 && Math.random() < chaos) return problem(res, 503, 'Service unavailable', 'chaos');
+    let body;
+    try {
+      body = JSON.parse(await readBody(req));
+    } catch {
+      return problem(res, 400, 'Malformed JSON');
+    }
+    const key = req.headers['idempotency-key'];
+    const dedupKey = key ? `${userId}|${key}` : null;
+    if (dedupKey && idem.has(dedupKey)) return json(res, 202, idem.get(dedupKey));
+    const cmd = { type: name, userId, commandId: randomUUID() };
+    const errors = [];
+    if (name === 'open-account') {
+      cmd.accountId = body.accountId ?? `acc-${randomUUID().slice(0, 8)}`;
+      cmd.currency = body.currency ?? 'EUR';
+      cmd.initialBalance = body.initialBalance == null ? 0 : parseAmount(body.initialBalance);
+      if (cmd.initialBalance === null) errors.push({ field: 'initialBalance', message: 'invalid amount' });
+    } else {
+      cmd.accountId = body.accountId;
+      if (name !== 'close-account') {
+        cmd.amount = parseAmount(body.amount);
+        if (!cmd.amount) errors.push({ field: 'amount', message: 'must be a positive amount with at most 2 decimals' });
+      }
+    }
+    if (typeof cmd.accountId !== 'string' || !ID_RE.test(cmd.accountId)) errors.push({ field: 'accountId', message: 'invalid id' });
+    if (errors.length) return problem(res, 422, 'Invalid request', 'The request body is invalid', errors);
+    const accepted = { commandId: cmd.commandId, status: 'accepted', statusUrl: `/commands/${cmd.commandId}` };
+    if (dedupKey) idem.set(dedupKey, accepted);
+    queue.push(cmd);
+    processNext();
+    json(res, 202, accepted);
+  }
+
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://x');
+    const p = url.pathname;
+    try {
+      if (p === '/readyz' || p === '/healthz') return json(res, 200, { status: 'ok' });
+      if (p === '/auth/demo-login' && req.method === 'POST') {
+        const body = JSON.parse((await readBody(req)) || '{}');
+        if (!ID_RE.test(body.userId ?? '')) return problem(res, 422, 'Invalid request', 'bad userId', [{ field: 'userId', message: 'invalid' }]);
+        const token = `mock.${randomUUID()}`;
+        users.set(token, body.userId);
+        return json(res, 200, { token, userId: body.userId, role: body.role ?? 'user' });
+      }
+      const cm = /^\/commands\/(open-account|deposit|withdraw|close-account)$/.exec(p);
+      if (cm && req.method === 'POST') return handleCommand(req, res, cm[1]);
+      if (p === '/projections/AccountBalances') {
+        const userId = auth(req);
+        if (!userId) return problem(res, 401, 'Unauthorized');
+        return json(res, 200, { items: [...balancesRM.values()].filter((b) => b.ownerId === userId) });
+      }
+      if (p === '/projections/TransactionHistory') {
+        const userId = auth(req);
+        if (!userId) return problem(res, 401, 'Unauthorized');
+        const id = url.searchParams.get('accountId');
+        const a = accounts.get(id);
+        if (!a || a.ownerId !== userId) return json(res, 200, { items: [] });
+        const limit = Number(url.searchParams.get('limit') ?? 50);
+        return json(res, 200, { items: (historyRM.get(id) ?? []).slice(0, limit) });
+      }
+      if (req.method === 'GET' && webDir) {
+        const rel = normalize(p === '/' ? '/index.html' : p).replace(/^(\.\.[/\\])+/, '');
+        try {
+          const data = await readFile(join(webDir, rel));
+          res.writeHead(200, { 'content-type': MIME[extname(rel)] ?? 'application/octet-stream' });
+          return res.end(data);
+        } catch {
+          /* 404 below */
+        }
+      }
+      problem(res, 404, 'Not found');
+    } catch (e) {
+      problem(res, 500, 'Internal error', String(e));
+    }
+  });
+
+  server.on('upgrade', (req, sock) => {
+    const url = new URL(req.url, 'http://x');
+    const userId = users.get(url.searchParams.get('access_token') ?? '');
+    if (url.pathname !== '/ws' || !userId) {
+      sock.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const accept = createHash('sha1').update(req.headers['sec-websocket-key'] + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
+    sock.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    const frame = (opcode, payload) => {
+      const len = payload.length;
+      let head;
+      if (len < 126) head = Buffer.from([0x80 | opcode, len]);
+      else if (len < 65536) {
+        head = Buffer.alloc(4);
+        head[0] = 0x80 | opcode; head[1] = 126; head.writeUInt16BE(len, 2);
+      } else {
+        head = Buffer.alloc(10);
+        head[0] = 0x80 | opcode; head[1] = 127; head.writeBigUInt64BE(BigInt(len), 2);
+      }
+      return Buffer.concat([head, payload]);
+    };
+    const entry = {
+      userId,
+      send: (text) => { if (!sock.destroyed) sock.write(frame(1, Buffer.from(text))); },
+      close: () => sock.destroy(),
+    };
+    sockets.add(entry);
+    const hb = setInterval(() => entry.send(JSON.stringify({ type: 'heartbeat', timestamp: new Date().toISOString() })), 15_000);
+    const done = () => { clearInterval(hb); sockets.delete(entry); };
+    sock.on('close', done);
+    sock.on('error', done);
+    sock.on('data', (buf) => {
+      const opcode = buf[0] & 0x0f;
+      if (opcode === 8) {
+        if (!sock.destroyed) sock.end(frame(8, Buffer.alloc(0)));
+        done();
+      }
+    });
+    entry.send(JSON.stringify({ type: 'welcome', userId, connectionId: randomUUID() }));
+  });
+
+  await new Promise((r) => server.listen(port, host, r));
+  const addr = server.address();
+  return {
+    baseUrl: `http://${host}:${addr.port}`,
+    stop: () => new Promise((r) => {
+      for (const s of sockets) s.close();
+      server.close(() => r());
+      server.closeAllConnections?.();
+    }),
+  };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [host, port] = (process.env.HTTP_ADDR ?? '127.0.0.1:8090').split(':');
+  const webDir = process.env.WEB_DIR ?? join(fileURLToPath(new URL('..', import.meta.url)), 'dist');
+  const s = await startMockServer({ host, port: Number(port), webDir, chaos: Number(process.env.CHAOS_FAILURE_RATE ?? 0) });
+  console.log(`mock ledgerline on ${s.baseUrl}`);
+}
