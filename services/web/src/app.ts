@@ -87,9 +87,9 @@ function toast(kind: ToastKind, text: string, extra: { commandId?: string; code?
   });
   const msg = h('span', { class: 'toast-text' }, text);
   const close = h('button', { type: 'button', class: 'toast-close', 'aria-label': 'Dismiss notification', onclick: () => el.remove() }, '×');
-  el.append(msg);
-  if (extra.code) el.append(h('span', { class: 'toast-code' }, extra.code));
-  el.append(close);
+  const bodyEl = h('div', { class: 'toast-body' }, msg);
+  if (extra.code) bodyEl.append(h('span', { class: 'toast-code' }, extra.code));
+  el.append(bodyEl, close);
   box.append(el);
   while (box.children.length > MAX_TOASTS) box.firstElementChild?.remove();
   setTimeout(() => el.remove(), kind === 'success' ? 8_000 : 15_000);

@@ -144,7 +144,7 @@ describe('ledgerline web app', () => {
 
   test('dropping the socket shows reconnecting then connected, and catches up on a deposit made meanwhile', async () => {
     const user = uniqueId('alice');
-    const { page, rec } = await newPage();
+    const { ctx, page, rec } = await newPage();
     await signIn(page, backend.baseUrl, user);
     const acc = uniqueId('acc-');
     await openAccount(page, acc, '2.00');
@@ -180,6 +180,12 @@ describe('ledgerline web app', () => {
     await moveMoney(page, acc, 'deposit', '1');
     await waitBalance(page, acc, '8.00');
     await waitToast(page, 'success', /Deposit of 1\.00 succeeded/);
+
+    // The browser going offline shows "offline"; back online, it reconnects.
+    await ctx.setOffline(true);
+    await waitFor(async () => (await connectionText(page)) === 'offline', '"offline"', 5_000);
+    await ctx.setOffline(false);
+    await waitFor(async () => (await connectionText(page)) === 'connected', '"connected" after going online', 15_000);
     await rec.assertClean();
   });
 
@@ -282,7 +288,7 @@ describe('ledgerline web app', () => {
 
   test('screenshot of the main screen, and readable at 375 px', async () => {
     const user = uniqueId('demo');
-    const { page, rec } = await newPage({ viewport: { width: 1100, height: 760 } });
+    const { page, rec } = await newPage({ viewport: { width: 1280, height: 760 } });
     await signIn(page, backend.baseUrl, user);
     const checking = uniqueId('checking-');
     const savings = uniqueId('savings-');
