@@ -13,7 +13,7 @@ type Check = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + S
 /// PostgreSQL answering). `/readyz` is red until every check passes.
 #[derive(Clone, Default)]
 pub struct Readiness {
-    checks: Vec<(&'static str, Check)>,
+    checks: Vec<(String, Check)>,
 }
 
 impl Readiness {
@@ -22,12 +22,13 @@ impl Readiness {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
-        self.checks.push((name, Arc::new(move || Box::pin(check()))));
+        self.checks.push((name.to_owned(), Arc::new(move || Box::pin(check()))));
         self
     }
 
-    pub fn merge(mut self, other: Readiness) -> Self {
-        self.checks.extend(other.checks);
+    /// Adds another service's checks, named `{service}.{check}`.
+    pub fn merge(mut self, service: &str, other: Readiness) -> Self {
+        self.checks.extend(other.checks.into_iter().map(|(name, check)| (format!("{service}.{name}"), check)));
         self
     }
 
@@ -56,7 +57,7 @@ impl Readiness {
         for (name, check) in &self.checks {
             let result = check().await;
             ready &= result.is_ok();
-            checks.insert((*name).to_owned(), json!(result.err().unwrap_or_else(|| "ok".to_owned())));
+            checks.insert(name.clone(), json!(result.err().unwrap_or_else(|| "ok".to_owned())));
         }
         (ready, serde_json::Value::Object(checks))
     }

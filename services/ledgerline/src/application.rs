@@ -8,7 +8,7 @@ use ledgerline_auth::TokenKeys;
 use ledgerline_bus::Bus;
 use ledgerline_runtime::{ApiProblem, Config, Readiness, ServiceHandle, Shutdown, ensure_database, health_routes};
 use tokio::net::TcpListener;
-use tower_http::services::{ServeDir, ServeFile};
+use tower_http::services::ServeDir;
 
 use crate::Target;
 
@@ -99,15 +99,14 @@ async fn futures_join(tasks: impl Iterator<Item = tokio::task::JoinHandle<()>>) 
 /// Every service's routes on one router, `/healthz` and `/readyz` over all
 /// of them, the browser app at `/`, and a problem document for anything else.
 fn compose(handles: &[ServiceHandle], web_dir: &str) -> Router {
-    let readiness = handles.iter().fold(Readiness::default(), |r, h| r.merge(h.readiness.clone()));
+    let readiness = handles.iter().fold(Readiness::default(), |r, h| r.merge(h.name, h.readiness.clone()));
     let mut router = handles.iter().fold(health_routes(readiness), |router, h| router.merge(h.router.clone()));
-    let index = Path::new(web_dir).join("index.html");
-    if index.exists() {
-        router = router.fallback_service(ServeDir::new(web_dir).fallback(ServeFile::new(index)));
+    let not_found = || async { ApiProblem::new(StatusCode::NOT_FOUND, "not-found", "No such route") };
+    if Path::new(web_dir).join("index.html").exists() {
+        let web = ServeDir::new(web_dir).not_found_service(axum::handler::HandlerWithoutStateExt::into_service(not_found));
+        router = router.fallback_service(web);
     } else {
-        router = router.fallback(|| async {
-            ApiProblem::new(StatusCode::NOT_FOUND, "not-found", "No such route")
-        });
+        router = router.fallback(not_found);
     }
     router
 }

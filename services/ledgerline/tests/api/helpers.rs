@@ -1,0 +1,184 @@
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use ledgerline::{Application, Target};
+use ledgerline_bus::Bus;
+use ledgerline_runtime::{Config, Shutdown};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+use uuid::Uuid;
+
+pub const JWT_SECRET: &str = "integration-test-secret";
+
+/// A running Ledgerline with its own database and NATS prefix; both are
+/// removed when it is dropped (also when a test fails).
+pub struct TestApp {
+    pub base: String,
+    pub port: u16,
+    pub config: Config,
+    pub http: reqwest::Client,
+    shutdown: Shutdown,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(tune: impl FnOnce(&mut Config)) -> TestApp {
+    let mut config = Config::from_env().expect("configuration");
+    let id = Uuid::now_v7().simple().to_string();
+    let base_url = config.database_url.rsplit_once('/').map(|(b, _)| b.to_owned()).expect("DATABASE_URL has a path");
+    config.database_url = format!("{base_url}/ll_test_{id}");
+    config.nats_prefix = format!("t{}", &id[id.len() - 12..]);
+    config.http_addr = "127.0.0.1:0".parse().expect("addr");
+    config.jwt_secret = Some(JWT_SECRET.to_owned());
+    config.demo_login = true;
+    config.command_partitions = 4;
+    config.db_pool_size = 3;
+    config.web_dir = "/nonexistent".to_owned();
+    tune(&mut config);
+    let shutdown = Shutdown::new();
+    let app = Application::build(config.clone(), &[Target::All], shutdown.clone()).await.expect("application starts");
+    let port = app.port();
+    let server = tokio::spawn(async move {
+        app.run().await.expect("application runs");
+    });
+    TestApp { base: format!("http://127.0.0.1:{port}"), port, config, http: reqwest::Client::new(), shutdown, server: Some(server) }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        let server = self.server.take();
+        let config = self.config.clone();
+        // Clean up on a runtime of its own: Drop cannot await.
+        let cleanup = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async move {
+                drop(server);
+                if let Ok(bus) = Bus::connect(&config.nats_url, &config.nats_prefix, 1).await {
+                    let _ = bus.delete_streams().await;
+                }
+                let (admin, name) = config.database_url.rsplit_once('/').expect("db url");
+                if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{admin}/postgres")).await {
+                    let drop_db = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(drop_db)).execute(&mut conn).await;
+                }
+            });
+        });
+        let _ = cleanup.join();
+    }
+}
+
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn token(&self, user: &str) -> String {
+        self.token_with_role(user, None).await
+    }
+
+    pub async fn token_with_role(&self, user: &str, role: Option<&str>) -> String {
+        let mut body = json!({ "userId": user });
+        if let Some(role) = role {
+            body["role"] = json!(role);
+        }
+        let response = self.http.post(self.url("/auth/demo-login")).json(&body).send().await.expect("login");
+        assert_eq!(response.status(), 200);
+        response.json::<Value>().await.expect("json")["token"].as_str().expect("token").to_owned()
+    }
+
+    /// POSTs a command; returns the status and the JSON answer.
+    pub async fn command(&self, token: &str, kind: &str, body: Value, idempotency_key: Option<&str>) -> (u16, Value) {
+        let mut request = self.http.post(self.url(&format!("/commands/{kind}"))).bearer_auth(token).json(&body);
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let response = request.send().await.expect("post command");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POSTs a command that must be accepted; returns its command id.
+    pub async fn accepted(&self, token: &str, kind: &str, body: Value) -> String {
+        let (status, answer) = self.command(token, kind, body, None).await;
+        assert_eq!(status, 202, "{answer}");
+        answer["commandId"].as_str().expect("commandId").to_owned()
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
+        let response = self.http.get(self.url(path)).bearer_auth(token).send().await.expect("get");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Polls `path` until `done` holds for its JSON (10 s at most).
+    pub async fn eventually(&self, token: &str, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let (status, body) = self.get(token, path).await;
+            if status == 200 && done(&body) {
+                return body;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{path} never converged; last: {status} {body}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Opens a socket with the token in `?access_token=` and waits for the
+    /// welcome frame (after which every new frame of the user arrives).
+    pub async fn socket(&self, token: &str) -> Socket {
+        let url = format!("ws://127.0.0.1:{}/ws?access_token={token}", self.port);
+        let (mut socket, _) = connect_async(url).await.expect("socket connects");
+        let welcome = next_frame(&mut socket, Duration::from_secs(5)).await.expect("welcome");
+        assert_eq!(welcome["type"], "welcome");
+        socket
+    }
+
+    /// How many messages were ever published on this run's command stream.
+    pub async fn commands_published(&self) -> u64 {
+        let bus = Bus::connect(&self.config.nats_url, &self.config.nats_prefix, 1).await.expect("nats");
+        let mut stream = bus.js.get_stream(bus.subjects.commands_stream()).await.expect("stream");
+        stream.info().await.expect("info").state.last_sequence
+    }
+}
+
+/// The next JSON text frame that is not a heartbeat, or `None` on timeout.
+pub async fn next_frame(socket: &mut Socket, wait: Duration) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let message = tokio::time::timeout_at(deadline, socket.next()).await.ok()??.ok()?;
+        if let Message::Text(text) = message {
+            let frame: Value = serde_json::from_str(text.as_str()).expect("frames are JSON");
+            if frame["type"] != "heartbeat" {
+                return Some(frame);
+            }
+        }
+    }
+}
+
+/// Collects the status frames that arrive within `wait`, stopping early
+/// once `count` have arrived.
+pub async fn status_frames(socket: &mut Socket, count: usize, wait: Duration) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut frames = Vec::new();
+    while frames.len() < count {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match next_frame(socket, left).await {
+            Some(frame) if frame["type"] == "status" => frames.push(frame),
+            Some(_) => {}
+            None => break,
+        }
+    }
+    frames
+}
+
+pub async fn send_text(socket: &mut Socket, text: &str) {
+    socket.send(Message::Text(text.into())).await.expect("send frame");
+}

@@ -1,0 +1,7 @@
+//! Integration tests: every service started in-process against the real
+//! NATS and PostgreSQL, each test with its own database and subject prefix,
+//! driven only through HTTP and WebSockets.
+
+mod bad_input;
+mod end_to_end;
+mod helpers;
