@@ -1,0 +1,53 @@
+# Ledgerline — `make demo` brings the system up, `make test` runs every test.
+SHELL := bash
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+export CARGO_TARGET_DIR := $(TARGET_DIR)
+LEDGERLINE := $(TARGET_DIR)/debug/ledgerline
+export LEDGERLINE_BIN := $(LEDGERLINE)
+DEMO_ADDR ?= 127.0.0.1:8080
+
+.PHONY: demo test test-rust test-web build web check-infra proto lint clean-test-data
+
+check-infra:
+	@scripts/check-infra.sh
+
+build:
+	cargo build -p ledgerline -p ledgerctl
+
+web:
+	cd services/web && npm ci --no-audit --no-fund && npm run build
+
+## The whole system on one port, demo sign-in on.
+demo: check-infra build web
+	@echo
+	@echo "  Ledgerline is starting at http://$(DEMO_ADDR)/  (Ctrl-C stops it)"
+	@echo "  Demo users: alice, bob (any id of A-Z a-z 0-9 _ - works); 'ops' with role operator."
+	@echo "  Try it from a terminal:"
+	@echo "    TOKEN=\$$($(TARGET_DIR)/debug/ledgerctl login alice)"
+	@echo "    $(TARGET_DIR)/debug/ledgerctl watch alice        # in a second terminal: the live frames"
+	@echo "    curl -X POST http://$(DEMO_ADDR)/commands/open-account -H \"Authorization: Bearer \$$TOKEN\" -H 'Content-Type: application/json' -d '{\"accountId\":\"acc-1\"}'"
+	@echo "    curl -X POST http://$(DEMO_ADDR)/commands/deposit -H \"Authorization: Bearer \$$TOKEN\" -H 'Content-Type: application/json' -d '{\"accountId\":\"acc-1\",\"amount\":\"500.00\"}'"
+	@echo
+	DEMO_LOGIN=true HTTP_ADDR=$(DEMO_ADDR) WEB_DIR=services/web/dist $(LEDGERLINE) all
+
+## Every test: Rust (unit, PostgreSQL, NATS, end to end) and the browser app in Chromium.
+test: check-infra test-rust test-web
+
+test-rust:
+	cargo test --workspace --no-fail-fast
+
+test-web: build
+	cd services/web && npm ci --no-audit --no-fund && npm test
+
+## Regenerate proto/schemas from the Rust types.
+proto:
+	UPDATE_SCHEMAS=1 cargo test -p ledgerline-contracts schemas
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+## Drop databases and streams left by interrupted test runs.
+clean-test-data:
+	psql -h 127.0.0.1 -U postgres -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'll\_%'" | \
+	  while read -r db; do psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE \"$$db\" WITH (FORCE)"; done
