@@ -166,7 +166,13 @@ export class ApiClient {
         const res = await this.fetchImpl(this.baseUrl + path, { method, headers, body: payload });
         if (res.ok) {
           const text = await res.text();
-          const body = (text ? JSON.parse(text) : null) as T;
+          let body: T;
+          try {
+            body = (text ? JSON.parse(text) : null) as T;
+          } catch {
+            // Not retried: the server did answer, just not as agreed.
+            return { ok: false, kind: 'problem', status: res.status, attempts: attempt, problem: { type: 'about:blank', title: 'Unreadable answer', status: res.status, detail: 'the server answered with something that is not JSON' } };
+          }
           return { ok: true, status: res.status, body, attempts: attempt };
         }
         const problem = await readProblem(res);
