@@ -26,7 +26,11 @@ impl Caller {
     }
 
     pub fn require_operator(&self) -> Result<(), ApiProblem> {
-        if self.is_operator() { Ok(()) } else { Err(ApiProblem::forbidden("this route needs the operator role")) }
+        if self.is_operator() {
+            Ok(())
+        } else {
+            Err(ApiProblem::forbidden("this route needs the operator role"))
+        }
     }
 }
 
@@ -52,8 +56,12 @@ impl From<AuthError> for ApiProblem {
 /// The token of an `Authorization: Bearer …` header.
 pub fn bearer_token(parts: &Parts) -> Result<&str, AuthError> {
     let value = parts.headers.get(AUTHORIZATION).ok_or(AuthError::Missing)?;
-    let value = value.to_str().map_err(|_| AuthError::InvalidToken("header is not text".into()))?;
-    let (scheme, token) = value.split_once(' ').ok_or(AuthError::InvalidToken("expected 'Bearer <token>'".into()))?;
+    let value = value
+        .to_str()
+        .map_err(|_| AuthError::InvalidToken("header is not text".into()))?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or(AuthError::InvalidToken("expected 'Bearer <token>'".into()))?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
         return Err(AuthError::InvalidToken("expected 'Bearer <token>'".into()));
     }

@@ -55,7 +55,8 @@ impl TokenKeys {
     pub fn verify(&self, token: &str) -> Result<Caller, AuthError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.0.decoding, &self.0.validation)
             .map_err(|e| AuthError::InvalidToken(e.to_string()))?;
-        let user_id = UserId::parse(data.claims.sub).map_err(|e| AuthError::InvalidToken(format!("sub {e}")))?;
+        let user_id = UserId::parse(data.claims.sub)
+            .map_err(|e| AuthError::InvalidToken(format!("sub {e}")))?;
         let role = match data.claims.role.as_deref() {
             Some("operator") => Role::Operator,
             _ => Role::User,
@@ -86,7 +87,9 @@ mod tests {
     fn expired_foreign_and_garbage_tokens_are_refused() {
         let expired = keys().issue(&alice(), Role::User, -10).unwrap();
         assert!(keys().verify(&expired).is_err());
-        let foreign = TokenKeys::new(b"other").issue(&alice(), Role::User, 60).unwrap();
+        let foreign = TokenKeys::new(b"other")
+            .issue(&alice(), Role::User, 60)
+            .unwrap();
         assert!(keys().verify(&foreign).is_err());
         assert!(keys().verify("garbage").is_err());
         assert!(keys().verify("").is_err());
@@ -106,7 +109,10 @@ mod tests {
             const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
             let mut out = String::new();
             for chunk in bytes.chunks(3) {
-                let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+                let n = chunk
+                    .iter()
+                    .enumerate()
+                    .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
                 for i in 0..=chunk.len() {
                     out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
                 }

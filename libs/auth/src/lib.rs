@@ -1,5 +1,6 @@
 //! Bearer tokens: HS256 JWTs with a required `exp`. A `Caller` is who a
 //! request (or socket) acts for; handlers get one only from a valid token.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod caller;
 mod demo_login;

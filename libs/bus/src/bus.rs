@@ -5,7 +5,9 @@ use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pu
 use async_nats::jetstream::stream::{self, DiscardPolicy, RetentionPolicy, StorageType};
 use async_nats::jetstream::{self, Context};
 use bytes::Bytes;
-use ledgerline_contracts::{AcceptReply, AcceptRequest, CommandMessage, EventEnvelope, StatusMessage};
+use ledgerline_contracts::{
+    AcceptReply, AcceptRequest, CommandMessage, EventEnvelope, StatusMessage,
+};
 use serde::Serialize;
 
 use crate::{Subjects, partition_of};
@@ -13,7 +15,10 @@ use crate::{Subjects, partition_of};
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
     #[error("cannot connect to NATS at {url}: {source}")]
-    Connect { url: String, source: async_nats::ConnectError },
+    Connect {
+        url: String,
+        source: async_nats::ConnectError,
+    },
     #[error("JetStream {what}: {message}")]
     JetStream { what: &'static str, message: String },
     #[error("publish to {subject} not acknowledged: {message}")]
@@ -23,7 +28,10 @@ pub enum BusError {
 }
 
 fn js_err(what: &'static str) -> impl Fn(&dyn std::fmt::Display) -> BusError {
-    move |e| BusError::JetStream { what, message: e.to_string() }
+    move |e| BusError::JetStream {
+        what,
+        message: e.to_string(),
+    }
 }
 
 /// The NATS connection, JetStream context and names a service works with.
@@ -46,18 +54,41 @@ impl Bus {
             .retry_on_initial_connect()
             .connect(url)
             .await
-            .map_err(|source| BusError::Connect { url: url.to_owned(), source })?;
+            .map_err(|source| BusError::Connect {
+                url: url.to_owned(),
+                source,
+            })?;
         let js = jetstream::new(client.clone());
-        Ok(Self { client, js, subjects: Subjects::new(prefix), partitions })
+        Ok(Self {
+            client,
+            js,
+            subjects: Subjects::new(prefix),
+            partitions,
+        })
     }
 
     /// Declares the three streams; safe to call from every service at start.
     pub async fn ensure_streams(&self) -> Result<(), BusError> {
         let s = &self.subjects;
         let streams = [
-            (s.commands_stream(), s.all_commands(), RetentionPolicy::WorkQueue, Duration::ZERO),
-            (s.events_stream(), s.all_events(), RetentionPolicy::Limits, Duration::from_secs(7 * 24 * 3600)),
-            (s.status_stream(), s.all_status(), RetentionPolicy::Limits, Duration::from_secs(24 * 3600)),
+            (
+                s.commands_stream(),
+                s.all_commands(),
+                RetentionPolicy::WorkQueue,
+                Duration::ZERO,
+            ),
+            (
+                s.events_stream(),
+                s.all_events(),
+                RetentionPolicy::Limits,
+                Duration::from_secs(7 * 24 * 3600),
+            ),
+            (
+                s.status_stream(),
+                s.all_status(),
+                RetentionPolicy::Limits,
+                Duration::from_secs(24 * 3600),
+            ),
         ];
         for (name, subject, retention, max_age) in streams {
             self.js
@@ -91,14 +122,23 @@ impl Bus {
     /// same message a duplicate JetStream drops (within its window); a
     /// publish that timed out may still have been stored, so it is retried
     /// with the same id rather than given up on.
-    pub async fn publish_json(&self, subject: String, msg_id: &str, body: &impl Serialize) -> Result<(), BusError> {
+    pub async fn publish_json(
+        &self,
+        subject: String,
+        msg_id: &str,
+        body: &impl Serialize,
+    ) -> Result<(), BusError> {
         let payload = Bytes::from(serde_json::to_vec(body)?);
         let mut headers = HeaderMap::new();
         headers.insert("Nats-Msg-Id", msg_id);
         tryhard::retry_fn(|| {
             let (subject, headers, payload) = (subject.clone(), headers.clone(), payload.clone());
             async move {
-                let ack = self.js.publish_with_headers(subject, headers, payload).await.map_err(|e| e.to_string())?;
+                let ack = self
+                    .js
+                    .publish_with_headers(subject, headers, payload)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 ack.await.map_err(|e| e.to_string())
             }
         })
@@ -111,17 +151,26 @@ impl Bus {
 
     pub async fn publish_command(&self, message: &CommandMessage) -> Result<(), BusError> {
         let account = message.command.account_id();
-        let subject = self.subjects.command(partition_of(account, self.partitions), account);
-        self.publish_json(subject, &message.command_id.to_string(), message).await
+        let subject = self
+            .subjects
+            .command(partition_of(account, self.partitions), account);
+        self.publish_json(subject, &message.command_id.to_string(), message)
+            .await
     }
 
     pub async fn publish_event(&self, event: &EventEnvelope) -> Result<(), BusError> {
-        self.publish_json(self.subjects.event(&event.aggregate_id), &event.event_id.to_string(), event).await
+        self.publish_json(
+            self.subjects.event(&event.aggregate_id),
+            &event.event_id.to_string(),
+            event,
+        )
+        .await
     }
 
     pub async fn publish_status(&self, status: &StatusMessage) -> Result<(), BusError> {
         let subject = self.subjects.status(&status.user_id);
-        self.publish_json(subject, &status.payload.command_id.to_string(), status).await
+        self.publish_json(subject, &status.payload.command_id.to_string(), status)
+            .await
     }
 
     /// A durable pull consumer with one filter subject (what 2.9 supports).
@@ -133,7 +182,11 @@ impl Bus {
         filter: String,
         ack_wait: Duration,
     ) -> Result<PullConsumer, BusError> {
-        let stream = self.js.get_stream(stream).await.map_err(|e| js_err("getting stream")(&e))?;
+        let stream = self
+            .js
+            .get_stream(stream)
+            .await
+            .map_err(|e| js_err("getting stream")(&e))?;
         stream
             .get_or_create_consumer(
                 durable,
@@ -153,12 +206,18 @@ impl Bus {
 
     /// Asks the command API to accept a command (the socket's door).
     pub async fn request_accept(&self, request: &AcceptRequest) -> Result<AcceptReply, BusError> {
-        let failed = |message: String| BusError::Publish { subject: self.subjects.accept_rpc(), message };
+        let failed = |message: String| BusError::Publish {
+            subject: self.subjects.accept_rpc(),
+            message,
+        };
         let body = Bytes::from(serde_json::to_vec(request)?);
-        let answer = tokio::time::timeout(Duration::from_secs(5), self.client.request(self.subjects.accept_rpc(), body))
-            .await
-            .map_err(|_| failed("the command API did not answer in time".into()))?
-            .map_err(|e| failed(e.to_string()))?;
+        let answer = tokio::time::timeout(
+            Duration::from_secs(5),
+            self.client.request(self.subjects.accept_rpc(), body),
+        )
+        .await
+        .map_err(|_| failed("the command API did not answer in time".into()))?
+        .map_err(|e| failed(e.to_string()))?;
         serde_json::from_slice(&answer.payload).map_err(|e| failed(e.to_string()))
     }
 }

@@ -1,6 +1,7 @@
 //! Ledgerline on NATS JetStream: subject names, the three streams declared
 //! idempotently at start-up, publishing with `Nats-Msg-Id` dedup, and the
 //! durable pull consumers services read from. Works on nats-server 2.9.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod bus;
 mod partition;

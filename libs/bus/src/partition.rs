@@ -21,7 +21,10 @@ mod tests {
         let id = AccountId::parse("acc-123").unwrap();
         assert_eq!(partition_of(&id, 8), partition_of(&id, 8));
         // Pinned: changing the hash would reorder commands across a deploy.
-        assert_eq!(partition_of(&AccountId::parse("a").unwrap(), 1_000_000), 3_826_002_220 % 1_000_000);
+        assert_eq!(
+            partition_of(&AccountId::parse("a").unwrap(), 1_000_000),
+            3_826_002_220 % 1_000_000
+        );
         for n in 1..50 {
             assert!(partition_of(&id, n) < n);
         }

@@ -11,14 +11,19 @@ pub struct Subjects {
 
 impl Subjects {
     pub fn new(prefix: &str) -> Self {
-        Self { prefix: prefix.to_owned() }
+        Self {
+            prefix: prefix.to_owned(),
+        }
     }
     pub fn prefix(&self) -> &str {
         &self.prefix
     }
 
     fn stream(&self, suffix: &str) -> String {
-        format!("{}_{suffix}", self.prefix.to_ascii_uppercase().replace('-', "_"))
+        format!(
+            "{}_{suffix}",
+            self.prefix.to_ascii_uppercase().replace('-', "_")
+        )
     }
     pub fn commands_stream(&self) -> String {
         self.stream("COMMANDS")

@@ -66,7 +66,10 @@ mod tests {
         let value = serde_json::to_value(&envelope).unwrap();
         assert_eq!(value["eventType"], "MoneyDeposited");
         assert_eq!(value["data"], json!({"amount": 500, "balanceAfter": 1300}));
-        assert_eq!(serde_json::from_value::<EventEnvelope>(value).unwrap(), envelope);
+        assert_eq!(
+            serde_json::from_value::<EventEnvelope>(value).unwrap(),
+            envelope
+        );
     }
 
     #[test]

@@ -10,6 +10,9 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: &str, message: impl ToString) -> Self {
-        Self { field: field.to_owned(), message: message.to_string() }
+        Self {
+            field: field.to_owned(),
+            message: message.to_string(),
+        }
     }
 }

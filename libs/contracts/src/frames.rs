@@ -12,7 +12,9 @@ use crate::{EventEnvelope, FieldError};
 
 macro_rules! frame_type {
     ($name:ident, $variant:ident) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default,
+        )]
         #[serde(rename_all = "lowercase")]
         pub enum $name {
             #[default]

@@ -1,6 +1,7 @@
 //! The wire contracts every side builds against: HTTP bodies, the command,
 //! event and status messages on NATS, and the WebSocket frames. These Rust
 //! types are the source of `proto/schemas/*.json`; a test fails on drift.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod accept;
 mod command_message;
@@ -17,11 +18,13 @@ pub use accept::{AcceptReply, AcceptRequest};
 pub use command_message::CommandMessage;
 pub use event_envelope::{EventEnvelope, EventMetadata};
 pub use field_error::FieldError;
-pub use frames::{AcceptedFrame, ClientFrame, ErrorFrame, EventFrame, HeartbeatFrame, WelcomeFrame};
+pub use frames::{
+    AcceptedFrame, ClientFrame, ErrorFrame, EventFrame, HeartbeatFrame, WelcomeFrame,
+};
 pub use problem::Problem;
 pub use requests::{
-    AcceptedResponse, CloseAccountRequest, CommandRequest, DecodeError, DepositRequest, OpenAccountRequest, WithdrawRequest,
-    decode_command_request,
+    AcceptedResponse, CloseAccountRequest, CommandRequest, DecodeError, DepositRequest,
+    OpenAccountRequest, WithdrawRequest, decode_command_request,
 };
 pub use status::{StatusEnvelope, StatusError, StatusKind, StatusMessage};
 pub use wire_amount::WireAmount;

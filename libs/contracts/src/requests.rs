@@ -78,24 +78,41 @@ pub enum DecodeError {
 }
 
 fn account_id(field: &str, value: &str, errors: &mut Vec<FieldError>) -> Option<AccountId> {
-    AccountId::parse(value).map_err(|e| errors.push(FieldError::new(field, e))).ok()
+    AccountId::parse(value)
+        .map_err(|e| errors.push(FieldError::new(field, e)))
+        .ok()
 }
 
-fn amount(field: &str, value: &WireAmount, max: Amount, errors: &mut Vec<FieldError>) -> Option<Amount> {
-    value.amount(max).map_err(|e| errors.push(FieldError::new(field, e))).ok()
+fn amount(
+    field: &str,
+    value: &WireAmount,
+    max: Amount,
+    errors: &mut Vec<FieldError>,
+) -> Option<Amount> {
+    value
+        .amount(max)
+        .map_err(|e| errors.push(FieldError::new(field, e)))
+        .ok()
 }
 
 fn generated_account_id() -> AccountId {
     let random = Uuid::now_v7().simple().to_string();
     // The tail of a v7 UUID is random; the head is the clock.
-    AccountId::parse(format!("acc-{}", &random[random.len() - 12..])).unwrap_or_else(|_| unreachable!())
+    AccountId::parse(format!("acc-{}", &random[random.len() - 12..]))
+        .unwrap_or_else(|_| unreachable!())
 }
 
 /// Decodes and validates the body of `POST /commands/{kind}`.
-pub fn decode_command_request(kind: CommandKind, body: &[u8], max: Amount) -> Result<CommandRequest, DecodeError> {
+pub fn decode_command_request(
+    kind: CommandKind,
+    body: &[u8],
+    max: Amount,
+) -> Result<CommandRequest, DecodeError> {
     fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, DecodeError> {
         serde_json::from_slice(body).map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => DecodeError::Invalid(vec![FieldError::new("body", e)]),
+            serde_json::error::Category::Data => {
+                DecodeError::Invalid(vec![FieldError::new("body", e)])
+            }
             _ => DecodeError::Malformed(e.to_string()),
         })
     }
@@ -108,16 +125,25 @@ pub fn decode_command_request(kind: CommandKind, body: &[u8], max: Amount) -> Re
                 None => Some(generated_account_id()),
             };
             let initial_balance = match &req.initial_balance {
-                Some(v) => v.balance(max).map_err(|e| errors.push(FieldError::new("initialBalance", e))).ok(),
+                Some(v) => v
+                    .balance(max)
+                    .map_err(|e| errors.push(FieldError::new("initialBalance", e)))
+                    .ok(),
                 None => Some(Balance::ZERO),
             };
             let currency = match req.currency {
-                Some(c) => Currency::parse(c).map_err(|e| errors.push(FieldError::new("currency", e))).ok(),
+                Some(c) => Currency::parse(c)
+                    .map_err(|e| errors.push(FieldError::new("currency", e)))
+                    .ok(),
                 None => Some(Currency::default()),
             };
             let command = match (account_id, initial_balance, currency) {
                 (Some(account_id), Some(initial_balance), Some(currency)) => {
-                    Some(AccountCommand::OpenAccount { account_id, currency, initial_balance })
+                    Some(AccountCommand::OpenAccount {
+                        account_id,
+                        currency,
+                        initial_balance,
+                    })
                 }
                 _ => None,
             };
@@ -127,22 +153,36 @@ pub fn decode_command_request(kind: CommandKind, body: &[u8], max: Amount) -> Re
             let req: DepositRequest = parse(body)?;
             let id = account_id("accountId", &req.account_id, &mut errors);
             let amount = amount("amount", &req.amount, max, &mut errors);
-            (id.zip(amount).map(|(account_id, amount)| AccountCommand::Deposit { account_id, amount }), req.command_id)
+            (
+                id.zip(amount)
+                    .map(|(account_id, amount)| AccountCommand::Deposit { account_id, amount }),
+                req.command_id,
+            )
         }
         CommandKind::Withdraw => {
             let req: WithdrawRequest = parse(body)?;
             let id = account_id("accountId", &req.account_id, &mut errors);
             let amount = amount("amount", &req.amount, max, &mut errors);
-            (id.zip(amount).map(|(account_id, amount)| AccountCommand::Withdraw { account_id, amount }), req.command_id)
+            (
+                id.zip(amount)
+                    .map(|(account_id, amount)| AccountCommand::Withdraw { account_id, amount }),
+                req.command_id,
+            )
         }
         CommandKind::CloseAccount => {
             let req: CloseAccountRequest = parse(body)?;
             let id = account_id("accountId", &req.account_id, &mut errors);
-            (id.map(|account_id| AccountCommand::CloseAccount { account_id }), req.command_id)
+            (
+                id.map(|account_id| AccountCommand::CloseAccount { account_id }),
+                req.command_id,
+            )
         }
     };
     match command {
-        Some(command) if errors.is_empty() => Ok(CommandRequest { command, command_id }),
+        Some(command) if errors.is_empty() => Ok(CommandRequest {
+            command,
+            command_id,
+        }),
         _ => Err(DecodeError::Invalid(errors)),
     }
 }
@@ -152,7 +192,11 @@ mod tests {
     use super::*;
 
     fn decode(kind: CommandKind, body: &str) -> Result<CommandRequest, DecodeError> {
-        decode_command_request(kind, body.as_bytes(), Amount::from_minor(100_000_000).unwrap())
+        decode_command_request(
+            kind,
+            body.as_bytes(),
+            Amount::from_minor(100_000_000).unwrap(),
+        )
     }
 
     fn invalid_fields(result: Result<CommandRequest, DecodeError>) -> Vec<String> {
@@ -164,31 +208,72 @@ mod tests {
 
     #[test]
     fn a_valid_deposit_decodes_to_minor_units() {
-        let req = decode(CommandKind::Deposit, r#"{"accountId":"acc-1","amount":"10.10"}"#).unwrap();
-        assert_eq!(req.command, AccountCommand::deposit(AccountId::parse("acc-1").unwrap(), Amount::from_minor(1010).unwrap()));
+        let req = decode(
+            CommandKind::Deposit,
+            r#"{"accountId":"acc-1","amount":"10.10"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            req.command,
+            AccountCommand::deposit(
+                AccountId::parse("acc-1").unwrap(),
+                Amount::from_minor(1010).unwrap()
+            )
+        );
     }
 
     #[test]
     fn open_account_fills_in_defaults() {
         let req = decode(CommandKind::OpenAccount, "{}").unwrap();
-        let AccountCommand::OpenAccount { account_id, currency, initial_balance } = req.command else { panic!() };
+        let AccountCommand::OpenAccount {
+            account_id,
+            currency,
+            initial_balance,
+        } = req.command
+        else {
+            panic!()
+        };
         assert!(account_id.as_str().starts_with("acc-"));
         assert_eq!((currency.as_str(), initial_balance.minor()), ("EUR", 0));
     }
 
     #[test]
     fn malformed_json_is_told_apart_from_a_wrong_shape() {
-        assert!(matches!(decode(CommandKind::Deposit, "{not json"), Err(DecodeError::Malformed(_))));
-        assert_eq!(invalid_fields(decode(CommandKind::Deposit, r#"{"accountId":"a","amount":1,"x":1}"#)), ["body"]);
-        assert_eq!(invalid_fields(decode(CommandKind::Deposit, r#"{"amount":1}"#)), ["body"]);
-        assert_eq!(invalid_fields(decode(CommandKind::Deposit, r#"{"accountId":5,"amount":1}"#)), ["body"]);
+        assert!(matches!(
+            decode(CommandKind::Deposit, "{not json"),
+            Err(DecodeError::Malformed(_))
+        ));
+        assert_eq!(
+            invalid_fields(decode(
+                CommandKind::Deposit,
+                r#"{"accountId":"a","amount":1,"x":1}"#
+            )),
+            ["body"]
+        );
+        assert_eq!(
+            invalid_fields(decode(CommandKind::Deposit, r#"{"amount":1}"#)),
+            ["body"]
+        );
+        assert_eq!(
+            invalid_fields(decode(
+                CommandKind::Deposit,
+                r#"{"accountId":5,"amount":1}"#
+            )),
+            ["body"]
+        );
     }
 
     #[test]
     fn every_bad_field_is_named() {
-        let fields = invalid_fields(decode(CommandKind::Withdraw, r#"{"accountId":"a.b","amount":"1.005"}"#));
+        let fields = invalid_fields(decode(
+            CommandKind::Withdraw,
+            r#"{"accountId":"a.b","amount":"1.005"}"#,
+        ));
         assert_eq!(fields, ["accountId", "amount"]);
-        let fields = invalid_fields(decode(CommandKind::OpenAccount, r#"{"currency":"eur","initialBalance":-1}"#));
+        let fields = invalid_fields(decode(
+            CommandKind::OpenAccount,
+            r#"{"currency":"eur","initialBalance":-1}"#,
+        ));
         assert_eq!(fields, ["initialBalance", "currency"]);
     }
 }

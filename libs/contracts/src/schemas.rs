@@ -46,7 +46,11 @@ mod tests {
                 std::fs::write(&path, &generated).unwrap();
             }
             let committed = std::fs::read_to_string(&path).unwrap_or_default();
-            assert!(committed == generated, "{} drifted from the Rust types; run `make proto`", path.display());
+            assert!(
+                committed == generated,
+                "{} drifted from the Rust types; run `make proto`",
+                path.display()
+            );
         }
     }
 }

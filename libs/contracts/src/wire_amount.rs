@@ -18,7 +18,9 @@ impl WireAmount {
     fn text(&self) -> Result<Cow<'_, str>, AmountError> {
         let raw = self.0.get();
         if raw.starts_with('"') {
-            serde_json::from_str::<String>(raw).map(Cow::Owned).map_err(|_| AmountError::Malformed)
+            serde_json::from_str::<String>(raw)
+                .map(Cow::Owned)
+                .map_err(|_| AmountError::Malformed)
         } else if raw.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
             Ok(Cow::Borrowed(raw))
         } else {
@@ -68,7 +70,9 @@ mod tests {
 
     #[test]
     fn other_json_is_refused() {
-        for bad in ["1e3", "1.005", "true", "null", "[1]", "{}", "\"\"", "-1", "0"] {
+        for bad in [
+            "1e3", "1.005", "true", "null", "[1]", "{}", "\"\"", "-1", "0",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }

@@ -13,16 +13,31 @@ pub struct Account {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "camelCase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "status",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum AccountStatus {
     NotOpened,
-    Open { owner_id: UserId, currency: Currency, balance: Balance },
-    Closed { owner_id: UserId, currency: Currency },
+    Open {
+        owner_id: UserId,
+        currency: Currency,
+        balance: Balance,
+    },
+    Closed {
+        owner_id: UserId,
+        currency: Currency,
+    },
 }
 
 impl Account {
     pub fn new(id: AccountId) -> Self {
-        Self { id, version: 0, status: AccountStatus::NotOpened }
+        Self {
+            id,
+            version: 0,
+            status: AccountStatus::NotOpened,
+        }
     }
 
     /// Evolves the account by one event. Pure: no checks, because an event
@@ -30,16 +45,40 @@ impl Account {
     pub fn apply(mut self, event: &AccountEvent) -> Self {
         self.version += 1;
         self.status = match (self.status, event) {
-            (_, AccountEvent::AccountOpened { owner_id, currency, initial_balance }) => {
-                AccountStatus::Open { owner_id: owner_id.clone(), currency: currency.clone(), balance: *initial_balance }
-            }
-            (AccountStatus::Open { owner_id, currency, .. }, AccountEvent::MoneyDeposited { balance_after, .. })
-            | (AccountStatus::Open { owner_id, currency, .. }, AccountEvent::MoneyWithdrawn { balance_after, .. }) => {
-                AccountStatus::Open { owner_id, currency, balance: *balance_after }
-            }
-            (AccountStatus::Open { owner_id, currency, .. }, AccountEvent::AccountClosed {}) => {
-                AccountStatus::Closed { owner_id, currency }
-            }
+            (
+                _,
+                AccountEvent::AccountOpened {
+                    owner_id,
+                    currency,
+                    initial_balance,
+                },
+            ) => AccountStatus::Open {
+                owner_id: owner_id.clone(),
+                currency: currency.clone(),
+                balance: *initial_balance,
+            },
+            (
+                AccountStatus::Open {
+                    owner_id, currency, ..
+                },
+                AccountEvent::MoneyDeposited { balance_after, .. },
+            )
+            | (
+                AccountStatus::Open {
+                    owner_id, currency, ..
+                },
+                AccountEvent::MoneyWithdrawn { balance_after, .. },
+            ) => AccountStatus::Open {
+                owner_id,
+                currency,
+                balance: *balance_after,
+            },
+            (
+                AccountStatus::Open {
+                    owner_id, currency, ..
+                },
+                AccountEvent::AccountClosed {},
+            ) => AccountStatus::Closed { owner_id, currency },
             (status, _) => status,
         };
         self
@@ -52,7 +91,9 @@ impl Account {
     pub fn owner(&self) -> Option<&UserId> {
         match &self.status {
             AccountStatus::NotOpened => None,
-            AccountStatus::Open { owner_id, .. } | AccountStatus::Closed { owner_id, .. } => Some(owner_id),
+            AccountStatus::Open { owner_id, .. } | AccountStatus::Closed { owner_id, .. } => {
+                Some(owner_id)
+            }
         }
     }
 

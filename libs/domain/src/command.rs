@@ -8,10 +8,22 @@ use crate::{AccountId, Amount, Balance, Currency};
 #[serde(tag = "type", rename_all_fields = "camelCase", deny_unknown_fields)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum AccountCommand {
-    OpenAccount { account_id: AccountId, currency: Currency, initial_balance: Balance },
-    Deposit { account_id: AccountId, amount: Amount },
-    Withdraw { account_id: AccountId, amount: Amount },
-    CloseAccount { account_id: AccountId },
+    OpenAccount {
+        account_id: AccountId,
+        currency: Currency,
+        initial_balance: Balance,
+    },
+    Deposit {
+        account_id: AccountId,
+        amount: Amount,
+    },
+    Withdraw {
+        account_id: AccountId,
+        amount: Amount,
+    },
+    CloseAccount {
+        account_id: AccountId,
+    },
 }
 
 /// The name of a command, as used in routes, metrics and frames.
@@ -55,9 +67,14 @@ impl CommandKind {
     }
 
     pub fn from_slug(slug: &str) -> Option<Self> {
-        [Self::OpenAccount, Self::Deposit, Self::Withdraw, Self::CloseAccount]
-            .into_iter()
-            .find(|k| k.slug() == slug)
+        [
+            Self::OpenAccount,
+            Self::Deposit,
+            Self::Withdraw,
+            Self::CloseAccount,
+        ]
+        .into_iter()
+        .find(|k| k.slug() == slug)
     }
 }
 
@@ -70,4 +87,3 @@ impl AccountCommand {
         Self::Withdraw { account_id, amount }
     }
 }
-

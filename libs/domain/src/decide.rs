@@ -3,8 +3,17 @@ use crate::{Account, AccountCommand, AccountEvent, AccountStatus, Rejection, Use
 /// Decides a command against the account as it is now: the events it would
 /// cause, or the rule that refuses it. Pure, so it is tested without servers
 /// and replayed safely after an optimistic-concurrency conflict.
-pub fn decide(account: &Account, actor: &UserId, command: &AccountCommand) -> Result<Vec<AccountEvent>, Rejection> {
-    if let AccountCommand::OpenAccount { currency, initial_balance, .. } = command {
+pub fn decide(
+    account: &Account,
+    actor: &UserId,
+    command: &AccountCommand,
+) -> Result<Vec<AccountEvent>, Rejection> {
+    if let AccountCommand::OpenAccount {
+        currency,
+        initial_balance,
+        ..
+    } = command
+    {
         return match account.status {
             AccountStatus::NotOpened => Ok(vec![AccountEvent::AccountOpened {
                 owner_id: actor.clone(),
@@ -17,7 +26,9 @@ pub fn decide(account: &Account, actor: &UserId, command: &AccountCommand) -> Re
     let balance = match &account.status {
         AccountStatus::NotOpened => return Err(Rejection::AccountNotFound),
         // Ownership is checked before anything else is revealed about the account.
-        AccountStatus::Open { owner_id, .. } | AccountStatus::Closed { owner_id, .. } if owner_id != actor => {
+        AccountStatus::Open { owner_id, .. } | AccountStatus::Closed { owner_id, .. }
+            if owner_id != actor =>
+        {
             return Err(Rejection::NotOwner);
         }
         AccountStatus::Closed { .. } => return Err(Rejection::AccountClosed),
@@ -26,15 +37,27 @@ pub fn decide(account: &Account, actor: &UserId, command: &AccountCommand) -> Re
     match command {
         AccountCommand::OpenAccount { .. } => Err(Rejection::AccountAlreadyExists),
         AccountCommand::Deposit { amount, .. } => {
-            let balance_after = balance.plus(*amount).ok_or(Rejection::BalanceLimitExceeded)?;
-            Ok(vec![AccountEvent::MoneyDeposited { amount: *amount, balance_after }])
+            let balance_after = balance
+                .plus(*amount)
+                .ok_or(Rejection::BalanceLimitExceeded)?;
+            Ok(vec![AccountEvent::MoneyDeposited {
+                amount: *amount,
+                balance_after,
+            }])
         }
         AccountCommand::Withdraw { amount, .. } => {
-            let balance_after =
-                balance.minus(*amount).ok_or(Rejection::InsufficientFunds { balance, requested: *amount })?;
-            Ok(vec![AccountEvent::MoneyWithdrawn { amount: *amount, balance_after }])
+            let balance_after = balance.minus(*amount).ok_or(Rejection::InsufficientFunds {
+                balance,
+                requested: *amount,
+            })?;
+            Ok(vec![AccountEvent::MoneyWithdrawn {
+                amount: *amount,
+                balance_after,
+            }])
         }
-        AccountCommand::CloseAccount { .. } if balance.minor() != 0 => Err(Rejection::NonZeroBalance { balance }),
+        AccountCommand::CloseAccount { .. } if balance.minor() != 0 => {
+            Err(Rejection::NonZeroBalance { balance })
+        }
         AccountCommand::CloseAccount { .. } => Ok(vec![AccountEvent::AccountClosed {}]),
     }
 }
@@ -76,7 +99,11 @@ mod tests {
         Given(Account::replay(acc(), events))
     }
     impl Given {
-        fn when(&self, actor: &UserId, command: AccountCommand) -> Result<Vec<AccountEvent>, Rejection> {
+        fn when(
+            &self,
+            actor: &UserId,
+            command: AccountCommand,
+        ) -> Result<Vec<AccountEvent>, Rejection> {
             decide(&self.0, actor, &command)
         }
     }
@@ -88,19 +115,30 @@ mod tests {
 
     #[test]
     fn opening_twice_is_rejected() {
-        assert_eq!(given(&[opened(0)]).when(&alice(), open(0)), Err(Rejection::AccountAlreadyExists));
+        assert_eq!(
+            given(&[opened(0)]).when(&alice(), open(0)),
+            Err(Rejection::AccountAlreadyExists)
+        );
     }
 
     #[test]
     fn deposit_records_the_balance_after() {
-        let events = given(&[opened(100)]).when(&alice(), AccountCommand::deposit(acc(), amount(50)));
+        let events =
+            given(&[opened(100)]).when(&alice(), AccountCommand::deposit(acc(), amount(50)));
         let balance_after = Balance::from_minor(150).unwrap();
-        assert_eq!(events, Ok(vec![AccountEvent::MoneyDeposited { amount: amount(50), balance_after }]));
+        assert_eq!(
+            events,
+            Ok(vec![AccountEvent::MoneyDeposited {
+                amount: amount(50),
+                balance_after
+            }])
+        );
     }
 
     #[test]
     fn over_withdrawal_is_rejected_with_insufficient_funds() {
-        let decision = given(&[opened(100)]).when(&alice(), AccountCommand::withdraw(acc(), amount(101)));
+        let decision =
+            given(&[opened(100)]).when(&alice(), AccountCommand::withdraw(acc(), amount(101)));
         assert_eq!(decision.map_err(|r| r.code()), Err("INSUFFICIENT_FUNDS"));
     }
 
@@ -118,18 +156,35 @@ mod tests {
             AccountCommand::withdraw(acc(), amount(1)),
             AccountCommand::CloseAccount { account_id: acc() },
         ] {
-            assert_eq!(given(&[opened(5)]).when(&bob, cmd), Err(Rejection::NotOwner));
+            assert_eq!(
+                given(&[opened(5)]).when(&bob, cmd),
+                Err(Rejection::NotOwner)
+            );
         }
     }
 
     #[test]
     fn closing_needs_a_zero_balance_and_then_refuses_everything() {
         let close = || AccountCommand::CloseAccount { account_id: acc() };
-        assert_eq!(given(&[opened(1)]).when(&alice(), close()).map_err(|r| r.code()), Err("NON_ZERO_BALANCE"));
-        assert_eq!(given(&[opened(0)]).when(&alice(), close()), Ok(vec![AccountEvent::AccountClosed {}]));
+        assert_eq!(
+            given(&[opened(1)])
+                .when(&alice(), close())
+                .map_err(|r| r.code()),
+            Err("NON_ZERO_BALANCE")
+        );
+        assert_eq!(
+            given(&[opened(0)]).when(&alice(), close()),
+            Ok(vec![AccountEvent::AccountClosed {}])
+        );
         let closed = given(&[opened(0), AccountEvent::AccountClosed {}]);
-        assert_eq!(closed.when(&alice(), AccountCommand::deposit(acc(), amount(1))), Err(Rejection::AccountClosed));
-        assert_eq!(closed.when(&alice(), close()), Err(Rejection::AccountClosed));
+        assert_eq!(
+            closed.when(&alice(), AccountCommand::deposit(acc(), amount(1))),
+            Err(Rejection::AccountClosed)
+        );
+        assert_eq!(
+            closed.when(&alice(), close()),
+            Err(Rejection::AccountClosed)
+        );
     }
 
     #[test]
@@ -139,7 +194,10 @@ mod tests {
             currency: Currency::default(),
             initial_balance: Balance::from_minor(i64::MAX).unwrap(),
         };
-        assert_eq!(given(&[full]).when(&alice(), AccountCommand::deposit(acc(), amount(1))), Err(Rejection::BalanceLimitExceeded));
+        assert_eq!(
+            given(&[full]).when(&alice(), AccountCommand::deposit(acc(), amount(1))),
+            Err(Rejection::BalanceLimitExceeded)
+        );
     }
 
     fn any_command() -> impl Strategy<Value = (bool, AccountCommand)> {

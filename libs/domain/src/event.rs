@@ -8,9 +8,19 @@ use crate::{Amount, Balance, Currency, UserId};
 #[serde(tag = "eventType", content = "data", rename_all_fields = "camelCase")]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum AccountEvent {
-    AccountOpened { owner_id: UserId, currency: Currency, initial_balance: Balance },
-    MoneyDeposited { amount: Amount, balance_after: Balance },
-    MoneyWithdrawn { amount: Amount, balance_after: Balance },
+    AccountOpened {
+        owner_id: UserId,
+        currency: Currency,
+        initial_balance: Balance,
+    },
+    MoneyDeposited {
+        amount: Amount,
+        balance_after: Balance,
+    },
+    MoneyWithdrawn {
+        amount: Amount,
+        balance_after: Balance,
+    },
     AccountClosed {},
 }
 

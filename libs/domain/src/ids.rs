@@ -122,7 +122,10 @@ mod tests {
     #[test]
     fn plain_ids_are_accepted() {
         for good in ["acc-123", "alice", "A_b-9", &"x".repeat(64)] {
-            assert_eq!(AccountId::parse(good).map(|a| a.to_string()), Ok(good.to_string()));
+            assert_eq!(
+                AccountId::parse(good).map(|a| a.to_string()),
+                Ok(good.to_string())
+            );
         }
     }
 

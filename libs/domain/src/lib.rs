@@ -1,5 +1,6 @@
 //! The bank's language, with no I/O: identifiers, money, commands, events,
 //! and the two pure functions that run the ledger — `decide` and `apply`.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod account;
 mod command;

@@ -11,7 +11,9 @@ pub const ABSOLUTE_MAX_MINOR: i64 = 1_000_000_000_000_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AmountError {
-    #[error("must be a decimal number in major units with at most 2 fraction digits, such as 10.50")]
+    #[error(
+        "must be a decimal number in major units with at most 2 fraction digits, such as 10.50"
+    )]
     Malformed,
     #[error("must have at most 2 fraction digits")]
     TooPrecise,
@@ -29,7 +31,9 @@ pub enum AmountError {
 pub struct Amount(i64);
 
 /// A balance (zero or more), in minor units.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(try_from = "i64", into = "i64")]
 pub struct Balance(i64);
 
@@ -52,16 +56,29 @@ fn parse_minor(text: &str) -> Result<i64, AmountError> {
     if fraction.len() > 2 {
         return Err(AmountError::TooPrecise);
     }
-    let too_large = AmountError::TooLarge { max: Balance(ABSOLUTE_MAX_MINOR) };
+    let too_large = AmountError::TooLarge {
+        max: Balance(ABSOLUTE_MAX_MINOR),
+    };
     let trimmed = whole.trim_start_matches('0');
     if trimmed.len() > 16 {
         return Err(too_large);
     }
-    let whole: i64 = if trimmed.is_empty() { 0 } else { trimmed.parse().map_err(|_| too_large.clone())? };
+    let whole: i64 = if trimmed.is_empty() {
+        0
+    } else {
+        trimmed.parse().map_err(|_| too_large.clone())?
+    };
     let cents: i64 = match fraction.len() {
         0 => 0,
-        1 => fraction.parse::<i64>().map_err(|_| AmountError::Malformed)? * 10,
-        _ => fraction.parse::<i64>().map_err(|_| AmountError::Malformed)?,
+        1 => {
+            fraction
+                .parse::<i64>()
+                .map_err(|_| AmountError::Malformed)?
+                * 10
+        }
+        _ => fraction
+            .parse::<i64>()
+            .map_err(|_| AmountError::Malformed)?,
     };
     let minor = whole
         .checked_mul(100)
@@ -95,14 +112,22 @@ impl Amount {
         if minor <= 0 {
             Err(AmountError::NotPositive)
         } else if minor > ABSOLUTE_MAX_MINOR {
-            Err(AmountError::TooLarge { max: Balance(ABSOLUTE_MAX_MINOR) })
+            Err(AmountError::TooLarge {
+                max: Balance(ABSOLUTE_MAX_MINOR),
+            })
         } else {
             Ok(Self(minor))
         }
     }
 
     pub fn at_most(self, max: Amount) -> Result<Self, AmountError> {
-        if self.0 > max.0 { Err(AmountError::TooLarge { max: Balance(max.0) }) } else { Ok(self) }
+        if self.0 > max.0 {
+            Err(AmountError::TooLarge {
+                max: Balance(max.0),
+            })
+        } else {
+            Ok(self)
+        }
     }
 
     pub fn minor(self) -> i64 {
@@ -117,13 +142,19 @@ impl Balance {
     pub fn parse_major(text: &str, max: Amount) -> Result<Self, AmountError> {
         let minor = parse_minor(text)?;
         if minor > max.0 {
-            return Err(AmountError::TooLarge { max: Balance(max.0) });
+            return Err(AmountError::TooLarge {
+                max: Balance(max.0),
+            });
         }
         Ok(Self(minor))
     }
 
     pub fn from_minor(minor: i64) -> Result<Self, AmountError> {
-        if minor < 0 { Err(AmountError::Negative) } else { Ok(Self(minor)) }
+        if minor < 0 {
+            Err(AmountError::Negative)
+        } else {
+            Ok(Self(minor))
+        }
     }
 
     pub fn minor(self) -> i64 {
@@ -137,7 +168,10 @@ impl Balance {
 
     /// `None` when the balance would go below zero.
     pub fn minus(self, amount: Amount) -> Option<Balance> {
-        self.0.checked_sub(amount.0).filter(|b| *b >= 0).map(Balance)
+        self.0
+            .checked_sub(amount.0)
+            .filter(|b| *b >= 0)
+            .map(Balance)
     }
 }
 
@@ -186,27 +220,65 @@ mod tests {
 
     #[test]
     fn major_units_parse_exactly() {
-        let cases = [("10.10", 1010), ("10.1", 1010), ("10", 1000), ("0.01", 1), ("007.50", 750), ("1000000", 100_000_000)];
+        let cases = [
+            ("10.10", 1010),
+            ("10.1", 1010),
+            ("10", 1000),
+            ("0.01", 1),
+            ("007.50", 750),
+            ("1000000", 100_000_000),
+        ];
         for (text, minor) in cases {
-            assert_eq!(Amount::parse_major(text, max()).map(Amount::minor), Ok(minor), "{text}");
+            assert_eq!(
+                Amount::parse_major(text, max()).map(Amount::minor),
+                Ok(minor),
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn inexact_or_non_positive_amounts_are_refused() {
-        assert_eq!(Amount::parse_major("1.005", max()), Err(AmountError::TooPrecise));
+        assert_eq!(
+            Amount::parse_major("1.005", max()),
+            Err(AmountError::TooPrecise)
+        );
         assert_eq!(Amount::parse_major("-1", max()), Err(AmountError::Negative));
-        assert_eq!(Amount::parse_major("0", max()), Err(AmountError::NotPositive));
-        assert_eq!(Amount::parse_major("0.00", max()), Err(AmountError::NotPositive));
-        for bad in ["1e3", "", ".5", "5.", "+5", " 5", "5 ", "1,5", "0x10", "NaN", "Infinity", "--1", "1.2.3"] {
-            assert_eq!(Amount::parse_major(bad, max()), Err(AmountError::Malformed), "{bad:?}");
+        assert_eq!(
+            Amount::parse_major("0", max()),
+            Err(AmountError::NotPositive)
+        );
+        assert_eq!(
+            Amount::parse_major("0.00", max()),
+            Err(AmountError::NotPositive)
+        );
+        for bad in [
+            "1e3", "", ".5", "5.", "+5", " 5", "5 ", "1,5", "0x10", "NaN", "Infinity", "--1",
+            "1.2.3",
+        ] {
+            assert_eq!(
+                Amount::parse_major(bad, max()),
+                Err(AmountError::Malformed),
+                "{bad:?}"
+            );
         }
     }
 
     #[test]
     fn huge_amounts_are_refused_without_overflow() {
-        for huge in ["1000000.01", "99999999999999999999999999", "9223372036854775807", "10000000000000.00"] {
-            assert!(matches!(Amount::parse_major(huge, max()), Err(AmountError::TooLarge { .. })), "{huge}");
+        for huge in [
+            "1000000.01",
+            "99999999999999999999999999",
+            "9223372036854775807",
+            "10000000000000.00",
+        ] {
+            assert!(
+                matches!(
+                    Amount::parse_major(huge, max()),
+                    Err(AmountError::TooLarge { .. })
+                ),
+                "{huge}"
+            );
         }
     }
 
@@ -220,8 +292,16 @@ mod tests {
     fn a_balance_never_goes_below_zero() {
         let b = Balance::from_minor(100).unwrap();
         assert_eq!(b.minus(Amount::from_minor(101).unwrap()), None);
-        assert_eq!(b.minus(Amount::from_minor(100).unwrap()), Some(Balance::ZERO));
-        assert_eq!(Balance::from_minor(i64::MAX).unwrap().plus(Amount::from_minor(1).unwrap()), None);
+        assert_eq!(
+            b.minus(Amount::from_minor(100).unwrap()),
+            Some(Balance::ZERO)
+        );
+        assert_eq!(
+            Balance::from_minor(i64::MAX)
+                .unwrap()
+                .plus(Amount::from_minor(1).unwrap()),
+            None
+        );
     }
 
     proptest! {

@@ -22,9 +22,21 @@ macro_rules! schema {
     };
 }
 
-schema!(AccountId, "AccountId", json_schema!({ "type": "string", "pattern": TOKEN_PATTERN }));
-schema!(UserId, "UserId", json_schema!({ "type": "string", "pattern": TOKEN_PATTERN }));
-schema!(Currency, "Currency", json_schema!({ "type": "string", "pattern": "^[A-Z]{3}$" }));
+schema!(
+    AccountId,
+    "AccountId",
+    json_schema!({ "type": "string", "pattern": TOKEN_PATTERN })
+);
+schema!(
+    UserId,
+    "UserId",
+    json_schema!({ "type": "string", "pattern": TOKEN_PATTERN })
+);
+schema!(
+    Currency,
+    "Currency",
+    json_schema!({ "type": "string", "pattern": "^[A-Z]{3}$" })
+);
 schema!(
     Amount,
     "AmountMinor",

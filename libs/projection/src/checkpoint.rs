@@ -23,12 +23,16 @@ pub async fn ensure_checkpoint_tables(pool: &PgPool) -> Result<(), sqlx::Error> 
     .map(|_| ())
 }
 
-pub(crate) async fn seen_version(tx: &mut PgConnection, aggregate_id: &str) -> Result<i64, sqlx::Error> {
-    let version: Option<i64> =
-        sqlx::query_scalar("SELECT version FROM projected_versions WHERE aggregate_id = $1 FOR UPDATE")
-            .bind(aggregate_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+pub(crate) async fn seen_version(
+    tx: &mut PgConnection,
+    aggregate_id: &str,
+) -> Result<i64, sqlx::Error> {
+    let version: Option<i64> = sqlx::query_scalar(
+        "SELECT version FROM projected_versions WHERE aggregate_id = $1 FOR UPDATE",
+    )
+    .bind(aggregate_id)
+    .fetch_optional(&mut *tx)
+    .await?;
     Ok(version.unwrap_or(0))
 }
 
@@ -70,14 +74,20 @@ pub struct ProjectionStatus {
 }
 
 pub async fn projection_status(pool: &PgPool, name: &str) -> Result<ProjectionStatus, sqlx::Error> {
-    let row: Option<(i64, i64, OffsetDateTime)> =
-        sqlx::query_as("SELECT last_position, events, updated_at FROM projection_checkpoint WHERE name = $1")
-            .bind(name)
-            .fetch_optional(pool)
-            .await?;
+    let row: Option<(i64, i64, OffsetDateTime)> = sqlx::query_as(
+        "SELECT last_position, events, updated_at FROM projection_checkpoint WHERE name = $1",
+    )
+    .bind(name)
+    .fetch_optional(pool)
+    .await?;
     let (last_position, events, updated_at) = match row {
         Some((p, e, u)) => (p, e, Some(u)),
         None => (0, 0, None),
     };
-    Ok(ProjectionStatus { name: name.to_owned(), last_position, events, updated_at })
+    Ok(ProjectionStatus {
+        name: name.to_owned(),
+        last_position,
+        events,
+        updated_at,
+    })
 }

@@ -1,6 +1,7 @@
 //! Runs a read model from `bank.evt.>`: each event is applied in one
 //! transaction together with the projection's checkpoint, so a redelivered
 //! event changes nothing and a crash loses nothing.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod checkpoint;
 mod runner;

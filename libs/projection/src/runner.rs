@@ -18,17 +18,27 @@ pub trait Projector: Clone + Send + Sync + 'static {
     const DURABLE: &'static str;
 
     /// Applies one event inside the caller's transaction.
-    fn apply(&self, tx: &mut PgConnection, event: &EventEnvelope) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    fn apply(
+        &self,
+        tx: &mut PgConnection,
+        event: &EventEnvelope,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 }
 
 enum Applied {
     Done,
     Duplicate,
     /// An earlier version of the account has not arrived yet.
-    Gap { seen: i64 },
+    Gap {
+        seen: i64,
+    },
 }
 
-async fn apply_once<P: Projector>(pool: &PgPool, projector: &P, event: &EventEnvelope) -> Result<Applied, sqlx::Error> {
+async fn apply_once<P: Projector>(
+    pool: &PgPool,
+    projector: &P,
+    event: &EventEnvelope,
+) -> Result<Applied, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let seen = seen_version(&mut tx, event.aggregate_id.as_str()).await?;
     if event.version <= seen {
@@ -38,7 +48,14 @@ async fn apply_once<P: Projector>(pool: &PgPool, projector: &P, event: &EventEnv
         return Ok(Applied::Gap { seen });
     }
     projector.apply(&mut tx, event).await?;
-    advance(&mut tx, P::NAME, event.aggregate_id.as_str(), event.version, event.global_position).await?;
+    advance(
+        &mut tx,
+        P::NAME,
+        event.aggregate_id.as_str(),
+        event.version,
+        event.global_position,
+    )
+    .await?;
     tx.commit().await?;
     Ok(Applied::Done)
 }
@@ -47,23 +64,33 @@ async fn apply_once<P: Projector>(pool: &PgPool, projector: &P, event: &EventEnv
 pub async fn run_projector<P: Projector>(bus: Bus, pool: PgPool, projector: P, shutdown: Shutdown) {
     let stream = bus.subjects.events_stream();
     while !shutdown.is_cancelled() {
-        let consumer =
-            match bus.durable_consumer(&stream, P::DURABLE, bus.subjects.all_events(), Duration::from_secs(10)).await {
-                Ok(c) => c,
-                Err(error) => {
-                    tracing::warn!(%error, projection = P::NAME, "cannot bind consumer; retrying");
-                    tokio::select! { () = shutdown.cancelled() => return, () = tokio::time::sleep(Duration::from_secs(1)) => continue }
-                }
-            };
+        let consumer = match bus
+            .durable_consumer(
+                &stream,
+                P::DURABLE,
+                bus.subjects.all_events(),
+                Duration::from_secs(10),
+            )
+            .await
+        {
+            Ok(c) => c,
+            Err(error) => {
+                tracing::warn!(%error, projection = P::NAME, "cannot bind consumer; retrying");
+                tokio::select! { () = shutdown.cancelled() => return, () = tokio::time::sleep(Duration::from_secs(1)) => continue }
+            }
+        };
         let Ok(mut messages) = consumer.messages().await else {
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         };
         loop {
-            let next = tokio::select! { () = shutdown.cancelled() => return, n = messages.next() => n };
+            let next =
+                tokio::select! { () = shutdown.cancelled() => return, n = messages.next() => n };
             match next {
                 Some(Ok(delivery)) => handle(&pool, &projector, delivery).await,
-                Some(Err(error)) => tracing::warn!(%error, projection = P::NAME, "event stream error"),
+                Some(Err(error)) => {
+                    tracing::warn!(%error, projection = P::NAME, "event stream error")
+                }
                 None => break,
             }
         }
@@ -86,11 +113,15 @@ async fn handle<P: Projector>(pool: &PgPool, projector: &P, delivery: Delivery) 
         }
         Ok(Applied::Gap { seen }) => {
             tracing::info!(account = %event.aggregate_id, seen, got = event.version, projection = P::NAME, "gap; waiting for the missing events");
-            let _ = delivery.ack_with(AckKind::Nak(Some(Duration::from_millis(500)))).await;
+            let _ = delivery
+                .ack_with(AckKind::Nak(Some(Duration::from_millis(500))))
+                .await;
         }
         Err(error) => {
             tracing::warn!(%error, projection = P::NAME, "cannot apply event; will retry");
-            let _ = delivery.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await;
+            let _ = delivery
+                .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+                .await;
         }
     }
 }

@@ -10,7 +10,11 @@ pub struct Config {
     /// Address the HTTP server binds (port 0 picks a free port).
     #[arg(long, env = "HTTP_ADDR", default_value = "127.0.0.1:8080")]
     pub http_addr: SocketAddr,
-    #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/ledgerline")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/ledgerline"
+    )]
     pub database_url: String,
     #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
     pub nats_url: String,
@@ -52,7 +56,8 @@ pub struct Config {
 }
 
 fn parse_max_amount(text: &str) -> Result<Amount, String> {
-    let ceiling = Amount::from_minor(ledgerline_domain::ABSOLUTE_MAX_MINOR).map_err(|e| e.to_string())?;
+    let ceiling =
+        Amount::from_minor(ledgerline_domain::ABSOLUTE_MAX_MINOR).map_err(|e| e.to_string())?;
     Amount::parse_major(text, ceiling).map_err(|e| e.to_string())
 }
 

@@ -11,7 +11,10 @@ pub enum DbError {
     #[error("cannot reach PostgreSQL: {0}")]
     Connect(#[source] sqlx::Error),
     #[error("migrating schema {schema}: {source}")]
-    Migrate { schema: String, source: sqlx::migrate::MigrateError },
+    Migrate {
+        schema: String,
+        source: sqlx::migrate::MigrateError,
+    },
 }
 
 /// A pool whose connections work inside `schema` (the one schema a service
@@ -25,7 +28,9 @@ pub async fn connect_schema(
     pool_size: u32,
 ) -> Result<PgPool, DbError> {
     let options: PgConnectOptions = database_url.parse().map_err(DbError::Url)?;
-    let options = options.options([("search_path", schema)]).log_statements(tracing::log::LevelFilter::Trace);
+    let options = options
+        .options([("search_path", schema)])
+        .log_statements(tracing::log::LevelFilter::Trace);
     let pool = PgPoolOptions::new()
         .max_connections(pool_size)
         .acquire_timeout(Duration::from_secs(5))
@@ -33,8 +38,17 @@ pub async fn connect_schema(
         .await
         .map_err(DbError::Connect)?;
     let create = format!("CREATE SCHEMA IF NOT EXISTS {schema}");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(create)).execute(&pool).await.map_err(DbError::Connect)?;
-    migrator.run(&pool).await.map_err(|source| DbError::Migrate { schema: schema.to_owned(), source })?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(create))
+        .execute(&pool)
+        .await
+        .map_err(DbError::Connect)?;
+    migrator
+        .run(&pool)
+        .await
+        .map_err(|source| DbError::Migrate {
+            schema: schema.to_owned(),
+            source,
+        })?;
     Ok(pool)
 }
 
@@ -43,18 +57,26 @@ pub async fn connect_schema(
 /// a database of its own.
 pub async fn ensure_database(database_url: &str) -> Result<(), DbError> {
     let options: PgConnectOptions = database_url.parse().map_err(DbError::Url)?;
-    let Some(name) = options.get_database().map(str::to_owned) else { return Ok(()) };
+    let Some(name) = options.get_database().map(str::to_owned) else {
+        return Ok(());
+    };
     let admin = options.database("postgres");
-    let mut conn = sqlx::PgConnection::connect_with(&admin).await.map_err(DbError::Connect)?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(&name)
-        .fetch_one(&mut conn)
+    let mut conn = sqlx::PgConnection::connect_with(&admin)
         .await
         .map_err(DbError::Connect)?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut conn)
+            .await
+            .map_err(DbError::Connect)?;
     if !exists {
         let create = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
         // Two services may race to create it; the loser's error is harmless.
-        if let Err(error) = sqlx::raw_sql(sqlx::AssertSqlSafe(create)).execute(&mut conn).await {
+        if let Err(error) = sqlx::raw_sql(sqlx::AssertSqlSafe(create))
+            .execute(&mut conn)
+            .await
+        {
             tracing::debug!(%error, "create database raced");
         }
     }

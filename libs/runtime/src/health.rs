@@ -7,7 +7,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
-type Check = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+type Check =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
 
 /// What a service needs before it can do useful work (NATS connected,
 /// PostgreSQL answering). `/readyz` is red until every check passes.
@@ -22,13 +23,19 @@ impl Readiness {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
-        self.checks.push((name.to_owned(), Arc::new(move || Box::pin(check()))));
+        self.checks
+            .push((name.to_owned(), Arc::new(move || Box::pin(check()))));
         self
     }
 
     /// Adds another service's checks, named `{service}.{check}`.
     pub fn merge(mut self, service: &str, other: Readiness) -> Self {
-        self.checks.extend(other.checks.into_iter().map(|(name, check)| (format!("{service}.{name}"), check)));
+        self.checks.extend(
+            other
+                .checks
+                .into_iter()
+                .map(|(name, check)| (format!("{service}.{name}"), check)),
+        );
         self
     }
 
@@ -47,7 +54,13 @@ impl Readiness {
     pub fn postgres(self, name: &'static str, pool: sqlx::PgPool) -> Self {
         self.check(name, move || {
             let pool = pool.clone();
-            async move { sqlx::query("SELECT 1").execute(&pool).await.map(|_| ()).map_err(|e| e.to_string()) }
+            async move {
+                sqlx::query("SELECT 1")
+                    .execute(&pool)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
         })
     }
 
@@ -57,7 +70,10 @@ impl Readiness {
         for (name, check) in &self.checks {
             let result = check().await;
             ready &= result.is_ok();
-            checks.insert(name.clone(), json!(result.err().unwrap_or_else(|| "ok".to_owned())));
+            checks.insert(
+                name.clone(),
+                json!(result.err().unwrap_or_else(|| "ok".to_owned())),
+            );
         }
         (ready, serde_json::Value::Object(checks))
     }
@@ -65,15 +81,21 @@ impl Readiness {
 
 /// `/healthz` (the process is alive) and `/readyz` (it can do its work).
 pub fn health_routes(readiness: Readiness) -> Router {
-    Router::new().route("/healthz", get(|| async { Json(json!({"status": "ok"})) })).route(
-        "/readyz",
-        get(move || {
-            let readiness = readiness.clone();
-            async move {
-                let (ready, checks) = readiness.report().await;
-                let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-                (status, Json(json!({"ready": ready, "checks": checks})))
-            }
-        }),
-    )
+    Router::new()
+        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route(
+            "/readyz",
+            get(move || {
+                let readiness = readiness.clone();
+                async move {
+                    let (ready, checks) = readiness.report().await;
+                    let status = if ready {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    };
+                    (status, Json(json!({"ready": ready, "checks": checks})))
+                }
+            }),
+        )
 }

@@ -1,6 +1,7 @@
 //! What every service shares at run time: configuration, the database pool
 //! for the schema a service owns, health routes, problem responses, logging
 //! and shutdown.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod config;
 mod db;

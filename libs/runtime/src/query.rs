@@ -19,6 +19,8 @@ where
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(q)| ValidQuery(q))
-            .map_err(|e| ApiProblem::bad_request(format!("invalid query string: {}", e.body_text())))
+            .map_err(|e| {
+                ApiProblem::bad_request(format!("invalid query string: {}", e.body_text()))
+            })
     }
 }

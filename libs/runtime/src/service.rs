@@ -14,7 +14,12 @@ pub struct ServiceHandle {
 
 impl ServiceHandle {
     pub fn new(name: &'static str, router: Router, readiness: Readiness) -> Self {
-        Self { name, router, readiness, tasks: Vec::new() }
+        Self {
+            name,
+            router,
+            readiness,
+            tasks: Vec::new(),
+        }
     }
 
     pub fn task(mut self, task: JoinHandle<()>) -> Self {

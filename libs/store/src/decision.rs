@@ -1,4 +1,6 @@
-use ledgerline_contracts::{EventEnvelope, EventMetadata, StatusEnvelope, StatusError, StatusKind, StatusMessage};
+use ledgerline_contracts::{
+    EventEnvelope, EventMetadata, StatusEnvelope, StatusError, StatusKind, StatusMessage,
+};
 use ledgerline_domain::{AGGREGATE_TYPE, Account, AccountEvent, AccountId, UserId};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -56,6 +58,9 @@ impl Decision {
         };
         let mut payload = StatusEnvelope::new(self.command_id, self.account_id.as_str(), outcome);
         payload.timestamp = self.decided_at;
-        StatusMessage { user_id: self.user_id.clone(), payload }
+        StatusMessage {
+            user_id: self.user_id.clone(),
+            payload,
+        }
     }
 }

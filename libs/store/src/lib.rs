@@ -2,6 +2,7 @@
 //! (schema `es`, owned by the command processor) and in memory (for fast
 //! processor tests). Appends are optimistic and carry the command's outcome
 //! in the same transaction.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod decision;
 mod error;

@@ -29,7 +29,9 @@ impl InMemoryEventStore {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock cannot leave half a commit behind
         // (commit mutates only after every check), so the data stays valid.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn replay(inner: &Inner, start: Account) -> Account {
@@ -46,7 +48,11 @@ impl InMemoryEventStore {
 impl EventStore for InMemoryEventStore {
     async fn load(&self, id: &AccountId) -> Result<Account, StoreError> {
         let inner = self.lock();
-        let start = inner.snapshots.get(id).cloned().unwrap_or_else(|| Account::new(id.clone()));
+        let start = inner
+            .snapshots
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| Account::new(id.clone()));
         Ok(Self::replay(&inner, start))
     }
 
@@ -63,7 +69,11 @@ impl EventStore for InMemoryEventStore {
         if inner.outcomes.contains_key(&decision.command_id) {
             return Err(CommitError::AlreadyDecided);
         }
-        let current = inner.events.iter().filter(|e| e.aggregate_id == decision.account_id).count() as i64;
+        let current = inner
+            .events
+            .iter()
+            .filter(|e| e.aggregate_id == decision.account_id)
+            .count() as i64;
         if decision.event_count() > 0 && current != decision.expected_version {
             return Err(CommitError::Conflict);
         }
@@ -73,20 +83,38 @@ impl EventStore for InMemoryEventStore {
             inner.events.push(envelope.clone());
         }
         if let Some(snapshot) = &decision.snapshot {
-            inner.snapshots.insert(snapshot.id.clone(), snapshot.clone());
+            inner
+                .snapshots
+                .insert(snapshot.id.clone(), snapshot.clone());
         }
         let message = decision.status_message(envelopes);
         inner.outcomes.insert(decision.command_id, message.clone());
         Ok(message)
     }
 
-    async fn account_events(&self, id: &AccountId, after_version: i64, limit: i64) -> Result<Vec<EventEnvelope>, StoreError> {
+    async fn account_events(
+        &self,
+        id: &AccountId,
+        after_version: i64,
+        limit: i64,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
         let inner = self.lock();
         let limit = usize::try_from(limit).unwrap_or(0);
-        Ok(inner.events.iter().filter(|e| &e.aggregate_id == id && e.version > after_version).take(limit).cloned().collect())
+        Ok(inner
+            .events
+            .iter()
+            .filter(|e| &e.aggregate_id == id && e.version > after_version)
+            .take(limit)
+            .cloned()
+            .collect())
     }
 
-    async fn stream(&self, after_position: i64, limit: i64, owner: Option<&UserId>) -> Result<Vec<EventEnvelope>, StoreError> {
+    async fn stream(
+        &self,
+        after_position: i64,
+        limit: i64,
+        owner: Option<&UserId>,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
         let owned = match owner {
             Some(owner) => Some(self.accounts_of(owner).await?),
             None => None,
@@ -97,7 +125,11 @@ impl EventStore for InMemoryEventStore {
             .events
             .iter()
             .filter(|e| e.global_position > after_position)
-            .filter(|e| owned.as_ref().is_none_or(|ids| ids.contains(&e.aggregate_id)))
+            .filter(|e| {
+                owned
+                    .as_ref()
+                    .is_none_or(|ids| ids.contains(&e.aggregate_id))
+            })
             .take(limit)
             .cloned()
             .collect())

@@ -29,7 +29,9 @@ impl PostgresEventStore {
 
     async fn replay_from(&self, mut account: Account) -> Result<Account, StoreError> {
         loop {
-            let batch = self.account_events(&account.id, account.version, 1_000).await?;
+            let batch = self
+                .account_events(&account.id, account.version, 1_000)
+                .await?;
             if batch.is_empty() {
                 return Ok(account);
             }
@@ -59,9 +61,13 @@ fn commit_error(error: sqlx::Error) -> CommitError {
     CommitError::Store(StoreError::Database(error))
 }
 
-async fn insert_events(tx: &mut Transaction<'_, Postgres>, events: &mut [EventEnvelope]) -> Result<(), CommitError> {
+async fn insert_events(
+    tx: &mut Transaction<'_, Postgres>,
+    events: &mut [EventEnvelope],
+) -> Result<(), CommitError> {
     for envelope in events.iter_mut() {
-        let metadata = serde_json::to_value(&envelope.metadata).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let metadata = serde_json::to_value(&envelope.metadata)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let position: i64 = sqlx::query_scalar(
             "INSERT INTO events (event_id, aggregate_type, aggregate_id, version, event_type, schema_version, data, metadata)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING global_position",
@@ -84,13 +90,15 @@ async fn insert_events(tx: &mut Transaction<'_, Postgres>, events: &mut [EventEn
 
 impl EventStore for PostgresEventStore {
     async fn load(&self, id: &AccountId) -> Result<Account, StoreError> {
-        let snapshot: Option<serde_json::Value> =
-            sqlx::query_scalar("SELECT state FROM snapshots WHERE aggregate_id = $1 ORDER BY version DESC LIMIT 1")
-                .bind(id.as_str())
-                .fetch_optional(&self.pool)
-                .await?;
+        let snapshot: Option<serde_json::Value> = sqlx::query_scalar(
+            "SELECT state FROM snapshots WHERE aggregate_id = $1 ORDER BY version DESC LIMIT 1",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
         let start = match snapshot {
-            Some(state) => serde_json::from_value(state).map_err(|e| StoreError::Corrupt(format!("snapshot of {id}: {e}")))?,
+            Some(state) => serde_json::from_value(state)
+                .map_err(|e| StoreError::Corrupt(format!("snapshot of {id}: {e}")))?,
             None => Account::new(id.clone()),
         };
         self.replay_from(start).await
@@ -107,7 +115,10 @@ impl EventStore for PostgresEventStore {
                 .fetch_optional(&self.pool)
                 .await?;
         outcome
-            .map(|o| serde_json::from_value(o).map_err(|e| StoreError::Corrupt(format!("outcome {command_id}: {e}"))))
+            .map(|o| {
+                serde_json::from_value(o)
+                    .map_err(|e| StoreError::Corrupt(format!("outcome {command_id}: {e}")))
+            })
             .transpose()
     }
 
@@ -116,7 +127,8 @@ impl EventStore for PostgresEventStore {
         let mut envelopes = decision.new_envelopes();
         insert_events(&mut tx, &mut envelopes).await?;
         if let Some(snapshot) = &decision.snapshot {
-            let state = serde_json::to_value(snapshot).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let state =
+                serde_json::to_value(snapshot).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             sqlx::query("INSERT INTO snapshots (aggregate_id, version, state) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
                 .bind(snapshot.id.as_str())
                 .bind(snapshot.version)
@@ -126,7 +138,8 @@ impl EventStore for PostgresEventStore {
                 .map_err(StoreError::from)?;
         }
         let message = decision.status_message(envelopes);
-        let outcome = serde_json::to_value(&message).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let outcome =
+            serde_json::to_value(&message).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
             "INSERT INTO command_outcomes (command_id, user_id, aggregate_id, status, outcome) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -142,7 +155,12 @@ impl EventStore for PostgresEventStore {
         Ok(message)
     }
 
-    async fn account_events(&self, id: &AccountId, after_version: i64, limit: i64) -> Result<Vec<EventEnvelope>, StoreError> {
+    async fn account_events(
+        &self,
+        id: &AccountId,
+        after_version: i64,
+        limit: i64,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE aggregate_id = $1 AND version > $2 ORDER BY version LIMIT $3"
         );
@@ -155,7 +173,12 @@ impl EventStore for PostgresEventStore {
         rows.into_iter().map(EventEnvelope::try_from).collect()
     }
 
-    async fn stream(&self, after_position: i64, limit: i64, owner: Option<&UserId>) -> Result<Vec<EventEnvelope>, StoreError> {
+    async fn stream(
+        &self,
+        after_position: i64,
+        limit: i64,
+        owner: Option<&UserId>,
+    ) -> Result<Vec<EventEnvelope>, StoreError> {
         // Only rows of transactions older than every one still in flight: a
         // position assigned earlier but committed later cannot be skipped.
         let sql = format!(

@@ -20,8 +20,7 @@ pub(crate) struct EventRow {
     pub metadata: Value,
 }
 
-pub(crate) const EVENT_COLUMNS: &str =
-    "global_position, event_id, aggregate_type, aggregate_id, version, event_type, schema_version, data, metadata";
+pub(crate) const EVENT_COLUMNS: &str = "global_position, event_id, aggregate_type, aggregate_id, version, event_type, schema_version, data, metadata";
 
 impl TryFrom<EventRow> for EventEnvelope {
     type Error = StoreError;
@@ -30,18 +29,21 @@ impl TryFrom<EventRow> for EventEnvelope {
         let corrupt = |what: &str, e: &dyn std::fmt::Display| {
             StoreError::Corrupt(format!("event {} {what}: {e}", row.event_id))
         };
-        let event: AccountEvent = serde_json::from_value(json!({"eventType": row.event_type, "data": row.data}))
-            .map_err(|e| corrupt("data", &e))?;
+        let event: AccountEvent =
+            serde_json::from_value(json!({"eventType": row.event_type, "data": row.data}))
+                .map_err(|e| corrupt("data", &e))?;
         let metadata: EventMetadata =
             serde_json::from_value(row.metadata.clone()).map_err(|e| corrupt("metadata", &e))?;
         Ok(EventEnvelope {
             event_id: row.event_id,
             aggregate_type: row.aggregate_type.clone(),
-            aggregate_id: AccountId::parse(row.aggregate_id.clone()).map_err(|e| corrupt("aggregate id", &e))?,
+            aggregate_id: AccountId::parse(row.aggregate_id.clone())
+                .map_err(|e| corrupt("aggregate id", &e))?,
             version: row.version,
             global_position: row.global_position,
             event,
-            schema_version: u32::try_from(row.schema_version).map_err(|e| corrupt("schema version", &e))?,
+            schema_version: u32::try_from(row.schema_version)
+                .map_err(|e| corrupt("schema version", &e))?,
             metadata,
         })
     }
@@ -50,5 +52,8 @@ impl TryFrom<EventRow> for EventEnvelope {
 /// `data` of an event, as stored (the `data` half of the adjacently tagged enum).
 pub(crate) fn event_data(event: &AccountEvent) -> Result<Value, StoreError> {
     let mut tagged = serde_json::to_value(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok(tagged.get_mut("data").map(Value::take).unwrap_or_else(|| json!({})))
+    Ok(tagged
+        .get_mut("data")
+        .map(Value::take)
+        .unwrap_or_else(|| json!({})))
 }

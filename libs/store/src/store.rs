@@ -13,14 +13,23 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     fn load(&self, id: &AccountId) -> impl Future<Output = Result<Account, StoreError>> + Send;
 
     /// The account rebuilt from its events alone, ignoring snapshots.
-    fn load_without_snapshot(&self, id: &AccountId) -> impl Future<Output = Result<Account, StoreError>> + Send;
+    fn load_without_snapshot(
+        &self,
+        id: &AccountId,
+    ) -> impl Future<Output = Result<Account, StoreError>> + Send;
 
     /// The stored outcome of a command, if it was decided.
-    fn outcome(&self, command_id: Uuid) -> impl Future<Output = Result<Option<StatusMessage>, StoreError>> + Send;
+    fn outcome(
+        &self,
+        command_id: Uuid,
+    ) -> impl Future<Output = Result<Option<StatusMessage>, StoreError>> + Send;
 
     /// Appends the decision's events at `expected_version` and records its
     /// outcome, returning the outcome as published.
-    fn commit(&self, decision: Decision) -> impl Future<Output = Result<StatusMessage, CommitError>> + Send;
+    fn commit(
+        &self,
+        decision: Decision,
+    ) -> impl Future<Output = Result<StatusMessage, CommitError>> + Send;
 
     /// An account's events with `version > after_version`, oldest first.
     fn account_events(
@@ -40,5 +49,8 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<EventEnvelope>, StoreError>> + Send;
 
     /// The accounts a user has opened.
-    fn accounts_of(&self, owner: &UserId) -> impl Future<Output = Result<Vec<AccountId>, StoreError>> + Send;
+    fn accounts_of(
+        &self,
+        owner: &UserId,
+    ) -> impl Future<Output = Result<Vec<AccountId>, StoreError>> + Send;
 }

@@ -10,12 +10,31 @@ use crate::{AuditEvents, status_log};
 pub const SCHEMA: &str = "audit";
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
-pub async fn start(config: &Config, bus: &Bus, keys: &TokenKeys, shutdown: &Shutdown) -> anyhow::Result<ServiceHandle> {
+pub async fn start(
+    config: &Config,
+    bus: &Bus,
+    keys: &TokenKeys,
+    shutdown: &Shutdown,
+) -> anyhow::Result<ServiceHandle> {
     let pool = connect_schema(&config.database_url, SCHEMA, &MIGRATOR, config.db_pool_size).await?;
     ensure_checkpoint_tables(&pool).await?;
-    let router = routes(AuditState { pool: pool.clone(), keys: keys.clone() });
-    let readiness = Readiness::default().nats(bus.client.clone()).postgres("postgres", pool.clone());
+    let router = routes(AuditState {
+        pool: pool.clone(),
+        keys: keys.clone(),
+    });
+    let readiness = Readiness::default()
+        .nats(bus.client.clone())
+        .postgres("postgres", pool.clone());
     Ok(ServiceHandle::new("audit-service", router, readiness)
-        .task(tokio::spawn(run_projector(bus.clone(), pool.clone(), AuditEvents, shutdown.clone())))
-        .task(tokio::spawn(status_log::follow_status(bus.clone(), pool, shutdown.clone()))))
+        .task(tokio::spawn(run_projector(
+            bus.clone(),
+            pool.clone(),
+            AuditEvents,
+            shutdown.clone(),
+        )))
+        .task(tokio::spawn(status_log::follow_status(
+            bus.clone(),
+            pool,
+            shutdown.clone(),
+        ))))
 }

@@ -1,5 +1,6 @@
 //! audit-service: an append-only log of every event and every command
 //! outcome (rejections included).
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod app;
 mod projector;

@@ -10,7 +10,8 @@ impl Projector for AuditEvents {
     const DURABLE: &'static str = "audit-service";
 
     async fn apply(&self, tx: &mut PgConnection, e: &EventEnvelope) -> Result<(), sqlx::Error> {
-        let payload = serde_json::to_value(e).map_err(|err| sqlx::Error::Protocol(err.to_string()))?;
+        let payload =
+            serde_json::to_value(e).map_err(|err| sqlx::Error::Protocol(err.to_string()))?;
         sqlx::query(
             "INSERT INTO entries (kind, ref_id, user_id, account_id, summary, payload)
              VALUES ('event', $1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",

@@ -22,7 +22,9 @@ impl FromRef<AuditState> for TokenKeys {
 }
 
 pub fn routes(state: AuditState) -> Router {
-    Router::new().route("/audit", get(audit_log)).with_state(state)
+    Router::new()
+        .route("/audit", get(audit_log))
+        .with_state(state)
 }
 
 #[derive(Deserialize)]
@@ -47,10 +49,19 @@ struct Entry {
 }
 
 /// The caller's audit entries, newest first; operators see everyone's.
-async fn audit_log(State(state): State<AuditState>, caller: Caller, ValidQuery(q): ValidQuery<AuditQuery>) -> Result<Json<Value>, ApiProblem> {
+async fn audit_log(
+    State(state): State<AuditState>,
+    caller: Caller,
+    ValidQuery(q): ValidQuery<AuditQuery>,
+) -> Result<Json<Value>, ApiProblem> {
     let limit = match q.limit.unwrap_or(100) {
         n @ 1..=1_000 => n,
-        _ => return Err(ApiProblem::invalid(vec![FieldError::new("limit", "must be 1 to 1000")])),
+        _ => {
+            return Err(ApiProblem::invalid(vec![FieldError::new(
+                "limit",
+                "must be 1 to 1000",
+            )]));
+        }
     };
     let user = (!caller.is_operator()).then(|| caller.user_id.to_string());
     let items: Vec<Entry> = sqlx::query_as(

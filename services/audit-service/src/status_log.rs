@@ -12,7 +12,15 @@ use sqlx::PgPool;
 pub async fn follow_status(bus: Bus, pool: PgPool, shutdown: Shutdown) {
     let stream = bus.subjects.status_stream();
     while !shutdown.is_cancelled() {
-        let consumer = match bus.durable_consumer(&stream, "audit-service-status", bus.subjects.all_status(), Duration::from_secs(10)).await {
+        let consumer = match bus
+            .durable_consumer(
+                &stream,
+                "audit-service-status",
+                bus.subjects.all_status(),
+                Duration::from_secs(10),
+            )
+            .await
+        {
             Ok(c) => c,
             Err(error) => {
                 tracing::warn!(%error, "cannot bind audit status consumer; retrying");
@@ -24,7 +32,8 @@ pub async fn follow_status(bus: Bus, pool: PgPool, shutdown: Shutdown) {
             continue;
         };
         loop {
-            let next = tokio::select! { () = shutdown.cancelled() => return, n = messages.next() => n };
+            let next =
+                tokio::select! { () = shutdown.cancelled() => return, n = messages.next() => n };
             let delivery = match next {
                 Some(Ok(d)) => d,
                 Some(Err(error)) => {
@@ -44,7 +53,9 @@ pub async fn follow_status(bus: Bus, pool: PgPool, shutdown: Shutdown) {
                 }
                 Err(error) => {
                     tracing::warn!(%error, "cannot record status; will retry");
-                    let _ = delivery.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await;
+                    let _ = delivery
+                        .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+                        .await;
                 }
             }
         }

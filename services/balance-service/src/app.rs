@@ -10,11 +10,21 @@ use crate::routes::{BalanceState, routes};
 pub const SCHEMA: &str = "balances";
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
-pub async fn start(config: &Config, bus: &Bus, keys: &TokenKeys, shutdown: &Shutdown) -> anyhow::Result<ServiceHandle> {
+pub async fn start(
+    config: &Config,
+    bus: &Bus,
+    keys: &TokenKeys,
+    shutdown: &Shutdown,
+) -> anyhow::Result<ServiceHandle> {
     let pool = connect_schema(&config.database_url, SCHEMA, &MIGRATOR, config.db_pool_size).await?;
     ensure_checkpoint_tables(&pool).await?;
-    let router = routes(BalanceState { pool: pool.clone(), keys: keys.clone() });
-    let readiness = Readiness::default().nats(bus.client.clone()).postgres("postgres", pool.clone());
+    let router = routes(BalanceState {
+        pool: pool.clone(),
+        keys: keys.clone(),
+    });
+    let readiness = Readiness::default()
+        .nats(bus.client.clone())
+        .postgres("postgres", pool.clone());
     let projector = tokio::spawn(run_projector(bus.clone(), pool, Balances, shutdown.clone()));
     Ok(ServiceHandle::new("balance-service", router, readiness).task(projector))
 }

@@ -1,4 +1,5 @@
 //! balance-service: the `AccountBalances` read model, per event.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod app;
 mod projector;

@@ -31,6 +31,11 @@ impl Projector for Balances {
                     .bind(id)
             }
         };
-        query.bind(e.version).bind(e.metadata.timestamp).execute(tx).await.map(|_| ())
+        query
+            .bind(e.version)
+            .bind(e.metadata.timestamp)
+            .execute(tx)
+            .await
+            .map(|_| ())
     }
 }

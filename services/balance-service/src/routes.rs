@@ -21,7 +21,9 @@ impl FromRef<BalanceState> for TokenKeys {
 }
 
 pub fn routes(state: BalanceState) -> Router {
-    Router::new().route("/projections/AccountBalances", get(balances)).with_state(state)
+    Router::new()
+        .route("/projections/AccountBalances", get(balances))
+        .with_state(state)
 }
 
 #[derive(Serialize, sqlx::FromRow)]
@@ -39,7 +41,10 @@ struct AccountBalance {
 }
 
 /// The caller's accounts and balances.
-async fn balances(State(state): State<BalanceState>, caller: Caller) -> Result<Json<Value>, ApiProblem> {
+async fn balances(
+    State(state): State<BalanceState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiProblem> {
     let items: Vec<AccountBalance> = sqlx::query_as(
         "SELECT account_id, owner_id, currency, balance, status, version, updated_at
          FROM accounts WHERE owner_id = $1 ORDER BY account_id",

@@ -1,6 +1,9 @@
 use axum::http::StatusCode;
 use ledgerline_bus::Bus;
-use ledgerline_contracts::{AcceptRequest, AcceptedResponse, CommandMessage, DecodeError, FieldError, decode_command_request};
+use ledgerline_contracts::{
+    AcceptRequest, AcceptedResponse, CommandMessage, DecodeError, FieldError,
+    decode_command_request,
+};
 use ledgerline_domain::{Amount, CommandKind};
 use ledgerline_runtime::ApiProblem;
 use sqlx::PgPool;
@@ -23,7 +26,10 @@ fn idempotency_key(key: &str) -> Result<&str, ApiProblem> {
     if ok {
         Ok(key)
     } else {
-        Err(ApiProblem::invalid(vec![FieldError::new("Idempotency-Key", "must be 1 to 255 visible ASCII characters")]))
+        Err(ApiProblem::invalid(vec![FieldError::new(
+            "Idempotency-Key",
+            "must be 1 to 255 visible ASCII characters",
+        )]))
     }
 }
 
@@ -33,10 +39,11 @@ impl AcceptService {
     pub async fn accept(&self, request: &AcceptRequest) -> Result<AcceptedResponse, ApiProblem> {
         let kind = CommandKind::from_slug(&request.kind)
             .ok_or_else(|| ApiProblem::not_found(format!("no command named '{}'", request.kind)))?;
-        let decoded = decode_command_request(kind, request.body.as_bytes(), self.max_amount).map_err(|e| match e {
-            DecodeError::Malformed(detail) => ApiProblem::bad_request(detail),
-            DecodeError::Invalid(errors) => ApiProblem::invalid(errors),
-        })?;
+        let decoded = decode_command_request(kind, request.body.as_bytes(), self.max_amount)
+            .map_err(|e| match e {
+                DecodeError::Malformed(detail) => ApiProblem::bad_request(detail),
+                DecodeError::Invalid(errors) => ApiProblem::invalid(errors),
+            })?;
         let derived = match &request.idempotency_key {
             Some(key) => {
                 let name = format!("{}:{}", request.user_id, idempotency_key(key)?);
@@ -46,7 +53,10 @@ impl AcceptService {
         };
         let command_id = match (derived, decoded.command_id) {
             (Some(a), Some(b)) if a != b => {
-                return Err(ApiProblem::invalid(vec![FieldError::new("commandId", "give either Idempotency-Key or commandId, not both")]));
+                return Err(ApiProblem::invalid(vec![FieldError::new(
+                    "commandId",
+                    "give either Idempotency-Key or commandId, not both",
+                )]));
             }
             (Some(id), _) | (None, Some(id)) => id,
             (None, None) => Uuid::now_v7(),
@@ -63,20 +73,32 @@ impl AcceptService {
             tracing::warn!(%error, %command_id, "command not queued");
             if inserted {
                 // Best effort: a retry with the same key records it again.
-                let _ = sqlx::query("DELETE FROM commands WHERE command_id = $1 AND status = 'accepted'")
-                    .bind(command_id)
-                    .execute(&self.pool)
-                    .await;
+                let _ = sqlx::query(
+                    "DELETE FROM commands WHERE command_id = $1 AND status = 'accepted'",
+                )
+                .bind(command_id)
+                .execute(&self.pool)
+                .await;
             }
-            return Err(ApiProblem::unavailable("the command queue is not reachable; nothing was queued"));
+            return Err(ApiProblem::unavailable(
+                "the command queue is not reachable; nothing was queued",
+            ));
         }
-        Ok(AcceptedResponse { command_id, status: "accepted".into(), status_url: format!("/commands/{command_id}") })
+        Ok(AcceptedResponse {
+            command_id,
+            status: "accepted".into(),
+            status_url: format!("/commands/{command_id}"),
+        })
     }
 
     /// Records the command; `false` when this id was accepted before (the
     /// same command again, which is then queued again under the same id —
     /// JetStream and the event store both drop the repeat).
-    async fn record(&self, message: &CommandMessage, kind: CommandKind) -> Result<bool, ApiProblem> {
+    async fn record(
+        &self,
+        message: &CommandMessage,
+        kind: CommandKind,
+    ) -> Result<bool, ApiProblem> {
         let request = serde_json::to_value(&message.command).map_err(ApiProblem::internal)?;
         let inserted = sqlx::query(
             "INSERT INTO commands (command_id, user_id, kind, request) VALUES ($1, $2, $3, $4) ON CONFLICT (command_id) DO NOTHING",
@@ -100,7 +122,11 @@ impl AcceptService {
                 .await
                 .map_err(|e| ApiProblem::unavailable(format!("cannot read the command: {e}")))?;
         if owner != message.user_id.as_str() {
-            return Err(ApiProblem::new(StatusCode::CONFLICT, "command-id-taken", "This command id is already taken"));
+            return Err(ApiProblem::new(
+                StatusCode::CONFLICT,
+                "command-id-taken",
+                "This command id is already taken",
+            ));
         }
         if previous != request {
             return Err(ApiProblem::new(

@@ -12,7 +12,11 @@ use crate::AcceptService;
 
 pub async fn serve(service: AcceptService, shutdown: Shutdown) {
     let bus = service.bus.clone();
-    let mut requests = match bus.client.queue_subscribe(bus.subjects.accept_rpc(), "command-api".into()).await {
+    let mut requests = match bus
+        .client
+        .queue_subscribe(bus.subjects.accept_rpc(), "command-api".into())
+        .await
+    {
         Ok(s) => s,
         Err(error) => return tracing::error!(%error, "cannot serve accept requests"),
     };
@@ -21,7 +25,9 @@ pub async fn serve(service: AcceptService, shutdown: Shutdown) {
             () = shutdown.cancelled() => return,
             r = requests.next() => match r { Some(r) => r, None => return },
         };
-        let Some(reply_to) = request.reply.clone() else { continue };
+        let Some(reply_to) = request.reply.clone() else {
+            continue;
+        };
         let service = service.clone();
         tokio::spawn(async move {
             let reply = match serde_json::from_slice::<AcceptRequest>(&request.payload) {
@@ -29,7 +35,9 @@ pub async fn serve(service: AcceptService, shutdown: Shutdown) {
                     Ok(accepted) => AcceptReply::Accepted(accepted),
                     Err(problem) => AcceptReply::Refused(problem.0),
                 },
-                Err(e) => AcceptReply::Refused(Problem::new(400, "bad-request", "Bad accept request").detail(e.to_string())),
+                Err(e) => AcceptReply::Refused(
+                    Problem::new(400, "bad-request", "Bad accept request").detail(e.to_string()),
+                ),
             };
             let body = serde_json::to_vec(&reply).unwrap_or_default();
             if let Err(error) = service.bus.client.publish(reply_to, body.into()).await {

@@ -9,16 +9,35 @@ use crate::{AcceptService, accept_rpc, outcomes};
 pub const SCHEMA: &str = "commands";
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
-pub async fn start(config: &Config, bus: &Bus, keys: &TokenKeys, shutdown: &Shutdown) -> anyhow::Result<ServiceHandle> {
+pub async fn start(
+    config: &Config,
+    bus: &Bus,
+    keys: &TokenKeys,
+    shutdown: &Shutdown,
+) -> anyhow::Result<ServiceHandle> {
     let pool = connect_schema(&config.database_url, SCHEMA, &MIGRATOR, config.db_pool_size).await?;
-    let accept = AcceptService { pool: pool.clone(), bus: bus.clone(), max_amount: config.max_amount };
-    let state = ApiState { accept: accept.clone(), keys: keys.clone(), body_limit: config.body_limit };
+    let accept = AcceptService {
+        pool: pool.clone(),
+        bus: bus.clone(),
+        max_amount: config.max_amount,
+    };
+    let state = ApiState {
+        accept: accept.clone(),
+        keys: keys.clone(),
+        body_limit: config.body_limit,
+    };
     let mut router = routes(state, config.chaos_failure_rate);
     if config.demo_login {
         router = router.merge(demo_login_routes(keys.clone(), config.token_ttl_secs));
     }
-    let readiness = Readiness::default().nats(bus.client.clone()).postgres("postgres", pool.clone());
+    let readiness = Readiness::default()
+        .nats(bus.client.clone())
+        .postgres("postgres", pool.clone());
     Ok(ServiceHandle::new("command-api", router, readiness)
-        .task(tokio::spawn(outcomes::follow_outcomes(bus.clone(), pool, shutdown.clone())))
+        .task(tokio::spawn(outcomes::follow_outcomes(
+            bus.clone(),
+            pool,
+            shutdown.clone(),
+        )))
         .task(tokio::spawn(accept_rpc::serve(accept, shutdown.clone()))))
 }

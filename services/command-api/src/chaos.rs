@@ -8,10 +8,16 @@ use ledgerline_runtime::ApiProblem;
 #[derive(Clone, Copy)]
 pub struct ChaosRate(pub f64);
 
-pub async fn chaos(State(ChaosRate(rate)): State<ChaosRate>, request: Request, next: Next) -> Response {
+pub async fn chaos(
+    State(ChaosRate(rate)): State<ChaosRate>,
+    request: Request,
+    next: Next,
+) -> Response {
     if rate > 0.0 && rand::random::<f64>() < rate {
-        return ApiProblem::unavailable("chaos switch: this request was refused on purpose (CHAOS_FAILURE_RATE)")
-            .into_response();
+        return ApiProblem::unavailable(
+            "chaos switch: this request was refused on purpose (CHAOS_FAILURE_RATE)",
+        )
+        .into_response();
     }
     next.run(request).await
 }

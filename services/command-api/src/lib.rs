@@ -1,6 +1,7 @@
 //! The command API: validates a command, makes sure it is safely queued on
 //! JetStream, and answers 202 with its id; the outcome follows as a status
 //! envelope (and at `GET /commands/{id}`).
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod accept;
 mod accept_rpc;

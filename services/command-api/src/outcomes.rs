@@ -12,7 +12,15 @@ use sqlx::PgPool;
 pub async fn follow_outcomes(bus: Bus, pool: PgPool, shutdown: Shutdown) {
     let stream = bus.subjects.status_stream();
     while !shutdown.is_cancelled() {
-        let consumer = match bus.durable_consumer(&stream, "command-api-outcomes", bus.subjects.all_status(), Duration::from_secs(10)).await {
+        let consumer = match bus
+            .durable_consumer(
+                &stream,
+                "command-api-outcomes",
+                bus.subjects.all_status(),
+                Duration::from_secs(10),
+            )
+            .await
+        {
             Ok(c) => c,
             Err(error) => {
                 tracing::warn!(%error, "cannot bind outcome consumer; retrying");
@@ -24,7 +32,8 @@ pub async fn follow_outcomes(bus: Bus, pool: PgPool, shutdown: Shutdown) {
             continue;
         };
         loop {
-            let next = tokio::select! { () = shutdown.cancelled() => return, n = messages.next() => n };
+            let next =
+                tokio::select! { () = shutdown.cancelled() => return, n = messages.next() => n };
             let delivery = match next {
                 Some(Ok(d)) => d,
                 Some(Err(error)) => {
@@ -44,7 +53,9 @@ pub async fn follow_outcomes(bus: Bus, pool: PgPool, shutdown: Shutdown) {
                 }
                 Err(error) => {
                     tracing::warn!(%error, "cannot record outcome; will retry");
-                    let _ = delivery.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await;
+                    let _ = delivery
+                        .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+                        .await;
                 }
             }
         }
@@ -58,7 +69,8 @@ async fn record(pool: &PgPool, status: &StatusMessage) -> Result<(), sqlx::Error
         StatusKind::Rejected => "rejected",
         StatusKind::Failed => "failed",
     };
-    let outcome = serde_json::to_value(payload).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+    let outcome =
+        serde_json::to_value(payload).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
     sqlx::query(
         "INSERT INTO commands (command_id, user_id, kind, request, status, outcome, decided_at)
          VALUES ($1, $2, 'unknown', 'null'::jsonb, $3, $4, now())

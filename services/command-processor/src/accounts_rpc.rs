@@ -9,7 +9,11 @@ use ledgerline_store::EventStore;
 /// without reading tables it does not own. A queue group lets several
 /// processor replicas share the requests.
 pub async fn serve_accounts_of<S: EventStore>(bus: Bus, store: S, shutdown: Shutdown) {
-    let mut requests = match bus.client.queue_subscribe(bus.subjects.accounts_of_all(), "command-processor".into()).await {
+    let mut requests = match bus
+        .client
+        .queue_subscribe(bus.subjects.accounts_of_all(), "command-processor".into())
+        .await
+    {
         Ok(s) => s,
         Err(error) => return tracing::error!(%error, "cannot serve accounts-of requests"),
     };
@@ -18,8 +22,14 @@ pub async fn serve_accounts_of<S: EventStore>(bus: Bus, store: S, shutdown: Shut
             () = shutdown.cancelled() => return,
             r = requests.next() => match r { Some(r) => r, None => return },
         };
-        let Some(reply) = request.reply.clone() else { continue };
-        let user = request.subject.rsplit('.').next().and_then(|u| UserId::parse(u).ok());
+        let Some(reply) = request.reply.clone() else {
+            continue;
+        };
+        let user = request
+            .subject
+            .rsplit('.')
+            .next()
+            .and_then(|u| UserId::parse(u).ok());
         let body = match user {
             Some(user) => match store.accounts_of(&user).await {
                 Ok(ids) => serde_json::to_vec(&ids).unwrap_or_default(),

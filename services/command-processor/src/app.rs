@@ -8,16 +8,36 @@ use crate::{accounts_rpc, consumer};
 
 /// Starts one decision loop per command partition, the accounts-of
 /// responder, and the query routes over the event store.
-pub async fn start(config: &Config, bus: &Bus, keys: &TokenKeys, shutdown: &Shutdown) -> anyhow::Result<ServiceHandle> {
+pub async fn start(
+    config: &Config,
+    bus: &Bus,
+    keys: &TokenKeys,
+    shutdown: &Shutdown,
+) -> anyhow::Result<ServiceHandle> {
     let pool = connect_schema(&config.database_url, SCHEMA, &MIGRATOR, config.db_pool_size).await?;
     let store = PostgresEventStore::new(pool.clone());
-    let readiness = Readiness::default().nats(bus.client.clone()).postgres("postgres", pool);
-    let router = routes(QueryState { store: store.clone(), keys: keys.clone() });
+    let readiness = Readiness::default()
+        .nats(bus.client.clone())
+        .postgres("postgres", pool);
+    let router = routes(QueryState {
+        store: store.clone(),
+        keys: keys.clone(),
+    });
     let mut handle = ServiceHandle::new("command-processor", router, readiness);
     for partition in 0..bus.partitions {
-        let task = consumer::run_partition(bus.clone(), store.clone(), partition, config.snapshot_every, shutdown.clone());
+        let task = consumer::run_partition(
+            bus.clone(),
+            store.clone(),
+            partition,
+            config.snapshot_every,
+            shutdown.clone(),
+        );
         handle = handle.task(tokio::spawn(task));
     }
-    handle = handle.task(tokio::spawn(accounts_rpc::serve_accounts_of(bus.clone(), store, shutdown.clone())));
+    handle = handle.task(tokio::spawn(accounts_rpc::serve_accounts_of(
+        bus.clone(),
+        store,
+        shutdown.clone(),
+    )));
     Ok(handle)
 }

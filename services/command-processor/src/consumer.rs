@@ -3,7 +3,9 @@ use std::time::Duration;
 use async_nats::jetstream::AckKind;
 use futures::StreamExt;
 use ledgerline_bus::{Bus, Delivery};
-use ledgerline_contracts::{CommandMessage, StatusEnvelope, StatusError, StatusKind, StatusMessage};
+use ledgerline_contracts::{
+    CommandMessage, StatusEnvelope, StatusError, StatusKind, StatusMessage,
+};
 use ledgerline_domain::UserId;
 use ledgerline_runtime::Shutdown;
 use ledgerline_store::EventStore;
@@ -21,11 +23,22 @@ pub fn durable_name(partition: u32) -> String {
 
 /// Decides one partition's commands strictly one after another, so an
 /// account's commands are applied in the order they were accepted.
-pub async fn run_partition<S: EventStore>(bus: Bus, store: S, partition: u32, snapshot_every: i64, shutdown: Shutdown) {
+pub async fn run_partition<S: EventStore>(
+    bus: Bus,
+    store: S,
+    partition: u32,
+    snapshot_every: i64,
+    shutdown: Shutdown,
+) {
     let filter = bus.subjects.command_partition(partition);
     while !shutdown.is_cancelled() {
         let consumer = match bus
-            .durable_consumer(&bus.subjects.commands_stream(), &durable_name(partition), filter.clone(), ACK_WAIT)
+            .durable_consumer(
+                &bus.subjects.commands_stream(),
+                &durable_name(partition),
+                filter.clone(),
+                ACK_WAIT,
+            )
             .await
         {
             Ok(c) => c,
@@ -48,7 +61,9 @@ pub async fn run_partition<S: EventStore>(bus: Bus, store: S, partition: u32, sn
                 next = messages.next() => next,
             };
             match next {
-                Some(Ok(delivery)) => process(&bus, &store, delivery, snapshot_every, &shutdown).await,
+                Some(Ok(delivery)) => {
+                    process(&bus, &store, delivery, snapshot_every, &shutdown).await
+                }
                 Some(Err(error)) => tracing::warn!(%error, partition, "command stream error"),
                 None => break,
             }
@@ -56,15 +71,29 @@ pub async fn run_partition<S: EventStore>(bus: Bus, store: S, partition: u32, sn
     }
 }
 
-async fn process<S: EventStore>(bus: &Bus, store: &S, delivery: Delivery, snapshot_every: i64, shutdown: &Shutdown) {
+async fn process<S: EventStore>(
+    bus: &Bus,
+    store: &S,
+    delivery: Delivery,
+    snapshot_every: i64,
+    shutdown: &Shutdown,
+) {
     let message: CommandMessage = match serde_json::from_slice(&delivery.payload) {
         Ok(m) => m,
         Err(error) => return reject_poison(bus, delivery, &error.to_string()).await,
     };
     // The subject must agree with the body, or the partition order is a lie.
-    let expected = bus.subjects.command(ledgerline_bus::partition_of(message.command.account_id(), bus.partitions), message.command.account_id());
+    let expected = bus.subjects.command(
+        ledgerline_bus::partition_of(message.command.account_id(), bus.partitions),
+        message.command.account_id(),
+    );
     if delivery.subject.as_str() != expected {
-        return reject_poison(bus, delivery, "subject does not match the command's account").await;
+        return reject_poison(
+            bus,
+            delivery,
+            "subject does not match the command's account",
+        )
+        .await;
     }
     // Faults (PostgreSQL or NATS away) are retried right here rather than
     // NAKed: a NAK would let the account's next command overtake this one.
@@ -75,9 +104,13 @@ async fn process<S: EventStore>(bus: &Bus, store: &S, delivery: Delivery, snapsh
         match handle_command(store, &message, snapshot_every).await {
             Ok(handled) => match publish_outcome(bus, &handled.status).await {
                 Ok(()) => break handled,
-                Err(error) => tracing::warn!(%error, command_id = %message.command_id, "publish after commit failed; retrying"),
+                Err(error) => {
+                    tracing::warn!(%error, command_id = %message.command_id, "publish after commit failed; retrying")
+                }
             },
-            Err(error) => tracing::warn!(%error, command_id = %message.command_id, "cannot decide now; retrying"),
+            Err(error) => {
+                tracing::warn!(%error, command_id = %message.command_id, "cannot decide now; retrying")
+            }
         }
         if shutdown.is_cancelled() {
             return;
@@ -94,7 +127,10 @@ async fn process<S: EventStore>(bus: &Bus, store: &S, delivery: Delivery, snapsh
 
 /// Events first, then the status envelope: a client that sees the status
 /// can rely on the events being in the stream.
-async fn publish_outcome(bus: &Bus, status: &StatusMessage) -> Result<(), ledgerline_bus::BusError> {
+async fn publish_outcome(
+    bus: &Bus,
+    status: &StatusMessage,
+) -> Result<(), ledgerline_bus::BusError> {
     for event in &status.payload.events {
         bus.publish_event(event).await?;
     }
@@ -106,13 +142,30 @@ async fn publish_outcome(bus: &Bus, status: &StatusMessage) -> Result<(), ledger
 async fn reject_poison(bus: &Bus, delivery: Delivery, reason: &str) {
     tracing::warn!(subject = %delivery.subject, reason, "poison command message terminated");
     let loose: serde_json::Value = serde_json::from_slice(&delivery.payload).unwrap_or_default();
-    let command_id = loose.get("commandId").and_then(|v| v.as_str()).and_then(|s| Uuid::parse_str(s).ok());
-    let user_id = loose.get("userId").and_then(|v| v.as_str()).and_then(|s| UserId::parse(s).ok());
+    let command_id = loose
+        .get("commandId")
+        .and_then(|v| v.as_str())
+        .and_then(|s| Uuid::parse_str(s).ok());
+    let user_id = loose
+        .get("userId")
+        .and_then(|v| v.as_str())
+        .and_then(|s| UserId::parse(s).ok());
     if let (Some(command_id), Some(user_id)) = (command_id, user_id) {
-        let entity = delivery.subject.rsplit('.').next().unwrap_or_default().to_owned();
-        let error = StatusError { code: "INVALID_COMMAND".into(), message: format!("The command could not be read: {reason}") };
+        let entity = delivery
+            .subject
+            .rsplit('.')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let error = StatusError {
+            code: "INVALID_COMMAND".into(),
+            message: format!("The command could not be read: {reason}"),
+        };
         let payload = StatusEnvelope::new(command_id, &entity, Err((StatusKind::Failed, error)));
-        if let Err(error) = bus.publish_status(&StatusMessage { user_id, payload }).await {
+        if let Err(error) = bus
+            .publish_status(&StatusMessage { user_id, payload })
+            .await
+        {
             tracing::warn!(%error, "cannot publish failed envelope");
         }
     }

@@ -24,13 +24,22 @@ pub async fn handle_command<S: EventStore>(
     snapshot_every: i64,
 ) -> Result<Handled, StoreError> {
     if let Some(status) = store.outcome(message.command_id).await? {
-        return Ok(Handled { status, fresh: false });
+        return Ok(Handled {
+            status,
+            fresh: false,
+        });
     }
     let account_id = message.command.account_id();
     for _ in 0..MAX_CONFLICT_RETRIES {
         let account = store.load(account_id).await?;
         let outcome = decide(&account, &message.user_id, &message.command).map_err(|rejection| {
-            (StatusKind::Rejected, StatusError { code: rejection.code().to_owned(), message: rejection.to_string() })
+            (
+                StatusKind::Rejected,
+                StatusError {
+                    code: rejection.code().to_owned(),
+                    message: rejection.to_string(),
+                },
+            )
         });
         let decision = Decision {
             command_id: message.command_id,
@@ -43,11 +52,19 @@ pub async fn handle_command<S: EventStore>(
             decided_at: OffsetDateTime::now_utc(),
         };
         match store.commit(decision).await {
-            Ok(status) => return Ok(Handled { status, fresh: true }),
+            Ok(status) => {
+                return Ok(Handled {
+                    status,
+                    fresh: true,
+                });
+            }
             Err(CommitError::Conflict) => continue,
             Err(CommitError::AlreadyDecided) => {
                 if let Some(status) = store.outcome(message.command_id).await? {
-                    return Ok(Handled { status, fresh: false });
+                    return Ok(Handled {
+                        status,
+                        fresh: false,
+                    });
                 }
             }
             Err(CommitError::Store(e)) => return Err(e),
@@ -61,7 +78,11 @@ pub async fn handle_command<S: EventStore>(
 
 /// The account after `events`, when they carry it across a multiple of
 /// `every` events.
-fn snapshot_due(account: &Account, events: &[ledgerline_domain::AccountEvent], every: i64) -> Option<Account> {
+fn snapshot_due(
+    account: &Account,
+    events: &[ledgerline_domain::AccountEvent],
+    every: i64,
+) -> Option<Account> {
     let after = account.version + events.len() as i64;
     if events.is_empty() || every <= 0 || after / every == account.version / every {
         return None;
@@ -90,7 +111,11 @@ mod tests {
         AccountId::parse("acc-1").unwrap()
     }
     fn open() -> AccountCommand {
-        AccountCommand::OpenAccount { account_id: acc(), currency: Currency::default(), initial_balance: Balance::ZERO }
+        AccountCommand::OpenAccount {
+            account_id: acc(),
+            currency: Currency::default(),
+            initial_balance: Balance::ZERO,
+        }
     }
     fn deposit(minor: i64) -> AccountCommand {
         AccountCommand::deposit(acc(), Amount::from_minor(minor).unwrap())
@@ -112,10 +137,21 @@ mod tests {
     async fn a_rejection_is_stored_and_changes_nothing() {
         let store = InMemoryEventStore::new();
         handle_command(&store, &message(open()), 10).await.unwrap();
-        let over = message(AccountCommand::withdraw(acc(), Amount::from_minor(1).unwrap()));
+        let over = message(AccountCommand::withdraw(
+            acc(),
+            Amount::from_minor(1).unwrap(),
+        ));
         let handled = handle_command(&store, &over, 10).await.unwrap();
         assert_eq!(handled.status.payload.status, StatusKind::Rejected);
-        assert_eq!(handled.status.payload.error.as_ref().map(|e| e.code.as_str()), Some("INSUFFICIENT_FUNDS"));
+        assert_eq!(
+            handled
+                .status
+                .payload
+                .error
+                .as_ref()
+                .map(|e| e.code.as_str()),
+            Some("INSUFFICIENT_FUNDS")
+        );
         assert_eq!(store.load(&acc()).await.unwrap().version, 1);
         assert!(store.outcome(over.command_id).await.unwrap().is_some());
     }
@@ -125,7 +161,9 @@ mod tests {
         let store = InMemoryEventStore::new();
         handle_command(&store, &message(open()), 3).await.unwrap();
         for minor in 1..=7 {
-            handle_command(&store, &message(deposit(minor)), 3).await.unwrap();
+            handle_command(&store, &message(deposit(minor)), 3)
+                .await
+                .unwrap();
         }
         let with = store.load(&acc()).await.unwrap();
         let without = store.load_without_snapshot(&acc()).await.unwrap();
@@ -137,8 +175,11 @@ mod tests {
     fn a_snapshot_is_due_when_a_multiple_of_n_is_crossed() {
         let account = ledgerline_domain::Account::new(acc());
         let e = ledgerline_domain::AccountEvent::AccountClosed {};
-        assert!(snapshot_due(&account, &[e.clone()], 2).is_none());
-        assert_eq!(snapshot_due(&account, &[e.clone(), e.clone()], 2).map(|a| a.version), Some(2));
+        assert!(snapshot_due(&account, std::slice::from_ref(&e), 2).is_none());
+        assert_eq!(
+            snapshot_due(&account, &[e.clone(), e.clone()], 2).map(|a| a.version),
+            Some(2)
+        );
         assert!(snapshot_due(&account, &[], 1).is_none());
     }
 }

@@ -1,6 +1,7 @@
 //! The command processor: decides each queued command against its account,
 //! rebuilt from the event store it owns, appends the events together with
 //! the command's outcome, and publishes both after the commit.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod accounts_rpc;
 mod app;

@@ -39,16 +39,25 @@ fn parse_account(id: String) -> Result<AccountId, ApiProblem> {
 fn page_size(limit: Option<i64>) -> Result<i64, ApiProblem> {
     match limit.unwrap_or(100) {
         n @ 1..=MAX_PAGE => Ok(n),
-        _ => Err(ApiProblem::invalid(vec![FieldError::new("limit", format!("must be 1 to {MAX_PAGE}"))])),
+        _ => Err(ApiProblem::invalid(vec![FieldError::new(
+            "limit",
+            format!("must be 1 to {MAX_PAGE}"),
+        )])),
     }
 }
 
 /// The account, if it exists and the caller may see it. Someone else's
 /// account is 403 for a user; operators see every account.
-async fn visible_account(store: &PostgresEventStore, caller: &Caller, id: &AccountId) -> Result<Account, ApiProblem> {
+async fn visible_account(
+    store: &PostgresEventStore,
+    caller: &Caller,
+    id: &AccountId,
+) -> Result<Account, ApiProblem> {
     let account = store.load(id).await.map_err(ApiProblem::internal)?;
     match account.owner() {
-        None => Err(ApiProblem::not_found(format!("account {id} does not exist"))),
+        None => Err(ApiProblem::not_found(format!(
+            "account {id} does not exist"
+        ))),
         Some(owner) if owner != &caller.user_id && !caller.is_operator() => {
             Err(ApiProblem::forbidden("you do not own this account"))
         }
@@ -58,15 +67,25 @@ async fn visible_account(store: &PostgresEventStore, caller: &Caller, id: &Accou
 
 pub fn account_json(account: &Account) -> Value {
     let (owner, currency, balance, status) = match &account.status {
-        AccountStatus::Open { owner_id, currency, balance } => (Some(owner_id), Some(currency), balance.minor(), "open"),
-        AccountStatus::Closed { owner_id, currency } => (Some(owner_id), Some(currency), 0, "closed"),
+        AccountStatus::Open {
+            owner_id,
+            currency,
+            balance,
+        } => (Some(owner_id), Some(currency), balance.minor(), "open"),
+        AccountStatus::Closed { owner_id, currency } => {
+            (Some(owner_id), Some(currency), 0, "closed")
+        }
         AccountStatus::NotOpened => (None, None, 0, "notOpened"),
     };
     json!({ "accountId": account.id, "ownerId": owner, "currency": currency, "balance": balance,
             "status": status, "version": account.version })
 }
 
-async fn account(State(state): State<QueryState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiProblem> {
+async fn account(
+    State(state): State<QueryState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiProblem> {
     let id = parse_account(id)?;
     let account = visible_account(&state.store, &caller, &id).await?;
     Ok(Json(account_json(&account)))
@@ -89,7 +108,11 @@ async fn account_events(
     let limit = page_size(q.limit)?;
     let after = q.after_version.unwrap_or(0).max(0);
     visible_account(&state.store, &caller, &id).await?;
-    let items = state.store.account_events(&id, after, limit).await.map_err(ApiProblem::internal)?;
+    let items = state
+        .store
+        .account_events(&id, after, limit)
+        .await
+        .map_err(ApiProblem::internal)?;
     Ok(Json(page(items, |e| e.version, "nextAfterVersion")))
 }
 
@@ -108,7 +131,11 @@ async fn stream(
 ) -> Result<Json<Value>, ApiProblem> {
     let limit = page_size(q.limit)?;
     let owner = (!caller.is_operator()).then_some(&caller.user_id);
-    let items = state.store.stream(q.after.unwrap_or(0).max(0), limit, owner).await.map_err(ApiProblem::internal)?;
+    let items = state
+        .store
+        .stream(q.after.unwrap_or(0).max(0), limit, owner)
+        .await
+        .map_err(ApiProblem::internal)?;
     Ok(Json(page(items, |e| e.global_position, "nextAfter")))
 }
 

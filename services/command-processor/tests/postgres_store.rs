@@ -1,8 +1,11 @@
+#![allow(clippy::unwrap_used)]
 //! The PostgreSQL event store under concurrency, on a database of its own.
 
 use command_processor::handle_command;
 use ledgerline_contracts::CommandMessage;
-use ledgerline_domain::{AccountCommand, AccountEvent, AccountId, Amount, Balance, Currency, UserId};
+use ledgerline_domain::{
+    AccountCommand, AccountEvent, AccountId, Amount, Balance, Currency, UserId,
+};
 use ledgerline_runtime::{Config, connect_schema, ensure_database};
 use ledgerline_store::{CommitError, Decision, EventStore, MIGRATOR, PostgresEventStore, SCHEMA};
 use sqlx::Connection;
@@ -22,15 +25,26 @@ impl TestDb {
         let name = format!("ll_store_{}", Uuid::now_v7().simple());
         let url = format!("{admin}/{name}");
         ensure_database(&url).await.expect("create database");
-        let pool = connect_schema(&url, SCHEMA, &MIGRATOR, 12).await.expect("migrate");
-        Self { store: PostgresEventStore::new(pool), admin_url: admin.to_owned(), name }
+        let pool = connect_schema(&url, SCHEMA, &MIGRATOR, 12)
+            .await
+            .expect("migrate");
+        Self {
+            store: PostgresEventStore::new(pool),
+            admin_url: admin.to_owned(),
+            name,
+        }
     }
 
     async fn drop_database(self) {
         self.store.pool().close().await;
-        let mut conn = sqlx::PgConnection::connect(&format!("{}/postgres", self.admin_url)).await.expect("admin");
+        let mut conn = sqlx::PgConnection::connect(&format!("{}/postgres", self.admin_url))
+            .await
+            .expect("admin");
         let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await.expect("drop");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await
+            .expect("drop");
     }
 }
 
@@ -50,7 +64,11 @@ fn message(command: AccountCommand) -> CommandMessage {
     }
 }
 fn open() -> AccountCommand {
-    AccountCommand::OpenAccount { account_id: acc(), currency: Currency::default(), initial_balance: Balance::ZERO }
+    AccountCommand::OpenAccount {
+        account_id: acc(),
+        currency: Currency::default(),
+        initial_balance: Balance::ZERO,
+    }
 }
 fn deposit(minor: i64) -> AccountCommand {
     AccountCommand::deposit(acc(), Amount::from_minor(minor).unwrap())
@@ -74,10 +92,18 @@ fn deposit_decision(expected_version: i64, minor: i64) -> Decision {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_appends_at_the_same_version_exactly_one_wins() {
     let db = TestDb::new().await;
-    handle_command(&db.store, &message(open()), 10).await.unwrap();
-    let (a, b) = tokio::join!(db.store.commit(deposit_decision(1, 5)), db.store.commit(deposit_decision(1, 7)));
+    handle_command(&db.store, &message(open()), 10)
+        .await
+        .unwrap();
+    let (a, b) = tokio::join!(
+        db.store.commit(deposit_decision(1, 5)),
+        db.store.commit(deposit_decision(1, 7))
+    );
     let wins = [&a, &b].iter().filter(|r| r.is_ok()).count();
-    let conflicts = [&a, &b].iter().filter(|r| matches!(r, Err(CommitError::Conflict))).count();
+    let conflicts = [&a, &b]
+        .iter()
+        .filter(|r| matches!(r, Err(CommitError::Conflict)))
+        .count();
     assert_eq!((wins, conflicts), (1, 1), "{a:?} {b:?}");
     assert_eq!(db.store.load(&acc()).await.unwrap().version, 2);
     db.drop_database().await;
@@ -86,15 +112,28 @@ async fn two_appends_at_the_same_version_exactly_one_wins() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_writer_that_loses_the_race_reloads_and_decides_again() {
     let db = TestDb::new().await;
-    handle_command(&db.store, &message(open()), 10).await.unwrap();
+    handle_command(&db.store, &message(open()), 10)
+        .await
+        .unwrap();
     // Ten deposits decided at once against the same account: all load
     // version 1, only one can append there, the rest must retry.
     let commands: Vec<CommandMessage> = (1..=10).map(|m| message(deposit(m))).collect();
-    let results = futures::future::join_all(commands.iter().map(|m| handle_command(&db.store, m, 10))).await;
-    assert!(results.iter().all(|r| r.as_ref().is_ok_and(|h| h.fresh)), "{results:?}");
+    let results =
+        futures::future::join_all(commands.iter().map(|m| handle_command(&db.store, m, 10))).await;
+    assert!(
+        results.iter().all(|r| r.as_ref().is_ok_and(|h| h.fresh)),
+        "{results:?}"
+    );
     let account = db.store.load(&acc()).await.unwrap();
     assert_eq!((account.version, account.balance().minor()), (11, 55));
-    let versions: Vec<i64> = db.store.account_events(&acc(), 0, 100).await.unwrap().iter().map(|e| e.version).collect();
+    let versions: Vec<i64> = db
+        .store
+        .account_events(&acc(), 0, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.version)
+        .collect();
     assert_eq!(versions, (1..=11).collect::<Vec<_>>());
     db.drop_database().await;
 }
@@ -102,9 +141,13 @@ async fn a_writer_that_loses_the_race_reloads_and_decides_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snapshots_every_n_events_load_the_same_state_as_a_full_replay() {
     let db = TestDb::new().await;
-    handle_command(&db.store, &message(open()), 3).await.unwrap();
+    handle_command(&db.store, &message(open()), 3)
+        .await
+        .unwrap();
     for minor in 1..=9 {
-        handle_command(&db.store, &message(deposit(minor)), 3).await.unwrap();
+        handle_command(&db.store, &message(deposit(minor)), 3)
+            .await
+            .unwrap();
     }
     let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM snapshots ORDER BY version")
         .fetch_all(db.store.pool())
@@ -121,7 +164,9 @@ async fn snapshots_every_n_events_load_the_same_state_as_a_full_replay() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_global_log_is_read_only_below_transactions_still_in_flight() {
     let db = TestDb::new().await;
-    handle_command(&db.store, &message(open()), 10).await.unwrap();
+    handle_command(&db.store, &message(open()), 10)
+        .await
+        .unwrap();
     // A slow writer takes a position and has not committed yet…
     let mut slow = db.store.pool().begin().await.unwrap();
     sqlx::query(
@@ -133,9 +178,22 @@ async fn the_global_log_is_read_only_below_transactions_still_in_flight() {
     .await
     .unwrap();
     // …while a fast writer commits a later position.
-    handle_command(&db.store, &message(deposit(1)), 10).await.unwrap();
-    let visible: Vec<i64> = db.store.stream(0, 100, None).await.unwrap().iter().map(|e| e.global_position).collect();
-    assert_eq!(visible, [1], "the later position must wait for the earlier one");
+    handle_command(&db.store, &message(deposit(1)), 10)
+        .await
+        .unwrap();
+    let visible: Vec<i64> = db
+        .store
+        .stream(0, 100, None)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.global_position)
+        .collect();
+    assert_eq!(
+        visible,
+        [1],
+        "the later position must wait for the earlier one"
+    );
     slow.commit().await.unwrap();
     let visible = db.store.stream(0, 100, None).await.unwrap().len();
     assert_eq!(visible, 3);
@@ -145,9 +203,14 @@ async fn the_global_log_is_read_only_below_transactions_still_in_flight() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_decided_twice_concurrently_is_stored_once() {
     let db = TestDb::new().await;
-    handle_command(&db.store, &message(open()), 10).await.unwrap();
+    handle_command(&db.store, &message(open()), 10)
+        .await
+        .unwrap();
     let same = message(deposit(4));
-    let (a, b) = tokio::join!(handle_command(&db.store, &same, 10), handle_command(&db.store, &same, 10));
+    let (a, b) = tokio::join!(
+        handle_command(&db.store, &same, 10),
+        handle_command(&db.store, &same, 10)
+    );
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.status.payload.events, b.status.payload.events);
     assert_eq!(db.store.load(&acc()).await.unwrap().balance().minor(), 4);

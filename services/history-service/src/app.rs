@@ -10,11 +10,21 @@ use crate::routes::{HistoryState, routes};
 pub const SCHEMA: &str = "history";
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
-pub async fn start(config: &Config, bus: &Bus, keys: &TokenKeys, shutdown: &Shutdown) -> anyhow::Result<ServiceHandle> {
+pub async fn start(
+    config: &Config,
+    bus: &Bus,
+    keys: &TokenKeys,
+    shutdown: &Shutdown,
+) -> anyhow::Result<ServiceHandle> {
     let pool = connect_schema(&config.database_url, SCHEMA, &MIGRATOR, config.db_pool_size).await?;
     ensure_checkpoint_tables(&pool).await?;
-    let router = routes(HistoryState { pool: pool.clone(), keys: keys.clone() });
-    let readiness = Readiness::default().nats(bus.client.clone()).postgres("postgres", pool.clone());
+    let router = routes(HistoryState {
+        pool: pool.clone(),
+        keys: keys.clone(),
+    });
+    let readiness = Readiness::default()
+        .nats(bus.client.clone())
+        .postgres("postgres", pool.clone());
     let projector = tokio::spawn(run_projector(bus.clone(), pool, History, shutdown.clone()));
     Ok(ServiceHandle::new("history-service", router, readiness).task(projector))
 }

@@ -1,4 +1,5 @@
 //! history-service: the `TransactionHistory` read model.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod app;
 mod projector;

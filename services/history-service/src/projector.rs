@@ -13,7 +13,11 @@ impl Projector for History {
     async fn apply(&self, tx: &mut PgConnection, e: &EventEnvelope) -> Result<(), sqlx::Error> {
         let id = e.aggregate_id.as_str();
         let (amount, balance_after) = match &e.event {
-            AccountEvent::AccountOpened { owner_id, initial_balance, .. } => {
+            AccountEvent::AccountOpened {
+                owner_id,
+                initial_balance,
+                ..
+            } => {
                 sqlx::query("INSERT INTO account_owners (account_id, owner_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                     .bind(id)
                     .bind(owner_id.as_str())
@@ -21,9 +25,14 @@ impl Projector for History {
                     .await?;
                 (None, Some(initial_balance.minor()))
             }
-            AccountEvent::MoneyDeposited { amount, balance_after } | AccountEvent::MoneyWithdrawn { amount, balance_after } => {
-                (Some(amount.minor()), Some(balance_after.minor()))
+            AccountEvent::MoneyDeposited {
+                amount,
+                balance_after,
             }
+            | AccountEvent::MoneyWithdrawn {
+                amount,
+                balance_after,
+            } => (Some(amount.minor()), Some(balance_after.minor())),
             AccountEvent::AccountClosed {} => (None, None),
         };
         sqlx::query(

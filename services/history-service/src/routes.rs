@@ -24,7 +24,9 @@ impl FromRef<HistoryState> for TokenKeys {
 }
 
 pub fn routes(state: HistoryState) -> Router {
-    Router::new().route("/projections/TransactionHistory", get(history)).with_state(state)
+    Router::new()
+        .route("/projections/TransactionHistory", get(history))
+        .with_state(state)
 }
 
 #[derive(Deserialize)]
@@ -61,7 +63,12 @@ async fn history(
         .map_err(|e| ApiProblem::invalid(vec![FieldError::new("accountId", e)]))?;
     let limit = match q.limit.unwrap_or(50) {
         n @ 1..=500 => n,
-        _ => return Err(ApiProblem::invalid(vec![FieldError::new("limit", "must be 1 to 500")])),
+        _ => {
+            return Err(ApiProblem::invalid(vec![FieldError::new(
+                "limit",
+                "must be 1 to 500",
+            )]));
+        }
     };
     let items: Vec<Transaction> = sqlx::query_as(
         "SELECT event_id, account_id, version, event_type, amount, balance_after, command_id, occurred_at
@@ -74,5 +81,7 @@ async fn history(
     .fetch_all(&state.pool)
     .await
     .map_err(|e| ApiProblem::unavailable(format!("cannot read history: {e}")))?;
-    Ok(Json(json!({ "name": "TransactionHistory", "items": items })))
+    Ok(Json(
+        json!({ "name": "TransactionHistory", "items": items }),
+    ))
 }

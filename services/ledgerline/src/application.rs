@@ -6,7 +6,9 @@ use axum::Router;
 use axum::http::StatusCode;
 use ledgerline_auth::TokenKeys;
 use ledgerline_bus::Bus;
-use ledgerline_runtime::{ApiProblem, Config, Readiness, ServiceHandle, Shutdown, ensure_database, health_routes};
+use ledgerline_runtime::{
+    ApiProblem, Config, Readiness, ServiceHandle, Shutdown, ensure_database, health_routes,
+};
 use tokio::net::TcpListener;
 use tower_http::services::ServeDir;
 
@@ -39,26 +41,46 @@ fn token_keys(config: &Config) -> anyhow::Result<TokenKeys> {
 impl Application {
     /// Connects to NATS and PostgreSQL, declares streams, runs migrations,
     /// starts the chosen services and binds the listener (port 0 works).
-    pub async fn build(config: Config, targets: &[Target], shutdown: Shutdown) -> anyhow::Result<Self> {
+    pub async fn build(
+        config: Config,
+        targets: &[Target],
+        shutdown: Shutdown,
+    ) -> anyhow::Result<Self> {
         let keys = token_keys(&config)?;
         let services = Target::services(targets);
         let needs_db = services.iter().any(|s| *s != Target::SocketService);
         if needs_db {
-            ensure_database(&config.database_url).await.context("preparing the database")?;
+            ensure_database(&config.database_url)
+                .await
+                .context("preparing the database")?;
         }
-        let bus = Bus::connect(&config.nats_url, &config.nats_prefix, config.command_partitions)
+        let bus = Bus::connect(
+            &config.nats_url,
+            &config.nats_prefix,
+            config.command_partitions,
+        )
+        .await
+        .context("connecting to NATS")?;
+        bus.ensure_streams()
             .await
-            .context("connecting to NATS")?;
-        bus.ensure_streams().await.context("declaring JetStream streams")?;
+            .context("declaring JetStream streams")?;
         let mut handles = Vec::new();
         for service in services {
             let handle = match service {
                 Target::CommandApi => command_api::start(&config, &bus, &keys, &shutdown).await,
-                Target::CommandProcessor => command_processor::start(&config, &bus, &keys, &shutdown).await,
-                Target::BalanceService => balance_service::start(&config, &bus, &keys, &shutdown).await,
-                Target::HistoryService => history_service::start(&config, &bus, &keys, &shutdown).await,
+                Target::CommandProcessor => {
+                    command_processor::start(&config, &bus, &keys, &shutdown).await
+                }
+                Target::BalanceService => {
+                    balance_service::start(&config, &bus, &keys, &shutdown).await
+                }
+                Target::HistoryService => {
+                    history_service::start(&config, &bus, &keys, &shutdown).await
+                }
                 Target::AuditService => audit_service::start(&config, &bus, &keys, &shutdown).await,
-                Target::SocketService => socket_service::start(&config, &bus, &keys, &shutdown).await,
+                Target::SocketService => {
+                    socket_service::start(&config, &bus, &keys, &shutdown).await
+                }
                 Target::All | Target::CleanupStreams => continue,
             }
             .with_context(|| format!("starting {service:?}"))?;
@@ -66,12 +88,22 @@ impl Application {
             handles.push(handle);
         }
         let router = compose(&handles, &config.web_dir);
-        let listener = TcpListener::bind(config.http_addr).await.with_context(|| format!("binding {}", config.http_addr))?;
-        Ok(Self { listener, router, handles, shutdown })
+        let listener = TcpListener::bind(config.http_addr)
+            .await
+            .with_context(|| format!("binding {}", config.http_addr))?;
+        Ok(Self {
+            listener,
+            router,
+            handles,
+            shutdown,
+        })
     }
 
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
     }
 
     /// Serves until shutdown, then lets consumers finish what is in flight
@@ -83,8 +115,13 @@ impl Application {
             .await
             .context("serving HTTP")?;
         let tasks = self.handles.into_iter().flat_map(|h| h.tasks);
-        if tokio::time::timeout(DRAIN_BOUND, futures_join(tasks)).await.is_err() {
-            tracing::warn!("some work did not finish within {DRAIN_BOUND:?}; it will be redelivered");
+        if tokio::time::timeout(DRAIN_BOUND, futures_join(tasks))
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "some work did not finish within {DRAIN_BOUND:?}; it will be redelivered"
+            );
         }
         Ok(())
     }
@@ -99,11 +136,18 @@ async fn futures_join(tasks: impl Iterator<Item = tokio::task::JoinHandle<()>>) 
 /// Every service's routes on one router, `/healthz` and `/readyz` over all
 /// of them, the browser app at `/`, and a problem document for anything else.
 fn compose(handles: &[ServiceHandle], web_dir: &str) -> Router {
-    let readiness = handles.iter().fold(Readiness::default(), |r, h| r.merge(h.name, h.readiness.clone()));
-    let mut router = handles.iter().fold(health_routes(readiness), |router, h| router.merge(h.router.clone()));
-    let not_found = || async { ApiProblem::new(StatusCode::NOT_FOUND, "not-found", "No such route") };
+    let readiness = handles.iter().fold(Readiness::default(), |r, h| {
+        r.merge(h.name, h.readiness.clone())
+    });
+    let mut router = handles.iter().fold(health_routes(readiness), |router, h| {
+        router.merge(h.router.clone())
+    });
+    let not_found =
+        || async { ApiProblem::new(StatusCode::NOT_FOUND, "not-found", "No such route") };
     if Path::new(web_dir).join("index.html").exists() {
-        let web = ServeDir::new(web_dir).not_found_service(axum::handler::HandlerWithoutStateExt::into_service(not_found));
+        let web = ServeDir::new(web_dir).not_found_service(
+            axum::handler::HandlerWithoutStateExt::into_service(not_found),
+        );
         router = router.fallback_service(web);
     } else {
         router = router.fallback(not_found);

@@ -1,6 +1,7 @@
 //! One build, many shapes: `ledgerline all` runs every service in one
 //! process on one port; `ledgerline command-api` (or any set) runs just
 //! those, one per pod in a cluster.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod application;
 mod target;

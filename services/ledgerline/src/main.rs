@@ -50,7 +50,12 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn cleanup_streams(config: &Config) -> anyhow::Result<()> {
-    let bus = Bus::connect(&config.nats_url, &config.nats_prefix, config.command_partitions).await?;
+    let bus = Bus::connect(
+        &config.nats_url,
+        &config.nats_prefix,
+        config.command_partitions,
+    )
+    .await?;
     bus.delete_streams().await?;
     println!("deleted the {} streams", config.nats_prefix);
     Ok(())

@@ -26,6 +26,9 @@ impl Target {
     /// The services a list of targets names, `all` expanded, each once.
     pub fn services(targets: &[Target]) -> Vec<Target> {
         let all = targets.is_empty() || targets.contains(&Target::All);
-        Self::SERVICES.into_iter().filter(|s| all || targets.contains(s)).collect()
+        Self::SERVICES
+            .into_iter()
+            .filter(|s| all || targets.contains(s))
+            .collect()
     }
 }

@@ -1,13 +1,24 @@
 use ledgerline_bus::Bus;
 use ledgerline_contracts::{
-    AcceptReply, AcceptRequest, AcceptedFrame, ClientFrame, DecodeError, ErrorFrame, FieldError, HeartbeatFrame,
-    decode_command_request,
+    AcceptReply, AcceptRequest, AcceptedFrame, ClientFrame, DecodeError, ErrorFrame, FieldError,
+    HeartbeatFrame, decode_command_request,
 };
 use ledgerline_domain::{Amount, CommandKind, UserId};
 use time::OffsetDateTime;
 
-fn error(request_id: Option<String>, code: &str, message: impl Into<String>, errors: Vec<FieldError>) -> String {
-    let frame = ErrorFrame { frame_type: Default::default(), request_id, code: code.to_owned(), message: message.into(), errors };
+fn error(
+    request_id: Option<String>,
+    code: &str,
+    message: impl Into<String>,
+    errors: Vec<FieldError>,
+) -> String {
+    let frame = ErrorFrame {
+        frame_type: Default::default(),
+        request_id,
+        code: code.to_owned(),
+        message: message.into(),
+        errors,
+    };
     serde_json::to_string(&frame).unwrap_or_default()
 }
 
@@ -17,28 +28,61 @@ fn error(request_id: Option<String>, code: &str, message: impl Into<String>, err
 pub async fn answer(bus: &Bus, user: &UserId, text: &str, max_amount: Amount) -> String {
     let frame: ClientFrame = match serde_json::from_str(text) {
         Ok(f) => f,
-        Err(e) => return error(None, "INVALID_FRAME", format!("not a valid frame: {e}"), vec![]),
+        Err(e) => {
+            return error(
+                None,
+                "INVALID_FRAME",
+                format!("not a valid frame: {e}"),
+                vec![],
+            );
+        }
     };
     let request_id = frame.request_id.clone();
     if request_id.as_ref().is_some_and(|r| r.len() > 128) {
-        return error(None, "INVALID_FRAME", "requestId must be at most 128 characters", vec![]);
+        return error(
+            None,
+            "INVALID_FRAME",
+            "requestId must be at most 128 characters",
+            vec![],
+        );
     }
     match frame.frame_type.as_str() {
-        "ping" => serde_json::to_string(&HeartbeatFrame { frame_type: Default::default(), timestamp: OffsetDateTime::now_utc() })
-            .unwrap_or_default(),
+        "ping" => serde_json::to_string(&HeartbeatFrame {
+            frame_type: Default::default(),
+            timestamp: OffsetDateTime::now_utc(),
+        })
+        .unwrap_or_default(),
         "command" => command(bus, user, frame, max_amount).await,
-        other => error(request_id, "INVALID_FRAME", format!("unknown frame type '{other}'"), vec![]),
+        other => error(
+            request_id,
+            "INVALID_FRAME",
+            format!("unknown frame type '{other}'"),
+            vec![],
+        ),
     }
 }
 
 async fn command(bus: &Bus, user: &UserId, frame: ClientFrame, max_amount: Amount) -> String {
     let request_id = frame.request_id;
     let Some(kind) = frame.command.as_deref().and_then(CommandKind::from_slug) else {
-        let field = FieldError::new("command", "must be open-account, deposit, withdraw or close-account");
-        return error(request_id, "INVALID_COMMAND", "unknown command", vec![field]);
+        let field = FieldError::new(
+            "command",
+            "must be open-account, deposit, withdraw or close-account",
+        );
+        return error(
+            request_id,
+            "INVALID_COMMAND",
+            "unknown command",
+            vec![field],
+        );
     };
     let Some(body) = frame.body else {
-        return error(request_id, "INVALID_COMMAND", "a command frame needs a body", vec![FieldError::new("body", "required")]);
+        return error(
+            request_id,
+            "INVALID_COMMAND",
+            "a command frame needs a body",
+            vec![FieldError::new("body", "required")],
+        );
     };
     // Refuse what is invalid here, at once; the command API checks again.
     if let Err(e) = decode_command_request(kind, body.get().as_bytes(), max_amount) {
@@ -46,9 +90,19 @@ async fn command(bus: &Bus, user: &UserId, frame: ClientFrame, max_amount: Amoun
             DecodeError::Malformed(m) => vec![FieldError::new("body", m)],
             DecodeError::Invalid(errors) => errors,
         };
-        return error(request_id, "INVALID_COMMAND", "the command is not valid", errors);
+        return error(
+            request_id,
+            "INVALID_COMMAND",
+            "the command is not valid",
+            errors,
+        );
     }
-    let request = AcceptRequest { user_id: user.clone(), kind: kind.slug().to_owned(), idempotency_key: None, body: body.get().to_owned() };
+    let request = AcceptRequest {
+        user_id: user.clone(),
+        kind: kind.slug().to_owned(),
+        idempotency_key: None,
+        body: body.get().to_owned(),
+    };
     match bus.request_accept(&request).await {
         Ok(AcceptReply::Accepted(accepted)) => serde_json::to_string(&AcceptedFrame {
             frame_type: Default::default(),
@@ -58,9 +112,25 @@ async fn command(bus: &Bus, user: &UserId, frame: ClientFrame, max_amount: Amoun
         })
         .unwrap_or_default(),
         Ok(AcceptReply::Refused(problem)) => {
-            let code = problem.problem_type.rsplit(':').next().unwrap_or("refused").to_ascii_uppercase().replace('-', "_");
-            error(request_id, &code, problem.detail.unwrap_or(problem.title), problem.errors)
+            let code = problem
+                .problem_type
+                .rsplit(':')
+                .next()
+                .unwrap_or("refused")
+                .to_ascii_uppercase()
+                .replace('-', "_");
+            error(
+                request_id,
+                &code,
+                problem.detail.unwrap_or(problem.title),
+                problem.errors,
+            )
         }
-        Err(e) => error(request_id, "UNAVAILABLE", format!("the command was not queued: {e}"), vec![]),
+        Err(e) => error(
+            request_id,
+            "UNAVAILABLE",
+            format!("the command was not queued: {e}"),
+            vec![],
+        ),
     }
 }

@@ -15,23 +15,48 @@ use crate::registry::{CONNECTION_QUEUE, Connection, Registry};
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
 
 fn json(value: &impl serde::Serialize) -> Message {
-    Message::Text(Utf8Bytes::from(serde_json::to_string(value).unwrap_or_default()))
+    Message::Text(Utf8Bytes::from(
+        serde_json::to_string(value).unwrap_or_default(),
+    ))
 }
 
 fn close(code: u16, reason: &'static str) -> Message {
-    Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }))
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    }))
 }
 
 /// Serves one socket until it closes, the server shuts down, or it falls
 /// too far behind (then it is closed with a reason, and may reconnect).
-pub async fn serve(socket: WebSocket, registry: Registry, user: UserId, max_amount: Amount, shutdown: CancellationToken) {
+pub async fn serve(
+    socket: WebSocket,
+    registry: Registry,
+    user: UserId,
+    max_amount: Amount,
+    shutdown: CancellationToken,
+) {
     let id = Uuid::now_v7();
     let (frames, mut queue) = mpsc::channel(CONNECTION_QUEUE);
     let kicked = CancellationToken::new();
-    registry.join(&user, id, Connection { frames, kicked: kicked.clone() }).await;
+    registry
+        .join(
+            &user,
+            id,
+            Connection {
+                frames,
+                kicked: kicked.clone(),
+            },
+        )
+        .await;
     let (mut sink, mut incoming) = socket.split();
-    let welcome = WelcomeFrame { frame_type: Default::default(), user_id: user.clone(), connection_id: id };
-    let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+    let welcome = WelcomeFrame {
+        frame_type: Default::default(),
+        user_id: user.clone(),
+        connection_id: id,
+    };
+    let mut heartbeat =
+        tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
     if sink.send(json(&welcome)).await.is_ok() {
         loop {
             let outgoing = tokio::select! {

@@ -14,7 +14,12 @@ use crate::registry::Registry;
 /// before returning (see `Registry::join`).
 pub async fn start_user(registry: Registry, user: UserId, stop: CancellationToken) {
     let bus = &registry.bus;
-    let status = ordered(&registry, bus.subjects.status_stream(), bus.subjects.status(&user)).await;
+    let status = ordered(
+        &registry,
+        bus.subjects.status_stream(),
+        bus.subjects.status(&user),
+    )
+    .await;
     match status {
         Some(messages) => {
             tokio::spawn(pump_status(registry.clone(), user.clone(), messages, stop));
@@ -29,7 +34,10 @@ pub async fn start_user(registry: Registry, user: UserId, stop: CancellationToke
 }
 
 async fn owned_accounts(registry: &Registry, user: &UserId) -> Vec<AccountId> {
-    let request = registry.bus.client.request(registry.bus.subjects.accounts_of(user), "".into());
+    let request = registry
+        .bus
+        .client
+        .request(registry.bus.subjects.accounts_of(user), "".into());
     match tokio::time::timeout(Duration::from_secs(2), request).await {
         Ok(Ok(answer)) => serde_json::from_slice(&answer.payload).unwrap_or_default(),
         _ => {
@@ -45,18 +53,35 @@ type Ordered = async_nats::jetstream::consumer::push::Ordered;
 /// each message carries its stream sequence for the frame's `seq`.
 async fn ordered(registry: &Registry, stream: String, subject: String) -> Option<Ordered> {
     let js = &registry.bus.js;
-    let stream = js.get_stream(stream).await.map_err(|e| tracing::warn!(error = %e, "get stream")).ok()?;
+    let stream = js
+        .get_stream(stream)
+        .await
+        .map_err(|e| tracing::warn!(error = %e, "get stream"))
+        .ok()?;
     let config = OrderedConfig {
         deliver_subject: registry.bus.client.new_inbox(),
         filter_subject: subject,
         deliver_policy: DeliverPolicy::New,
         ..Default::default()
     };
-    let consumer = stream.create_consumer(config).await.map_err(|e| tracing::warn!(error = %e, "create consumer")).ok()?;
-    consumer.messages().await.map_err(|e| tracing::warn!(error = %e, "consumer messages")).ok()
+    let consumer = stream
+        .create_consumer(config)
+        .await
+        .map_err(|e| tracing::warn!(error = %e, "create consumer"))
+        .ok()?;
+    consumer
+        .messages()
+        .await
+        .map_err(|e| tracing::warn!(error = %e, "consumer messages"))
+        .ok()
 }
 
-async fn pump_status(registry: Registry, user: UserId, mut messages: Ordered, stop: CancellationToken) {
+async fn pump_status(
+    registry: Registry,
+    user: UserId,
+    mut messages: Ordered,
+    stop: CancellationToken,
+) {
     loop {
         let next = tokio::select! { () = stop.cancelled() => return, n = messages.next() => n };
         let message = match next {
@@ -78,10 +103,15 @@ async fn pump_status(registry: Registry, user: UserId, mut messages: Ordered, st
         }
         status.payload.seq = message.info().ok().map(|i| i.stream_sequence);
         for event in &status.payload.events {
-            if let AccountEvent::AccountOpened { owner_id, .. } = &event.event {
-                if let Some(stop) = registry.claim_account(owner_id, &event.aggregate_id) {
-                    tokio::spawn(follow_account(registry.clone(), owner_id.clone(), event.aggregate_id.clone(), stop));
-                }
+            if let AccountEvent::AccountOpened { owner_id, .. } = &event.event
+                && let Some(stop) = registry.claim_account(owner_id, &event.aggregate_id)
+            {
+                tokio::spawn(follow_account(
+                    registry.clone(),
+                    owner_id.clone(),
+                    event.aggregate_id.clone(),
+                    stop,
+                ));
             }
         }
         if let Ok(text) = serde_json::to_string(&status.payload) {
@@ -92,15 +122,32 @@ async fn pump_status(registry: Registry, user: UserId, mut messages: Ordered, st
 
 /// Subscribes to an account's events, then pumps them in the background;
 /// returns once subscribed.
-pub async fn follow_account(registry: Registry, user: UserId, account: AccountId, stop: CancellationToken) {
+pub async fn follow_account(
+    registry: Registry,
+    user: UserId,
+    account: AccountId,
+    stop: CancellationToken,
+) {
     let bus = &registry.bus;
-    let Some(messages) = ordered(&registry, bus.subjects.events_stream(), bus.subjects.event(&account)).await else {
+    let Some(messages) = ordered(
+        &registry,
+        bus.subjects.events_stream(),
+        bus.subjects.event(&account),
+    )
+    .await
+    else {
         return tracing::warn!(%account, "cannot follow account events");
     };
     tokio::spawn(pump_events(registry, user, account, messages, stop));
 }
 
-async fn pump_events(registry: Registry, user: UserId, account: AccountId, mut messages: Ordered, stop: CancellationToken) {
+async fn pump_events(
+    registry: Registry,
+    user: UserId,
+    account: AccountId,
+    mut messages: Ordered,
+    stop: CancellationToken,
+) {
     loop {
         let next = tokio::select! { () = stop.cancelled() => return, n = messages.next() => n };
         let message = match next {
@@ -118,8 +165,15 @@ async fn pump_events(registry: Registry, user: UserId, account: AccountId, mut m
         if event.aggregate_id != account {
             continue;
         }
-        let seq = message.info().map(|i| i.stream_sequence).unwrap_or_default();
-        let frame = EventFrame { frame_type: Default::default(), seq, event };
+        let seq = message
+            .info()
+            .map(|i| i.stream_sequence)
+            .unwrap_or_default();
+        let frame = EventFrame {
+            frame_type: Default::default(),
+            seq,
+            event,
+        };
         if let Ok(text) = serde_json::to_string(&frame) {
             registry.fan_out(&user, Utf8Bytes::from(text));
         }

@@ -2,6 +2,7 @@
 //! their status envelopes and the events of their accounts to every one.
 //! Interest follows connections: a user's NATS consumers exist only while
 //! the user has a socket open, so several replicas can run side by side.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod app;
 mod client_frames;

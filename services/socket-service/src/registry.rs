@@ -8,7 +8,6 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-
 /// How many frames may wait for one slow connection before it is closed.
 pub const CONNECTION_QUEUE: usize = 256;
 
@@ -38,7 +37,12 @@ pub struct Registry {
 
 impl Registry {
     pub fn new(bus: Bus, shutdown: CancellationToken) -> Self {
-        Self { hubs: Arc::default(), membership: Arc::default(), bus, shutdown }
+        Self {
+            hubs: Arc::default(),
+            membership: Arc::default(),
+            bus,
+            shutdown,
+        }
     }
 
     fn hubs(&self) -> MutexGuard<'_, HashMap<UserId, Hub>> {
@@ -54,7 +58,11 @@ impl Registry {
             return;
         }
         let stop = self.shutdown.child_token();
-        let hub = Hub { connections: HashMap::from([(id, connection)]), accounts: HashSet::new(), stop: stop.clone() };
+        let hub = Hub {
+            connections: HashMap::from([(id, connection)]),
+            accounts: HashSet::new(),
+            stop: stop.clone(),
+        };
         self.hubs().insert(user.clone(), hub);
         crate::follow::start_user(self.clone(), user.clone(), stop).await;
     }
@@ -76,7 +84,9 @@ impl Registry {
     pub fn claim_account(&self, user: &UserId, account: &AccountId) -> Option<CancellationToken> {
         let mut hubs = self.hubs();
         let hub = hubs.get_mut(user)?;
-        hub.accounts.insert(account.clone()).then(|| hub.stop.clone())
+        hub.accounts
+            .insert(account.clone())
+            .then(|| hub.stop.clone())
     }
 
     /// Sends one serialised frame to every connection of `user`. A

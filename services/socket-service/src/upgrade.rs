@@ -1,10 +1,10 @@
+use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{FromRef, State};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{FromRef, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use ledgerline_auth::{AuthError, TokenKeys};
 use ledgerline_domain::Amount;
 use ledgerline_runtime::{ApiProblem, ValidQuery};
@@ -53,7 +53,11 @@ fn token<'a>(query: &'a WsQuery, headers: &'a HeaderMap) -> Result<&'a str, Auth
     headers
         .get("sec-websocket-protocol")
         .and_then(|v| v.to_str().ok())
-        .and_then(|list| list.split(',').map(str::trim).find(|p| !p.is_empty() && *p != BEARER_PROTOCOL))
+        .and_then(|list| {
+            list.split(',')
+                .map(str::trim)
+                .find(|p| !p.is_empty() && *p != BEARER_PROTOCOL)
+        })
         .ok_or(AuthError::Missing)
 }
 
@@ -67,10 +71,17 @@ async fn upgrade(
 ) -> Result<Response, ApiProblem> {
     let caller = state.keys.verify(token(&query, &headers)?)?;
     let ws = ws.map_err(|e| ApiProblem::bad_request(format!("not a WebSocket upgrade: {e}")))?;
-    let SocketState { registry, max_amount, shutdown, .. } = state;
+    let SocketState {
+        registry,
+        max_amount,
+        shutdown,
+        ..
+    } = state;
     Ok(ws
         .protocols([BEARER_PROTOCOL])
         .max_message_size(MAX_CLIENT_MESSAGE)
-        .on_upgrade(move |socket| connection::serve(socket, registry, caller.user_id, max_amount, shutdown))
+        .on_upgrade(move |socket| {
+            connection::serve(socket, registry, caller.user_id, max_amount, shutdown)
+        })
         .into_response())
 }

@@ -14,7 +14,12 @@ use tokio_tungstenite::tungstenite::Message;
 #[command(name = "ledgerctl", version, about = "Talk to a running Ledgerline")]
 struct Cli {
     /// Where Ledgerline listens.
-    #[arg(long, env = "LEDGERLINE_URL", default_value = "http://127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "LEDGERLINE_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
     url: String,
     #[command(subcommand)]
     command: Command,
@@ -54,12 +59,17 @@ async fn login(url: &str, user: &str, operator: bool) -> anyhow::Result<String> 
     if !status.is_success() {
         bail!("demo login refused ({status}): {answer}");
     }
-    answer["token"].as_str().map(str::to_owned).context("no token in the answer")
+    answer["token"]
+        .as_str()
+        .map(str::to_owned)
+        .context("no token in the answer")
 }
 
 async fn watch(url: &str, token: &str) -> anyhow::Result<()> {
     let ws_url = format!("{}/ws?access_token={token}", url.replacen("http", "ws", 1));
-    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url).await.context("opening the socket")?;
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws_url)
+        .await
+        .context("opening the socket")?;
     while let Some(message) = socket.next().await {
         match message.context("reading the socket")? {
             Message::Text(text) => println!("{}", text.as_str()),

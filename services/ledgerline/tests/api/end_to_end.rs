@@ -13,23 +13,66 @@ async fn alice_sees_every_outcome_on_every_socket_and_bob_sees_none() {
     let mut tab2 = app.socket(&alice).await;
     let mut bobs = app.socket(&bob).await;
 
-    let open = app.accepted(&alice, "open-account", json!({"accountId": "acc-a", "initialBalance": "100.00"})).await;
-    let deposit = app.accepted(&alice, "deposit", json!({"accountId": "acc-a", "amount": 50.25})).await;
-    let withdraw = app.accepted(&alice, "withdraw", json!({"accountId": "acc-a", "amount": "20"})).await;
-    let over = app.accepted(&alice, "withdraw", json!({"accountId": "acc-a", "amount": "1000"})).await;
-    let expected = [(&open, "succeeded"), (&deposit, "succeeded"), (&withdraw, "succeeded"), (&over, "rejected")];
+    let open = app
+        .accepted(
+            &alice,
+            "open-account",
+            json!({"accountId": "acc-a", "initialBalance": "100.00"}),
+        )
+        .await;
+    let deposit = app
+        .accepted(
+            &alice,
+            "deposit",
+            json!({"accountId": "acc-a", "amount": 50.25}),
+        )
+        .await;
+    let withdraw = app
+        .accepted(
+            &alice,
+            "withdraw",
+            json!({"accountId": "acc-a", "amount": "20"}),
+        )
+        .await;
+    let over = app
+        .accepted(
+            &alice,
+            "withdraw",
+            json!({"accountId": "acc-a", "amount": "1000"}),
+        )
+        .await;
+    let expected = [
+        (&open, "succeeded"),
+        (&deposit, "succeeded"),
+        (&withdraw, "succeeded"),
+        (&over, "rejected"),
+    ];
 
     for tab in [&mut tab1, &mut tab2] {
         let frames = status_frames(tab, 4, Duration::from_secs(10)).await;
         let got: Vec<(String, String)> = frames
             .iter()
-            .map(|f| (f["commandId"].as_str().unwrap().to_owned(), f["status"].as_str().unwrap().to_owned()))
+            .map(|f| {
+                (
+                    f["commandId"].as_str().unwrap().to_owned(),
+                    f["status"].as_str().unwrap().to_owned(),
+                )
+            })
             .collect();
-        let want: Vec<(String, String)> = expected.iter().map(|(id, s)| ((*id).clone(), (*s).to_owned())).collect();
+        let want: Vec<(String, String)> = expected
+            .iter()
+            .map(|(id, s)| ((*id).clone(), (*s).to_owned()))
+            .collect();
         assert_eq!(got, want);
         assert_eq!(frames[3]["error"]["code"], "INSUFFICIENT_FUNDS");
-        assert!(frames.iter().all(|f| f["seq"].as_u64().is_some()), "status frames carry seq");
-        assert_eq!(frames[1]["events"][0]["data"], json!({"amount": 5025, "balanceAfter": 15025}));
+        assert!(
+            frames.iter().all(|f| f["seq"].as_u64().is_some()),
+            "status frames carry seq"
+        );
+        assert_eq!(
+            frames[1]["events"][0]["data"],
+            json!({"amount": 5025, "balanceAfter": 15025})
+        );
     }
     // Bob's socket hears nothing of Alice's.
     let leaked = status_frames(&mut bobs, 1, Duration::from_millis(500)).await;
@@ -37,15 +80,38 @@ async fn alice_sees_every_outcome_on_every_socket_and_bob_sees_none() {
 
     // The store says 130.25; every read model converges to it.
     let (_, account) = app.get(&alice, "/queries/account/acc-a").await;
-    assert_eq!((account["balance"].as_i64(), account["version"].as_i64()), (Some(13025), Some(3)));
-    app.eventually(&alice, "/projections/AccountBalances", |b| b["items"][0]["balance"] == 13025).await;
-    let history = app.eventually(&alice, "/projections/TransactionHistory?accountId=acc-a", |b| b["items"].as_array().map_or(0, Vec::len) == 3).await;
-    let kinds: Vec<&str> = history["items"].as_array().unwrap().iter().map(|i| i["eventType"].as_str().unwrap()).collect();
+    assert_eq!(
+        (account["balance"].as_i64(), account["version"].as_i64()),
+        (Some(13025), Some(3))
+    );
+    app.eventually(&alice, "/projections/AccountBalances", |b| {
+        b["items"][0]["balance"] == 13025
+    })
+    .await;
+    let history = app
+        .eventually(
+            &alice,
+            "/projections/TransactionHistory?accountId=acc-a",
+            |b| b["items"].as_array().map_or(0, Vec::len) == 3,
+        )
+        .await;
+    let kinds: Vec<&str> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["eventType"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["MoneyWithdrawn", "MoneyDeposited", "AccountOpened"]);
     // 3 events + 4 outcomes in the audit log.
-    app.eventually(&alice, "/audit", |b| b["items"].as_array().map_or(0, Vec::len) == 7).await;
+    app.eventually(&alice, "/audit", |b| {
+        b["items"].as_array().map_or(0, Vec::len) == 7
+    })
+    .await;
     let (status, outcome) = app.get(&alice, &format!("/commands/{over}")).await;
-    assert_eq!((status, outcome["status"].as_str()), (200, Some("rejected")));
+    assert_eq!(
+        (status, outcome["status"].as_str()),
+        (200, Some("rejected"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -55,10 +121,21 @@ async fn bob_can_neither_act_on_nor_read_alices_account() {
     let bob = app.token("bob").await;
     let mut bobs = app.socket(&bob).await;
     let mut alices = app.socket(&alice).await;
-    app.accepted(&alice, "open-account", json!({"accountId": "acc-b", "initialBalance": 10})).await;
+    app.accepted(
+        &alice,
+        "open-account",
+        json!({"accountId": "acc-b", "initialBalance": 10}),
+    )
+    .await;
     status_frames(&mut alices, 1, Duration::from_secs(10)).await;
 
-    let steal = app.accepted(&bob, "withdraw", json!({"accountId": "acc-b", "amount": 10})).await;
+    let steal = app
+        .accepted(
+            &bob,
+            "withdraw",
+            json!({"accountId": "acc-b", "amount": 10}),
+        )
+        .await;
     let frames = status_frames(&mut bobs, 1, Duration::from_secs(10)).await;
     assert_eq!(frames[0]["commandId"], steal.as_str());
     assert_eq!(frames[0]["error"]["code"], "NOT_OWNER");
@@ -67,7 +144,9 @@ async fn bob_can_neither_act_on_nor_read_alices_account() {
     assert_eq!(app.get(&bob, "/events/account/acc-b").await.0, 403);
     let (_, balances) = app.get(&bob, "/projections/AccountBalances").await;
     assert_eq!(balances["items"], json!([]));
-    let (_, history) = app.get(&bob, "/projections/TransactionHistory?accountId=acc-b").await;
+    let (_, history) = app
+        .get(&bob, "/projections/TransactionHistory?accountId=acc-b")
+        .await;
     assert_eq!(history["items"], json!([]));
     let (_, stream) = app.get(&bob, "/events/stream").await;
     assert_eq!(stream["items"], json!([]));
@@ -81,27 +160,53 @@ async fn the_same_idempotency_key_twice_moves_money_once() {
     let app = spawn_app().await;
     let alice = app.token("alice").await;
     let mut socket = app.socket(&alice).await;
-    app.accepted(&alice, "open-account", json!({"accountId": "acc-i"})).await;
+    app.accepted(&alice, "open-account", json!({"accountId": "acc-i"}))
+        .await;
     let body = json!({"accountId": "acc-i", "amount": "7.50"});
-    let (s1, first) = app.command(&alice, "deposit", body.clone(), Some("pay-1")).await;
+    let (s1, first) = app
+        .command(&alice, "deposit", body.clone(), Some("pay-1"))
+        .await;
     let (s2, second) = app.command(&alice, "deposit", body, Some("pay-1")).await;
     assert_eq!((s1, s2), (202, 202));
     assert_eq!(first["commandId"], second["commandId"]);
     // The same key for a different request is refused, not silently reused.
-    let (s3, problem) = app.command(&alice, "deposit", json!({"accountId": "acc-i", "amount": 1}), Some("pay-1")).await;
-    assert_eq!((s3, problem["type"].as_str()), (422, Some("urn:ledgerline:problem:idempotency-key-reused")));
+    let (s3, problem) = app
+        .command(
+            &alice,
+            "deposit",
+            json!({"accountId": "acc-i", "amount": 1}),
+            Some("pay-1"),
+        )
+        .await;
+    assert_eq!(
+        (s3, problem["type"].as_str()),
+        (422, Some("urn:ledgerline:problem:idempotency-key-reused"))
+    );
     // Also a body commandId repeated.
     let id = "0194f5a0-0000-7000-8000-000000000001";
     for _ in 0..2 {
-        let (s, a) = app.command(&alice, "deposit", json!({"accountId": "acc-i", "amount": 1, "commandId": id}), None).await;
+        let (s, a) = app
+            .command(
+                &alice,
+                "deposit",
+                json!({"accountId": "acc-i", "amount": 1, "commandId": id}),
+                None,
+            )
+            .await;
         assert_eq!((s, a["commandId"].as_str()), (202, Some(id)));
     }
     let frames = status_frames(&mut socket, 3, Duration::from_secs(10)).await;
     assert_eq!(frames.len(), 3, "one outcome per distinct command");
     let extra = status_frames(&mut socket, 1, Duration::from_millis(500)).await;
-    assert!(extra.is_empty(), "a repeat produced another outcome: {extra:?}");
+    assert!(
+        extra.is_empty(),
+        "a repeat produced another outcome: {extra:?}"
+    );
     let (_, account) = app.get(&alice, "/queries/account/acc-i").await;
-    assert_eq!((account["balance"].as_i64(), account["version"].as_i64()), (Some(850), Some(3)));
+    assert_eq!(
+        (account["balance"].as_i64(), account["version"].as_i64()),
+        (Some(850), Some(3))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,18 +215,35 @@ async fn commands_sent_over_the_socket_are_accepted_and_answered() {
     let alice = app.token("alice").await;
     let mut socket = app.socket(&alice).await;
     send_text(&mut socket, r#"{"type":"command","requestId":"r1","command":"open-account","body":{"accountId":"acc-s"}}"#).await;
-    let accepted = next_frame(&mut socket, Duration::from_secs(5)).await.expect("accepted frame");
-    assert_eq!((accepted["type"].as_str(), accepted["requestId"].as_str()), (Some("accepted"), Some("r1")));
+    let accepted = next_frame(&mut socket, Duration::from_secs(5))
+        .await
+        .expect("accepted frame");
+    assert_eq!(
+        (accepted["type"].as_str(), accepted["requestId"].as_str()),
+        (Some("accepted"), Some("r1"))
+    );
     let status = status_frames(&mut socket, 1, Duration::from_secs(10)).await;
     assert_eq!(status[0]["commandId"], accepted["commandId"]);
     assert_eq!(status[0]["status"], "succeeded");
 
     send_text(&mut socket, r#"{"type":"command","requestId":"r2","command":"deposit","body":{"accountId":"acc-s","amount":"3"}}"#).await;
     let mut seen: Vec<Value> = Vec::new();
-    while seen.iter().filter(|f| f["type"] == "status" || f["type"] == "event").count() < 2 {
-        seen.push(next_frame(&mut socket, Duration::from_secs(10)).await.expect("frames"));
+    while seen
+        .iter()
+        .filter(|f| f["type"] == "status" || f["type"] == "event")
+        .count()
+        < 2
+    {
+        seen.push(
+            next_frame(&mut socket, Duration::from_secs(10))
+                .await
+                .expect("frames"),
+        );
     }
-    let event = seen.iter().find(|f| f["type"] == "event").expect("the account's event arrives as an event frame");
+    let event = seen
+        .iter()
+        .find(|f| f["type"] == "event")
+        .expect("the account's event arrives as an event frame");
     assert_eq!(event["event"]["eventType"], "MoneyDeposited");
     assert!(event["seq"].as_u64().is_some());
 }

@@ -30,7 +30,11 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(tune: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config::from_env().expect("configuration");
     let id = Uuid::now_v7().simple().to_string();
-    let base_url = config.database_url.rsplit_once('/').map(|(b, _)| b.to_owned()).expect("DATABASE_URL has a path");
+    let base_url = config
+        .database_url
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_owned())
+        .expect("DATABASE_URL has a path");
     config.database_url = format!("{base_url}/ll_test_{id}");
     config.nats_prefix = format!("t{}", &id[id.len() - 12..]);
     config.http_addr = "127.0.0.1:0".parse().expect("addr");
@@ -41,12 +45,21 @@ pub async fn spawn_app_with(tune: impl FnOnce(&mut Config)) -> TestApp {
     config.web_dir = "/nonexistent".to_owned();
     tune(&mut config);
     let shutdown = Shutdown::new();
-    let app = Application::build(config.clone(), &[Target::All], shutdown.clone()).await.expect("application starts");
+    let app = Application::build(config.clone(), &[Target::All], shutdown.clone())
+        .await
+        .expect("application starts");
     let port = app.port();
     let server = tokio::spawn(async move {
         app.run().await.expect("application runs");
     });
-    TestApp { base: format!("http://127.0.0.1:{port}"), port, config, http: reqwest::Client::new(), shutdown, server: Some(server) }
+    TestApp {
+        base: format!("http://127.0.0.1:{port}"),
+        port,
+        config,
+        http: reqwest::Client::new(),
+        shutdown,
+        server: Some(server),
+    }
 }
 
 impl Drop for TestApp {
@@ -56,16 +69,24 @@ impl Drop for TestApp {
         let config = self.config.clone();
         // Clean up on a runtime of its own: Drop cannot await.
         let cleanup = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
             rt.block_on(async move {
                 drop(server);
                 if let Ok(bus) = Bus::connect(&config.nats_url, &config.nats_prefix, 1).await {
                     let _ = bus.delete_streams().await;
                 }
                 let (admin, name) = config.database_url.rsplit_once('/').expect("db url");
-                if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{admin}/postgres")).await {
+                if let Ok(mut conn) =
+                    <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{admin}/postgres"))
+                        .await
+                {
                     let drop_db = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(drop_db)).execute(&mut conn).await;
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(drop_db))
+                        .execute(&mut conn)
+                        .await;
                 }
             });
         });
@@ -89,14 +110,33 @@ impl TestApp {
         if let Some(role) = role {
             body["role"] = json!(role);
         }
-        let response = self.http.post(self.url("/auth/demo-login")).json(&body).send().await.expect("login");
+        let response = self
+            .http
+            .post(self.url("/auth/demo-login"))
+            .json(&body)
+            .send()
+            .await
+            .expect("login");
         assert_eq!(response.status(), 200);
-        response.json::<Value>().await.expect("json")["token"].as_str().expect("token").to_owned()
+        response.json::<Value>().await.expect("json")["token"]
+            .as_str()
+            .expect("token")
+            .to_owned()
     }
 
     /// POSTs a command; returns the status and the JSON answer.
-    pub async fn command(&self, token: &str, kind: &str, body: Value, idempotency_key: Option<&str>) -> (u16, Value) {
-        let mut request = self.http.post(self.url(&format!("/commands/{kind}"))).bearer_auth(token).json(&body);
+    pub async fn command(
+        &self,
+        token: &str,
+        kind: &str,
+        body: Value,
+        idempotency_key: Option<&str>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .http
+            .post(self.url(&format!("/commands/{kind}")))
+            .bearer_auth(token)
+            .json(&body);
         if let Some(key) = idempotency_key {
             request = request.header("Idempotency-Key", key);
         }
@@ -113,20 +153,34 @@ impl TestApp {
     }
 
     pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
-        let response = self.http.get(self.url(path)).bearer_auth(token).send().await.expect("get");
+        let response = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("get");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
     /// Polls `path` until `done` holds for its JSON (10 s at most).
-    pub async fn eventually(&self, token: &str, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+    pub async fn eventually(
+        &self,
+        token: &str,
+        path: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
             let (status, body) = self.get(token, path).await;
             if status == 200 && done(&body) {
                 return body;
             }
-            assert!(tokio::time::Instant::now() < deadline, "{path} never converged; last: {status} {body}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{path} never converged; last: {status} {body}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -136,15 +190,23 @@ impl TestApp {
     pub async fn socket(&self, token: &str) -> Socket {
         let url = format!("ws://127.0.0.1:{}/ws?access_token={token}", self.port);
         let (mut socket, _) = connect_async(url).await.expect("socket connects");
-        let welcome = next_frame(&mut socket, Duration::from_secs(5)).await.expect("welcome");
+        let welcome = next_frame(&mut socket, Duration::from_secs(5))
+            .await
+            .expect("welcome");
         assert_eq!(welcome["type"], "welcome");
         socket
     }
 
     /// How many messages were ever published on this run's command stream.
     pub async fn commands_published(&self) -> u64 {
-        let bus = Bus::connect(&self.config.nats_url, &self.config.nats_prefix, 1).await.expect("nats");
-        let mut stream = bus.js.get_stream(bus.subjects.commands_stream()).await.expect("stream");
+        let bus = Bus::connect(&self.config.nats_url, &self.config.nats_prefix, 1)
+            .await
+            .expect("nats");
+        let mut stream = bus
+            .js
+            .get_stream(bus.subjects.commands_stream())
+            .await
+            .expect("stream");
         stream.info().await.expect("info").state.last_sequence
     }
 }
@@ -153,7 +215,10 @@ impl TestApp {
 pub async fn next_frame(socket: &mut Socket, wait: Duration) -> Option<Value> {
     let deadline = tokio::time::Instant::now() + wait;
     loop {
-        let message = tokio::time::timeout_at(deadline, socket.next()).await.ok()??.ok()?;
+        let message = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .ok()??
+            .ok()?;
         if let Message::Text(text) = message {
             let frame: Value = serde_json::from_str(text.as_str()).expect("frames are JSON");
             if frame["type"] != "heartbeat" {
@@ -180,5 +245,8 @@ pub async fn status_frames(socket: &mut Socket, count: usize, wait: Duration) ->
 }
 
 pub async fn send_text(socket: &mut Socket, text: &str) {
-    socket.send(Message::Text(text.into())).await.expect("send frame");
+    socket
+        .send(Message::Text(text.into()))
+        .await
+        .expect("send frame");
 }

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! Integration tests: every service started in-process against the real
 //! NATS and PostgreSQL, each test with its own database and subject prefix,
 //! driven only through HTTP and WebSockets.
