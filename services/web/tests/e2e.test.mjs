@@ -288,6 +288,45 @@ describe('ledgerline web app', () => {
     await rec.assertClean();
   });
 
+  test('contract: every kind of frame from a real socket validates against proto/schemas', async () => {
+    const user = uniqueId('frames');
+    const { page, rec } = await newPage();
+    await signIn(page, backend.baseUrl, user);
+    const acc = uniqueId('acc-');
+    await openAccount(page, acc, '1.00');
+    await moveMoney(page, acc, 'deposit', '1');
+    await waitBalance(page, acc, '2.00');
+    await moveMoney(page, acc, 'withdraw', '9');
+    await waitToast(page, 'rejected', /Insufficient funds/);
+    // A second, raw socket on the same page sends a frame the server must refuse.
+    const errorFrame = await page.evaluate(async () => {
+      const { token } = JSON.parse(sessionStorage.getItem('ledgerline.session'));
+      const ws = new WebSocket(`ws://${location.host}/ws?access_token=${encodeURIComponent(token)}`);
+      return await new Promise((resolve) => {
+        const t = setTimeout(() => resolve(null), 5_000);
+        ws.onmessage = (m) => {
+          const f = JSON.parse(m.data);
+          if (f.type === 'welcome') ws.send('{"type":"no-such-frame"}');
+          if (f.type === 'error') {
+            clearTimeout(t);
+            ws.close();
+            resolve(f);
+          }
+        };
+      });
+    });
+    assert.ok(errorFrame, 'an error frame for a bad client frame');
+    // Heartbeats come every ~15 s.
+    await waitFor(() => rec.frames.some((f) => f.type === 'heartbeat'), 'a heartbeat frame', 25_000, 200);
+    const seen = new Set(rec.frames.map((f) => f.type));
+    for (const t of ['welcome', 'status', 'event', 'heartbeat', 'error']) assert.ok(seen.has(t), `saw a ${t} frame (saw ${[...seen]})`);
+    const statuses = rec.frames.filter((f) => f.type === 'status');
+    assert.ok(statuses.some((f) => f.status === 'succeeded' && f.events.length > 0));
+    assert.ok(statuses.some((f) => f.status === 'rejected' && f.error?.code === 'INSUFFICIENT_FUNDS'));
+    assert.ok(rec.responses.length >= 3 && rec.responses.every((r) => r.status === 202), JSON.stringify(rec.responses.map((r) => r.status)));
+    await rec.assertClean();
+  });
+
   test('screenshot of the main screen, and readable at 375 px', async () => {
     const user = uniqueId('demo');
     const { page, rec } = await newPage({ viewport: { width: 1280, height: 760 } });
