@@ -49,5 +49,5 @@ lint:
 
 ## Drop databases and streams left by interrupted test runs.
 clean-test-data:
-	psql -h 127.0.0.1 -U postgres -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'll\_%'" | \
+	psql -h 127.0.0.1 -U postgres -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'll\_%' OR datname LIKE 'webt\_%'" | \
 	  while read -r db; do psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE \"$$db\" WITH (FORCE)"; done

@@ -1,10 +1,11 @@
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
 use ledgerline_contracts::FieldError;
 use ledgerline_domain::UserId;
-use ledgerline_runtime::ApiProblem;
+use ledgerline_runtime::{ApiProblem, read_json_body};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -33,10 +34,15 @@ pub fn demo_login_routes(keys: TokenKeys, ttl_secs: u64) -> Router {
         .with_state(DemoState { keys, ttl_secs })
 }
 
+/// A sign-in body is tiny.
+const LOGIN_BODY_LIMIT: usize = 4 * 1024;
+
 async fn demo_login(
     State(state): State<DemoState>,
-    body: Bytes,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<Json<serde_json::Value>, ApiProblem> {
+    let body = read_json_body(&headers, body, LOGIN_BODY_LIMIT).await?;
     let request: DemoLogin = serde_json::from_slice(&body).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => ApiProblem::invalid(vec![FieldError::new("body", e)]),
         _ => ApiProblem::bad_request(format!("the body is not valid JSON: {e}")),

@@ -45,7 +45,7 @@ impl JsonSchema for WireAmount {
         json_schema!({
             "description": "Major units with at most 2 fraction digits, as a JSON number or a string: 10.5 or \"10.50\".",
             "oneOf": [
-                { "type": "number", "multipleOf": 0.01 },
+                { "type": "number", "multipleOf": 0.01, "exclusiveMinimum": 0 },
                 { "type": "string", "pattern": "^[0-9]+(\\.[0-9]{1,2})?$" }
             ]
         })

@@ -6,6 +6,7 @@
 mod config;
 mod db;
 mod health;
+mod json_body;
 mod problem;
 mod query;
 mod service;
@@ -15,6 +16,7 @@ mod telemetry;
 pub use config::Config;
 pub use db::{DbError, connect_schema, ensure_database};
 pub use health::{Readiness, health_routes};
+pub use json_body::read_json_body;
 pub use problem::{ApiProblem, problem_json};
 pub use query::ValidQuery;
 pub use service::ServiceHandle;

@@ -128,7 +128,17 @@ impl AcceptService {
                 "This command id is already taken",
             ));
         }
-        if previous != request {
+        if previous.is_null() {
+            // The outcome arrived first (a publish that timed out had been
+            // stored after all, and its row was removed): same command.
+            sqlx::query("UPDATE commands SET kind = $2, request = $3 WHERE command_id = $1 AND request = 'null'::jsonb")
+                .bind(message.command_id)
+                .bind(kind.slug())
+                .bind(&request)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| ApiProblem::unavailable(format!("cannot record the command: {e}")))?;
+        } else if previous != request {
             return Err(ApiProblem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency-key-reused",

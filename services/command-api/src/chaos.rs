@@ -13,7 +13,8 @@ pub async fn chaos(
     request: Request,
     next: Next,
 ) -> Response {
-    if rate > 0.0 && rand::random::<f64>() < rate {
+    // Only commands: reading an outcome is never refused on purpose.
+    if request.method() == axum::http::Method::POST && rate > 0.0 && rand::random::<f64>() < rate {
         return ApiProblem::unavailable(
             "chaos switch: this request was refused on purpose (CHAOS_FAILURE_RATE)",
         )

@@ -5,7 +5,8 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, middleware, routing::get};
 use ledgerline_auth::{Caller, TokenKeys};
 use ledgerline_contracts::FieldError;
-use ledgerline_runtime::ApiProblem;
+use ledgerline_domain::CommandKind;
+use ledgerline_runtime::{ApiProblem, read_json_body};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -35,14 +36,6 @@ pub fn routes(state: ApiState, chaos_rate: f64) -> Router {
     commands.with_state(state)
 }
 
-fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
-}
-
 async fn post_command(
     State(state): State<ApiState>,
     caller: Caller,
@@ -50,23 +43,10 @@ async fn post_command(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiProblem> {
-    if !is_json(&headers) {
-        return Err(ApiProblem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "Send application/json",
-        ));
+    if CommandKind::from_slug(&kind).is_none() {
+        return Err(ApiProblem::not_found(format!("no command named '{kind}'")));
     }
-    let body = axum::body::to_bytes(body, state.body_limit)
-        .await
-        .map_err(|_| {
-            ApiProblem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body-too-large",
-                "The body is too large",
-            )
-            .detail(format!("at most {} bytes", state.body_limit))
-        })?;
+    let body = read_json_body(&headers, body, state.body_limit).await?;
     let body = String::from_utf8(body.to_vec())
         .map_err(|_| ApiProblem::bad_request("the body is not UTF-8"))?;
     let idempotency_key = match headers.get("idempotency-key") {

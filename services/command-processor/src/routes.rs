@@ -5,7 +5,7 @@ use ledgerline_auth::{Caller, TokenKeys};
 use ledgerline_contracts::{EventEnvelope, FieldError};
 use ledgerline_domain::{Account, AccountId, AccountStatus};
 use ledgerline_runtime::{ApiProblem, ValidQuery};
-use ledgerline_store::{EventStore, PostgresEventStore};
+use ledgerline_store::{EventStore, PostgresEventStore, StoreError};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -32,6 +32,16 @@ pub fn routes(state: QueryState) -> Router {
 
 const MAX_PAGE: i64 = 1_000;
 
+/// An unreachable store is a 503 the client may retry; corrupt data is ours (500).
+fn store_problem(error: StoreError) -> ApiProblem {
+    match error {
+        StoreError::Database(e) => {
+            ApiProblem::unavailable(format!("the event store is not reachable: {e}"))
+        }
+        corrupt @ StoreError::Corrupt(_) => ApiProblem::internal(corrupt),
+    }
+}
+
 fn parse_account(id: String) -> Result<AccountId, ApiProblem> {
     AccountId::parse(id).map_err(|e| ApiProblem::invalid(vec![FieldError::new("accountId", e)]))
 }
@@ -53,7 +63,7 @@ async fn visible_account(
     caller: &Caller,
     id: &AccountId,
 ) -> Result<Account, ApiProblem> {
-    let account = store.load(id).await.map_err(ApiProblem::internal)?;
+    let account = store.load(id).await.map_err(store_problem)?;
     match account.owner() {
         None => Err(ApiProblem::not_found(format!(
             "account {id} does not exist"
@@ -112,7 +122,7 @@ async fn account_events(
         .store
         .account_events(&id, after, limit)
         .await
-        .map_err(ApiProblem::internal)?;
+        .map_err(store_problem)?;
     Ok(Json(page(items, |e| e.version, "nextAfterVersion")))
 }
 
@@ -135,7 +145,7 @@ async fn stream(
         .store
         .stream(q.after.unwrap_or(0).max(0), limit, owner)
         .await
-        .map_err(ApiProblem::internal)?;
+        .map_err(store_problem)?;
     Ok(Json(page(items, |e| e.global_position, "nextAfter")))
 }
 

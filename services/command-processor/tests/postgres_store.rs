@@ -178,12 +178,21 @@ async fn the_global_log_is_read_only_below_transactions_still_in_flight() {
     .await
     .unwrap();
     // …while a fast writer commits a later position.
-    handle_command(&db.store, &message(deposit(1)), 10).await.unwrap();
+    handle_command(&db.store, &message(deposit(1)), 10)
+        .await
+        .unwrap();
     let fast_position: i64 = sqlx::query_scalar("SELECT max(global_position) FROM events")
         .fetch_one(db.store.pool())
         .await
         .unwrap();
-    let visible: Vec<i64> = db.store.stream(0, 100, None).await.unwrap().iter().map(|e| e.global_position).collect();
+    let visible: Vec<i64> = db
+        .store
+        .stream(0, 100, None)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.global_position)
+        .collect();
     assert!(
         visible.iter().all(|p| *p < fast_position - 1),
         "nothing at or after the open transaction's position (fast_position - 1) may be read: {visible:?}"
@@ -197,7 +206,10 @@ async fn the_global_log_is_read_only_below_transactions_still_in_flight() {
         if visible == 3 {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "only {visible} of 3 events became readable");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {visible} of 3 events became readable"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     db.drop_database().await;

@@ -3,13 +3,17 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{Method, StatusCode};
+use axum::response::IntoResponse;
 use ledgerline_auth::TokenKeys;
 use ledgerline_bus::Bus;
 use ledgerline_runtime::{
     ApiProblem, Config, Readiness, ServiceHandle, Shutdown, ensure_database, health_routes,
 };
 use tokio::net::TcpListener;
+use tower::ServiceExt;
 use tower_http::services::ServeDir;
 
 use crate::Target;
@@ -135,6 +139,10 @@ async fn futures_join(tasks: impl Iterator<Item = tokio::task::JoinHandle<()>>) 
 
 /// Every service's routes on one router, `/healthz` and `/readyz` over all
 /// of them, the browser app at `/`, and a problem document for anything else.
+fn not_found() -> ApiProblem {
+    ApiProblem::new(StatusCode::NOT_FOUND, "not-found", "No such route")
+}
+
 fn compose(handles: &[ServiceHandle], web_dir: &str) -> Router {
     let readiness = handles.iter().fold(Readiness::default(), |r, h| {
         r.merge(h.name, h.readiness.clone())
@@ -142,15 +150,30 @@ fn compose(handles: &[ServiceHandle], web_dir: &str) -> Router {
     let mut router = handles.iter().fold(health_routes(readiness), |router, h| {
         router.merge(h.router.clone())
     });
-    let not_found =
-        || async { ApiProblem::new(StatusCode::NOT_FOUND, "not-found", "No such route") };
     if Path::new(web_dir).join("index.html").exists() {
-        let web = ServeDir::new(web_dir).not_found_service(
-            axum::handler::HandlerWithoutStateExt::into_service(not_found),
-        );
-        router = router.fallback_service(web);
+        let web = ServeDir::new(web_dir);
+        // Static files answer GET and HEAD; anything else unrouted is a 404
+        // problem document, never an HTML page or an empty 405.
+        router = router.fallback(move |request: Request| async move {
+            let is_read = matches!(*request.method(), Method::GET | Method::HEAD);
+            match is_read {
+                true => match web.oneshot(request).await {
+                    Ok(response) if response.status() != StatusCode::NOT_FOUND => {
+                        response.map(Body::new)
+                    }
+                    _ => not_found().into_response(),
+                },
+                false => not_found().into_response(),
+            }
+        });
     } else {
-        router = router.fallback(not_found);
+        router = router.fallback(|| async { not_found() });
     }
-    router
+    router.method_not_allowed_fallback(|| async {
+        ApiProblem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "This route does not take that method",
+        )
+    })
 }

@@ -256,6 +256,19 @@ fn query_cases(token: &str) -> Vec<Case> {
         get("negative limit", "/audit?limit=-1", 422),
         get("text cursor", "/audit?before=x", 400),
         get("unknown route", "/nowhere", 404),
+        case("POST to an unknown route", Method::POST, "/nowhere", 404)
+            .token(token)
+            .body("{}"),
+        case("wrong method", Method::PUT, "/commands/deposit", 405)
+            .token(token)
+            .body("{}"),
+        case(
+            "wrong method",
+            Method::DELETE,
+            "/projections/AccountBalances",
+            405,
+        )
+        .token(token),
     ];
     for path in [
         "/commands/0194f5a0-0000-7000-8000-000000000009",
@@ -286,6 +299,12 @@ fn login_cases() -> Vec<Case> {
         post("missing user id", "{}", 422),
         post("unknown role", r#"{"userId":"a","role":"god"}"#, 422),
         post("unknown field", r#"{"userId":"a","admin":true}"#, 422),
+        post("login as text", r#"{"userId":"a"}"#, 415).content_type(Some("text/plain")),
+        post(
+            "huge login",
+            &format!(r#"{{"userId":"{}"}}"#, "a".repeat(5_000)),
+            413,
+        ),
     ]
 }
 
