@@ -40,6 +40,10 @@ pub struct Config {
     /// Take a snapshot every N events of an account.
     #[arg(long, env = "SNAPSHOT_EVERY", default_value_t = 10, value_parser = clap::value_parser!(i64).range(1..))]
     pub snapshot_every: i64,
+    /// A command not decided this many seconds after it was accepted ends
+    /// as `failed` with code TIMEOUT and is never applied (0: no deadline).
+    #[arg(long, env = "COMMAND_DEADLINE_SECS", default_value_t = 30)]
+    pub command_deadline_secs: u64,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "BODY_LIMIT", default_value_t = 16 * 1024)]
     pub body_limit: usize,

@@ -1,10 +1,12 @@
+use std::time::Duration;
+
 use ledgerline_auth::TokenKeys;
 use ledgerline_bus::Bus;
 use ledgerline_runtime::{Config, Readiness, ServiceHandle, Shutdown, connect_schema};
 use ledgerline_store::{MIGRATOR, PostgresEventStore, SCHEMA};
 
 use crate::routes::{QueryState, routes};
-use crate::{accounts_rpc, consumer};
+use crate::{DecisionPolicy, accounts_rpc, consumer};
 
 /// Starts one decision loop per command partition, the accounts-of
 /// responder, and the query routes over the event store.
@@ -24,12 +26,17 @@ pub async fn start(
         keys: keys.clone(),
     });
     let mut handle = ServiceHandle::new("command-processor", router, readiness);
+    let policy = DecisionPolicy {
+        snapshot_every: config.snapshot_every,
+        deadline: (config.command_deadline_secs > 0)
+            .then(|| Duration::from_secs(config.command_deadline_secs)),
+    };
     for partition in 0..bus.partitions {
         let task = consumer::run_partition(
             bus.clone(),
             store.clone(),
             partition,
-            config.snapshot_every,
+            policy,
             shutdown.clone(),
         );
         handle = handle.task(tokio::spawn(task));

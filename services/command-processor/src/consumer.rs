@@ -11,7 +11,7 @@ use ledgerline_runtime::Shutdown;
 use ledgerline_store::EventStore;
 use uuid::Uuid;
 
-use crate::handle_command;
+use crate::{DecisionPolicy, decide_command};
 
 /// Redelivery comes back quickly after a crash, yet is long enough for one
 /// command's load-decide-append.
@@ -27,7 +27,7 @@ pub async fn run_partition<S: EventStore>(
     bus: Bus,
     store: S,
     partition: u32,
-    snapshot_every: i64,
+    policy: DecisionPolicy,
     shutdown: Shutdown,
 ) {
     let filter = bus.subjects.command_partition(partition);
@@ -61,9 +61,7 @@ pub async fn run_partition<S: EventStore>(
                 next = messages.next() => next,
             };
             match next {
-                Some(Ok(delivery)) => {
-                    process(&bus, &store, delivery, snapshot_every, &shutdown).await
-                }
+                Some(Ok(delivery)) => process(&bus, &store, delivery, policy, &shutdown).await,
                 Some(Err(error)) => tracing::warn!(%error, partition, "command stream error"),
                 None => break,
             }
@@ -75,7 +73,7 @@ async fn process<S: EventStore>(
     bus: &Bus,
     store: &S,
     delivery: Delivery,
-    snapshot_every: i64,
+    policy: DecisionPolicy,
     shutdown: &Shutdown,
 ) {
     let message: CommandMessage = match serde_json::from_slice(&delivery.payload) {
@@ -101,7 +99,7 @@ async fn process<S: EventStore>(
     // shutdown the message is left unacked and comes back after AckWait.
     let mut backoff = Duration::from_millis(100);
     let handled = loop {
-        match handle_command(store, &message, snapshot_every).await {
+        match decide_command(store, &message, policy).await {
             Ok(handled) => match publish_outcome(bus, &handled.status).await {
                 Ok(()) => break handled,
                 Err(error) => {

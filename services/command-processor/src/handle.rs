@@ -1,6 +1,8 @@
 use ledgerline_contracts::{CommandMessage, StatusError, StatusKind, StatusMessage};
 use ledgerline_domain::{Account, decide};
 use ledgerline_store::{CommitError, Decision, EventStore, StoreError};
+use std::time::Duration;
+
 use time::OffsetDateTime;
 
 /// How many times a command is decided again after losing a version race
@@ -23,6 +25,35 @@ pub async fn handle_command<S: EventStore>(
     message: &CommandMessage,
     snapshot_every: i64,
 ) -> Result<Handled, StoreError> {
+    decide_command(
+        store,
+        message,
+        DecisionPolicy {
+            snapshot_every,
+            deadline: None,
+        },
+    )
+    .await
+}
+
+/// How the processor decides: snapshot cadence and the deadline after
+/// which an accepted command is no longer applied.
+#[derive(Debug, Clone, Copy)]
+pub struct DecisionPolicy {
+    pub snapshot_every: i64,
+    /// A command still undecided this long after it was accepted ends as
+    /// `failed` / `TIMEOUT` instead — stored like any outcome, so it can
+    /// never be applied later, and never gets a second outcome.
+    pub deadline: Option<Duration>,
+}
+
+/// [`handle_command`] with a full policy.
+pub async fn decide_command<S: EventStore>(
+    store: &S,
+    message: &CommandMessage,
+    policy: DecisionPolicy,
+) -> Result<Handled, StoreError> {
+    let snapshot_every = policy.snapshot_every;
     if let Some(status) = store.outcome(message.command_id).await? {
         return Ok(Handled {
             status,
@@ -30,6 +61,44 @@ pub async fn handle_command<S: EventStore>(
         });
     }
     let account_id = message.command.account_id();
+    if let Some(deadline) = policy.deadline
+        && OffsetDateTime::now_utc() - message.accepted_at > deadline
+    {
+        let error = StatusError {
+            code: "TIMEOUT".to_owned(),
+            message: format!(
+                "The command was not decided within {} s; it was not applied",
+                deadline.as_secs()
+            ),
+        };
+        let decision = Decision {
+            command_id: message.command_id,
+            correlation_id: message.correlation_id,
+            user_id: message.user_id.clone(),
+            account_id: account_id.clone(),
+            expected_version: 0,
+            snapshot: None,
+            outcome: Err((StatusKind::Failed, error)),
+            decided_at: OffsetDateTime::now_utc(),
+        };
+        return match store.commit(decision).await {
+            Ok(status) => Ok(Handled {
+                status,
+                fresh: true,
+            }),
+            Err(CommitError::Store(e)) => Err(e),
+            Err(_) => store
+                .outcome(message.command_id)
+                .await?
+                .map(|status| Handled {
+                    status,
+                    fresh: false,
+                })
+                .ok_or_else(|| {
+                    StoreError::Corrupt(format!("command {} has no outcome", message.command_id))
+                }),
+        };
+    }
     for _ in 0..MAX_CONFLICT_RETRIES {
         let account = store.load(account_id).await?;
         let outcome = decide(&account, &message.user_id, &message.command).map_err(|rejection| {
@@ -169,6 +238,46 @@ mod tests {
         let without = store.load_without_snapshot(&acc()).await.unwrap();
         assert_eq!(with, without);
         assert_eq!((with.version, with.balance().minor()), (8, 28));
+    }
+
+    #[tokio::test]
+    async fn a_command_past_its_deadline_fails_with_timeout_and_is_never_applied() {
+        let store = InMemoryEventStore::new();
+        handle_command(&store, &message(open()), 10).await.unwrap();
+        let mut late = message(deposit(500));
+        late.accepted_at -= Duration::from_secs(60);
+        let policy = DecisionPolicy {
+            snapshot_every: 10,
+            deadline: Some(Duration::from_secs(30)),
+        };
+        let handled = decide_command(&store, &late, policy).await.unwrap();
+        assert_eq!(handled.status.payload.status, StatusKind::Failed);
+        assert_eq!(
+            handled
+                .status
+                .payload
+                .error
+                .as_ref()
+                .map(|e| e.code.as_str()),
+            Some("TIMEOUT")
+        );
+        // Redelivered later, even without a deadline: still the stored outcome.
+        let again = handle_command(&store, &late, 10).await.unwrap();
+        assert_eq!((again.fresh, again.status), (false, handled.status));
+        assert_eq!(store.load(&acc()).await.unwrap().balance().minor(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_command_within_its_deadline_is_decided() {
+        let store = InMemoryEventStore::new();
+        let policy = DecisionPolicy {
+            snapshot_every: 10,
+            deadline: Some(Duration::from_secs(30)),
+        };
+        let handled = decide_command(&store, &message(open()), policy)
+            .await
+            .unwrap();
+        assert_eq!(handled.status.payload.status, StatusKind::Succeeded);
     }
 
     #[test]

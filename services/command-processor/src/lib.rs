@@ -10,4 +10,4 @@ mod handle;
 mod routes;
 
 pub use app::start;
-pub use handle::{Handled, handle_command};
+pub use handle::{DecisionPolicy, Handled, decide_command, handle_command};
