@@ -5,6 +5,7 @@
 
 mod bus;
 mod partition;
+mod store_reads;
 mod subjects;
 
 pub use bus::{Bus, BusError, Delivery};

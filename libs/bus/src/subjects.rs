@@ -67,4 +67,18 @@ impl Subjects {
     pub fn accept_rpc(&self) -> String {
         format!("{}.rpc.accept", self.prefix)
     }
+    /// Request–reply: an account's events after a version (processor).
+    pub fn account_events(&self, account: &AccountId) -> String {
+        format!("{}.rpc.account-events.{account}", self.prefix)
+    }
+    pub fn account_events_all(&self) -> String {
+        format!("{}.rpc.account-events.*", self.prefix)
+    }
+    /// Request–reply: a user's events after a global position (processor).
+    pub fn user_events(&self, user: &UserId) -> String {
+        format!("{}.rpc.user-events.{user}", self.prefix)
+    }
+    pub fn user_events_all(&self) -> String {
+        format!("{}.rpc.user-events.*", self.prefix)
+    }
 }

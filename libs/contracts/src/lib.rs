@@ -12,6 +12,7 @@ mod problem;
 mod requests;
 pub mod schemas;
 mod status;
+mod store_rpc;
 mod wire_amount;
 
 pub use accept::{AcceptReply, AcceptRequest};
@@ -27,4 +28,5 @@ pub use requests::{
     OpenAccountRequest, WithdrawRequest, decode_command_request,
 };
 pub use status::{StatusEnvelope, StatusError, StatusKind, StatusMessage};
+pub use store_rpc::{AccountEventsRequest, EventsReply, UserEventsRequest};
 pub use wire_amount::WireAmount;

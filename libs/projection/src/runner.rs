@@ -87,7 +87,7 @@ pub async fn run_projector<P: Projector>(bus: Bus, pool: PgPool, projector: P, s
             let next =
                 tokio::select! { () = shutdown.cancelled() => return, n = messages.next() => n };
             match next {
-                Some(Ok(delivery)) => handle(&pool, &projector, delivery).await,
+                Some(Ok(delivery)) => handle(&bus, &pool, &projector, delivery).await,
                 Some(Err(error)) => {
                     tracing::warn!(%error, projection = P::NAME, "event stream error")
                 }
@@ -97,7 +97,7 @@ pub async fn run_projector<P: Projector>(bus: Bus, pool: PgPool, projector: P, s
     }
 }
 
-async fn handle<P: Projector>(pool: &PgPool, projector: &P, delivery: Delivery) {
+async fn handle<P: Projector>(bus: &Bus, pool: &PgPool, projector: &P, delivery: Delivery) {
     let event: EventEnvelope = match serde_json::from_slice(&delivery.payload) {
         Ok(e) => e,
         Err(error) => {
@@ -107,21 +107,40 @@ async fn handle<P: Projector>(pool: &PgPool, projector: &P, delivery: Delivery) 
             return;
         }
     };
-    match apply_once(pool, projector, &event).await {
+    let result = match apply_once(pool, projector, &event).await {
+        Ok(Applied::Gap { seen }) => heal(bus, pool, projector, &event, seen).await,
+        other => other.map_err(|e| e.to_string()),
+    };
+    match result {
         Ok(Applied::Done | Applied::Duplicate) => {
             let _ = delivery.ack().await;
         }
         Ok(Applied::Gap { seen }) => {
-            tracing::info!(account = %event.aggregate_id, seen, got = event.version, projection = P::NAME, "gap; waiting for the missing events");
-            let _ = delivery
-                .ack_with(AckKind::Nak(Some(Duration::from_millis(500))))
-                .await;
+            tracing::info!(account = %event.aggregate_id, seen, got = event.version, projection = P::NAME, "gap not healed yet; retrying");
+            let _ = delivery.ack_with(AckKind::Nak(Some(Duration::from_millis(500)))).await;
         }
         Err(error) => {
             tracing::warn!(%error, projection = P::NAME, "cannot apply event; will retry");
-            let _ = delivery
-                .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
-                .await;
+            let _ = delivery.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await;
         }
     }
+}
+
+/// Versions `seen + 1 .. event.version` never arrived (a publish lost
+/// between the processor's commit and JetStream): read them from the event
+/// store through its owner, apply them in order, then the event itself.
+async fn heal<P: Projector>(
+    bus: &Bus,
+    pool: &PgPool,
+    projector: &P,
+    event: &EventEnvelope,
+    seen: i64,
+) -> Result<Applied, String> {
+    let missing = event.version - seen - 1;
+    tracing::info!(account = %event.aggregate_id, seen, got = event.version, projection = P::NAME, "gap; healing from the event store");
+    let earlier = bus.account_events(&event.aggregate_id, seen, missing).await.map_err(|e| e.to_string())?;
+    for earlier in earlier.iter().filter(|e| e.version < event.version) {
+        apply_once(pool, projector, earlier).await.map_err(|e| e.to_string())?;
+    }
+    apply_once(pool, projector, event).await.map_err(|e| e.to_string())
 }

@@ -6,7 +6,7 @@ use ledgerline_runtime::{Config, Readiness, ServiceHandle, Shutdown, connect_sch
 use ledgerline_store::{MIGRATOR, PostgresEventStore, SCHEMA};
 
 use crate::routes::{QueryState, routes};
-use crate::{DecisionPolicy, accounts_rpc, consumer};
+use crate::{DecisionPolicy, accounts_rpc, consumer, events_rpc};
 
 /// Starts one decision loop per command partition, the accounts-of
 /// responder, and the query routes over the event store.
@@ -41,6 +41,7 @@ pub async fn start(
         );
         handle = handle.task(tokio::spawn(task));
     }
+    handle = handle.task(tokio::spawn(events_rpc::serve_event_reads(bus.clone(), store.clone(), shutdown.clone())));
     handle = handle.task(tokio::spawn(accounts_rpc::serve_accounts_of(
         bus.clone(),
         store,

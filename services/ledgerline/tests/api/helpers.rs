@@ -211,6 +211,32 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// The event store of this run, to act as the processor would —
+    /// including crashing between its commit and its publish.
+    pub async fn event_store(&self) -> ledgerline_store::PostgresEventStore {
+        let pool = ledgerline_runtime::connect_schema(
+            &self.config.database_url,
+            ledgerline_store::SCHEMA,
+            &ledgerline_store::MIGRATOR,
+            2,
+        )
+        .await
+        .expect("event store");
+        ledgerline_store::PostgresEventStore::new(pool)
+    }
+
+    pub async fn bus(&self) -> Bus {
+        Bus::connect(
+            &self.config.nats_url,
+            &self.config.nats_prefix,
+            self.config.command_partitions,
+        )
+        .await
+        .expect("nats")
+    }
+}
+
 /// The next JSON text frame that is not a heartbeat, or `None` on timeout.
 pub async fn next_frame(socket: &mut Socket, wait: Duration) -> Option<Value> {
     let deadline = tokio::time::Instant::now() + wait;

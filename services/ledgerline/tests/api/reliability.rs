@@ -1,0 +1,209 @@
+//! Faults the system must absorb: lost publishes, redelivery after a crash,
+//! poison messages, commands that waited too long.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use command_processor::handle_command;
+use ledgerline_contracts::CommandMessage;
+use ledgerline_domain::{AccountCommand, AccountId, Amount, UserId};
+use serde_json::json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::helpers::{spawn_app, spawn_app_with, status_frames};
+
+fn deposit_message(user: &str, account: &str, minor: i64) -> CommandMessage {
+    CommandMessage {
+        command_id: Uuid::now_v7(),
+        correlation_id: Uuid::now_v7(),
+        user_id: UserId::parse(user).unwrap(),
+        accepted_at: OffsetDateTime::now_utc(),
+        command: AccountCommand::deposit(
+            AccountId::parse(account).unwrap(),
+            Amount::from_minor(minor).unwrap(),
+        ),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_projection_heals_a_gap_by_reading_the_event_store() {
+    let app = spawn_app().await;
+    let alice = app.token("alice").await;
+    app.accepted(&alice, "open-account", json!({"accountId": "acc-gap"}))
+        .await;
+    app.eventually(&alice, "/projections/AccountBalances", |b| {
+        b["items"][0]["version"] == 1
+    })
+    .await;
+    // Two deposits committed, but the processor "crashed" before publishing
+    // the first: only the second event ever reaches JetStream.
+    let store = app.event_store().await;
+    handle_command(&store, &deposit_message("alice", "acc-gap", 100), 10)
+        .await
+        .unwrap();
+    let second = handle_command(&store, &deposit_message("alice", "acc-gap", 250), 10)
+        .await
+        .unwrap();
+    app.bus()
+        .await
+        .publish_event(&second.status.payload.events[0])
+        .await
+        .unwrap();
+
+    let balances = app
+        .eventually(&alice, "/projections/AccountBalances", |b| {
+            b["items"][0]["version"] == 3
+        })
+        .await;
+    assert_eq!(balances["items"][0]["balance"], 350);
+    let history = app
+        .eventually(
+            &alice,
+            "/projections/TransactionHistory?accountId=acc-gap",
+            |b| b["items"].as_array().map_or(0, Vec::len) == 3,
+        )
+        .await;
+    let versions: Vec<i64> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["version"].as_i64().unwrap())
+        .collect();
+    assert_eq!(versions, [3, 2, 1]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_commit_and_publish_is_repaired_by_redelivery() {
+    let app = spawn_app().await;
+    let alice = app.token("alice").await;
+    let mut socket = app.socket(&alice).await;
+    app.accepted(&alice, "open-account", json!({"accountId": "acc-crash"}))
+        .await;
+    status_frames(&mut socket, 1, Duration::from_secs(10)).await;
+    // Decided and committed, then the processor died: nothing published, not acked.
+    let command = deposit_message("alice", "acc-crash", 700);
+    handle_command(&app.event_store().await, &command, 10)
+        .await
+        .unwrap();
+    // JetStream redelivers it (here: the same message queued again).
+    let bus = app.bus().await;
+    bus.publish_command(&command).await.unwrap();
+
+    let frames = status_frames(&mut socket, 2, Duration::from_secs(10)).await;
+    assert_eq!(frames.len(), 1, "exactly one outcome: {frames:?}");
+    assert_eq!(
+        (
+            frames[0]["commandId"].as_str(),
+            frames[0]["status"].as_str()
+        ),
+        (
+            Some(command.command_id.to_string().as_str()),
+            Some("succeeded")
+        )
+    );
+    app.eventually(&alice, "/projections/AccountBalances", |b| {
+        b["items"][0]["balance"] == 700
+    })
+    .await;
+    let (_, account) = app.get(&alice, "/queries/account/acc-crash").await;
+    assert_eq!(
+        (account["balance"].as_i64(), account["version"].as_i64()),
+        (Some(700), Some(2)),
+        "applied once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poison_messages_end_in_a_failed_envelope_and_consumers_carry_on() {
+    let app = spawn_app().await;
+    let alice = app.token("alice").await;
+    let mut socket = app.socket(&alice).await;
+    let bus = app.bus().await;
+    let subjects = &bus.subjects;
+    // A command that names its sender but is not a command.
+    let poison_id = Uuid::now_v7();
+    let poison = json!({"commandId": poison_id, "userId": "alice", "command": {"type": "Launch"}});
+    bus.publish_json(
+        format!("{}.cmd.0.acc-p", subjects.prefix()),
+        &poison_id.to_string(),
+        &poison,
+    )
+    .await
+    .unwrap();
+    // Garbage on the command and event subjects from a buggy publisher.
+    for subject in [
+        format!("{}.cmd.1.acc-p", subjects.prefix()),
+        subjects.event(&AccountId::parse("acc-p").unwrap()),
+    ] {
+        bus.js
+            .publish(subject, Bytes::from_static(b"\x00not json"))
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    let frames = status_frames(&mut socket, 1, Duration::from_secs(10)).await;
+    assert_eq!(frames[0]["commandId"], poison_id.to_string());
+    assert_eq!(
+        (
+            frames[0]["status"].as_str(),
+            frames[0]["error"]["code"].as_str()
+        ),
+        (Some("failed"), Some("INVALID_COMMAND"))
+    );
+    // Everything still works afterwards.
+    app.accepted(
+        &alice,
+        "open-account",
+        json!({"accountId": "acc-p", "initialBalance": 3}),
+    )
+    .await;
+    app.eventually(&alice, "/projections/AccountBalances", |b| {
+        b["items"][0]["balance"] == 300
+    })
+    .await;
+    // Terminated, not redelivered: the work queue is empty.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut stream = bus.js.get_stream(subjects.commands_stream()).await.unwrap();
+        if stream.info().await.unwrap().state.messages == 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "poison messages stay queued"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_that_waited_past_its_deadline_fails_with_timeout() {
+    let app = spawn_app_with(|c| c.command_deadline_secs = 2).await;
+    let alice = app.token("alice").await;
+    let mut socket = app.socket(&alice).await;
+    app.accepted(&alice, "open-account", json!({"accountId": "acc-t"}))
+        .await;
+    status_frames(&mut socket, 1, Duration::from_secs(10)).await;
+    let mut stale = deposit_message("alice", "acc-t", 100);
+    stale.accepted_at -= Duration::from_secs(60);
+    app.bus().await.publish_command(&stale).await.unwrap();
+    let frames = status_frames(&mut socket, 1, Duration::from_secs(10)).await;
+    assert_eq!(
+        (
+            frames[0]["status"].as_str(),
+            frames[0]["error"]["code"].as_str()
+        ),
+        (Some("failed"), Some("TIMEOUT"))
+    );
+    let (_, outcome) = app
+        .get(&alice, &format!("/commands/{}", stale.command_id))
+        .await;
+    assert_eq!(outcome["status"], "failed");
+    let (_, account) = app.get(&alice, "/queries/account/acc-t").await;
+    assert_eq!(
+        account["balance"], 0,
+        "a timed-out command is never applied"
+    );
+}
