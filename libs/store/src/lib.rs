@@ -4,15 +4,19 @@
 //! in the same transaction.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod as_of;
 mod decision;
 mod error;
 mod memory;
 mod postgres;
 mod rows;
+mod stats;
 mod store;
 
+pub use as_of::{PointInTime, Rebuilt};
 pub use decision::Decision;
 pub use error::{CommitError, StoreError};
 pub use memory::InMemoryEventStore;
 pub use postgres::{MIGRATOR, PostgresEventStore, SCHEMA};
+pub use stats::{AggregateVersion, COMMAND_STATUSES, StoreStats};
 pub use store::EventStore;

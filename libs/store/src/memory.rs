@@ -1,11 +1,15 @@
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use ledgerline_contracts::{EventEnvelope, StatusMessage};
 use ledgerline_domain::{Account, AccountEvent, AccountId, UserId};
 use uuid::Uuid;
 
-use crate::{CommitError, Decision, EventStore, StoreError};
+use crate::stats::status_name;
+use crate::{
+    AggregateVersion, CommitError, Decision, EventStore, PointInTime, Rebuilt, StoreError,
+    StoreStats,
+};
 
 /// The event store in a mutex: same contract as PostgreSQL, for tests of
 /// the processor that need no database.
@@ -17,7 +21,9 @@ pub struct InMemoryEventStore {
 #[derive(Default)]
 struct Inner {
     events: Vec<EventEnvelope>,
-    snapshots: HashMap<AccountId, Account>,
+    /// Every snapshot of every account, by version (time travel starts
+    /// from the latest one at or before its point).
+    snapshots: HashMap<AccountId, BTreeMap<i64, Account>>,
     outcomes: HashMap<Uuid, StatusMessage>,
 }
 
@@ -51,6 +57,7 @@ impl EventStore for InMemoryEventStore {
         let start = inner
             .snapshots
             .get(id)
+            .and_then(|by_version| by_version.values().next_back())
             .cloned()
             .unwrap_or_else(|| Account::new(id.clone()));
         Ok(Self::replay(&inner, start))
@@ -85,7 +92,10 @@ impl EventStore for InMemoryEventStore {
         if let Some(snapshot) = &decision.snapshot {
             inner
                 .snapshots
-                .insert(snapshot.id.clone(), snapshot.clone());
+                .entry(snapshot.id.clone())
+                .or_default()
+                .entry(snapshot.version)
+                .or_insert_with(|| snapshot.clone());
         }
         let message = decision.status_message(envelopes);
         inner.outcomes.insert(decision.command_id, message.clone());
@@ -143,5 +153,96 @@ impl EventStore for InMemoryEventStore {
             .filter(|e| matches!(&e.event, AccountEvent::AccountOpened { owner_id, .. } if owner_id == owner))
             .map(|e| e.aggregate_id.clone())
             .collect())
+    }
+
+    async fn load_as_of(&self, id: &AccountId, at: PointInTime) -> Result<Rebuilt, StoreError> {
+        let inner = self.lock();
+        // Appended in version order, so an account's events are too.
+        let events: Vec<&EventEnvelope> = inner
+            .events
+            .iter()
+            .filter(|e| &e.aggregate_id == id)
+            .collect();
+        let current = events.len() as i64;
+        let target = match at {
+            PointInTime::Version(version) => version.clamp(0, current),
+            PointInTime::Time(t) => events
+                .iter()
+                .position(|e| e.metadata.timestamp > t)
+                .map_or(current, |first_after| first_after as i64),
+        };
+        let snapshot = inner
+            .snapshots
+            .get(id)
+            .and_then(|by_version| by_version.range(..=target).next_back())
+            .map(|(_, account)| account.clone());
+        let snapshot_version = snapshot.as_ref().map(|a| a.version);
+        let start = snapshot.unwrap_or_else(|| Account::new(id.clone()));
+        let from = start.version;
+        let account = events
+            .iter()
+            .filter(|e| e.version > from && e.version <= target)
+            .fold(start, |account, e| account.apply(&e.event));
+        Ok(Rebuilt {
+            events_replayed: account.version - from,
+            account,
+            snapshot_version,
+        })
+    }
+
+    async fn stats(&self) -> Result<StoreStats, StoreError> {
+        let inner = self.lock();
+        let mut stats = StoreStats {
+            events: inner.events.len() as i64,
+            aggregates: inner
+                .events
+                .iter()
+                .map(|e| &e.aggregate_id)
+                .collect::<HashSet<_>>()
+                .len() as i64,
+            snapshots: inner.snapshots.values().map(|s| s.len() as i64).sum(),
+            head_position: inner.events.last().map_or(0, |e| e.global_position),
+            ..StoreStats::default()
+        };
+        for e in &inner.events {
+            *stats
+                .events_by_type
+                .entry(e.event.event_type().to_owned())
+                .or_default() += 1;
+        }
+        for outcome in inner.outcomes.values() {
+            *stats
+                .commands_by_status
+                .entry(status_name(outcome).to_owned())
+                .or_default() += 1;
+        }
+        Ok(stats.with_every_status())
+    }
+
+    async fn aggregate_versions(
+        &self,
+        after: Option<&AccountId>,
+        limit: i64,
+    ) -> Result<Vec<AggregateVersion>, StoreError> {
+        let inner = self.lock();
+        let mut latest: BTreeMap<&AccountId, i64> = BTreeMap::new();
+        for e in &inner.events {
+            let version = latest.entry(&e.aggregate_id).or_default();
+            *version = (*version).max(e.version);
+        }
+        let limit = usize::try_from(limit).unwrap_or(0);
+        Ok(latest
+            .into_iter()
+            .filter(|(id, _)| after.is_none_or(|after| *id > after))
+            .take(limit)
+            .map(|(id, version)| AggregateVersion {
+                aggregate_id: id.clone(),
+                version,
+            })
+            .collect())
+    }
+
+    async fn head_position(&self) -> Result<i64, StoreError> {
+        Ok(self.lock().events.last().map_or(0, |e| e.global_position))
     }
 }

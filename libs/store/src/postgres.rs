@@ -1,11 +1,15 @@
-use ledgerline_contracts::{EventEnvelope, StatusKind, StatusMessage};
+use ledgerline_contracts::{EventEnvelope, StatusMessage};
 use ledgerline_domain::{Account, AccountId, UserId};
 use sqlx::migrate::Migrator;
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::rows::{EVENT_COLUMNS, EventRow, event_data};
-use crate::{CommitError, Decision, EventStore, StoreError};
+use crate::stats::status_name;
+use crate::{
+    AggregateVersion, CommitError, Decision, EventStore, PointInTime, Rebuilt, StoreError,
+    StoreStats,
+};
 
 /// The schema the command processor owns.
 pub const SCHEMA: &str = "es";
@@ -27,26 +31,57 @@ impl PostgresEventStore {
         &self.pool
     }
 
-    async fn replay_from(&self, mut account: Account) -> Result<Account, StoreError> {
-        loop {
+    async fn replay_from(&self, account: Account) -> Result<Account, StoreError> {
+        self.replay_until(account, i64::MAX).await
+    }
+
+    /// `account` with its events after its version, up to `until`.
+    async fn replay_until(&self, mut account: Account, until: i64) -> Result<Account, StoreError> {
+        while account.version < until {
             let batch = self
-                .account_events(&account.id, account.version, 1_000)
+                .account_events(
+                    &account.id,
+                    account.version,
+                    (until - account.version).min(1_000),
+                )
                 .await?;
             if batch.is_empty() {
-                return Ok(account);
+                break;
             }
             for envelope in &batch {
                 account = account.apply(&envelope.event);
             }
         }
+        Ok(account)
     }
-}
 
-fn status_name(message: &StatusMessage) -> &'static str {
-    match message.payload.status {
-        StatusKind::Succeeded => "succeeded",
-        StatusKind::Rejected => "rejected",
-        StatusKind::Failed => "failed",
+    /// How many events the account had at `at`.
+    async fn version_at(&self, id: &AccountId, at: PointInTime) -> Result<i64, StoreError> {
+        let current: i64 = sqlx::query_scalar(
+            "SELECT coalesce(max(version), 0) FROM events WHERE aggregate_id = $1",
+        )
+        .bind(id.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        let t = match at {
+            PointInTime::Version(version) => return Ok(version.clamp(0, current)),
+            PointInTime::Time(t) => t,
+        };
+        // Both sides go through PostgreSQL's own (microsecond) timestamp
+        // parsing, so an event stamped exactly `t` on the wire is at or
+        // before `t` here too, whatever its nanoseconds.
+        let at = t
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(|e| StoreError::Corrupt(format!("as-of time {t}: {e}")))?;
+        let first_after: Option<i64> = sqlx::query_scalar(
+            "SELECT min(version) FROM events
+             WHERE aggregate_id = $1 AND (metadata ->> 'timestamp')::timestamptz > $2::timestamptz",
+        )
+        .bind(id.as_str())
+        .bind(at)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(first_after.map_or(current, |v| v - 1))
     }
 }
 
@@ -207,5 +242,101 @@ impl EventStore for PostgresEventStore {
         ids.into_iter()
             .map(|id| AccountId::parse(id).map_err(|e| StoreError::Corrupt(e.to_string())))
             .collect()
+    }
+
+    async fn load_as_of(&self, id: &AccountId, at: PointInTime) -> Result<Rebuilt, StoreError> {
+        let target = self.version_at(id, at).await?;
+        let snapshot: Option<(i64, serde_json::Value)> = sqlx::query_as(
+            "SELECT version, state FROM snapshots WHERE aggregate_id = $1 AND version <= $2
+             ORDER BY version DESC LIMIT 1",
+        )
+        .bind(id.as_str())
+        .bind(target)
+        .fetch_optional(&self.pool)
+        .await?;
+        let (snapshot_version, start) = match snapshot {
+            Some((version, state)) => (
+                Some(version),
+                serde_json::from_value::<Account>(state).map_err(|e| {
+                    StoreError::Corrupt(format!("snapshot of {id} v{version}: {e}"))
+                })?,
+            ),
+            None => (None, Account::new(id.clone())),
+        };
+        let from = start.version;
+        let account = self.replay_until(start, target).await?;
+        Ok(Rebuilt {
+            events_replayed: account.version - from,
+            account,
+            snapshot_version,
+        })
+    }
+
+    async fn stats(&self) -> Result<StoreStats, StoreError> {
+        // One snapshot of the database for every total, so they agree with
+        // each other even while commands are being decided.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        let (events, aggregates, head_position): (i64, i64, i64) = sqlx::query_as(
+            "SELECT count(*), count(DISTINCT aggregate_id), coalesce(max(global_position), 0) FROM events",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let snapshots: i64 = sqlx::query_scalar("SELECT count(*) FROM snapshots")
+            .fetch_one(&mut *tx)
+            .await?;
+        let events_by_type: Vec<(String, i64)> =
+            sqlx::query_as("SELECT event_type, count(*) FROM events GROUP BY event_type")
+                .fetch_all(&mut *tx)
+                .await?;
+        let commands_by_status: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, count(*) FROM command_outcomes GROUP BY status")
+                .fetch_all(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(StoreStats {
+            events,
+            aggregates,
+            snapshots,
+            head_position,
+            events_by_type: events_by_type.into_iter().collect(),
+            commands_by_status: commands_by_status.into_iter().collect(),
+        }
+        .with_every_status())
+    }
+
+    async fn aggregate_versions(
+        &self,
+        after: Option<&AccountId>,
+        limit: i64,
+    ) -> Result<Vec<AggregateVersion>, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT aggregate_id, max(version) FROM events
+             WHERE $1::text IS NULL OR aggregate_id > $1
+             GROUP BY aggregate_id ORDER BY aggregate_id LIMIT $2",
+        )
+        .bind(after.map(AccountId::as_str))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(id, version)| {
+                Ok(AggregateVersion {
+                    aggregate_id: AccountId::parse(id)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    version,
+                })
+            })
+            .collect()
+    }
+
+    async fn head_position(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT coalesce(max(global_position), 0) FROM events")
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 }

@@ -4,7 +4,9 @@ use ledgerline_contracts::{EventEnvelope, StatusMessage};
 use ledgerline_domain::{Account, AccountId, UserId};
 use uuid::Uuid;
 
-use crate::{CommitError, Decision, StoreError};
+use crate::{
+    AggregateVersion, CommitError, Decision, PointInTime, Rebuilt, StoreError, StoreStats,
+};
 
 /// Where accounts' events live. Implementations must make `commit` atomic:
 /// the events, the outcome and the snapshot are all stored, or none is.
@@ -53,4 +55,29 @@ pub trait EventStore: Clone + Send + Sync + 'static {
         &self,
         owner: &UserId,
     ) -> impl Future<Output = Result<Vec<AccountId>, StoreError>> + Send;
+
+    /// The account as it was at `at`: the latest snapshot at or before that
+    /// point, plus its events up to it. A version beyond the account's
+    /// current one gives the account as it is now.
+    fn load_as_of(
+        &self,
+        id: &AccountId,
+        at: PointInTime,
+    ) -> impl Future<Output = Result<Rebuilt, StoreError>> + Send;
+
+    /// Totals: events, aggregates, snapshots, events by type, decided
+    /// commands by status.
+    fn stats(&self) -> impl Future<Output = Result<StoreStats, StoreError>> + Send;
+
+    /// Each aggregate's latest version, by aggregate id, the first `limit`
+    /// after `after` (paging).
+    fn aggregate_versions(
+        &self,
+        after: Option<&AccountId>,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<AggregateVersion>, StoreError>> + Send;
+
+    /// The highest global position written so far (0 when empty): how far
+    /// the read models have to go.
+    fn head_position(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
 }
