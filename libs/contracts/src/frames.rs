@@ -34,8 +34,10 @@ frame_type!(WelcomeFrameType, Welcome);
 pub struct EventFrame {
     #[serde(rename = "type")]
     pub frame_type: EventFrameType,
-    /// The BANK_EVENTS stream sequence.
-    pub seq: u64,
+    /// The BANK_EVENTS stream sequence; absent for an event replayed from
+    /// the event store on resume (use `event.globalPosition` to resume).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
     pub event: EventEnvelope,
 }
 

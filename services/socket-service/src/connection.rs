@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
+use futures::stream::SplitSink;
 use futures::{SinkExt, StreamExt};
 use ledgerline_contracts::{ErrorFrame, HeartbeatFrame, WelcomeFrame};
 use ledgerline_domain::{Amount, UserId};
@@ -10,14 +11,35 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::client_frames;
+use crate::frame::Delivered;
 use crate::registry::{CONNECTION_QUEUE, Connection, Registry};
+use crate::replay::{self, ResumeFrom};
 
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// One socket's session: who it is for and where it resumes from.
+pub struct Session {
+    pub registry: Registry,
+    pub user: UserId,
+    pub max_amount: Amount,
+    pub resume: ResumeFrom,
+    pub shutdown: CancellationToken,
+}
 
 fn json(value: &impl serde::Serialize) -> Message {
     Message::Text(Utf8Bytes::from(
         serde_json::to_string(value).unwrap_or_default(),
     ))
+}
+
+fn error(code: &str, message: impl Into<String>) -> Message {
+    json(&ErrorFrame {
+        frame_type: Default::default(),
+        request_id: None,
+        code: code.to_owned(),
+        message: message.into(),
+        errors: vec![],
+    })
 }
 
 fn close(code: u16, reason: &'static str) -> Message {
@@ -27,15 +49,23 @@ fn close(code: u16, reason: &'static str) -> Message {
     }))
 }
 
+type Sink = SplitSink<WebSocket, Message>;
+
 /// Serves one socket until it closes, the server shuts down, or it falls
-/// too far behind (then it is closed with a reason, and may reconnect).
-pub async fn serve(
-    socket: WebSocket,
-    registry: Registry,
-    user: UserId,
-    max_amount: Amount,
-    shutdown: CancellationToken,
-) {
+/// too far behind (then it is closed with a reason, and may reconnect and
+/// resume).
+///
+/// Subscribe first, then replay, then release: the connection joins the
+/// user's live feed (frames queue up), replays what the client missed, and
+/// only then drains the queue — skipping whatever the replay already sent.
+pub async fn serve(socket: WebSocket, session: Session) {
+    let Session {
+        registry,
+        user,
+        max_amount,
+        resume,
+        shutdown,
+    } = session;
     let id = Uuid::now_v7();
     let (frames, mut queue) = mpsc::channel(CONNECTION_QUEUE);
     let kicked = CancellationToken::new();
@@ -50,50 +80,81 @@ pub async fn serve(
         )
         .await;
     let (mut sink, mut incoming) = socket.split();
+    let mut delivered = Delivered::after(resume.status_seq.unwrap_or(0));
     let welcome = WelcomeFrame {
         frame_type: Default::default(),
         user_id: user.clone(),
         connection_id: id,
     };
+    let started = sink.send(json(&welcome)).await.is_ok()
+        && replay_missed(&mut sink, &registry, &user, resume, &mut delivered)
+            .await
+            .is_ok();
     let mut heartbeat =
         tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
-    if sink.send(json(&welcome)).await.is_ok() {
-        loop {
-            let outgoing = tokio::select! {
-                () = shutdown.cancelled() => Err(close(close_code::AWAY, "server shutting down; reconnect")),
-                () = kicked.cancelled() => {
-                    let frame = ErrorFrame { frame_type: Default::default(), request_id: None, code: "SLOW_CONSUMER".into(),
-                        message: "too many frames waiting for this connection; reconnect".into(), errors: vec![] };
-                    let _ = sink.send(json(&frame)).await;
-                    Err(close(close_code::POLICY, "slow consumer; reconnect"))
-                }
-                frame = queue.recv() => match frame {
-                    Some(text) => Ok(Message::Text(text)),
-                    None => break,
-                },
-                _ = heartbeat.tick() => Ok(json(&HeartbeatFrame { frame_type: Default::default(), timestamp: OffsetDateTime::now_utc() })),
-                message = incoming.next() => match message {
-                    Some(Ok(Message::Text(text))) => Ok(Message::Text(Utf8Bytes::from(
-                        client_frames::answer(&registry.bus, &user, text.as_str(), max_amount).await,
-                    ))),
-                    Some(Ok(Message::Binary(_))) => Ok(json(&ErrorFrame { frame_type: Default::default(), request_id: None,
-                        code: "INVALID_FRAME".into(), message: "binary frames are not supported; send JSON text".into(), errors: vec![] })),
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
-                },
-            };
-            match outgoing {
-                Ok(message) => {
-                    if sink.send(message).await.is_err() {
-                        break;
-                    }
-                }
-                Err(close_message) => {
-                    let _ = sink.send(close_message).await;
+    while started {
+        let outgoing = tokio::select! {
+            () = shutdown.cancelled() => Err(close(close_code::AWAY, "server shutting down; reconnect")),
+            () = kicked.cancelled() => {
+                let _ = sink.send(error("SLOW_CONSUMER", "too many frames waiting for this connection; reconnect and resume")).await;
+                Err(close(close_code::POLICY, "slow consumer; reconnect"))
+            }
+            frame = queue.recv() => match frame {
+                Some(frame) if delivered.admit(&frame.key) => Ok(Message::Text(frame.text)),
+                Some(_) => continue,
+                None => break,
+            },
+            _ = heartbeat.tick() => Ok(json(&HeartbeatFrame { frame_type: Default::default(), timestamp: OffsetDateTime::now_utc() })),
+            message = incoming.next() => match message {
+                Some(Ok(Message::Text(text))) => Ok(Message::Text(Utf8Bytes::from(
+                    client_frames::answer(&registry.bus, &user, text.as_str(), max_amount).await,
+                ))),
+                Some(Ok(Message::Binary(_))) => Ok(error("INVALID_FRAME", "binary frames are not supported; send JSON text")),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+            },
+        };
+        match outgoing {
+            Ok(message) => {
+                if sink.send(message).await.is_err() {
                     break;
                 }
+            }
+            Err(close_message) => {
+                let _ = sink.send(close_message).await;
+                break;
             }
         }
     }
     registry.leave(&user, id).await;
+}
+
+/// Sends what the client missed. A replay that cannot be completed is
+/// reported (`RESUME_INCOMPLETE`: re-read the read models) and live frames
+/// follow anyway; only a broken socket ends the session.
+async fn replay_missed(
+    sink: &mut Sink,
+    registry: &Registry,
+    user: &UserId,
+    resume: ResumeFrom,
+    delivered: &mut Delivered,
+) -> Result<(), axum::Error> {
+    match replay::missed(&registry.bus, user, resume).await {
+        Ok(frames) => {
+            for frame in frames {
+                if delivered.admit(&frame.key) {
+                    sink.send(Message::Text(frame.text)).await?;
+                }
+            }
+            Ok(())
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, %user, "resume incomplete");
+            sink.send(error(
+                "RESUME_INCOMPLETE",
+                format!("{e}; re-read your read models"),
+            ))
+            .await
+        }
+    }
 }

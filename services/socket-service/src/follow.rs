@@ -2,12 +2,12 @@ use std::time::Duration;
 
 use async_nats::jetstream::consumer::DeliverPolicy;
 use async_nats::jetstream::consumer::push::OrderedConfig;
-use axum::extract::ws::Utf8Bytes;
 use futures::StreamExt;
-use ledgerline_contracts::{EventEnvelope, EventFrame, StatusMessage};
+use ledgerline_contracts::{EventEnvelope, StatusMessage};
 use ledgerline_domain::{AccountEvent, AccountId, UserId};
 use tokio_util::sync::CancellationToken;
 
+use crate::frame::Frame;
 use crate::registry::Registry;
 
 /// Subscribes to the user's status subject and to each account they own,
@@ -114,8 +114,8 @@ async fn pump_status(
                 ));
             }
         }
-        if let Ok(text) = serde_json::to_string(&status.payload) {
-            registry.fan_out(&user, Utf8Bytes::from(text));
+        if let Some(frame) = Frame::status(&status.payload) {
+            registry.fan_out(&user, frame);
         }
     }
 }
@@ -165,17 +165,9 @@ async fn pump_events(
         if event.aggregate_id != account {
             continue;
         }
-        let seq = message
-            .info()
-            .map(|i| i.stream_sequence)
-            .unwrap_or_default();
-        let frame = EventFrame {
-            frame_type: Default::default(),
-            seq,
-            event,
-        };
-        if let Ok(text) = serde_json::to_string(&frame) {
-            registry.fan_out(&user, Utf8Bytes::from(text));
+        let seq = message.info().ok().map(|i| i.stream_sequence);
+        if let Some(frame) = Frame::event(event, seq) {
+            registry.fan_out(&user, frame);
         }
     }
 }

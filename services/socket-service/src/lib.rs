@@ -8,7 +8,9 @@ mod app;
 mod client_frames;
 mod connection;
 mod follow;
+mod frame;
 mod registry;
+mod replay;
 mod upgrade;
 
 pub use app::start;

@@ -1,19 +1,20 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use axum::extract::ws::Utf8Bytes;
 use ledgerline_bus::Bus;
 use ledgerline_domain::{AccountId, UserId};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::frame::Frame;
+
 /// How many frames may wait for one slow connection before it is closed.
 pub const CONNECTION_QUEUE: usize = 256;
 
 /// One open socket, as the fan-out sees it.
 pub struct Connection {
-    pub frames: mpsc::Sender<Utf8Bytes>,
+    pub frames: mpsc::Sender<Frame>,
     /// Cancelled when the connection fell too far behind.
     pub kicked: CancellationToken,
 }
@@ -92,7 +93,7 @@ impl Registry {
     /// Sends one serialised frame to every connection of `user`. A
     /// connection whose queue is full is kicked: it gets a close with a
     /// reason and reconnects, instead of the server buffering without end.
-    pub fn fan_out(&self, user: &UserId, frame: Utf8Bytes) {
+    pub fn fan_out(&self, user: &UserId, frame: Frame) {
         let hubs = self.hubs();
         let Some(hub) = hubs.get(user) else { return };
         for connection in hub.connections.values() {

@@ -11,8 +11,9 @@ use ledgerline_runtime::{ApiProblem, ValidQuery};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::connection;
+use crate::connection::{self, Session};
 use crate::registry::Registry;
+use crate::replay::ResumeFrom;
 
 /// Largest frame a client may send.
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
@@ -42,6 +43,12 @@ pub fn routes(state: SocketState) -> Router {
 #[serde(deny_unknown_fields)]
 struct WsQuery {
     access_token: Option<String>,
+    /// Resume: the last status `seq` the client saw.
+    #[serde(rename = "statusSeq")]
+    status_seq: Option<u64>,
+    /// Resume: the highest event `globalPosition` the client saw.
+    #[serde(rename = "eventPosition")]
+    event_position: Option<i64>,
 }
 
 /// The token from `?access_token=` or from the `Sec-WebSocket-Protocol`
@@ -77,11 +84,22 @@ async fn upgrade(
         shutdown,
         ..
     } = state;
+    let resume = ResumeFrom {
+        status_seq: query.status_seq,
+        event_position: query.event_position,
+    };
     Ok(ws
         .protocols([BEARER_PROTOCOL])
         .max_message_size(MAX_CLIENT_MESSAGE)
         .on_upgrade(move |socket| {
-            connection::serve(socket, registry, caller.user_id, max_amount, shutdown)
+            let session = Session {
+                registry,
+                user: caller.user_id,
+                max_amount,
+                resume,
+                shutdown,
+            };
+            connection::serve(socket, session)
         })
         .into_response())
 }

@@ -188,13 +188,21 @@ impl TestApp {
     /// Opens a socket with the token in `?access_token=` and waits for the
     /// welcome frame (after which every new frame of the user arrives).
     pub async fn socket(&self, token: &str) -> Socket {
-        let url = format!("ws://127.0.0.1:{}/ws?access_token={token}", self.port);
-        let (mut socket, _) = connect_async(url).await.expect("socket connects");
-        let welcome = next_frame(&mut socket, Duration::from_secs(5))
+        connect_socket(self.port, token, "").await
+    }
+
+    /// Starts a second, socket-service-only process on this run's NATS and
+    /// database: a socket service that knows nothing of earlier sockets.
+    pub async fn spawn_socket_service(&self) -> (u16, Shutdown) {
+        let mut config = self.config.clone();
+        config.http_addr = "127.0.0.1:0".parse().expect("addr");
+        let shutdown = Shutdown::new();
+        let app = Application::build(config, &[Target::SocketService], shutdown.clone())
             .await
-            .expect("welcome");
-        assert_eq!(welcome["type"], "welcome");
-        socket
+            .expect("socket service");
+        let port = app.port();
+        tokio::spawn(async move { app.run().await.expect("socket service runs") });
+        (port, shutdown)
     }
 
     /// How many messages were ever published on this run's command stream.
@@ -235,6 +243,27 @@ impl TestApp {
         .await
         .expect("nats")
     }
+}
+
+/// Opens a socket (with extra query parameters such as resume positions)
+/// and waits for the welcome frame.
+pub async fn connect_socket(port: u16, token: &str, query: &str) -> Socket {
+    let url = format!("ws://127.0.0.1:{port}/ws?access_token={token}{query}");
+    let (mut socket, _) = connect_async(url).await.expect("socket connects");
+    let welcome = next_frame(&mut socket, Duration::from_secs(5))
+        .await
+        .expect("welcome");
+    assert_eq!(welcome["type"], "welcome");
+    socket
+}
+
+/// Every non-heartbeat frame until `quiet` passes without one.
+pub async fn frames_until_quiet(socket: &mut Socket, quiet: Duration) -> Vec<Value> {
+    let mut frames = Vec::new();
+    while let Some(frame) = next_frame(socket, quiet).await {
+        frames.push(frame);
+    }
+    frames
 }
 
 /// The next JSON text frame that is not a heartbeat, or `None` on timeout.

@@ -197,10 +197,9 @@ async fn a_command_that_waited_past_its_deadline_fails_with_timeout() {
         ),
         (Some("failed"), Some("TIMEOUT"))
     );
-    let (_, outcome) = app
-        .get(&alice, &format!("/commands/{}", stale.command_id))
-        .await;
-    assert_eq!(outcome["status"], "failed");
+    // The API learns outcomes from the status stream too.
+    let path = format!("/commands/{}", stale.command_id);
+    app.eventually(&alice, &path, |o| o["status"] == "failed").await;
     let (_, account) = app.get(&alice, "/queries/account/acc-t").await;
     assert_eq!(
         account["balance"], 0,
