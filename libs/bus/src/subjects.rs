@@ -81,4 +81,13 @@ impl Subjects {
     pub fn user_events_all(&self) -> String {
         format!("{}.rpc.user-events.*", self.prefix)
     }
+    /// Request–reply: every projector answers with its status (no queue
+    /// group, so one request gathers them all).
+    pub fn projections_rpc(&self) -> String {
+        format!("{}.rpc.projections", self.prefix)
+    }
+    /// Request–reply: the event store's head position (processor).
+    pub fn store_head_rpc(&self) -> String {
+        format!("{}.rpc.store-head", self.prefix)
+    }
 }

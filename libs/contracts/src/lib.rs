@@ -9,6 +9,7 @@ mod event_envelope;
 mod field_error;
 mod frames;
 mod problem;
+mod projection_rpc;
 mod requests;
 pub mod schemas;
 mod status;
@@ -23,6 +24,7 @@ pub use frames::{
     AcceptedFrame, ClientFrame, ErrorFrame, EventFrame, HeartbeatFrame, WelcomeFrame,
 };
 pub use problem::Problem;
+pub use projection_rpc::{ProjectionReport, StoreHead};
 pub use requests::{
     AcceptedResponse, CloseAccountRequest, CommandRequest, DecodeError, DepositRequest,
     OpenAccountRequest, WithdrawRequest, decode_command_request,

@@ -9,6 +9,8 @@ mod consumer;
 mod events_rpc;
 mod handle;
 mod routes;
+mod store_head_rpc;
 
 pub use app::start;
 pub use handle::{DecisionPolicy, Handled, decide_command, handle_command};
+pub use store_head_rpc::serve_store_head;

@@ -1,13 +1,19 @@
-use axum::extract::{FromRef, Path, State};
+//! Reads of the store the processor owns: accounts (now or as they were),
+//! event streams, and the operators' totals.
+
+use axum::Router;
+use axum::extract::FromRef;
 use axum::routing::get;
-use axum::{Json, Router};
 use ledgerline_auth::{Caller, TokenKeys};
-use ledgerline_contracts::{EventEnvelope, FieldError};
+use ledgerline_contracts::FieldError;
 use ledgerline_domain::{Account, AccountId, AccountStatus};
-use ledgerline_runtime::{ApiProblem, ValidQuery};
+use ledgerline_runtime::ApiProblem;
 use ledgerline_store::{EventStore, PostgresEventStore, StoreError};
-use serde::Deserialize;
 use serde_json::{Value, json};
+
+mod account;
+mod events;
+mod stats;
 
 #[derive(Clone)]
 pub struct QueryState {
@@ -21,12 +27,12 @@ impl FromRef<QueryState> for TokenKeys {
     }
 }
 
-/// Reads of the store the processor owns.
 pub fn routes(state: QueryState) -> Router {
     Router::new()
-        .route("/queries/account/{id}", get(account))
-        .route("/events/account/{id}", get(account_events))
-        .route("/events/stream", get(stream))
+        .route("/queries/account/{id}", get(account::account))
+        .route("/events/account/{id}", get(events::account_events))
+        .route("/events/stream", get(events::stream))
+        .route("/stats", get(stats::stats))
         .with_state(state)
 }
 
@@ -89,67 +95,4 @@ pub fn account_json(account: &Account) -> Value {
     };
     json!({ "accountId": account.id, "ownerId": owner, "currency": currency, "balance": balance,
             "status": status, "version": account.version })
-}
-
-async fn account(
-    State(state): State<QueryState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiProblem> {
-    let id = parse_account(id)?;
-    let account = visible_account(&state.store, &caller, &id).await?;
-    Ok(Json(account_json(&account)))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct AccountEventsQuery {
-    after_version: Option<i64>,
-    limit: Option<i64>,
-}
-
-async fn account_events(
-    State(state): State<QueryState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    ValidQuery(q): ValidQuery<AccountEventsQuery>,
-) -> Result<Json<Value>, ApiProblem> {
-    let id = parse_account(id)?;
-    let limit = page_size(q.limit)?;
-    let after = q.after_version.unwrap_or(0).max(0);
-    visible_account(&state.store, &caller, &id).await?;
-    let items = state
-        .store
-        .account_events(&id, after, limit)
-        .await
-        .map_err(store_problem)?;
-    Ok(Json(page(items, |e| e.version, "nextAfterVersion")))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct StreamQuery {
-    after: Option<i64>,
-    limit: Option<i64>,
-}
-
-/// The global log: everything for operators, a user's own accounts for users.
-async fn stream(
-    State(state): State<QueryState>,
-    caller: Caller,
-    ValidQuery(q): ValidQuery<StreamQuery>,
-) -> Result<Json<Value>, ApiProblem> {
-    let limit = page_size(q.limit)?;
-    let owner = (!caller.is_operator()).then_some(&caller.user_id);
-    let items = state
-        .store
-        .stream(q.after.unwrap_or(0).max(0), limit, owner)
-        .await
-        .map_err(store_problem)?;
-    Ok(Json(page(items, |e| e.global_position, "nextAfter")))
-}
-
-fn page(items: Vec<EventEnvelope>, cursor: impl Fn(&EventEnvelope) -> i64, name: &str) -> Value {
-    let next = items.last().map(cursor);
-    json!({ "items": items, name: next })
 }

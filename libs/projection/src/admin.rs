@@ -1,0 +1,267 @@
+//! The admin view of the read models, over NATS request–reply, so any
+//! service can serve `GET /projections` without reading another service's
+//! tables: each projector answers `bank.rpc.projections` with its own
+//! checkpoint, and the command processor answers `bank.rpc.store-head` with
+//! the event store's head; lag is the difference.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures::StreamExt;
+use ledgerline_bus::Bus;
+use ledgerline_contracts::{ProjectionReport, StoreHead};
+use ledgerline_runtime::Shutdown;
+use serde::Serialize;
+use sqlx::PgPool;
+use time::OffsetDateTime;
+
+use crate::{Projector, projection_status};
+
+/// The read models the admin routes know (`Projector::NAME` of each
+/// projector service; a test in `services/ledgerline` checks they agree).
+/// A known one that does not answer is still listed, as `unreachable`.
+pub const READ_MODELS: [&str; 3] = ["AccountBalances", "TransactionHistory", "AuditLog"];
+
+/// How long a gather waits for projectors (it stops early once every
+/// known read model has answered) and for the store head.
+pub const GATHER_WINDOW: Duration = Duration::from_millis(300);
+
+/// A projector reports itself `live` while it runs and its database answers.
+pub const LIVE: &str = "live";
+/// Listed for a known read model whose projector did not answer in time.
+pub const UNREACHABLE: &str = "unreachable";
+
+/// One read model as the admin routes show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectionView {
+    pub name: String,
+    /// `live` or `unreachable`.
+    pub status: String,
+    /// The highest global position applied.
+    pub checkpoint: Option<i64>,
+    pub events_applied: Option<i64>,
+    /// Store head − checkpoint; `None` when either is unknown.
+    pub lag: Option<i64>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_updated: Option<OffsetDateTime>,
+}
+
+impl ProjectionView {
+    fn new(report: Option<ProjectionReport>, name: &str, head: Option<i64>) -> Self {
+        match report {
+            Some(r) => Self {
+                lag: head.map(|head| head.saturating_sub(r.checkpoint).max(0)),
+                name: r.name,
+                status: r.status,
+                checkpoint: Some(r.checkpoint),
+                events_applied: Some(r.events_applied),
+                last_updated: r.last_updated,
+            },
+            None => Self {
+                name: name.to_owned(),
+                status: UNREACHABLE.to_owned(),
+                checkpoint: None,
+                events_applied: None,
+                lag: None,
+                last_updated: None,
+            },
+        }
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.status == LIVE
+    }
+}
+
+/// Every read model and the head they are chasing.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectionsOverview {
+    /// The event store's head; `None` when the processor did not answer.
+    pub head_position: Option<i64>,
+    /// By name: the known read models, plus any other that answered.
+    pub items: Vec<ProjectionView>,
+}
+
+impl ProjectionsOverview {
+    pub fn find(&self, name: &str) -> Option<&ProjectionView> {
+        self.items.iter().find(|v| v.name == name)
+    }
+}
+
+async fn report(pool: &PgPool, name: &str) -> Result<ProjectionReport, sqlx::Error> {
+    let status = projection_status(pool, name).await?;
+    Ok(ProjectionReport {
+        name: status.name,
+        status: LIVE.to_owned(),
+        checkpoint: status.last_position,
+        events_applied: status.events,
+        last_updated: status.updated_at,
+    })
+}
+
+/// Answers every request on `bank.rpc.projections` with this projector's
+/// status. A plain subscription, not a queue group: every projector (and
+/// every replica) answers, and the asker gathers the answers.
+pub async fn serve_projection_status<P: Projector>(bus: Bus, pool: PgPool, shutdown: Shutdown) {
+    let mut requests = match bus.client.subscribe(bus.subjects.projections_rpc()).await {
+        Ok(s) => s,
+        Err(error) => {
+            return tracing::error!(%error, projection = P::NAME, "cannot serve projection status");
+        }
+    };
+    loop {
+        let request = tokio::select! {
+            () = shutdown.cancelled() => return,
+            r = requests.next() => match r { Some(r) => r, None => return },
+        };
+        let Some(reply) = request.reply else { continue };
+        // No answer when the database is away: the asker lists the read
+        // model as unreachable, which is the truth.
+        let body = match report(&pool, P::NAME).await.map(|r| serde_json::to_vec(&r)) {
+            Ok(Ok(body)) => body,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, projection = P::NAME, "cannot encode projection status");
+                continue;
+            }
+            Err(error) => {
+                tracing::warn!(%error, projection = P::NAME, "cannot read projection status");
+                continue;
+            }
+        };
+        if let Err(error) = bus.client.publish(reply, body.into()).await {
+            tracing::warn!(%error, projection = P::NAME, "cannot answer projection status");
+        }
+    }
+}
+
+/// The event store's head from the command processor, or `None` when it
+/// does not answer within [`GATHER_WINDOW`].
+pub async fn store_head(bus: &Bus) -> Option<i64> {
+    let request = bus
+        .client
+        .request(bus.subjects.store_head_rpc(), Vec::new().into());
+    match tokio::time::timeout(GATHER_WINDOW, request).await {
+        Ok(Ok(answer)) => serde_json::from_slice::<StoreHead>(&answer.payload)
+            .map(|h| h.head_position)
+            .map_err(|error| tracing::warn!(%error, "undecodable store head"))
+            .ok(),
+        Ok(Err(error)) => {
+            tracing::debug!(%error, "no store head");
+            None
+        }
+        Err(_) => {
+            tracing::debug!("store head timed out");
+            None
+        }
+    }
+}
+
+/// Publishes one request with a reply inbox and collects the projectors'
+/// answers for [`GATHER_WINDOW`], or until every known read model answered.
+async fn gather_reports(bus: &Bus) -> BTreeMap<String, ProjectionReport> {
+    let mut found: BTreeMap<String, ProjectionReport> = BTreeMap::new();
+    let inbox = bus.client.new_inbox();
+    let mut replies = match bus.client.subscribe(inbox.clone()).await {
+        Ok(s) => s,
+        Err(error) => {
+            tracing::warn!(%error, "cannot subscribe for projection status");
+            return found;
+        }
+    };
+    let asked = bus
+        .client
+        .publish_with_reply(bus.subjects.projections_rpc(), inbox, Vec::new().into())
+        .await;
+    if let Err(error) = asked {
+        tracing::warn!(%error, "cannot ask for projection status");
+        return found;
+    }
+    let deadline = tokio::time::Instant::now() + GATHER_WINDOW;
+    while !READ_MODELS.iter().all(|name| found.contains_key(*name)) {
+        let Ok(Some(reply)) = tokio::time::timeout_at(deadline, replies.next()).await else {
+            break;
+        };
+        let Ok(report) = serde_json::from_slice::<ProjectionReport>(&reply.payload) else {
+            tracing::warn!("undecodable projection status ignored");
+            continue;
+        };
+        // Replicas of one projector share its database; keep the furthest.
+        match found.get(&report.name) {
+            Some(known) if known.checkpoint >= report.checkpoint => {}
+            _ => {
+                found.insert(report.name.clone(), report);
+            }
+        }
+    }
+    let _ = replies.unsubscribe().await;
+    found
+}
+
+/// Every read model's status and lag, from whichever projectors and
+/// processor answer within [`GATHER_WINDOW`].
+pub async fn gather(bus: &Bus) -> ProjectionsOverview {
+    let (mut reports, head_position) = tokio::join!(gather_reports(bus), store_head(bus));
+    let mut items: Vec<ProjectionView> = READ_MODELS
+        .iter()
+        .map(|name| ProjectionView::new(reports.remove(*name), name, head_position))
+        .collect();
+    items.extend(
+        reports
+            .into_values()
+            .map(|r| ProjectionView::new(Some(r.clone()), &r.name, head_position)),
+    );
+    ProjectionsOverview {
+        head_position,
+        items,
+    }
+}
+
+/// The status of a read model this process projects itself (read from its
+/// own checkpoint; only the head is asked for over NATS).
+pub async fn local_view(
+    bus: &Bus,
+    pool: &PgPool,
+    name: &str,
+) -> Result<ProjectionView, sqlx::Error> {
+    let (report, head) = tokio::join!(report(pool, name), store_head(bus));
+    Ok(ProjectionView::new(Some(report?), name, head))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(checkpoint: i64) -> ProjectionReport {
+        ProjectionReport {
+            name: "AccountBalances".into(),
+            status: LIVE.into(),
+            checkpoint,
+            events_applied: 7,
+            last_updated: None,
+        }
+    }
+
+    #[test]
+    fn lag_is_head_minus_checkpoint_and_unknown_without_a_head() {
+        let view = ProjectionView::new(Some(report(40)), "AccountBalances", Some(42));
+        assert_eq!(
+            (view.lag, view.checkpoint, view.is_live()),
+            (Some(2), Some(40), true)
+        );
+        assert_eq!(ProjectionView::new(Some(report(40)), "x", None).lag, None);
+        // A head read before the checkpoint moved on is never negative lag.
+        assert_eq!(
+            ProjectionView::new(Some(report(45)), "x", Some(42)).lag,
+            Some(0)
+        );
+    }
+
+    #[test]
+    fn a_read_model_that_did_not_answer_is_unreachable() {
+        let view = ProjectionView::new(None, "AuditLog", Some(42));
+        assert_eq!((view.status.as_str(), view.lag), (UNREACHABLE, None));
+        assert!(!view.is_live());
+    }
+}

@@ -1,0 +1,151 @@
+//! `GET /queries/account/{id}`: the account rebuilt from its events — as it
+//! is now, or, with `?version=N` or `?asOf=<RFC 3339>`, as it was then.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use ledgerline_auth::Caller;
+use ledgerline_contracts::FieldError;
+use ledgerline_runtime::{ApiProblem, ValidQuery};
+use ledgerline_store::{EventStore, PointInTime, Rebuilt};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::{QueryState, account_json, parse_account, store_problem, visible_account};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct AccountQuery {
+    /// The account after its first `version` events (1 = just opened).
+    version: Option<i64>,
+    /// The account as it was at this instant (RFC 3339; in a URL a `+`
+    /// offset must be written `%2B`).
+    as_of: Option<String>,
+}
+
+/// Where in the account's history the caller asked to look. Validated
+/// before the store is touched: a request that can never be right is 422.
+fn point_in_time(q: AccountQuery) -> Result<Option<PointInTime>, ApiProblem> {
+    match (q.version, q.as_of) {
+        (None, None) => Ok(None),
+        (Some(_), Some(_)) => {
+            let both = "give either version or asOf, not both";
+            Err(ApiProblem::invalid(vec![
+                FieldError::new("version", both),
+                FieldError::new("asOf", both),
+            ]))
+        }
+        (Some(version), None) if version < 1 => Err(ApiProblem::invalid(vec![
+            FieldError::new("version", "must be 1 or more"),
+        ])),
+        (Some(version), None) => Ok(Some(PointInTime::Version(version))),
+        (None, Some(text)) => OffsetDateTime::parse(&text, &Rfc3339)
+            .map(|t| Some(PointInTime::Time(t)))
+            .map_err(|_| {
+                ApiProblem::invalid(vec![FieldError::new(
+                    "asOf",
+                    "must be an RFC 3339 timestamp such as 2026-11-22T10:00:00Z (write a + offset as %2B)",
+                )])
+            }),
+    }
+}
+
+pub(super) async fn account(
+    State(state): State<QueryState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ValidQuery(q): ValidQuery<AccountQuery>,
+) -> Result<Json<Value>, ApiProblem> {
+    let id = parse_account(id)?;
+    let at = point_in_time(q)?;
+    // Who may look is decided by the account as it is now (its owner never
+    // changes); a past the account never had is 404, like a missing account.
+    let current = visible_account(&state.store, &caller, &id).await?;
+    let Some(at) = at else {
+        return Ok(Json(account_json(&current)));
+    };
+    if let PointInTime::Version(version) = at
+        && version > current.version
+    {
+        return Err(ApiProblem::not_found(format!(
+            "account {id} has no version {version}; its current version is {}",
+            current.version
+        )));
+    }
+    let rebuilt = state
+        .store
+        .load_as_of(&id, at)
+        .await
+        .map_err(store_problem)?;
+    if rebuilt.account.owner().is_none() {
+        return Err(ApiProblem::not_found(format!(
+            "account {id} did not exist yet at that time"
+        )));
+    }
+    Ok(Json(as_of_json(&rebuilt, at)))
+}
+
+/// The account as it was, plus how it was rebuilt — so a reader can see
+/// that the snapshot taken at or before the point was used, never a later one.
+fn as_of_json(rebuilt: &Rebuilt, at: PointInTime) -> Value {
+    let mut body = account_json(&rebuilt.account);
+    if let PointInTime::Time(t) = at {
+        body["asOf"] = json!(t.format(&Rfc3339).ok());
+    }
+    body["rebuiltFrom"] = json!({
+        "snapshotVersion": rebuilt.snapshot_version,
+        "eventsReplayed": rebuilt.events_replayed,
+    });
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(version: Option<i64>, as_of: Option<&str>) -> AccountQuery {
+        AccountQuery {
+            version,
+            as_of: as_of.map(str::to_owned),
+        }
+    }
+
+    fn refused_fields(q: AccountQuery) -> Vec<String> {
+        let problem = point_in_time(q).unwrap_err();
+        assert_eq!(problem.status().as_u16(), 422);
+        problem.0.errors.into_iter().map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn a_version_or_a_time_or_neither() {
+        assert_eq!(point_in_time(query(None, None)).unwrap(), None);
+        assert_eq!(
+            point_in_time(query(Some(3), None)).unwrap(),
+            Some(PointInTime::Version(3))
+        );
+        assert!(matches!(
+            point_in_time(query(None, Some("2026-11-22T10:00:00.5+01:00"))).unwrap(),
+            Some(PointInTime::Time(t)) if t.unix_timestamp() == 1_795_338_000
+        ));
+    }
+
+    #[test]
+    fn impossible_points_are_refused_naming_the_field() {
+        assert_eq!(
+            refused_fields(query(Some(1), Some("2026-11-22T10:00:00Z"))),
+            ["version", "asOf"]
+        );
+        assert_eq!(refused_fields(query(Some(0), None)), ["version"]);
+        assert_eq!(refused_fields(query(Some(-4), None)), ["version"]);
+        for bad in [
+            "yesterday",
+            "2026-11-22",
+            "2026-11-22T10:00:00",
+            "2026-11-22 10:00:00 01:00",
+            "2026-13-01T00:00:00Z",
+        ] {
+            assert_eq!(refused_fields(query(None, Some(bad))), ["asOf"], "{bad}");
+        }
+    }
+}
