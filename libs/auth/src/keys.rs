@@ -103,6 +103,16 @@ mod tests {
         assert!(keys().verify(&format!("{header}.{body}.")).is_err());
     }
 
+    proptest::proptest! {
+        /// Whatever arrives in an Authorization header is refused without a
+        /// panic, unless it is a token this key signed.
+        #[test]
+        fn arbitrary_tokens_are_refused(token in ".{0,300}", dots in "[A-Za-z0-9_-]{0,40}\\.[A-Za-z0-9_-]{0,80}\\.[A-Za-z0-9_-]{0,40}") {
+            proptest::prop_assert!(keys().verify(&token).is_err());
+            proptest::prop_assert!(keys().verify(&dots).is_err());
+        }
+    }
+
     /// A tiny base64url encoder, so the test needs no extra crate.
     mod base64_free {
         pub fn encode(bytes: &[u8]) -> String {
