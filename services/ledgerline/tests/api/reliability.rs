@@ -199,7 +199,8 @@ async fn a_command_that_waited_past_its_deadline_fails_with_timeout() {
     );
     // The API learns outcomes from the status stream too.
     let path = format!("/commands/{}", stale.command_id);
-    app.eventually(&alice, &path, |o| o["status"] == "failed").await;
+    app.eventually(&alice, &path, |o| o["status"] == "failed")
+        .await;
     let (_, account) = app.get(&alice, "/queries/account/acc-t").await;
     assert_eq!(
         account["balance"], 0,

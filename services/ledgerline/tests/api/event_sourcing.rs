@@ -1,0 +1,477 @@
+//! The event-sourcing surface: operator stats, time travel across snapshot
+//! boundaries, the DailySummary read model, and the admin view of every
+//! read model with its lag — plus bad input on each new route.
+
+use std::collections::BTreeMap;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+
+/// Waits until every command has an outcome; returns their statuses.
+async fn decided(app: &TestApp, token: &str, ids: &[String]) -> Vec<String> {
+    let mut statuses = Vec::new();
+    for id in ids {
+        let outcome = app
+            .eventually(token, &format!("/commands/{id}"), |b| {
+                b["status"] != "accepted"
+            })
+            .await;
+        statuses.push(outcome["status"].as_str().unwrap().to_owned());
+    }
+    statuses
+}
+
+/// Sends a request and checks that the answer is a problem document with
+/// `expect` as its status.
+async fn refused(app: &TestApp, method: Method, path: &str, token: Option<&str>, expect: u16) {
+    let mut request = app.http.request(method.clone(), app.url(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let problem: Value = response.json().await.unwrap_or(Value::Null);
+    assert_eq!(status, expect, "{method} {path}: {problem}");
+    assert_eq!(content_type, "application/problem+json", "{method} {path}");
+    assert_eq!(problem["status"], expect, "{method} {path}: {problem}");
+    assert!(
+        problem["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("urn:ledgerline:problem:")),
+        "{method} {path}: {problem}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_count_a_known_history_for_operators_only() {
+    let app = spawn_app_with(|c| c.snapshot_every = 3).await;
+    let alice = app.token("alice").await;
+    let bob = app.token("bob").await;
+    let ops = app.token_with_role("ops", Some("operator")).await;
+    let empty = app.get(&ops, "/stats").await.1;
+    assert_eq!(
+        (&empty["events"], &empty["commands"], &empty["headPosition"]),
+        (&json!(0), &json!(0), &json!(0))
+    );
+
+    let mut ids = vec![
+        app.accepted(
+            &alice,
+            "open-account",
+            json!({"accountId": "acc-1", "initialBalance": 100}),
+        )
+        .await,
+    ];
+    for (kind, amount) in [("deposit", "10"), ("deposit", "5"), ("withdraw", "3")] {
+        let body = json!({"accountId": "acc-1", "amount": amount});
+        ids.push(app.accepted(&alice, kind, body).await);
+    }
+    ids.push(
+        app.accepted(
+            &alice,
+            "withdraw",
+            json!({"accountId": "acc-1", "amount": "1000"}),
+        )
+        .await,
+    );
+    ids.push(
+        app.accepted(&bob, "open-account", json!({"accountId": "acc-2"}))
+            .await,
+    );
+    let not_owner = app
+        .accepted(&bob, "deposit", json!({"accountId": "acc-1", "amount": 1}))
+        .await;
+    let mut statuses = decided(&app, &alice, &ids[..5]).await;
+    statuses.extend(decided(&app, &bob, &[ids[5].clone(), not_owner]).await);
+    assert_eq!(
+        statuses,
+        ["succeeded", "succeeded", "succeeded", "succeeded", "rejected", "succeeded", "rejected"]
+    );
+
+    let (status, stats) = app.get(&ops, "/stats?limit=1").await;
+    assert_eq!(status, 200, "{stats}");
+    // acc-1: opened, two deposits, a withdrawal (a snapshot at version 3);
+    // acc-2: opened. Two rejections stored as outcomes, with no events.
+    assert_eq!(
+        (&stats["events"], &stats["aggregates"], &stats["snapshots"]),
+        (&json!(5), &json!(2), &json!(1))
+    );
+    assert_eq!(
+        stats["eventsByType"],
+        json!({"AccountOpened": 2, "MoneyDeposited": 2, "MoneyWithdrawn": 1})
+    );
+    assert_eq!(stats["commands"], 7);
+    assert_eq!(
+        stats["commandsByStatus"],
+        json!({"succeeded": 5, "rejected": 2, "failed": 0})
+    );
+    assert!(stats["headPosition"].as_i64().unwrap() >= 5, "{stats}");
+    assert_eq!(
+        stats["aggregateVersions"],
+        json!({"items": [{"aggregateId": "acc-1", "version": 4}], "nextAfter": "acc-1"})
+    );
+    let (_, page2) = app.get(&ops, "/stats?after=acc-1&limit=1").await;
+    assert_eq!(
+        page2["aggregateVersions"],
+        json!({"items": [{"aggregateId": "acc-2", "version": 1}], "nextAfter": "acc-2"})
+    );
+    let (_, last) = app.get(&ops, "/stats?after=acc-2").await;
+    assert_eq!(
+        last["aggregateVersions"],
+        json!({"items": [], "nextAfter": null})
+    );
+
+    refused(&app, Method::GET, "/stats", Some(&alice), 403).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn time_travel_by_version_and_by_time_across_snapshot_boundaries() {
+    let app = spawn_app_with(|c| c.snapshot_every = 3).await;
+    let alice = app.token("alice").await;
+    app.accepted(&alice, "open-account", json!({"accountId": "acc-t"}))
+        .await;
+    for amount in 1..=5 {
+        let body = json!({"accountId": "acc-t", "amount": amount});
+        app.accepted(&alice, "deposit", body).await;
+    }
+    // Versions 1 (opened) to 6; snapshots at 3 and 6.
+    let now = app
+        .eventually(&alice, "/queries/account/acc-t", |b| b["version"] == 6)
+        .await;
+    assert_eq!(now["balance"], 1500);
+    assert!(now.get("rebuiltFrom").is_none(), "{now}");
+
+    let balances = [0, 100, 300, 600, 1000, 1500];
+    for version in 1..=6_i64 {
+        let (status, then) = app
+            .get(&alice, &format!("/queries/account/acc-t?version={version}"))
+            .await;
+        assert_eq!(status, 200, "{then}");
+        let snapshot = match version {
+            1..=2 => None,
+            3..=5 => Some(3),
+            _ => Some(6),
+        };
+        assert_eq!(
+            (&then["version"], &then["balance"], &then["status"]),
+            (
+                &json!(version),
+                &json!(balances[version as usize - 1]),
+                &json!("open")
+            )
+        );
+        assert_eq!(
+            then["rebuiltFrom"],
+            json!({"snapshotVersion": snapshot, "eventsReplayed": version - snapshot.unwrap_or(0)}),
+            "version {version}"
+        );
+    }
+
+    // As of each event's own timestamp: exactly the events up to it.
+    let (_, events) = app.get(&alice, "/events/account/acc-t").await;
+    for event in events["items"].as_array().unwrap() {
+        let stamp = event["metadata"]["timestamp"].as_str().unwrap();
+        let (status, then) = app
+            .get(&alice, &format!("/queries/account/acc-t?asOf={stamp}"))
+            .await;
+        assert_eq!(status, 200, "{then}");
+        assert_eq!(then["version"], event["version"], "as of {stamp}");
+        assert_eq!(then["balance"], event["data"]["balanceAfter"].as_i64().unwrap_or(0));
+        assert_eq!(then["asOf"].as_str().map(|s| s.len() > 0), Some(true));
+    }
+    // The same instant written with an offset (the + encoded as %2B).
+    let last = &events["items"][5];
+    let stamp = last["metadata"]["timestamp"].as_str().unwrap();
+    let t = time::OffsetDateTime::parse(stamp, &time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let shifted = t
+        .to_offset(time::UtcOffset::from_hms(2, 0, 0).unwrap())
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+        .replace('+', "%2B");
+    let (_, then) = app
+        .get(&alice, &format!("/queries/account/acc-t?asOf={shifted}"))
+        .await;
+    assert_eq!((&then["version"], &then["balance"]), (&json!(6), &json!(1500)));
+    assert_eq!(then["rebuiltFrom"]["snapshotVersion"], 6);
+
+    // Before the account existed, beyond its history, someone else's.
+    refused(
+        &app,
+        Method::GET,
+        "/queries/account/acc-t?asOf=2000-01-01T00:00:00Z",
+        Some(&alice),
+        404,
+    )
+    .await;
+    refused(&app, Method::GET, "/queries/account/acc-t?version=7", Some(&alice), 404).await;
+    let bob = app.token("bob").await;
+    refused(&app, Method::GET, "/queries/account/acc-t?version=1", Some(&bob), 403).await;
+    let ops = app.token_with_role("ops", Some("operator")).await;
+    assert_eq!(
+        app.get(&ops, "/queries/account/acc-t?version=2").await.1["balance"],
+        100
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daily_summary_sums_each_days_money_in_and_out_per_currency() {
+    let app = spawn_app().await;
+    let alice = app.token("alice").await;
+    let bob = app.token("bob").await;
+    // Opening balances are neither deposits nor withdrawals.
+    app.accepted(
+        &alice,
+        "open-account",
+        json!({"accountId": "acc-e", "initialBalance": 100}),
+    )
+    .await;
+    app.accepted(
+        &alice,
+        "open-account",
+        json!({"accountId": "acc-u", "currency": "USD"}),
+    )
+    .await;
+    app.accepted(&bob, "open-account", json!({"accountId": "acc-b"}))
+        .await;
+    let mut ids = Vec::new();
+    for (kind, account, amount) in [
+        ("deposit", "acc-e", "10.50"),
+        ("deposit", "acc-e", "2"),
+        ("withdraw", "acc-e", "3.25"),
+        ("withdraw", "acc-e", "5000"), // rejected: changes nothing
+        ("deposit", "acc-u", "1"),
+    ] {
+        let body = json!({"accountId": account, "amount": amount});
+        ids.push(app.accepted(&alice, kind, body).await);
+    }
+    app.accepted(&bob, "deposit", json!({"accountId": "acc-b", "amount": 7}))
+        .await;
+    decided(&app, &alice, &ids).await;
+
+    // What the events say, per (UTC day, currency): the expected summary,
+    // computed from the event log (a run across midnight splits days).
+    let mut expected: BTreeMap<(String, &str), [i64; 4]> = BTreeMap::new();
+    for (account, currency) in [("acc-e", "EUR"), ("acc-u", "USD")] {
+        let (_, events) = app
+            .get(&alice, &format!("/events/account/{account}"))
+            .await;
+        for e in events["items"].as_array().unwrap() {
+            let day = e["metadata"]["timestamp"].as_str().unwrap()[..10].to_owned();
+            let amount = e["data"]["amount"].as_i64().unwrap_or(0);
+            let row = expected.entry((day, currency)).or_default();
+            match e["eventType"].as_str().unwrap() {
+                "MoneyDeposited" => (row[0], row[2]) = (row[0] + amount, row[2] + 1),
+                "MoneyWithdrawn" => (row[1], row[3]) = (row[1] + amount, row[3] + 1),
+                _ => {}
+            }
+        }
+    }
+    expected.retain(|_, row| row != &[0; 4]);
+    let expected: Vec<Value> = expected
+        .into_iter()
+        .map(|((day, currency), [d, w, dc, wc])| {
+            json!({"day": day, "currency": currency, "deposits": d, "withdrawals": w,
+                   "netChange": d - w, "depositCount": dc, "withdrawalCount": wc})
+        })
+        .collect();
+    let totals = |items: &Value, field: &str| -> i64 {
+        items.as_array().map_or(0, |a| a.iter().map(|i| i[field].as_i64().unwrap_or(0)).sum())
+    };
+    let summary = app
+        .eventually(&alice, "/projections/DailySummary", |b| {
+            totals(&b["items"], "depositCount") + totals(&b["items"], "withdrawalCount") == 4
+        })
+        .await;
+    assert_eq!(summary["items"], json!(expected), "{summary}");
+    assert_eq!(totals(&summary["items"], "deposits"), 1250 + 100);
+    assert_eq!(totals(&summary["items"], "withdrawals"), 325);
+    assert_eq!(totals(&summary["items"], "netChange"), 1250 + 100 - 325);
+
+    // The range is inclusive on both ends.
+    let first = summary["items"][0]["day"].as_str().unwrap();
+    let last = summary["items"][expected.len() - 1]["day"].as_str().unwrap();
+    let (_, ranged) = app
+        .get(&alice, &format!("/projections/DailySummary?from={first}&to={last}"))
+        .await;
+    assert_eq!(ranged["items"], summary["items"]);
+    assert_eq!((&ranged["from"], &ranged["to"]), (&json!(first), &json!(last)));
+    let (_, later) = app
+        .get(&alice, "/projections/DailySummary?from=2999-01-01")
+        .await;
+    assert_eq!(later["items"], json!([]));
+    let (_, earlier) = app
+        .get(&alice, "/projections/DailySummary?to=2000-01-01")
+        .await;
+    assert_eq!(earlier["items"], json!([]));
+
+    // Bob sees only his own day.
+    let bobs = app
+        .eventually(&bob, "/projections/DailySummary", |b| {
+            b["items"].as_array().is_some_and(|a| !a.is_empty())
+        })
+        .await;
+    assert_eq!(totals(&bobs["items"], "deposits"), 700);
+    assert_eq!(bobs["items"][0]["currency"], "EUR");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_read_model_is_listed_live_and_its_lag_converges_to_zero() {
+    let app = spawn_app().await;
+    let alice = app.token("alice").await;
+    let mut ids = vec![
+        app.accepted(&alice, "open-account", json!({"accountId": "acc-p"}))
+            .await,
+    ];
+    for amount in 1..=4 {
+        let body = json!({"accountId": "acc-p", "amount": amount});
+        ids.push(app.accepted(&alice, "deposit", body).await);
+    }
+    decided(&app, &alice, &ids).await;
+
+    // Every projector answers for itself, under its Projector::NAME.
+    let caught_up = |b: &Value| {
+        b["headPosition"] == 5
+            && b["items"].as_array().is_some_and(|items| {
+                items.len() == 3 && items.iter().all(|i| i["lag"] == 0 && i["checkpoint"] == 5)
+            })
+    };
+    let overview = app.eventually(&alice, "/projections", caught_up).await;
+    let names: Vec<&str> = overview["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["AccountBalances", "TransactionHistory", "AuditLog"]);
+    for item in overview["items"].as_array().unwrap() {
+        assert_eq!(item["status"], "live", "{item}");
+        assert_eq!(item["eventsApplied"], 5, "{item}");
+        assert!(item["lastUpdated"].is_string(), "{item}");
+    }
+
+    // One by name; the read models' own routes carry the same fields (the
+    // static routes win over the capture, in one merged router).
+    let (status, audit) = app.get(&alice, "/projections/AuditLog").await;
+    assert_eq!(status, 200, "{audit}");
+    assert_eq!(
+        (&audit["name"], &audit["status"], &audit["lag"]),
+        (&json!("AuditLog"), &json!("live"), &json!(0))
+    );
+    for name in ["AccountBalances", "TransactionHistory"] {
+        let (status, body) = app.get(&alice, &format!("/projections/{name}")).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            (&body["name"], &body["status"], &body["lag"], &body["checkpoint"]),
+            (&json!(name), &json!("live"), &json!(0), &json!(5)),
+            "{body}"
+        );
+        assert!(body["items"].as_array().is_some_and(|i| !i.is_empty()), "{body}");
+    }
+    let (_, summary) = app.get(&alice, "/projections/DailySummary").await;
+    assert_eq!(summary["name"], "DailySummary");
+    refused(&app, Method::GET, "/projections/Nonsense", Some(&alice), 404).await;
+
+    // More events: lag appears only until the projectors catch up again.
+    let more = app
+        .accepted(&alice, "deposit", json!({"accountId": "acc-p", "amount": 1}))
+        .await;
+    decided(&app, &alice, &[more]).await;
+    app.eventually(&alice, "/projections", |b| {
+        b["headPosition"] == 6
+            && b["items"]
+                .as_array()
+                .is_some_and(|items| items.iter().all(|i| i["lag"] == 0))
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_event_sourcing_requests_get_problem_documents() {
+    let app = spawn_app().await;
+    let alice = app.token("alice").await;
+    let ops = app.token_with_role("ops", Some("operator")).await;
+    app.accepted(&alice, "open-account", json!({"accountId": "acc-x"}))
+        .await;
+    app.eventually(&alice, "/queries/account/acc-x", |b| b["version"] == 1)
+        .await;
+    let (a, o) = (Some(alice.as_str()), Some(ops.as_str()));
+    let cases: Vec<(Method, &str, Option<&str>, u16)> = vec![
+        // /stats
+        (Method::GET, "/stats", None, 401),
+        (Method::GET, "/stats", a, 403),
+        (Method::GET, "/stats?limit=0", o, 422),
+        (Method::GET, "/stats?limit=1001", o, 422),
+        (Method::GET, "/stats?limit=abc", o, 400),
+        (Method::GET, "/stats?after=a.b", o, 422),
+        (Method::GET, "/stats?after=", o, 422),
+        (Method::GET, "/stats?bogus=1", o, 400),
+        (Method::POST, "/stats", o, 405),
+        // time travel
+        (Method::GET, "/queries/account/acc-x?version=0", a, 422),
+        (Method::GET, "/queries/account/acc-x?version=-1", a, 422),
+        (Method::GET, "/queries/account/acc-x?version=abc", a, 400),
+        (Method::GET, "/queries/account/acc-x?version=1.5", a, 400),
+        (Method::GET, "/queries/account/acc-x?version=99", a, 404),
+        (
+            Method::GET,
+            "/queries/account/acc-x?version=1&asOf=2026-11-22T10:00:00Z",
+            a,
+            422,
+        ),
+        (Method::GET, "/queries/account/acc-x?asOf=yesterday", a, 422),
+        (Method::GET, "/queries/account/acc-x?asOf=", a, 422),
+        (Method::GET, "/queries/account/acc-x?asOf=2026-11-22", a, 422),
+        (Method::GET, "/queries/account/acc-x?asOf=2026-11-22T10:00:00", a, 422),
+        // An unencoded + is a space in a query string.
+        (
+            Method::GET,
+            "/queries/account/acc-x?asOf=2026-11-22T10:00:00+01:00",
+            a,
+            422,
+        ),
+        (
+            Method::GET,
+            "/queries/account/acc-x?asOf=2000-01-01T00:00:00Z",
+            a,
+            404,
+        ),
+        (Method::GET, "/queries/account/acc-x?versoin=1", a, 400),
+        (Method::GET, "/queries/account/a.b?version=1", a, 422),
+        (Method::GET, "/queries/account/nobody?version=1", a, 404),
+        (Method::GET, "/queries/account/acc-x?version=1", None, 401),
+        // DailySummary
+        (Method::GET, "/projections/DailySummary", None, 401),
+        (Method::GET, "/projections/DailySummary?from=2026-13-01", a, 422),
+        (Method::GET, "/projections/DailySummary?from=2026-02-30", a, 422),
+        (Method::GET, "/projections/DailySummary?to=tomorrow", a, 422),
+        (Method::GET, "/projections/DailySummary?to=2026-1-01", a, 422),
+        (
+            Method::GET,
+            "/projections/DailySummary?from=2026-11-02&to=2026-11-01",
+            a,
+            422,
+        ),
+        (Method::GET, "/projections/DailySummary?day=2026-11-01", a, 400),
+        (Method::DELETE, "/projections/DailySummary", a, 405),
+        // /projections and /projections/{name}
+        (Method::GET, "/projections", None, 401),
+        (Method::GET, "/projections/AuditLog", None, 401),
+        (Method::GET, "/projections/Nonsense", a, 404),
+        (Method::GET, "/projections/accountbalances", a, 404),
+        (Method::POST, "/projections", a, 405),
+        (Method::PUT, "/projections/AuditLog", a, 405),
+    ];
+    for (method, path, token, expect) in cases {
+        refused(&app, method, path, token, expect).await;
+    }
+    assert_eq!(app.get(&alice, "/healthz").await.0, 200);
+}
