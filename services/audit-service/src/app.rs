@@ -1,6 +1,6 @@
 use ledgerline_auth::TokenKeys;
 use ledgerline_bus::Bus;
-use ledgerline_projection::{ensure_checkpoint_tables, run_projector};
+use ledgerline_projection::{ensure_checkpoint_tables, run_projector, serve_projection_status};
 use ledgerline_runtime::{Config, Readiness, ServiceHandle, Shutdown, connect_schema};
 use sqlx::migrate::Migrator;
 
@@ -30,6 +30,11 @@ pub async fn start(
             bus.clone(),
             pool.clone(),
             AuditEvents,
+            shutdown.clone(),
+        )))
+        .task(tokio::spawn(serve_projection_status::<AuditEvents>(
+            bus.clone(),
+            pool.clone(),
             shutdown.clone(),
         )))
         .task(tokio::spawn(status_log::follow_status(

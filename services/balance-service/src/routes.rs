@@ -1,17 +1,29 @@
+//! The balance service's reads: the caller's balances and daily summary,
+//! and — for the whole system — the status of every read model.
+
 use axum::extract::{FromRef, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use ledgerline_auth::{Caller, TokenKeys};
+use ledgerline_bus::Bus;
+use ledgerline_projection::{Projector, local_view};
 use ledgerline_runtime::ApiProblem;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::PgPool;
 use time::OffsetDateTime;
+
+use crate::Balances;
+
+mod daily_summary;
+mod projections;
 
 #[derive(Clone)]
 pub struct BalanceState {
     pub pool: PgPool,
     pub keys: TokenKeys,
+    /// For the admin view of the read models (NATS request–reply).
+    pub bus: Bus,
 }
 
 impl FromRef<BalanceState> for TokenKeys {
@@ -20,10 +32,24 @@ impl FromRef<BalanceState> for TokenKeys {
     }
 }
 
+/// `/projections/{name}` sits beside the static `/projections/…` routes of
+/// this and other services (merged into one router in an `all` process):
+/// a static segment wins over the capture, so the read models' own routes
+/// answer for their names and the capture answers for the rest.
 pub fn routes(state: BalanceState) -> Router {
     Router::new()
+        .route("/projections", get(projections::list))
+        .route("/projections/{name}", get(projections::one))
         .route("/projections/AccountBalances", get(balances))
+        .route(
+            "/projections/DailySummary",
+            get(daily_summary::daily_summary),
+        )
         .with_state(state)
+}
+
+fn read_failed(what: &str) -> impl Fn(sqlx::Error) -> ApiProblem + '_ {
+    move |e| ApiProblem::unavailable(format!("cannot read {what}: {e}"))
 }
 
 #[derive(Serialize, sqlx::FromRow)]
@@ -40,18 +66,24 @@ struct AccountBalance {
     updated_at: OffsetDateTime,
 }
 
-/// The caller's accounts and balances.
+/// The caller's accounts and balances, with the read model's status (the
+/// same fields `GET /projections/{name}` has for the others).
 async fn balances(
     State(state): State<BalanceState>,
     caller: Caller,
 ) -> Result<Json<Value>, ApiProblem> {
-    let items: Vec<AccountBalance> = sqlx::query_as(
-        "SELECT account_id, owner_id, currency, balance, status, version, updated_at
-         FROM accounts WHERE owner_id = $1 ORDER BY account_id",
-    )
-    .bind(caller.user_id.as_str())
-    .fetch_all(&state.pool)
-    .await
-    .map_err(|e| ApiProblem::unavailable(format!("cannot read balances: {e}")))?;
-    Ok(Json(json!({ "name": "AccountBalances", "items": items })))
+    let (view, items) = tokio::join!(
+        local_view(&state.bus, &state.pool, Balances::NAME),
+        sqlx::query_as::<_, AccountBalance>(
+            "SELECT account_id, owner_id, currency, balance, status, version, updated_at
+             FROM accounts WHERE owner_id = $1 ORDER BY account_id",
+        )
+        .bind(caller.user_id.as_str())
+        .fetch_all(&state.pool)
+    );
+    let view = view.map_err(read_failed("the projection status"))?;
+    let items = items.map_err(read_failed("balances"))?;
+    let mut body = serde_json::to_value(view).map_err(ApiProblem::internal)?;
+    body["items"] = serde_json::to_value(items).map_err(ApiProblem::internal)?;
+    Ok(Json(body))
 }

@@ -1,6 +1,6 @@
 use ledgerline_auth::TokenKeys;
 use ledgerline_bus::Bus;
-use ledgerline_projection::{ensure_checkpoint_tables, run_projector};
+use ledgerline_projection::{ensure_checkpoint_tables, run_projector, serve_projection_status};
 use ledgerline_runtime::{Config, Readiness, ServiceHandle, Shutdown, connect_schema};
 use sqlx::migrate::Migrator;
 
@@ -21,10 +21,18 @@ pub async fn start(
     let router = routes(HistoryState {
         pool: pool.clone(),
         keys: keys.clone(),
+        bus: bus.clone(),
     });
     let readiness = Readiness::default()
         .nats(bus.client.clone())
         .postgres("postgres", pool.clone());
+    let status = tokio::spawn(serve_projection_status::<History>(
+        bus.clone(),
+        pool.clone(),
+        shutdown.clone(),
+    ));
     let projector = tokio::spawn(run_projector(bus.clone(), pool, History, shutdown.clone()));
-    Ok(ServiceHandle::new("history-service", router, readiness).task(projector))
+    Ok(ServiceHandle::new("history-service", router, readiness)
+        .task(projector)
+        .task(status))
 }

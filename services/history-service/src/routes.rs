@@ -2,19 +2,25 @@ use axum::extract::{FromRef, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use ledgerline_auth::{Caller, TokenKeys};
+use ledgerline_bus::Bus;
 use ledgerline_contracts::FieldError;
 use ledgerline_domain::AccountId;
+use ledgerline_projection::{Projector, local_view};
 use ledgerline_runtime::{ApiProblem, ValidQuery};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+use crate::History;
 
 #[derive(Clone)]
 pub struct HistoryState {
     pub pool: PgPool,
     pub keys: TokenKeys,
+    /// For the read model's lag (the store head, over NATS).
+    pub bus: Bus,
 }
 
 impl FromRef<HistoryState> for TokenKeys {
@@ -50,7 +56,8 @@ struct Transaction {
     occurred_at: OffsetDateTime,
 }
 
-/// The caller's transactions, newest first, optionally for one account.
+/// The caller's transactions, newest first, optionally for one account,
+/// with the read model's status (the fields `GET /projections/{name}` has).
 async fn history(
     State(state): State<HistoryState>,
     caller: Caller,
@@ -70,18 +77,21 @@ async fn history(
             )]));
         }
     };
-    let items: Vec<Transaction> = sqlx::query_as(
-        "SELECT event_id, account_id, version, event_type, amount, balance_after, command_id, occurred_at
-         FROM transactions WHERE owner_id = $1 AND ($2::text IS NULL OR account_id = $2)
-         ORDER BY global_position DESC LIMIT $3",
-    )
-    .bind(caller.user_id.as_str())
-    .bind(account.as_ref().map(AccountId::as_str))
-    .bind(limit)
-    .fetch_all(&state.pool)
-    .await
-    .map_err(|e| ApiProblem::unavailable(format!("cannot read history: {e}")))?;
-    Ok(Json(
-        json!({ "name": "TransactionHistory", "items": items }),
-    ))
+    let (view, items) = tokio::join!(
+        local_view(&state.bus, &state.pool, History::NAME),
+        sqlx::query_as::<_, Transaction>(
+            "SELECT event_id, account_id, version, event_type, amount, balance_after, command_id, occurred_at
+             FROM transactions WHERE owner_id = $1 AND ($2::text IS NULL OR account_id = $2)
+             ORDER BY global_position DESC LIMIT $3",
+        )
+        .bind(caller.user_id.as_str())
+        .bind(account.as_ref().map(AccountId::as_str))
+        .bind(limit)
+        .fetch_all(&state.pool)
+    );
+    let unavailable = |e: sqlx::Error| ApiProblem::unavailable(format!("cannot read history: {e}"));
+    let (view, items) = (view.map_err(unavailable)?, items.map_err(unavailable)?);
+    let mut body = serde_json::to_value(view).map_err(ApiProblem::internal)?;
+    body["items"] = serde_json::to_value(items).map_err(ApiProblem::internal)?;
+    Ok(Json(body))
 }

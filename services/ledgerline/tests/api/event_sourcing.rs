@@ -93,7 +93,15 @@ async fn stats_count_a_known_history_for_operators_only() {
     statuses.extend(decided(&app, &bob, &[ids[5].clone(), not_owner]).await);
     assert_eq!(
         statuses,
-        ["succeeded", "succeeded", "succeeded", "succeeded", "rejected", "succeeded", "rejected"]
+        [
+            "succeeded",
+            "succeeded",
+            "succeeded",
+            "succeeded",
+            "rejected",
+            "succeeded",
+            "rejected"
+        ]
     );
 
     let (status, stats) = app.get(&ops, "/stats?limit=1").await;
@@ -184,14 +192,20 @@ async fn time_travel_by_version_and_by_time_across_snapshot_boundaries() {
             .await;
         assert_eq!(status, 200, "{then}");
         assert_eq!(then["version"], event["version"], "as of {stamp}");
-        assert_eq!(then["balance"], event["data"]["balanceAfter"].as_i64().unwrap_or(0));
-        assert_eq!(then["asOf"].as_str().map(|s| s.len() > 0), Some(true));
+        assert_eq!(
+            then["balance"],
+            event["data"]["balanceAfter"].as_i64().unwrap_or(0)
+        );
+        assert!(
+            then["asOf"].as_str().is_some_and(|s| !s.is_empty()),
+            "{then}"
+        );
     }
     // The same instant written with an offset (the + encoded as %2B).
     let last = &events["items"][5];
     let stamp = last["metadata"]["timestamp"].as_str().unwrap();
-    let t = time::OffsetDateTime::parse(stamp, &time::format_description::well_known::Rfc3339)
-        .unwrap();
+    let t =
+        time::OffsetDateTime::parse(stamp, &time::format_description::well_known::Rfc3339).unwrap();
     let shifted = t
         .to_offset(time::UtcOffset::from_hms(2, 0, 0).unwrap())
         .format(&time::format_description::well_known::Rfc3339)
@@ -200,7 +214,10 @@ async fn time_travel_by_version_and_by_time_across_snapshot_boundaries() {
     let (_, then) = app
         .get(&alice, &format!("/queries/account/acc-t?asOf={shifted}"))
         .await;
-    assert_eq!((&then["version"], &then["balance"]), (&json!(6), &json!(1500)));
+    assert_eq!(
+        (&then["version"], &then["balance"]),
+        (&json!(6), &json!(1500))
+    );
     assert_eq!(then["rebuiltFrom"]["snapshotVersion"], 6);
 
     // Before the account existed, beyond its history, someone else's.
@@ -212,9 +229,23 @@ async fn time_travel_by_version_and_by_time_across_snapshot_boundaries() {
         404,
     )
     .await;
-    refused(&app, Method::GET, "/queries/account/acc-t?version=7", Some(&alice), 404).await;
+    refused(
+        &app,
+        Method::GET,
+        "/queries/account/acc-t?version=7",
+        Some(&alice),
+        404,
+    )
+    .await;
     let bob = app.token("bob").await;
-    refused(&app, Method::GET, "/queries/account/acc-t?version=1", Some(&bob), 403).await;
+    refused(
+        &app,
+        Method::GET,
+        "/queries/account/acc-t?version=1",
+        Some(&bob),
+        403,
+    )
+    .await;
     let ops = app.token_with_role("ops", Some("operator")).await;
     assert_eq!(
         app.get(&ops, "/queries/account/acc-t?version=2").await.1["balance"],
@@ -261,9 +292,7 @@ async fn daily_summary_sums_each_days_money_in_and_out_per_currency() {
     // computed from the event log (a run across midnight splits days).
     let mut expected: BTreeMap<(String, &str), [i64; 4]> = BTreeMap::new();
     for (account, currency) in [("acc-e", "EUR"), ("acc-u", "USD")] {
-        let (_, events) = app
-            .get(&alice, &format!("/events/account/{account}"))
-            .await;
+        let (_, events) = app.get(&alice, &format!("/events/account/{account}")).await;
         for e in events["items"].as_array().unwrap() {
             let day = e["metadata"]["timestamp"].as_str().unwrap()[..10].to_owned();
             let amount = e["data"]["amount"].as_i64().unwrap_or(0);
@@ -284,7 +313,9 @@ async fn daily_summary_sums_each_days_money_in_and_out_per_currency() {
         })
         .collect();
     let totals = |items: &Value, field: &str| -> i64 {
-        items.as_array().map_or(0, |a| a.iter().map(|i| i[field].as_i64().unwrap_or(0)).sum())
+        items.as_array().map_or(0, |a| {
+            a.iter().map(|i| i[field].as_i64().unwrap_or(0)).sum()
+        })
     };
     let summary = app
         .eventually(&alice, "/projections/DailySummary", |b| {
@@ -298,12 +329,20 @@ async fn daily_summary_sums_each_days_money_in_and_out_per_currency() {
 
     // The range is inclusive on both ends.
     let first = summary["items"][0]["day"].as_str().unwrap();
-    let last = summary["items"][expected.len() - 1]["day"].as_str().unwrap();
+    let last = summary["items"][expected.len() - 1]["day"]
+        .as_str()
+        .unwrap();
     let (_, ranged) = app
-        .get(&alice, &format!("/projections/DailySummary?from={first}&to={last}"))
+        .get(
+            &alice,
+            &format!("/projections/DailySummary?from={first}&to={last}"),
+        )
         .await;
     assert_eq!(ranged["items"], summary["items"]);
-    assert_eq!((&ranged["from"], &ranged["to"]), (&json!(first), &json!(last)));
+    assert_eq!(
+        (&ranged["from"], &ranged["to"]),
+        (&json!(first), &json!(last))
+    );
     let (_, later) = app
         .get(&alice, "/projections/DailySummary?from=2999-01-01")
         .await;
@@ -370,19 +409,38 @@ async fn every_read_model_is_listed_live_and_its_lag_converges_to_zero() {
         let (status, body) = app.get(&alice, &format!("/projections/{name}")).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(
-            (&body["name"], &body["status"], &body["lag"], &body["checkpoint"]),
+            (
+                &body["name"],
+                &body["status"],
+                &body["lag"],
+                &body["checkpoint"]
+            ),
             (&json!(name), &json!("live"), &json!(0), &json!(5)),
             "{body}"
         );
-        assert!(body["items"].as_array().is_some_and(|i| !i.is_empty()), "{body}");
+        assert!(
+            body["items"].as_array().is_some_and(|i| !i.is_empty()),
+            "{body}"
+        );
     }
     let (_, summary) = app.get(&alice, "/projections/DailySummary").await;
     assert_eq!(summary["name"], "DailySummary");
-    refused(&app, Method::GET, "/projections/Nonsense", Some(&alice), 404).await;
+    refused(
+        &app,
+        Method::GET,
+        "/projections/Nonsense",
+        Some(&alice),
+        404,
+    )
+    .await;
 
     // More events: lag appears only until the projectors catch up again.
     let more = app
-        .accepted(&alice, "deposit", json!({"accountId": "acc-p", "amount": 1}))
+        .accepted(
+            &alice,
+            "deposit",
+            json!({"accountId": "acc-p", "amount": 1}),
+        )
         .await;
     decided(&app, &alice, &[more]).await;
     app.eventually(&alice, "/projections", |b| {
@@ -429,8 +487,18 @@ async fn bad_event_sourcing_requests_get_problem_documents() {
         ),
         (Method::GET, "/queries/account/acc-x?asOf=yesterday", a, 422),
         (Method::GET, "/queries/account/acc-x?asOf=", a, 422),
-        (Method::GET, "/queries/account/acc-x?asOf=2026-11-22", a, 422),
-        (Method::GET, "/queries/account/acc-x?asOf=2026-11-22T10:00:00", a, 422),
+        (
+            Method::GET,
+            "/queries/account/acc-x?asOf=2026-11-22",
+            a,
+            422,
+        ),
+        (
+            Method::GET,
+            "/queries/account/acc-x?asOf=2026-11-22T10:00:00",
+            a,
+            422,
+        ),
         // An unencoded + is a space in a query string.
         (
             Method::GET,
@@ -450,17 +518,37 @@ async fn bad_event_sourcing_requests_get_problem_documents() {
         (Method::GET, "/queries/account/acc-x?version=1", None, 401),
         // DailySummary
         (Method::GET, "/projections/DailySummary", None, 401),
-        (Method::GET, "/projections/DailySummary?from=2026-13-01", a, 422),
-        (Method::GET, "/projections/DailySummary?from=2026-02-30", a, 422),
+        (
+            Method::GET,
+            "/projections/DailySummary?from=2026-13-01",
+            a,
+            422,
+        ),
+        (
+            Method::GET,
+            "/projections/DailySummary?from=2026-02-30",
+            a,
+            422,
+        ),
         (Method::GET, "/projections/DailySummary?to=tomorrow", a, 422),
-        (Method::GET, "/projections/DailySummary?to=2026-1-01", a, 422),
+        (
+            Method::GET,
+            "/projections/DailySummary?to=2026-1-01",
+            a,
+            422,
+        ),
         (
             Method::GET,
             "/projections/DailySummary?from=2026-11-02&to=2026-11-01",
             a,
             422,
         ),
-        (Method::GET, "/projections/DailySummary?day=2026-11-01", a, 400),
+        (
+            Method::GET,
+            "/projections/DailySummary?day=2026-11-01",
+            a,
+            400,
+        ),
         (Method::DELETE, "/projections/DailySummary", a, 405),
         // /projections and /projections/{name}
         (Method::GET, "/projections", None, 401),

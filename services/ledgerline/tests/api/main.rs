@@ -5,6 +5,7 @@
 
 mod bad_input;
 mod end_to_end;
+mod event_sourcing;
 mod helpers;
 mod reliability;
 mod resume;

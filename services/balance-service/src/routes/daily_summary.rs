@@ -1,0 +1,190 @@
+//! `GET /projections/DailySummary?from=YYYY-MM-DD&to=YYYY-MM-DD`: the
+//! caller's money in and out per UTC day and currency, oldest day first.
+
+use axum::Json;
+use axum::extract::State;
+use ledgerline_auth::Caller;
+use ledgerline_contracts::FieldError;
+use ledgerline_runtime::{ApiProblem, ValidQuery};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use time::Date;
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+
+use super::{BalanceState, read_failed};
+
+const DAY: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day]");
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct DailySummaryQuery {
+    /// First day included (UTC).
+    from: Option<String>,
+    /// Last day included (UTC).
+    to: Option<String>,
+}
+
+fn parse_day(field: &str, text: Option<String>) -> Result<Option<Date>, FieldError> {
+    let Some(text) = text else { return Ok(None) };
+    // Exactly YYYY-MM-DD: no signs, no short fields, a real calendar day.
+    let day = (text.len() == 10)
+        .then(|| Date::parse(&text, DAY).ok())
+        .flatten()
+        .ok_or_else(|| FieldError::new(field, "must be a day written YYYY-MM-DD"))?;
+    Ok(Some(day))
+}
+
+/// The days asked for, or the fields that are wrong.
+fn day_range(q: DailySummaryQuery) -> Result<(Option<Date>, Option<Date>), ApiProblem> {
+    let (from, to) = (parse_day("from", q.from), parse_day("to", q.to));
+    let errors: Vec<FieldError> = [&from, &to]
+        .into_iter()
+        .filter_map(|r| r.as_ref().err().cloned())
+        .collect();
+    match (from, to) {
+        (Ok(Some(from)), Ok(Some(to))) if from > to => {
+            Err(ApiProblem::invalid(vec![FieldError::new(
+                "from",
+                "must not be after to",
+            )]))
+        }
+        (Ok(from), Ok(to)) => Ok((from, to)),
+        _ => Err(ApiProblem::invalid(errors)),
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct DayRow {
+    day: Date,
+    currency: String,
+    deposits: i64,
+    withdrawals: i64,
+    net_change: i64,
+    deposit_count: i64,
+    withdrawal_count: i64,
+}
+
+/// Amounts in minor units; `netChange` = deposits − withdrawals.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Day {
+    day: String,
+    currency: String,
+    deposits: i64,
+    withdrawals: i64,
+    net_change: i64,
+    deposit_count: i64,
+    withdrawal_count: i64,
+}
+
+fn format_day(day: Date) -> Result<String, ApiProblem> {
+    day.format(DAY).map_err(ApiProblem::internal)
+}
+
+pub(super) async fn daily_summary(
+    State(state): State<BalanceState>,
+    caller: Caller,
+    ValidQuery(q): ValidQuery<DailySummaryQuery>,
+) -> Result<Json<Value>, ApiProblem> {
+    let (from, to) = day_range(q)?;
+    // The difference is BIGINT arithmetic, checked by PostgreSQL: it can
+    // only fail, never wrap (and with both sums >= 0 it cannot overflow).
+    let rows: Vec<DayRow> = sqlx::query_as(
+        "SELECT day, currency, deposits, withdrawals, deposits - withdrawals AS net_change,
+                deposit_count, withdrawal_count
+         FROM daily_summary
+         WHERE owner_id = $1 AND ($2::date IS NULL OR day >= $2) AND ($3::date IS NULL OR day <= $3)
+         ORDER BY day, currency",
+    )
+    .bind(caller.user_id.as_str())
+    .bind(from)
+    .bind(to)
+    .fetch_all(&state.pool)
+    .await
+    .map_err(read_failed("the daily summary"))?;
+    let items = rows
+        .into_iter()
+        .map(|r| {
+            Ok(Day {
+                day: format_day(r.day)?,
+                currency: r.currency,
+                deposits: r.deposits,
+                withdrawals: r.withdrawals,
+                net_change: r.net_change,
+                deposit_count: r.deposit_count,
+                withdrawal_count: r.withdrawal_count,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiProblem>>()?;
+    Ok(Json(json!({
+        "name": "DailySummary",
+        "from": from.map(format_day).transpose()?,
+        "to": to.map(format_day).transpose()?,
+        "items": items,
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::date;
+
+    use super::*;
+
+    fn range(
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<(Option<Date>, Option<Date>), Vec<String>> {
+        day_range(DailySummaryQuery {
+            from: from.map(str::to_owned),
+            to: to.map(str::to_owned),
+        })
+        .map_err(|p| {
+            assert_eq!(p.status().as_u16(), 422);
+            p.0.errors.into_iter().map(|e| e.field).collect()
+        })
+    }
+
+    #[test]
+    fn days_are_optional_inclusive_and_ordered() {
+        assert_eq!(range(None, None), Ok((None, None)));
+        assert_eq!(
+            range(Some("2026-11-01"), Some("2026-11-01")),
+            Ok((Some(date!(2026 - 11 - 01)), Some(date!(2026 - 11 - 01))))
+        );
+        assert_eq!(
+            range(None, Some("2024-02-29")),
+            Ok((None, Some(date!(2024 - 02 - 29))))
+        );
+        assert_eq!(
+            range(Some("2026-11-02"), Some("2026-11-01")),
+            Err(vec!["from".to_owned()])
+        );
+    }
+
+    #[test]
+    fn anything_but_a_real_yyyy_mm_dd_day_is_refused_naming_the_field() {
+        for bad in [
+            "2026-1-05",
+            "2026-02-30",
+            "2025-02-29",
+            "26-11-01",
+            "+2026-11-01",
+            "2026-11-01T00:00:00Z",
+            "2026/11/01",
+            "",
+            "today",
+            "2026-11-01 ",
+        ] {
+            assert_eq!(
+                range(Some(bad), None),
+                Err(vec!["from".to_owned()]),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            range(Some("x"), Some("y")),
+            Err(vec!["from".to_owned(), "to".to_owned()])
+        );
+    }
+}

@@ -1,0 +1,43 @@
+//! `GET /projections` and `GET /projections/{name}`: every read model's
+//! status and lag, gathered over NATS from the projectors that own them
+//! (and the head from the command processor), so any process that runs
+//! the balance service can answer — an edge proxy may route these paths to
+//! any of them.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use ledgerline_auth::Caller;
+use ledgerline_projection::{ProjectionsOverview, READ_MODELS, gather};
+use ledgerline_runtime::ApiProblem;
+use serde_json::Value;
+
+use super::BalanceState;
+
+pub(super) async fn list(
+    State(state): State<BalanceState>,
+    _caller: Caller,
+) -> Json<ProjectionsOverview> {
+    Json(gather(&state.bus).await)
+}
+
+pub(super) async fn one(
+    State(state): State<BalanceState>,
+    _caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiProblem> {
+    let overview = gather(&state.bus).await;
+    let Some(view) = overview.find(&name) else {
+        return Err(ApiProblem::not_found(format!(
+            "no read model named {name}; known: {}",
+            READ_MODELS.join(", ")
+        )));
+    };
+    if !view.is_live() {
+        return Err(ApiProblem::unavailable(format!(
+            "the {name} projector did not answer"
+        )));
+    }
+    serde_json::to_value(view)
+        .map(Json)
+        .map_err(ApiProblem::internal)
+}
