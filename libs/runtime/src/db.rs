@@ -17,11 +17,7 @@ pub enum DbError {
     },
 }
 
-/// A pool whose connections work inside `schema` (the one schema a service
-/// owns): the schema is created, its migrations run — with their own
-/// `_sqlx_migrations` table inside it — and `search_path` points there, so
-/// services never touch each other's tables.
-pub async fn connect_schema(
+async fn connect_schema_once(
     database_url: &str,
     schema: &'static str,
     migrator: &Migrator,
@@ -52,10 +48,7 @@ pub async fn connect_schema(
     Ok(pool)
 }
 
-/// Creates the database named in `database_url` when it does not exist yet,
-/// so `make demo` works on a fresh PostgreSQL and each test run can ask for
-/// a database of its own.
-pub async fn ensure_database(database_url: &str) -> Result<(), DbError> {
+async fn ensure_database_once(database_url: &str) -> Result<(), DbError> {
     let options: PgConnectOptions = database_url.parse().map_err(DbError::Url)?;
     let Some(name) = options.get_database().map(str::to_owned) else {
         return Ok(());
@@ -81,4 +74,50 @@ pub async fn ensure_database(database_url: &str) -> Result<(), DbError> {
         }
     }
     Ok(())
+}
+
+/// How long start-up waits for PostgreSQL before giving up: a service
+/// restarted while the database is down waits for it rather than exiting.
+const STARTUP_PATIENCE: Duration = Duration::from_secs(90);
+
+async fn patiently<T, F, Fut>(what: &str, attempt: F) -> Result<T, DbError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, DbError>>,
+{
+    let deadline = tokio::time::Instant::now() + STARTUP_PATIENCE;
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match attempt().await {
+            Err(DbError::Connect(e)) if tokio::time::Instant::now() < deadline => {
+                tracing::warn!(error = %e, "{what}: PostgreSQL not reachable yet; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// A pool whose connections work inside `schema` (the one schema a service
+/// owns): the schema is created, its migrations run — with their own
+/// `_sqlx_migrations` table inside it — and `search_path` points there, so
+/// services never touch each other's tables. Waits for PostgreSQL at start.
+pub async fn connect_schema(
+    database_url: &str,
+    schema: &'static str,
+    migrator: &Migrator,
+    pool_size: u32,
+) -> Result<PgPool, DbError> {
+    patiently(schema, || {
+        connect_schema_once(database_url, schema, migrator, pool_size)
+    })
+    .await
+}
+
+/// Creates the database named in `database_url` when it does not exist yet,
+/// so `make demo` works on a fresh PostgreSQL and each test run can ask for
+/// a database of its own. Waits for PostgreSQL at start.
+pub async fn ensure_database(database_url: &str) -> Result<(), DbError> {
+    patiently("database", || ensure_database_once(database_url)).await
 }

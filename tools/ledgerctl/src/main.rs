@@ -4,6 +4,8 @@
 //! signs in and prints every frame pushed to alice's socket, one JSON
 //! object per line — the terminal twin of the browser app.
 
+mod chaos;
+
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use futures::StreamExt;
@@ -41,6 +43,10 @@ enum Command {
         #[arg(long, env = "TOKEN")]
         token: Option<String>,
     },
+    /// The chaos run: services as separate processes on their own NATS and
+    /// PostgreSQL, under load, while they are killed and restarted; then
+    /// every guarantee is checked. Exits non-zero if one does not hold.
+    Chaos(chaos::ChaosArgs),
 }
 
 async fn login(url: &str, user: &str, operator: bool) -> anyhow::Result<String> {
@@ -89,6 +95,11 @@ async fn main() -> anyhow::Result<()> {
     let url = cli.url.trim_end_matches('/');
     match cli.command {
         Command::Login { user, operator } => println!("{}", login(url, &user, operator).await?),
+        Command::Chaos(args) => {
+            if !chaos::run(args).await? {
+                std::process::exit(1);
+            }
+        }
         Command::Watch { user, token } => {
             let token = match (token, user) {
                 (Some(token), _) => token,

@@ -1,0 +1,353 @@
+//! After the storm: every command exactly one outcome, money right, every
+//! read model equal to the event store.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::load::{Record, account_name};
+
+#[derive(Debug, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub passed: bool,
+    pub detail: String,
+}
+
+pub fn check(name: &str, passed: bool, detail: String) -> Check {
+    Check {
+        name: name.to_owned(),
+        passed,
+        detail,
+    }
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Figures {
+    pub commands_accepted: usize,
+    pub succeeded: usize,
+    pub rejected: usize,
+    pub failed: usize,
+    pub refused_4xx: usize,
+    pub gave_up: u32,
+    pub http_posts: u64,
+    pub http_retries: u64,
+    pub sockets: usize,
+    pub socket_reconnects: u32,
+    pub envelopes_expected: usize,
+    pub envelopes_lost: usize,
+    pub envelopes_doubled: usize,
+    pub events_in_store: usize,
+    pub accounts: usize,
+    pub accounts_money_right: usize,
+}
+
+/// The outcome of each accepted command, as its user's sockets saw it.
+fn outcomes(record: &Record) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for socket in &record.sockets {
+        for (id, frames) in &socket.statuses {
+            if let Some(status) = frames.first().and_then(|f| f["status"].as_str()) {
+                out.insert(id.clone(), status.to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// Commands whose outcome has not reached every socket of their user yet.
+pub fn undelivered(record: &Record) -> usize {
+    record
+        .accepted
+        .iter()
+        .map(|(id, a)| {
+            record
+                .sockets
+                .iter()
+                .filter(|s| s.user == a.user && !s.statuses.contains_key(id))
+                .count()
+        })
+        .sum()
+}
+
+pub fn envelopes(record: &Record, figures: &mut Figures) -> Check {
+    for socket in &record.sockets {
+        for (id, accepted) in &record.accepted {
+            if accepted.user != socket.user {
+                continue;
+            }
+            figures.envelopes_expected += 1;
+            match socket.statuses.get(id).map_or(0, Vec::len) {
+                0 => figures.envelopes_lost += 1,
+                1 => {}
+                _ => figures.envelopes_doubled += 1,
+            }
+        }
+        let foreign = socket
+            .statuses
+            .keys()
+            .filter(|id| {
+                record
+                    .accepted
+                    .get(*id)
+                    .is_some_and(|a| a.user != socket.user)
+            })
+            .count();
+        figures.envelopes_lost += foreign; // counted against us: a leak is worse than a loss
+    }
+    let ok = figures.envelopes_lost == 0 && figures.envelopes_doubled == 0;
+    check(
+        "every socket saw every outcome of its user exactly once (after resume)",
+        ok,
+        format!(
+            "expected {}, lost {}, doubled {}",
+            figures.envelopes_expected, figures.envelopes_lost, figures.envelopes_doubled
+        ),
+    )
+}
+
+pub fn one_outcome_each(record: &Record, figures: &mut Figures) -> Check {
+    let outcomes = outcomes(record);
+    figures.commands_accepted = record.accepted.len();
+    for status in outcomes.values() {
+        match status.as_str() {
+            "succeeded" => figures.succeeded += 1,
+            "rejected" => figures.rejected += 1,
+            _ => figures.failed += 1,
+        }
+    }
+    let decided = record
+        .accepted
+        .keys()
+        .filter(|id| outcomes.contains_key(*id))
+        .count();
+    check(
+        "every accepted command has exactly one final status",
+        decided == record.accepted.len() && figures.envelopes_doubled == 0,
+        format!(
+            "{decided} of {} decided: {} succeeded, {} rejected, {} failed",
+            record.accepted.len(),
+            figures.succeeded,
+            figures.rejected,
+            figures.failed
+        ),
+    )
+}
+
+pub struct Reader {
+    pub http: reqwest::Client,
+    pub processor: String,
+    pub balances: String,
+    pub history: String,
+    pub audit: String,
+    pub operator: String,
+    pub tokens: Vec<String>,
+}
+
+impl Reader {
+    async fn get(&self, url: String, token: &str) -> anyhow::Result<Value> {
+        let response = self.http.get(&url).bearer_auth(token).send().await?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "{url}: {}",
+            response.status()
+        );
+        Ok(response.json().await?)
+    }
+
+    pub async fn all_events(&self) -> anyhow::Result<Vec<Value>> {
+        let mut events = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = self
+                .get(
+                    format!("{}/events/stream?after={after}&limit=1000", self.processor),
+                    &self.operator,
+                )
+                .await?;
+            let items = page["items"].as_array().cloned().unwrap_or_default();
+            if items.is_empty() {
+                return Ok(events);
+            }
+            after = items
+                .last()
+                .and_then(|e| e["globalPosition"].as_i64())
+                .unwrap_or(after);
+            events.extend(items);
+        }
+    }
+
+    async fn audit_entries(&self) -> anyhow::Result<usize> {
+        let mut count = 0;
+        let mut before = String::new();
+        loop {
+            let page = self
+                .get(
+                    format!("{}/audit?limit=1000{before}", self.audit),
+                    &self.operator,
+                )
+                .await?;
+            let items = page["items"].as_array().map_or(0, Vec::len);
+            if items == 0 {
+                return Ok(count);
+            }
+            count += items;
+            before = format!("&before={}", page["nextBefore"]);
+        }
+    }
+
+    /// Polls until the balance read model agrees with the store (or a minute passes).
+    pub async fn converge(&self, users: usize, accounts: usize) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while tokio::time::Instant::now() < deadline {
+            let mut agree = true;
+            for user in 0..users {
+                let Ok(model) = self
+                    .get(
+                        format!("{}/projections/AccountBalances", self.balances),
+                        &self.tokens[user],
+                    )
+                    .await
+                else {
+                    agree = false;
+                    break;
+                };
+                for account in 0..accounts {
+                    let id = account_name(user, account);
+                    let store = self
+                        .get(
+                            format!("{}/queries/account/{id}", self.processor),
+                            &self.tokens[user],
+                        )
+                        .await;
+                    let row = model["items"]
+                        .as_array()
+                        .and_then(|i| i.iter().find(|r| r["accountId"] == id.as_str()).cloned());
+                    agree &=
+                        matches!((store, row), (Ok(s), Some(r)) if s["version"] == r["version"]);
+                }
+            }
+            if agree {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    pub async fn read_models(
+        &self,
+        record: &Record,
+        users: usize,
+        accounts: usize,
+        figures: &mut Figures,
+    ) -> anyhow::Result<Vec<Check>> {
+        let outcomes = outcomes(record);
+        let events = self.all_events().await?;
+        figures.events_in_store = events.len();
+        let mut checks = vec![check(
+            "events in the store = successful commands (one event each)",
+            events.len() == figures.succeeded,
+            format!(
+                "{} events, {} succeeded commands",
+                events.len(),
+                figures.succeeded
+            ),
+        )];
+        let (mut money_wrong, mut model_wrong, mut history_wrong) =
+            (Vec::new(), Vec::new(), Vec::new());
+        for user in 0..users {
+            let token = &self.tokens[user];
+            let balances = self
+                .get(
+                    format!("{}/projections/AccountBalances", self.balances),
+                    token,
+                )
+                .await?;
+            for account in 0..accounts {
+                let id = account_name(user, account);
+                figures.accounts += 1;
+                // Money: initial 100.00 plus every succeeded deposit minus every succeeded withdrawal.
+                let mut expected = 0i64;
+                let mut succeeded = 0i64;
+                for (cid, a) in record.accepted.iter().filter(|(_, a)| a.account == id) {
+                    if outcomes.get(cid).map(String::as_str) == Some("succeeded") {
+                        succeeded += 1;
+                        expected += match a.kind {
+                            "deposit" | "open-account" => a.minor,
+                            _ => -a.minor,
+                        };
+                    }
+                }
+                let store = self
+                    .get(format!("{}/queries/account/{id}", self.processor), token)
+                    .await?;
+                if store["balance"].as_i64() == Some(expected)
+                    && store["version"].as_i64() == Some(succeeded)
+                {
+                    figures.accounts_money_right += 1;
+                } else {
+                    money_wrong.push(format!(
+                        "{id}: store {} v{}, expected {expected} v{succeeded}",
+                        store["balance"], store["version"]
+                    ));
+                }
+                let row = balances["items"]
+                    .as_array()
+                    .and_then(|i| i.iter().find(|r| r["accountId"] == id.as_str()).cloned());
+                if !matches!(&row, Some(r) if r["balance"] == store["balance"] && r["version"] == store["version"])
+                {
+                    model_wrong.push(format!("{id}: balances {row:?} vs store {store}"));
+                }
+                let history = self
+                    .get(
+                        format!(
+                            "{}/projections/TransactionHistory?accountId={id}&limit=500",
+                            self.history
+                        ),
+                        token,
+                    )
+                    .await?;
+                let rows = history["items"].as_array().map_or(0, Vec::len) as i64;
+                if Some(rows) != store["version"].as_i64() {
+                    history_wrong.push(format!(
+                        "{id}: {rows} history rows, version {}",
+                        store["version"]
+                    ));
+                }
+            }
+        }
+        checks.push(check(
+            "money: every balance = initial + succeeded deposits − succeeded withdrawals",
+            money_wrong.is_empty(),
+            summary(&money_wrong, figures.accounts),
+        ));
+        checks.push(check(
+            "AccountBalances = the event store",
+            model_wrong.is_empty(),
+            summary(&model_wrong, figures.accounts),
+        ));
+        checks.push(check(
+            "TransactionHistory = the event store",
+            history_wrong.is_empty(),
+            summary(&history_wrong, figures.accounts),
+        ));
+        let audit = self.audit_entries().await?;
+        let expected_audit = events.len() + outcomes.len();
+        checks.push(check(
+            "audit log = events + outcomes",
+            audit == expected_audit,
+            format!("{audit} entries, expected {expected_audit}"),
+        ));
+        Ok(checks)
+    }
+}
+
+fn summary(wrong: &[String], total: usize) -> String {
+    if wrong.is_empty() {
+        format!("{total} accounts agree")
+    } else {
+        format!("{} of {total} disagree: {}", wrong.len(), wrong.join("; "))
+    }
+}
