@@ -32,6 +32,7 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', webDir, ch
   const historyRM = new Map();
   const idem = new Map(); // user|key -> accepted
   const sockets = new Set(); // {userId, send, close}
+  const statusLog = []; // [{userId, seq, frame}] as BANK_STATUS would hold them
   let globalPosition = 0;
   let statusSeq = 0;
   let eventSeq = 0;
@@ -136,10 +137,12 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', webDir, ch
         updateReadModels(ev);
       }
       const status = out.events ? 'succeeded' : out.rejected ? 'rejected' : 'failed';
-      push(cmd.userId, {
+      const statusFrame = {
         type: 'status', seq: ++statusSeq, commandId: cmd.commandId, entityType: 'BankAccount', entityId: cmd.accountId,
         status, success: status === 'succeeded', error: out.rejected ?? out.failed ?? null, events: envs, timestamp: now,
-      });
+      };
+      statusLog.push({ userId: cmd.userId, seq: statusFrame.seq, frame: statusFrame });
+      push(cmd.userId, statusFrame);
       const owner = accounts.get(cmd.accountId)?.ownerId;
       if (owner) for (const ev of envs) push(owner, { type: 'event', seq: ++eventSeq, event: ev });
       busy = false;
@@ -227,6 +230,24 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', webDir, ch
     }
   });
 
+  /** What a resuming client missed: statuses after statusSeq, then events of its accounts after eventPosition (no seq). */
+  function missed(userId, statusAfter, eventAfter) {
+    const out = [];
+    if (statusAfter !== null) {
+      for (const s of statusLog) if (s.userId === userId && s.seq > statusAfter) out.push(s.frame);
+    }
+    if (eventAfter !== null) {
+      const mine = [];
+      for (const [id, list] of events) {
+        if (accounts.get(id)?.ownerId !== userId) continue;
+        for (const ev of list) if (ev.globalPosition > eventAfter) mine.push(ev);
+      }
+      mine.sort((a, b) => a.globalPosition - b.globalPosition);
+      for (const ev of mine) out.push({ type: 'event', event: ev });
+    }
+    return out;
+  }
+
   server.on('upgrade', (req, sock) => {
     const url = new URL(req.url, 'http://x');
     const userId = users.get(url.searchParams.get('access_token') ?? '');
@@ -234,6 +255,12 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', webDir, ch
       sock.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n');
       return;
     }
+    const resumeParam = (name) => {
+      const v = url.searchParams.get(name);
+      return v !== null && /^[0-9]+$/.test(v) ? Number(v) : null;
+    };
+    const statusAfter = resumeParam('statusSeq');
+    const eventAfter = resumeParam('eventPosition');
     const accept = createHash('sha1').update(req.headers['sec-websocket-key'] + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64');
     sock.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
     const frame = (opcode, payload) => {
@@ -267,6 +294,8 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', webDir, ch
       }
     });
     entry.send(JSON.stringify({ type: 'welcome', userId, connectionId: randomUUID() }));
+    // Single-threaded: the replay goes out before any live frame can.
+    for (const f of missed(userId, statusAfter, eventAfter)) entry.send(JSON.stringify(f));
   });
 
   await new Promise((r) => server.listen(port, host, r));

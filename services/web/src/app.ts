@@ -4,6 +4,7 @@ import { ApiClient, DEFAULT_HTTP_RETRY, buildAmountBody, buildCloseBody, buildOp
 import type { BackoffPolicy } from './backoff.js';
 import { newUuid } from './ids.js';
 import { formatMinor, parseAmountInput } from './money.js';
+import { ResumeTracker } from './resume.js';
 import { LiveSocket, type ConnectionState, type ServerFrame } from './socket.js';
 import { LedgerState, type EventEnvelope, type HistoryEntry, type StatusEnvelope } from './state.js';
 
@@ -27,6 +28,19 @@ const ledger = new LedgerState();
 let socket: LiveSocket | null = null;
 let connection: ConnectionState = 'offline';
 
+/** Where the socket resumes from (this user's highest status seq and event position). */
+let resume: ResumeTracker | null = null;
+/** Set once this session had a connection (or was restored by a reload): later connects resume. */
+let resumable = false;
+/** Whether the connection being opened resumes (set when its URL is made). */
+let connectResumed = false;
+/**
+ * For a resume without a known statusSeq (sent as 0, so every status of the
+ * user is replayed): statuses older than this sign-in are applied but not
+ * toasted, as they are not outcomes of this session.
+ */
+let quietBefore: number | null = null;
+
 interface Pending { key: string; commandId?: string; accountId: string | null; label: string }
 const pending = new Map<string, Pending>();
 /** Command ids whose outcome was shown: one toast per command, whatever the duplicates. */
@@ -38,6 +52,14 @@ const api = new ApiClient({
   getToken: () => session?.token ?? null,
   retry: { ...DEFAULT_HTTP_RETRY, ...(config.httpRetry ?? {}) },
 });
+
+function storage(): Storage | null {
+  try {
+    return sessionStorage;
+  } catch {
+    return null;
+  }
+}
 
 function loadSession(): Session | null {
   try {
@@ -334,6 +356,9 @@ function openAccount(e: Event): void {
 let gapTimer: ReturnType<typeof setTimeout> | null = null;
 function applyEvent(ev: EventEnvelope): void {
   const r = ledger.applyEvent(ev);
+  // Applied now, or already reflected (version at or below the account's):
+  // either way nothing at or before this position needs replaying for it.
+  resume?.noteEvent(ev.globalPosition);
   if (r.gap && !gapTimer) {
     // Some versions were missed: heal by reading the read models again.
     gapTimer = setTimeout(() => {
@@ -359,6 +384,7 @@ function outcomeLabel(env: StatusEnvelope, p: Pending | undefined): string {
 
 function onStatus(env: StatusEnvelope): void {
   for (const ev of env.events ?? []) applyEvent(ev);
+  resume?.noteStatus(env.seq);
   let match: Pending | undefined;
   for (const p of pending.values()) {
     if (p.commandId === env.commandId) {
@@ -369,6 +395,11 @@ function onStatus(env: StatusEnvelope): void {
   }
   renderAccounts();
   if (settled.has(env.commandId) || earlyOutcomes.has(env.commandId)) return;
+  if (!match && quietBefore !== null && Date.parse(env.timestamp) < quietBefore) {
+    // Replayed from before this sign-in: its events count, its toast does not.
+    settled.add(env.commandId);
+    return;
+  }
   if (!match && [...pending.values()].some((p) => !p.commandId && (p.accountId === null || p.accountId === env.entityId))) {
     // Maybe ours, with its 202 still on the way: wait a moment for it.
     const timer = setTimeout(() => {
@@ -407,6 +438,11 @@ function onFrame(frame: ServerFrame): void {
       break;
     }
     case 'error':
+      if (frame.code === 'RESUME_INCOMPLETE') {
+        // The server could not replay what we missed: re-read the read models.
+        loadReadModels();
+        break;
+      }
       toast('failed', `Server: ${String(frame.message ?? frame.code ?? 'error')}`, { code: typeof frame.code === 'string' ? frame.code : undefined });
       break;
     default:
@@ -459,7 +495,8 @@ async function catchUpOnce(): Promise<void> {
 }
 
 let settleTimer: ReturnType<typeof setTimeout> | null = null;
-function onConnected(): void {
+/** Reads the read models, and once more shortly after. */
+function loadReadModels(): void {
   void catchUp();
   // Read models trail the event store by a moment: read them once more
   // shortly after, so an event published while we were away is not missed.
@@ -470,16 +507,37 @@ function onConnected(): void {
   }, 1_500);
 }
 
+function onConnected(): void {
+  // A resumed connection gets what it missed from the server (statuses,
+  // then events, then live frames); only RESUME_INCOMPLETE sends us to the
+  // read models. The first connection of a sign-in loads them.
+  if (connectResumed) return;
+  resumable = true;
+  loadReadModels();
+}
+
 // ---- session --------------------------------------------------------------
 
 function wsUrl(): string {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${proto}//${location.host}/ws?access_token=${encodeURIComponent(session?.token ?? '')}`;
+  const base = `${proto}//${location.host}/ws?access_token=${encodeURIComponent(session?.token ?? '')}`;
+  connectResumed = resumable && resume !== null;
+  if (!connectResumed || !resume) {
+    quietBefore = null;
+    return base;
+  }
+  const point = resume.current;
+  quietBefore = point.statusSeq === null ? point.since : null;
+  return `${base}&${resume.query()}`;
 }
 
-function startSession(): void {
+/** restored: the session comes from sessionStorage (a reload), not from a sign-in. */
+function startSession(restored: boolean): void {
   if (!session) return;
   epoch++;
+  const restoredPoint = restored ? ResumeTracker.restore(session.userId, storage()) : null;
+  resume = restoredPoint ?? ResumeTracker.fresh(session.userId, storage());
+  resumable = restoredPoint !== null;
   $('login-view').hidden = true;
   $('app-view').hidden = false;
   $('current-user').textContent = session.userId;
@@ -492,13 +550,21 @@ function startSession(): void {
     backoff: config.socketBackoff ? { baseMs: 300, factor: 2, maxMs: 10_000, ...config.socketBackoff } : undefined,
   });
   socket.start();
-  void catchUp();
+  // A reload resumes the socket, but this page has no picture of the
+  // accounts yet: it reads the read models as a sign-in does.
+  if (restoredPoint) loadReadModels();
+  else void catchUp();
 }
 
 function signOut(message?: string): void {
   epoch++;
   socket?.stop();
   socket = null;
+  if (session) ResumeTracker.forget(session.userId, storage());
+  resume = null;
+  resumable = false;
+  connectResumed = false;
+  quietBefore = null;
   session = null;
   sessionStorage.removeItem(SESSION_KEY);
   ledger.clear();
@@ -533,7 +599,7 @@ async function signIn(userId: string): Promise<void> {
   err.textContent = '';
   session = { token: res.body.token, userId: res.body.userId ?? id, role: res.body.role };
   sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
-  startSession();
+  startSession(false);
 }
 
 // ---- boot -----------------------------------------------------------------
@@ -553,7 +619,7 @@ function boot(): void {
   $('logout').addEventListener('click', () => signOut());
   $('open-account-form').addEventListener('submit', openAccount);
   setConnection('offline');
-  if (session) startSession();
+  if (session) startSession(true);
   else {
     $('login-view').hidden = false;
     ($('login-user') as HTMLInputElement).focus();
@@ -565,6 +631,7 @@ function boot(): void {
     connection: () => connection,
     accounts: () => ledger.list().map((a) => ({ ...a })),
     pendingCount: () => pending.size,
+    resumePoint: () => (resume ? resume.current : null),
   };
 }
 

@@ -1,6 +1,8 @@
 // The live connection: one WebSocket per tab, reconnected with exponential
 // backoff + jitter. "connected" is reported once the server's welcome frame
-// arrives, and that is when the app catches up on what it missed.
+// arrives. The URL is asked for on every connect, so a reconnect can carry
+// the resume point (`statusSeq`, `eventPosition`) and the server replays
+// what was missed right after the welcome.
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
 
 export type ConnectionState = 'connected' | 'reconnecting' | 'offline';
@@ -16,7 +18,7 @@ export interface LiveSocketOptions {
   url: () => string;
   onFrame: (frame: ServerFrame) => void;
   onState: (state: ConnectionState) => void;
-  /** After every (re)connect: the place to catch up. */
+  /** After every (re)connect, once the welcome frame arrived. */
   onConnected: () => void;
   backoff?: BackoffPolicy;
   /** No frame (not even a heartbeat) for this long: the socket is dead. */

@@ -1,6 +1,7 @@
 // The app's picture of the user's accounts. It changes only by applying
-// pushed events (deduplicated by per-account version) and by merging the
-// read models at (re)connect time, never by guesswork.
+// pushed events (live or replayed on resume, deduplicated by per-account
+// version) and by merging the read models (at sign-in or reload, when a
+// resume is incomplete, when a version gap shows), never by guesswork.
 import type { BalanceItem, HistoryItem } from './api.js';
 
 export interface EventEnvelope {

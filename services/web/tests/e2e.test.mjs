@@ -9,7 +9,7 @@ import {
   apiFetch, balanceOf, card, connectionText, demoToken, instrument, launchBrowser, moveMoney, openAccount,
   signIn, toasts, uniqueId, waitBalance, waitFor, waitToast,
 } from './lib/browser.mjs';
-import { check } from './lib/schemas.mjs';
+import { check, checkFrame } from './lib/schemas.mjs';
 import { SCREENSHOT_DIR } from './lib/paths.mjs';
 
 describe('ledgerline web app', () => {
@@ -142,16 +142,101 @@ describe('ledgerline web app', () => {
     await rec.assertClean();
   });
 
-  test('dropping the socket shows reconnecting then connected, and catches up on a deposit made meanwhile', async () => {
+  /**
+   * Records the WebSocket URLs a page opens and its GET /projections/*
+   * requests, in order. With { sockets: false } the caller logs sockets
+   * itself with socketOpened(url) (routed sockets are not all reported as
+   * page 'websocket' events).
+   */
+  function recordTraffic(page, { sockets = true } = {}) {
+    const log = [];
+    if (sockets) page.on('websocket', (ws) => log.push({ kind: 'ws', url: ws.url() }));
+    page.on('request', (req) => {
+      const u = new URL(req.url());
+      if (req.method() === 'GET' && u.pathname.startsWith('/projections/')) log.push({ kind: 'read', url: u.pathname + u.search });
+    });
+    return {
+      log,
+      socketOpened: (url) => log.push({ kind: 'ws', url }),
+      wsUrls: () => log.filter((e) => e.kind === 'ws').map((e) => new URL(e.url)),
+      /** GET /projections/* made after the n-th (0-based) socket was opened. */
+      readsAfterSocket: (n) => {
+        let seen = -1;
+        const out = [];
+        for (const e of log) {
+          if (e.kind === 'ws') seen++;
+          else if (seen >= n) out.push(e.url);
+        }
+        return out;
+      },
+    };
+  }
+
+  /** The resume point a page's frames so far give: highest status seq, highest event globalPosition. */
+  function pointFromFrames(frames) {
+    let statusSeq = null;
+    let eventPosition = null;
+    const pos = (ev) => {
+      if (eventPosition === null || ev.globalPosition > eventPosition) eventPosition = ev.globalPosition;
+    };
+    for (const f of frames) {
+      if (f.type === 'status') {
+        if (typeof f.seq === 'number' && (statusSeq === null || f.seq > statusSeq)) statusSeq = f.seq;
+        for (const ev of f.events) pos(ev);
+      } else if (f.type === 'event') pos(f.event);
+    }
+    return { statusSeq, eventPosition };
+  }
+
+  /**
+   * A fresh sign-in reads the read models when its socket connects and once
+   * more 1.5 s later; a test that drops the socket waits for that to be over,
+   * so nothing it sees afterwards comes from that load.
+   */
+  async function waitInitialLoad(page, signedInAt) {
+    await page.waitForTimeout(Math.max(0, signedInAt + 2_000 - Date.now()));
+  }
+
+  /**
+   * Waits until the page has the status envelope of the last command on acc
+   * (an account's opening comes as a status envelope only: the socket
+   * follows the account's events from then on), then a moment for any
+   * trailing event frame.
+   */
+  async function waitFramesFor(page, rec, acc, what) {
+    await waitFor(() => rec.frames.some((f) => f.type === 'status' && f.entityId === acc), what);
+    await page.waitForTimeout(300);
+  }
+
+  test('dropping the socket shows reconnecting then connected, and resumes: a deposit made meanwhile by another client arrives with its toast, no read-model read needed', async () => {
     const user = uniqueId('alice');
     const { ctx, page, rec } = await newPage();
+    const traffic = recordTraffic(page);
     await signIn(page, backend.baseUrl, user);
+    const signedInAt = Date.now();
     const acc = uniqueId('acc-');
     await openAccount(page, acc, '2.00');
     await waitBalance(page, acc, '2.00');
+    await waitFramesFor(page, rec, acc, 'the status envelope of the opening');
+    await waitInitialLoad(page, signedInAt);
     await recordConnection(page);
+    // The first connect of a fresh sign-in has nothing to resume from: it reads the read models.
+    const [first] = traffic.wsUrls();
+    assert.ok(first.searchParams.get('access_token'), 'the first socket carries the token');
+    assert.equal(first.searchParams.has('statusSeq'), false, `first connect ${first}`);
+    assert.equal(first.searchParams.has('eventPosition'), false, `first connect ${first}`);
+    assert.ok(traffic.readsAfterSocket(0).some((u) => u.startsWith('/projections/AccountBalances')), 'a fresh sign-in loads the read models');
+    const before = pointFromFrames(rec.frames);
+    assert.equal(typeof before.statusSeq, 'number');
+    assert.equal(typeof before.eventPosition, 'number');
+    const kept = await page.evaluate(() => window.__ledgerline.resumePoint());
+    assert.equal(kept.statusSeq, before.statusSeq, 'the page keeps the highest status seq');
+    assert.equal(kept.eventPosition, before.eventPosition, 'the page keeps the highest event position');
+    const stored = await page.evaluate((u) => JSON.parse(sessionStorage.getItem(`ledgerline.resume:${u}`)), user);
+    assert.equal(stored.statusSeq, before.statusSeq, 'and mirrors it to sessionStorage');
+    assert.equal(stored.eventPosition, before.eventPosition);
 
-    // The "network" stays down 2 s; meanwhile another client deposits.
+    // The "network" stays down 3 s; meanwhile another client of the same user deposits.
     await page.evaluate(() => window.__ledgerline.dropSocket(3_000));
     await waitFor(async () => (await connectionText(page)) === 'reconnecting', '"reconnecting"', 1_000);
     const token = await demoToken(backend.baseUrl, user);
@@ -160,11 +245,12 @@ describe('ledgerline web app', () => {
     const r = await apiFetch(backend.baseUrl, '/commands/deposit', { method: 'POST', token, body, key: randomUUID() });
     assert.equal(r.status, 202, JSON.stringify(r.body));
     assert.equal(check('accepted-response.json', r.body), null);
-    // Let the deposit be decided and projected while the tab is away.
+    const depositId = r.body.commandId;
+    // Let the deposit be decided while the tab is away.
     await waitFor(async () => {
       const h = await apiFetch(backend.baseUrl, `/projections/TransactionHistory?accountId=${acc}&limit=50`, { token });
-      return h.status === 200 && h.body.items.some((i) => i.commandId === r.body.commandId);
-    }, 'deposit in the read model', 10_000);
+      return h.status === 200 && h.body.items.some((i) => i.commandId === depositId);
+    }, 'deposit decided', 10_000);
     if ((await connectionText(page)) === 'reconnecting') {
       assert.equal(await balanceOf(page, acc), '2.00', 'nothing arrives while the socket is down');
     }
@@ -172,22 +258,140 @@ describe('ledgerline web app', () => {
     await waitFor(async () => (await connectionText(page)) === 'connected', '"connected"', 15_000);
     await waitBalance(page, acc, '7.00', 5_000);
     await waitFor(async () => (await card(page, acc).getByTestId('history').textContent()).includes('+5.00'), 'history caught up');
+    // The other client's deposit is an outcome this tab had not seen: its toast shows here.
+    await waitToast(page, 'success', /Deposit of 5\.00 succeeded/, 5_000);
+    assert.equal(await page.locator(`.toast.success[data-command-id="${depositId}"]`).count(), 1, 'one toast for the deposit');
     const log = await page.evaluate(() => window.__connLog);
     const iR = log.indexOf('reconnecting');
     assert.ok(iR >= 0 && log.indexOf('connected', iR) > iR, `connection went ${log.join(' -> ')}`);
 
+    // The reconnect resumed from exactly what the page had seen …
+    const urls = traffic.wsUrls();
+    assert.ok(urls.length >= 2, `sockets opened: ${urls.join(' ')}`);
+    const resumed = urls[1];
+    assert.equal(resumed.searchParams.get('access_token'), first.searchParams.get('access_token'));
+    assert.equal(resumed.searchParams.get('statusSeq'), String(before.statusSeq), `reconnect URL ${resumed}`);
+    assert.equal(resumed.searchParams.get('eventPosition'), String(before.eventPosition), `reconnect URL ${resumed}`);
+    // … and the server replayed what it missed: the status envelope (from JetStream) and the event (from the store, no seq).
+    const replayedStatus = rec.frames.find((f) => f.type === 'status' && f.commandId === depositId);
+    assert.ok(replayedStatus, 'the deposit\'s status envelope was replayed');
+    assert.ok(replayedStatus.seq > before.statusSeq);
+    const replayedEvent = rec.frames.find((f) => f.type === 'event' && f.event.metadata.commandId === depositId);
+    assert.ok(replayedEvent, 'the deposit event was replayed');
+    assert.equal('seq' in replayedEvent, false, 'an event replayed from the store has no seq');
+    assert.ok(replayedEvent.event.globalPosition > before.eventPosition);
+    assert.equal(rec.frames.filter((f) => f.type === 'status' && f.commandId === depositId).length, 1, 'nothing duplicated');
+    await waitFor(async () => (await page.evaluate(() => window.__ledgerline.resumePoint())).statusSeq === replayedStatus.seq, 'the point moved to the replayed status');
+    const afterResume = await page.evaluate(() => window.__ledgerline.resumePoint());
+    assert.equal(afterResume.eventPosition, replayedEvent.event.globalPosition);
+
     // A plain drop (no hold) recovers by itself too, and live frames flow again.
     await page.evaluate(() => window.__ledgerline.dropSocket());
     await waitFor(async () => (await connectionText(page)) === 'connected', '"connected" again', 15_000);
+    const again = traffic.wsUrls()[2];
+    assert.equal(again.searchParams.get('statusSeq'), String(replayedStatus.seq), `second reconnect URL ${again}`);
+    assert.equal(again.searchParams.get('eventPosition'), String(replayedEvent.event.globalPosition), `second reconnect URL ${again}`);
     await moveMoney(page, acc, 'deposit', '1');
     await waitBalance(page, acc, '8.00');
     await waitToast(page, 'success', /Deposit of 1\.00 succeeded/);
 
-    // The browser going offline shows "offline"; back online, it reconnects.
+    // The browser going offline shows "offline"; back online, it reconnects (and resumes).
     await ctx.setOffline(true);
     await waitFor(async () => (await connectionText(page)) === 'offline', '"offline"', 5_000);
     await ctx.setOffline(false);
     await waitFor(async () => (await connectionText(page)) === 'connected', '"connected" after going online', 15_000);
+    const online = traffic.wsUrls().at(-1);
+    assert.ok(online.searchParams.has('statusSeq') && online.searchParams.has('eventPosition'), `reconnect after going online: ${online}`);
+    await page.waitForTimeout(2_000); // a delayed re-read would show up by now
+    assert.deepEqual(traffic.readsAfterSocket(1), [], 'no read-model read after any reconnect');
+    assert.equal(await balanceOf(page, acc), '8.00');
+    await rec.assertClean();
+  });
+
+  test('a reload resumes from the point kept in sessionStorage and shows the outcome of a command decided meanwhile', async () => {
+    const user = uniqueId('alice');
+    const { page, rec } = await newPage();
+    const traffic = recordTraffic(page);
+    await signIn(page, backend.baseUrl, user);
+    const acc = uniqueId('acc-');
+    await openAccount(page, acc, '1.00');
+    await waitBalance(page, acc, '1.00');
+    await waitFramesFor(page, rec, acc, 'the status envelope of the opening');
+    const before = pointFromFrames(rec.frames);
+    await waitFor(async () => {
+      const p = await page.evaluate(() => window.__ledgerline.resumePoint());
+      return p.statusSeq === before.statusSeq && p.eventPosition === before.eventPosition;
+    }, 'the page\'s resume point');
+
+    // Leave the app (the tab keeps its sessionStorage), deposit from another client, come back.
+    await page.goto('about:blank');
+    const token = await demoToken(backend.baseUrl, user);
+    const r = await apiFetch(backend.baseUrl, '/commands/deposit', { method: 'POST', token, body: { accountId: acc, amount: '4.00' }, key: randomUUID() });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    await waitFor(async () => {
+      const h = await apiFetch(backend.baseUrl, `/projections/TransactionHistory?accountId=${acc}&limit=50`, { token });
+      return h.status === 200 && h.body.items.some((i) => i.commandId === r.body.commandId);
+    }, 'deposit decided', 10_000);
+    await page.goto(backend.baseUrl + '/');
+    await page.getByTestId('logout').waitFor({ state: 'visible' });
+    await waitFor(async () => (await connectionText(page)) === 'connected', '"connected" after the reload', 15_000);
+    await waitBalance(page, acc, '5.00');
+    await waitToast(page, 'success', /Deposit of 4\.00 succeeded/, 5_000);
+    const urls = traffic.wsUrls();
+    const reloaded = urls.at(-1);
+    assert.equal(urls.length, 2, urls.join(' '));
+    assert.equal(reloaded.searchParams.get('statusSeq'), String(before.statusSeq), `socket after the reload: ${reloaded}`);
+    assert.equal(reloaded.searchParams.get('eventPosition'), String(before.eventPosition), `socket after the reload: ${reloaded}`);
+    // The opening (seen before the reload) is not toasted again.
+    assert.equal((await toasts(page)).filter((t) => /Opening account/.test(t)).length, 0);
+    await rec.assertClean();
+  });
+
+  test('a resume the server cannot complete (RESUME_INCOMPLETE) falls back to reading the read models', async () => {
+    const user = uniqueId('alice');
+    const { page, rec } = await newPage();
+    const traffic = recordTraffic(page, { sockets: false });
+    const injected = [];
+    // Resuming connects get the answer of a server that cannot replay: a
+    // welcome, RESUME_INCOMPLETE, and no missed frames.
+    await page.routeWebSocket(/\/ws\?/, (ws) => {
+      traffic.socketOpened(ws.url());
+      if (!new URL(ws.url()).searchParams.has('statusSeq')) {
+        ws.connectToServer();
+        return;
+      }
+      for (const f of [
+        { type: 'welcome', userId: user, connectionId: randomUUID() },
+        { type: 'error', code: 'RESUME_INCOMPLETE', message: 'more than 5000 frames were missed; re-read your read models' },
+      ]) {
+        injected.push(f);
+        ws.send(JSON.stringify(f));
+      }
+    });
+    await signIn(page, backend.baseUrl, user);
+    const signedInAt = Date.now();
+    const acc = uniqueId('acc-');
+    await openAccount(page, acc, '2.00');
+    await waitBalance(page, acc, '2.00');
+    await waitInitialLoad(page, signedInAt);
+    await page.evaluate(() => window.__ledgerline.dropSocket(3_000));
+    const token = await demoToken(backend.baseUrl, user);
+    const r = await apiFetch(backend.baseUrl, '/commands/deposit', { method: 'POST', token, body: { accountId: acc, amount: '3.00' }, key: randomUUID() });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    await waitFor(async () => {
+      const h = await apiFetch(backend.baseUrl, `/projections/TransactionHistory?accountId=${acc}&limit=50`, { token });
+      return h.status === 200 && h.body.items.some((i) => i.commandId === r.body.commandId);
+    }, 'deposit in the read model', 10_000);
+    await waitFor(async () => (await connectionText(page)) === 'connected', '"connected"', 15_000);
+    await waitBalance(page, acc, '5.00', 10_000);
+    await waitFor(async () => (await card(page, acc).getByTestId('history').textContent()).includes('+3.00'), 'history from the read model');
+    const urls = traffic.wsUrls();
+    assert.ok(urls.length >= 2 && urls[1].searchParams.has('statusSeq'), urls.join(' '));
+    const reads = traffic.readsAfterSocket(1);
+    assert.ok(reads.some((u) => u.startsWith('/projections/AccountBalances')), `reads after RESUME_INCOMPLETE: ${reads}`);
+    assert.ok(reads.some((u) => u.startsWith(`/projections/TransactionHistory?accountId=${acc}`)), `reads after RESUME_INCOMPLETE: ${reads}`);
+    for (const f of injected) assert.equal(checkFrame(f), null);
+    assert.equal((await toasts(page, 'failed')).length, 0, 'RESUME_INCOMPLETE is handled, not shown');
     await rec.assertClean();
   });
 

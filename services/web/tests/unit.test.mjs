@@ -7,6 +7,7 @@ import { backoffDelay } from '../dist/backoff.js';
 import { ApiClient, buildAmountBody, buildCloseBody, buildOpenAccountBody, commandHeaders, commandPath } from '../dist/api.js';
 import { LedgerState } from '../dist/state.js';
 import { newUuid } from '../dist/ids.js';
+import { ResumeTracker, resumeKey, resumeQuery } from '../dist/resume.js';
 import { check, checkFrame, REQUEST_SCHEMA, SCHEMA_FILES, schemaExists } from './lib/schemas.mjs';
 
 test('formatMinor uses integer math', () => {
@@ -230,4 +231,78 @@ test('read-model catch-up merges by version and never moves an account back', ()
   assert.deepEqual(s.history('acc-1').map((h) => h.version), [4, 3, 2, 1]);
   // The event frame for version 4 arriving after the catch-up changes nothing.
   assert.equal(s.applyEvent(ev('acc-1', 4, 'MoneyWithdrawn', { amount: 100, balanceAfter: 800 })).applied, false);
+});
+
+// ---- resume point -----------------------------------------------------------
+
+class MemoryStore {
+  constructor() { this.map = new Map(); this.writes = 0; }
+  getItem(k) { return this.map.has(k) ? this.map.get(k) : null; }
+  setItem(k, v) { this.writes++; this.map.set(k, String(v)); }
+  removeItem(k) { this.map.delete(k); }
+}
+
+test('resume point: highest status seq and event position, per user, mirrored to storage', () => {
+  const store = new MemoryStore();
+  // A stale point of an earlier sign-in is dropped by a fresh one.
+  store.setItem(resumeKey(USER), JSON.stringify({ userId: USER, statusSeq: 999, eventPosition: 999, since: 1 }));
+  const t = ResumeTracker.fresh(USER, store, 1_000);
+  assert.deepEqual(t.current, { userId: USER, statusSeq: null, eventPosition: null, since: 1_000 });
+  assert.equal(t.query(), 'statusSeq=0&eventPosition=0', 'nothing seen yet: replay everything');
+
+  // Status frames: the highest seq wins, whatever the order; bad values are ignored.
+  assert.equal(t.noteStatus(7), true);
+  assert.equal(t.noteStatus(5), false);
+  assert.equal(t.noteStatus(7), false);
+  for (const bad of [null, undefined, -1, 1.5, '9', Number.MAX_SAFE_INTEGER + 2]) assert.equal(t.noteStatus(bad), false, String(bad));
+  assert.equal(t.noteStatus(9), true);
+  // Events (from status frames and event frames): the highest globalPosition wins.
+  const opened = ev('acc-1', 1, 'AccountOpened', { ownerId: USER, currency: 'EUR', initialBalance: 0 }); // globalPosition 101
+  const dep = ev('acc-1', 2, 'MoneyDeposited', { amount: 5, balanceAfter: 5 }); // 102
+  assert.equal(t.noteEvent(dep.globalPosition), true);
+  assert.equal(t.noteEvent(opened.globalPosition), false, 'an older event does not move the point back');
+  assert.equal(t.noteEvent(0), false);
+  assert.equal(t.noteEvent('103'), false);
+  assert.deepEqual(t.current, { userId: USER, statusSeq: 9, eventPosition: 102, since: 1_000 });
+  assert.equal(t.query(), 'statusSeq=9&eventPosition=102');
+  assert.equal(resumeQuery({ statusSeq: 4, eventPosition: null }), 'statusSeq=4&eventPosition=0');
+
+  // sessionStorage holds the same point, so a reload resumes from it …
+  assert.deepEqual(JSON.parse(store.getItem(resumeKey(USER))), { userId: USER, statusSeq: 9, eventPosition: 102, since: 1_000 });
+  const reloaded = ResumeTracker.restore(USER, store);
+  assert.deepEqual(reloaded.current, t.current);
+  assert.equal(reloaded.query(), 'statusSeq=9&eventPosition=102');
+  // … only for the same user, and only when readable.
+  assert.equal(ResumeTracker.restore('bob', store), null);
+  store.setItem(resumeKey('bob'), JSON.stringify({ userId: USER, statusSeq: 1, eventPosition: 1, since: 0 }));
+  assert.equal(ResumeTracker.restore('bob', store), null, 'a point filed under another user is not used');
+  store.setItem(resumeKey('carol'), '{not json');
+  assert.equal(ResumeTracker.restore('carol', store), null);
+  store.setItem(resumeKey('dave'), JSON.stringify({ userId: 'dave', statusSeq: -3, eventPosition: 'x' }));
+  assert.deepEqual(ResumeTracker.restore('dave', store).current, { userId: 'dave', statusSeq: null, eventPosition: null, since: 0 });
+  assert.equal(ResumeTracker.restore(USER, null), null);
+
+  // Nothing is written when nothing moved; sign-out forgets the point.
+  const writes = store.writes;
+  reloaded.noteStatus(3);
+  reloaded.noteEvent(50);
+  assert.equal(store.writes, writes);
+  ResumeTracker.forget(USER, store);
+  assert.equal(store.getItem(resumeKey(USER)), null);
+  // Storage that throws (full, disabled) does not break the in-memory point.
+  const broken = { getItem() { throw new Error('denied'); }, setItem() { throw new Error('full'); }, removeItem() { throw new Error('denied'); } };
+  const m = ResumeTracker.fresh(USER, broken);
+  assert.equal(m.noteStatus(1), true);
+  assert.equal(m.query(), 'statusSeq=1&eventPosition=0');
+  assert.equal(ResumeTracker.restore(USER, broken), null);
+  ResumeTracker.forget(USER, broken);
+});
+
+test('event frames replayed from the store (no seq) validate; live ones carry seq', () => {
+  const dep = ev('acc-1', 2, 'MoneyDeposited', { amount: 500, balanceAfter: 1500 });
+  assert.equal(checkFrame({ type: 'event', event: dep }), null);
+  assert.equal(checkFrame({ type: 'event', seq: 3, event: dep }), null);
+  assert.equal(checkFrame({ type: 'error', code: 'RESUME_INCOMPLETE', message: 'more than 5000 frames were missed; re-read your read models' }), null);
+  assert.notEqual(checkFrame({ type: 'event', seq: -1, event: dep }), null);
+  assert.notEqual(checkFrame({ type: 'event', seq: 1 }), null);
 });
