@@ -44,6 +44,10 @@ pub struct Config {
     /// as `failed` with code TIMEOUT and is never applied (0: no deadline).
     #[arg(long, env = "COMMAND_DEADLINE_SECS", default_value_t = 30)]
     pub command_deadline_secs: u64,
+    /// Frames that may wait for one socket before it is closed as a slow
+    /// consumer (it can reconnect and resume).
+    #[arg(long, env = "SOCKET_QUEUE", default_value_t = 256)]
+    pub socket_queue: usize,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "BODY_LIMIT", default_value_t = 16 * 1024)]
     pub body_limit: usize,

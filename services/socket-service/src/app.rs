@@ -11,7 +11,7 @@ pub async fn start(
     keys: &TokenKeys,
     shutdown: &Shutdown,
 ) -> anyhow::Result<ServiceHandle> {
-    let registry = Registry::new(bus.clone(), shutdown.clone());
+    let registry = Registry::new(bus.clone(), config.socket_queue, shutdown.clone());
     let state = SocketState {
         registry,
         keys: keys.clone(),

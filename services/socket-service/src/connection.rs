@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::client_frames;
 use crate::frame::Delivered;
-use crate::registry::{CONNECTION_QUEUE, Connection, Registry};
+use crate::registry::{Connection, Registry};
 use crate::replay::{self, ResumeFrom};
 
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
@@ -67,7 +67,7 @@ pub async fn serve(socket: WebSocket, session: Session) {
         shutdown,
     } = session;
     let id = Uuid::now_v7();
-    let (frames, mut queue) = mpsc::channel(CONNECTION_QUEUE);
+    let (frames, mut queue) = mpsc::channel(registry.queue);
     let kicked = CancellationToken::new();
     registry
         .join(

@@ -9,9 +9,6 @@ use uuid::Uuid;
 
 use crate::frame::Frame;
 
-/// How many frames may wait for one slow connection before it is closed.
-pub const CONNECTION_QUEUE: usize = 256;
-
 /// One open socket, as the fan-out sees it.
 pub struct Connection {
     pub frames: mpsc::Sender<Frame>,
@@ -33,15 +30,18 @@ pub struct Registry {
     /// Serialises joins and leaves, so a hub is started and stopped once.
     membership: Arc<tokio::sync::Mutex<()>>,
     pub bus: Bus,
+    /// How many frames may wait for one slow connection before it is closed.
+    pub queue: usize,
     shutdown: CancellationToken,
 }
 
 impl Registry {
-    pub fn new(bus: Bus, shutdown: CancellationToken) -> Self {
+    pub fn new(bus: Bus, queue: usize, shutdown: CancellationToken) -> Self {
         Self {
             hubs: Arc::default(),
             membership: Arc::default(),
             bus,
+            queue: queue.max(1),
             shutdown,
         }
     }

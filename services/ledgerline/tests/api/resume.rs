@@ -134,3 +134,83 @@ async fn resume_needs_nothing_from_the_socket_service_that_served_before() {
     resume_gets_exactly_what_was_missed(&app, port).await;
     shutdown.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_client_is_closed_with_a_reason_and_resumes_without_loss() {
+    use futures::StreamExt;
+    use ledgerline_contracts::{StatusEnvelope, StatusError, StatusKind, StatusMessage};
+    use ledgerline_domain::UserId;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let app = crate::helpers::spawn_app_with(|c| c.socket_queue = 4).await;
+    let alice = app.token("alice").await;
+    let mut socket = app.socket(&alice).await;
+    // Forty large outcomes while the client reads nothing: the socket's
+    // buffers fill, then its queue, then the server gives up on it.
+    let bus = app.bus().await;
+    let padding = "x".repeat(400_000);
+    let mut published = Vec::new();
+    for _ in 0..40 {
+        let id = uuid::Uuid::now_v7();
+        let error = StatusError {
+            code: "TEST".into(),
+            message: padding.clone(),
+        };
+        let payload = StatusEnvelope::new(id, "acc-slow", Err((StatusKind::Failed, error)));
+        bus.publish_status(&StatusMessage {
+            user_id: UserId::parse("alice").unwrap(),
+            payload,
+        })
+        .await
+        .unwrap();
+        published.push(id.to_string());
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (mut seen, mut last_seq, mut reason, mut close) = (Vec::new(), 0, None, None);
+    while let Ok(Some(Ok(message))) =
+        tokio::time::timeout(Duration::from_secs(5), socket.next()).await
+    {
+        match message {
+            Message::Text(text) => {
+                let frame: Value = serde_json::from_str(text.as_str()).unwrap();
+                match frame["type"].as_str() {
+                    Some("status") => {
+                        last_seq = frame["seq"].as_u64().unwrap();
+                        seen.push(frame["commandId"].as_str().unwrap().to_owned());
+                    }
+                    Some("error") => reason = frame["code"].as_str().map(str::to_owned),
+                    _ => {}
+                }
+            }
+            Message::Close(frame) => {
+                close = frame.map(|f| u16::from(f.code));
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(reason.as_deref(), Some("SLOW_CONSUMER"));
+    assert_eq!(
+        close,
+        Some(1008),
+        "closed as a policy violation with a reason"
+    );
+    assert!(
+        seen.len() < published.len(),
+        "the server did not buffer everything: {}",
+        seen.len()
+    );
+    // It reconnects and resumes: the rest arrives, nothing twice.
+    let mut resumed = connect_socket(app.port, &alice, &format!("&statusSeq={last_seq}")).await;
+    let mut rest = Vec::new();
+    while rest.len() + seen.len() < published.len() {
+        let frame = crate::helpers::next_frame(&mut resumed, Duration::from_secs(10))
+            .await
+            .expect("the missed outcomes arrive");
+        if frame["type"] == "status" {
+            rest.push(frame["commandId"].as_str().unwrap().to_owned());
+        }
+    }
+    seen.extend(rest);
+    assert_eq!(seen, published);
+}
