@@ -31,7 +31,7 @@ demo: check-infra build web
 	DEMO_LOGIN=true HTTP_ADDR=$(DEMO_ADDR) WEB_DIR=services/web/dist $(LEDGERLINE) all
 
 ## Every test: Rust (unit, PostgreSQL, NATS, end to end) and the browser app in Chromium.
-test: check-infra test-rust test-web
+test: check-infra test-rust test-web test-deploy
 
 test-rust:
 	cargo test --workspace --no-fail-fast
@@ -51,3 +51,17 @@ lint:
 clean-test-data:
 	psql -h 127.0.0.1 -U postgres -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'll\_%' OR datname LIKE 'webt\_%'" | \
 	  while read -r db; do psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE \"$$db\" WITH (FORCE)"; done
+
+## Validate Dockerfile, docker-compose.yml, deploy/ and k8s/ offline (no engine, no cluster).
+.PHONY: test-deploy compose-up compose-down
+test-deploy:
+	python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r deploy/requirements.txt
+	python3 deploy/validate.py
+
+## The whole system as containers (needs a Docker engine): http://localhost:8080/
+compose-up:
+	docker compose up --build --detach --wait
+	@echo "Ledgerline: http://localhost:8080/  Jaeger: http://localhost:16686/  Prometheus: http://localhost:9090/"
+
+compose-down:
+	docker compose down
