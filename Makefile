@@ -6,7 +6,7 @@ LEDGERLINE := $(TARGET_DIR)/debug/ledgerline
 export LEDGERLINE_BIN := $(LEDGERLINE)
 DEMO_ADDR ?= 127.0.0.1:8080
 
-.PHONY: demo test test-rust test-web build web check-infra proto lint clean-test-data
+.PHONY: demo test test-rust test-web test-chaos chaos build web check-infra proto lint clean-test-data
 
 check-infra:
 	@scripts/check-infra.sh
@@ -31,13 +31,23 @@ demo: check-infra build web
 	DEMO_LOGIN=true HTTP_ADDR=$(DEMO_ADDR) WEB_DIR=services/web/dist $(LEDGERLINE) all
 
 ## Every test: Rust (unit, PostgreSQL, NATS, end to end) and the browser app in Chromium.
-test: check-infra test-rust test-web test-deploy
+test: check-infra test-rust test-web test-deploy test-chaos
 
 test-rust:
 	cargo test --workspace --no-fail-fast
 
 test-web: build
 	cd services/web && npm ci --no-audit --no-fund && npm test
+
+## The chaos run (docs/RELIABILITY.md): separate processes on their own NATS and
+## PostgreSQL, under load, SIGKILLed, NATS restarted, PostgreSQL stopped 10 s; then verified.
+CHAOS_ARGS ?= --duration 60 --rate 40
+chaos: build
+	$(TARGET_DIR)/debug/ledgerctl chaos $(CHAOS_ARGS)
+
+## A short chaos run, part of `make test`.
+test-chaos: build
+	$(TARGET_DIR)/debug/ledgerctl chaos --duration 20 --rate 15 --seed 7 --base-port 17500
 
 ## Regenerate proto/schemas from the Rust types.
 proto:
