@@ -4,6 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use ledgerline::{Application, Target};
+use ledgerline_bus::Bus;
+use ledgerline_runtime::Shutdown;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -450,6 +453,76 @@ async fn every_read_model_is_listed_live_and_its_lag_converges_to_zero() {
                 .is_some_and(|items| items.iter().all(|i| i["lag"] == 0))
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_balance_service_alone_serves_projections_and_names_what_did_not_answer() {
+    let app = spawn_app().await;
+    let alice = app.token("alice").await;
+    // A process running only the balance service, on a NATS prefix of its
+    // own: no other projector and no processor can answer it.
+    let mut config = app.config.clone();
+    config.nats_prefix = format!("{}x", config.nats_prefix);
+    config.http_addr = "127.0.0.1:0".parse().unwrap();
+    let shutdown = Shutdown::new();
+    let alone = Application::build(config.clone(), &[Target::BalanceService], shutdown.clone())
+        .await
+        .unwrap();
+    let base = format!("http://127.0.0.1:{}", alone.port());
+    let server = tokio::spawn(async move { alone.run().await.unwrap() });
+    let mut answers = Vec::new();
+    for path in [
+        "/projections",
+        "/projections/TransactionHistory",
+        "/projections/AccountBalances",
+    ] {
+        let response = app
+            .http
+            .get(format!("{base}{path}"))
+            .bearer_auth(&alice)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        answers.push((
+            status,
+            response.json::<Value>().await.unwrap_or(Value::Null),
+        ));
+    }
+    shutdown.cancel();
+    let _ = server.await;
+    let bus = Bus::connect(&config.nats_url, &config.nats_prefix, 1)
+        .await
+        .unwrap();
+    bus.delete_streams().await.unwrap();
+
+    let (status, overview) = &answers[0];
+    assert_eq!(*status, 200, "{overview}");
+    assert_eq!(overview["headPosition"], Value::Null);
+    let listed: Vec<(&str, &str)> = overview["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["name"].as_str().unwrap(), i["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("AccountBalances", "live"),
+            ("TransactionHistory", "unreachable"),
+            ("AuditLog", "unreachable")
+        ]
+    );
+    assert_eq!(overview["items"][0]["lag"], Value::Null, "no head, no lag");
+    // Without the history service in this process, its name falls to the
+    // capture, which says it did not answer.
+    assert_eq!(answers[1].0, 503, "{}", answers[1].1);
+    let (status, balances) = &answers[2];
+    assert_eq!(*status, 200, "{balances}");
+    assert_eq!(
+        (&balances["status"], &balances["items"]),
+        (&json!("live"), &json!([]))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
