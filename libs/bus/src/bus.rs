@@ -131,6 +131,8 @@ impl Bus {
         let payload = Bytes::from(serde_json::to_vec(body)?);
         let mut headers = HeaderMap::new();
         headers.insert("Nats-Msg-Id", msg_id);
+        // One command, one trace: the receiver continues from here.
+        ledgerline_telemetry::inject_current(&mut headers);
         tryhard::retry_fn(|| {
             let (subject, headers, payload) = (subject.clone(), headers.clone(), payload.clone());
             async move {

@@ -3,12 +3,18 @@
 #![allow(clippy::unwrap_used)]
 
 use ledgerline_contracts::{
-    AcceptRequest, ClientFrame, CommandMessage, DecodeError, EventEnvelope, StatusMessage, decode_command_request,
+    AcceptRequest, ClientFrame, CommandMessage, DecodeError, EventEnvelope, StatusMessage,
+    decode_command_request,
 };
 use ledgerline_domain::{AccountCommand, Amount, CommandKind};
 use proptest::prelude::*;
 
-const KINDS: [CommandKind; 4] = [CommandKind::OpenAccount, CommandKind::Deposit, CommandKind::Withdraw, CommandKind::CloseAccount];
+const KINDS: [CommandKind; 4] = [
+    CommandKind::OpenAccount,
+    CommandKind::Deposit,
+    CommandKind::Withdraw,
+    CommandKind::CloseAccount,
+];
 
 fn max() -> Amount {
     Amount::from_minor(100_000_000).unwrap()
@@ -22,7 +28,7 @@ fn amount_is_valid(text: &str) -> Option<i64> {
         && whole.bytes().all(|b| b.is_ascii_digit())
         && fraction.bytes().all(|b| b.is_ascii_digit())
         && (fraction.len() <= 2)
-        && (text.contains('.') == !fraction.is_empty());
+        && (text.contains('.') != fraction.is_empty());
     if !shape_ok {
         return None;
     }
@@ -68,7 +74,9 @@ proptest! {
     fn an_amount_number_is_accepted_iff_the_contract_allows_it(text in "-?[0-9]{1,12}(\\.[0-9]{1,4})?") {
         let body = format!(r#"{{"accountId":"acc-1","amount":{text}}}"#);
         let decoded = decode_command_request(CommandKind::Withdraw, body.as_bytes(), max());
-        let valid = !text.starts_with('-') && !(text.len() > 1 && text.starts_with('0') && !text.starts_with("0."));
+        // JSON numbers allow no sign other than '-' and no leading zeros.
+        let leading_zero = text.len() > 1 && text.starts_with('0') && !text.starts_with("0.");
+        let valid = !(text.starts_with('-') || leading_zero);
         match (amount_is_valid(&text).filter(|_| valid), decoded) {
             (Some(minor), Ok(request)) => {
                 let AccountCommand::Withdraw { amount, .. } = request.command else { panic!("not a withdrawal") };

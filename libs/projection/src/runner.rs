@@ -7,6 +7,7 @@ use ledgerline_bus::{Bus, Delivery};
 use ledgerline_contracts::EventEnvelope;
 use ledgerline_runtime::Shutdown;
 use sqlx::{PgConnection, PgPool};
+use tracing::Instrument;
 
 use crate::checkpoint::{advance, seen_version};
 
@@ -87,7 +88,13 @@ pub async fn run_projector<P: Projector>(bus: Bus, pool: PgPool, projector: P, s
             let next =
                 tokio::select! { () = shutdown.cancelled() => return, n = messages.next() => n };
             match next {
-                Some(Ok(delivery)) => handle(&bus, &pool, &projector, delivery).await,
+                Some(Ok(delivery)) => {
+                    let span = tracing::info_span!("projection.apply", projection = P::NAME);
+                    ledgerline_telemetry::continue_from(&span, delivery.headers.as_ref(), None);
+                    handle(&bus, &pool, &projector, delivery)
+                        .instrument(span)
+                        .await
+                }
                 Some(Err(error)) => {
                     tracing::warn!(%error, projection = P::NAME, "event stream error")
                 }
@@ -112,16 +119,26 @@ async fn handle<P: Projector>(bus: &Bus, pool: &PgPool, projector: &P, delivery:
         other => other.map_err(|e| e.to_string()),
     };
     match result {
-        Ok(Applied::Done | Applied::Duplicate) => {
+        Ok(applied @ (Applied::Done | Applied::Duplicate)) => {
             let _ = delivery.ack().await;
+            if matches!(applied, Applied::Done) {
+                metrics::counter!("ledgerline_projection_events_total", "projection" => P::NAME)
+                    .increment(1);
+                metrics::gauge!("ledgerline_projection_position", "projection" => P::NAME)
+                    .set(event.global_position as f64);
+            }
         }
         Ok(Applied::Gap { seen }) => {
             tracing::info!(account = %event.aggregate_id, seen, got = event.version, projection = P::NAME, "gap not healed yet; retrying");
-            let _ = delivery.ack_with(AckKind::Nak(Some(Duration::from_millis(500)))).await;
+            let _ = delivery
+                .ack_with(AckKind::Nak(Some(Duration::from_millis(500))))
+                .await;
         }
         Err(error) => {
             tracing::warn!(%error, projection = P::NAME, "cannot apply event; will retry");
-            let _ = delivery.ack_with(AckKind::Nak(Some(Duration::from_secs(1)))).await;
+            let _ = delivery
+                .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+                .await;
         }
     }
 }
@@ -138,9 +155,16 @@ async fn heal<P: Projector>(
 ) -> Result<Applied, String> {
     let missing = event.version - seen - 1;
     tracing::info!(account = %event.aggregate_id, seen, got = event.version, projection = P::NAME, "gap; healing from the event store");
-    let earlier = bus.account_events(&event.aggregate_id, seen, missing).await.map_err(|e| e.to_string())?;
+    let earlier = bus
+        .account_events(&event.aggregate_id, seen, missing)
+        .await
+        .map_err(|e| e.to_string())?;
     for earlier in earlier.iter().filter(|e| e.version < event.version) {
-        apply_once(pool, projector, earlier).await.map_err(|e| e.to_string())?;
+        apply_once(pool, projector, earlier)
+            .await
+            .map_err(|e| e.to_string())?;
     }
-    apply_once(pool, projector, event).await.map_err(|e| e.to_string())
+    apply_once(pool, projector, event)
+        .await
+        .map_err(|e| e.to_string())
 }

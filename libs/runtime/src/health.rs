@@ -79,10 +79,15 @@ impl Readiness {
     }
 }
 
-/// `/healthz` (the process is alive) and `/readyz` (it can do its work).
+/// `/healthz` (the process is alive), `/readyz` (it can do its work) and
+/// `/metrics` (Prometheus text).
 pub fn health_routes(readiness: Readiness) -> Router {
     Router::new()
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route(
+            "/metrics",
+            get(|| async { ledgerline_telemetry::render_metrics() }),
+        )
         .route(
             "/readyz",
             get(move || {

@@ -11,7 +11,6 @@ mod problem;
 mod query;
 mod service;
 mod shutdown;
-mod telemetry;
 
 pub use config::Config;
 pub use db::{DbError, connect_schema, ensure_database};
@@ -21,4 +20,3 @@ pub use problem::{ApiProblem, problem_json};
 pub use query::ValidQuery;
 pub use service::ServiceHandle;
 pub use shutdown::{Shutdown, wait_for_signal};
-pub use telemetry::init_logging;

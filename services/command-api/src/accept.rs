@@ -84,6 +84,7 @@ impl AcceptService {
                 "the command queue is not reachable; nothing was queued",
             ));
         }
+        metrics::counter!("ledgerline_commands_accepted_total", "kind" => kind.slug()).increment(1);
         Ok(AcceptedResponse {
             command_id,
             status: "accepted".into(),

@@ -41,7 +41,16 @@ pub async fn start(
         );
         handle = handle.task(tokio::spawn(task));
     }
-    handle = handle.task(tokio::spawn(events_rpc::serve_event_reads(bus.clone(), store.clone(), shutdown.clone())));
+    handle = handle.task(tokio::spawn(events_rpc::serve_event_reads(
+        bus.clone(),
+        store.clone(),
+        shutdown.clone(),
+    )));
+    handle = handle.task(tokio::spawn(crate::serve_store_head(
+        bus.clone(),
+        store.clone(),
+        shutdown.clone(),
+    )));
     handle = handle.task(tokio::spawn(accounts_rpc::serve_accounts_of(
         bus.clone(),
         store,

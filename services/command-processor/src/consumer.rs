@@ -9,6 +9,7 @@ use ledgerline_contracts::{
 use ledgerline_domain::UserId;
 use ledgerline_runtime::Shutdown;
 use ledgerline_store::EventStore;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::{DecisionPolicy, decide_command};
@@ -61,7 +62,15 @@ pub async fn run_partition<S: EventStore>(
                 next = messages.next() => next,
             };
             match next {
-                Some(Ok(delivery)) => process(&bus, &store, delivery, policy, &shutdown).await,
+                Some(Ok(delivery)) => {
+                    // One span per command, continuing the trace of the
+                    // request that queued it.
+                    let span = tracing::info_span!("command.handle", subject = %delivery.subject);
+                    ledgerline_telemetry::continue_from(&span, delivery.headers.as_ref(), None);
+                    process(&bus, &store, delivery, policy, &shutdown)
+                        .instrument(span)
+                        .await
+                }
                 Some(Err(error)) => tracing::warn!(%error, partition, "command stream error"),
                 None => break,
             }
@@ -119,6 +128,13 @@ async fn process<S: EventStore>(
     };
     if let Err(error) = delivery.ack().await {
         tracing::warn!(%error, command_id = %message.command_id, "ack failed; redelivery will republish");
+    }
+    if handled.fresh {
+        let status = format!("{:?}", handled.status.payload.status).to_lowercase();
+        metrics::counter!("ledgerline_commands_decided_total", "kind" => message.command.kind().slug(), "status" => status).increment(1);
+        let waited = time::OffsetDateTime::now_utc() - message.accepted_at;
+        metrics::histogram!("ledgerline_command_end_to_end_seconds")
+            .record(waited.as_seconds_f64().max(0.0));
     }
     tracing::debug!(command_id = %message.command_id, status = ?handled.status.payload.status, fresh = handled.fresh, "command handled");
 }

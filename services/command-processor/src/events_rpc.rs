@@ -13,8 +13,10 @@ const MAX_PAGE: i64 = 1_000;
 pub async fn serve_event_reads<S: EventStore>(bus: Bus, store: S, shutdown: Shutdown) {
     let group = "command-processor".to_owned();
     let (accounts, users) = match tokio::try_join!(
-        bus.client.queue_subscribe(bus.subjects.account_events_all(), group.clone()),
-        bus.client.queue_subscribe(bus.subjects.user_events_all(), group),
+        bus.client
+            .queue_subscribe(bus.subjects.account_events_all(), group.clone()),
+        bus.client
+            .queue_subscribe(bus.subjects.user_events_all(), group),
     ) {
         Ok(subs) => subs,
         Err(error) => return tracing::error!(%error, "cannot serve event-store reads"),
@@ -25,11 +27,18 @@ pub async fn serve_event_reads<S: EventStore>(bus: Bus, store: S, shutdown: Shut
             () = shutdown.cancelled() => return,
             r = requests.next() => match r { Some(r) => r, None => return },
         };
-        let Some(reply_to) = request.reply.clone() else { continue };
+        let Some(reply_to) = request.reply.clone() else {
+            continue;
+        };
         let store = store.clone();
         let client = bus.client.clone();
         tokio::spawn(async move {
-            let token = request.subject.rsplit('.').next().unwrap_or_default().to_owned();
+            let token = request
+                .subject
+                .rsplit('.')
+                .next()
+                .unwrap_or_default()
+                .to_owned();
             let reply = if request.subject.contains(".rpc.account-events.") {
                 account_events(&store, &token, &request.payload).await
             } else {
@@ -44,22 +53,40 @@ pub async fn serve_event_reads<S: EventStore>(bus: Bus, store: S, shutdown: Shut
 }
 
 async fn account_events<S: EventStore>(store: &S, account: &str, payload: &[u8]) -> EventsReply {
-    let (Ok(account), Ok(request)) =
-        (AccountId::parse(account), serde_json::from_slice::<AccountEventsRequest>(payload))
-    else {
+    let (Ok(account), Ok(request)) = (
+        AccountId::parse(account),
+        serde_json::from_slice::<AccountEventsRequest>(payload),
+    ) else {
         return EventsReply::Error("bad account-events request".into());
     };
-    match store.account_events(&account, request.after_version.max(0), request.limit.clamp(1, MAX_PAGE)).await {
+    match store
+        .account_events(
+            &account,
+            request.after_version.max(0),
+            request.limit.clamp(1, MAX_PAGE),
+        )
+        .await
+    {
         Ok(events) => EventsReply::Events(events),
         Err(e) => EventsReply::Error(e.to_string()),
     }
 }
 
 async fn user_events<S: EventStore>(store: &S, user: &str, payload: &[u8]) -> EventsReply {
-    let (Ok(user), Ok(request)) = (UserId::parse(user), serde_json::from_slice::<UserEventsRequest>(payload)) else {
+    let (Ok(user), Ok(request)) = (
+        UserId::parse(user),
+        serde_json::from_slice::<UserEventsRequest>(payload),
+    ) else {
         return EventsReply::Error("bad user-events request".into());
     };
-    match store.stream(request.after_position.max(0), request.limit.clamp(1, MAX_PAGE), Some(&user)).await {
+    match store
+        .stream(
+            request.after_position.max(0),
+            request.limit.clamp(1, MAX_PAGE),
+            Some(&user),
+        )
+        .await
+    {
         Ok(events) => EventsReply::Events(events),
         Err(e) => EventsReply::Error(e.to_string()),
     }

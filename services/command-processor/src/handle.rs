@@ -3,6 +3,8 @@ use ledgerline_domain::{Account, decide};
 use ledgerline_store::{CommitError, Decision, EventStore, StoreError};
 use std::time::Duration;
 
+use tracing::Instrument;
+
 use time::OffsetDateTime;
 
 /// How many times a command is decided again after losing a version race
@@ -100,16 +102,21 @@ pub async fn decide_command<S: EventStore>(
         };
     }
     for _ in 0..MAX_CONFLICT_RETRIES {
-        let account = store.load(account_id).await?;
-        let outcome = decide(&account, &message.user_id, &message.command).map_err(|rejection| {
-            (
-                StatusKind::Rejected,
-                StatusError {
-                    code: rejection.code().to_owned(),
-                    message: rejection.to_string(),
-                },
-            )
-        });
+        let account = store
+            .load(account_id)
+            .instrument(tracing::info_span!("store.load"))
+            .await?;
+        let outcome = tracing::info_span!("domain.decide")
+            .in_scope(|| decide(&account, &message.user_id, &message.command))
+            .map_err(|rejection| {
+                (
+                    StatusKind::Rejected,
+                    StatusError {
+                        code: rejection.code().to_owned(),
+                        message: rejection.to_string(),
+                    },
+                )
+            });
         let decision = Decision {
             command_id: message.command_id,
             correlation_id: message.correlation_id,
@@ -120,7 +127,11 @@ pub async fn decide_command<S: EventStore>(
             outcome,
             decided_at: OffsetDateTime::now_utc(),
         };
-        match store.commit(decision).await {
+        match store
+            .commit(decision)
+            .instrument(tracing::info_span!("store.commit"))
+            .await
+        {
             Ok(status) => {
                 return Ok(Handled {
                     status,

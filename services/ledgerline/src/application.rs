@@ -15,6 +15,7 @@ use ledgerline_runtime::{
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 use tower_http::services::ServeDir;
+use tower_http::trace::TraceLayer;
 
 use crate::Target;
 
@@ -150,6 +151,14 @@ fn compose(handles: &[ServiceHandle], web_dir: &str) -> Router {
     let mut router = handles.iter().fold(health_routes(readiness), |router, h| {
         router.merge(h.router.clone())
     });
+    // One span per request, continuing the caller's trace when it sent a
+    // `traceparent`; commands published inside it carry the trace on.
+    router = router.layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+        let span = tracing::info_span!("http.request", method = %request.method(), path = %request.uri().path());
+        let traceparent = request.headers().get("traceparent").and_then(|v| v.to_str().ok());
+        ledgerline_telemetry::continue_from(&span, None, traceparent);
+        span
+    }));
     if Path::new(web_dir).join("index.html").exists() {
         let web = ServeDir::new(web_dir);
         // Static files answer GET and HEAD; anything else unrouted is a 404

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use ledgerline::{Application, Target};
 use ledgerline_bus::Bus;
-use ledgerline_runtime::{Config, Shutdown, init_logging, wait_for_signal};
+use ledgerline_runtime::{Config, Shutdown, wait_for_signal};
 
 /// Ledgerline: run any set of its services.
 #[derive(Parser)]
@@ -19,8 +19,12 @@ struct Cli {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    init_logging();
     let cli = Cli::parse();
+    let service = match cli.targets.as_slice() {
+        [one] if *one != Target::All => format!("{one:?}"),
+        _ => "ledgerline".to_owned(),
+    };
+    let _telemetry = ledgerline_telemetry::init(&service);
     let result = if cli.targets.contains(&Target::CleanupStreams) {
         cleanup_streams(&cli.config).await
     } else {

@@ -79,6 +79,8 @@ pub async fn serve(socket: WebSocket, session: Session) {
             },
         )
         .await;
+    metrics::gauge!("ledgerline_socket_connections").increment(1);
+    let born = tokio::time::Instant::now();
     let (mut sink, mut incoming) = socket.split();
     let mut delivered = Delivered::after(resume.status_seq.unwrap_or(0));
     let welcome = WelcomeFrame {
@@ -92,41 +94,59 @@ pub async fn serve(socket: WebSocket, session: Session) {
             .is_ok();
     let mut heartbeat =
         tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
-    while started {
-        let outgoing = tokio::select! {
-            () = shutdown.cancelled() => Err(close(close_code::AWAY, "server shutting down; reconnect")),
-            () = kicked.cancelled() => {
-                let _ = sink.send(error("SLOW_CONSUMER", "too many frames waiting for this connection; reconnect and resume")).await;
-                Err(close(close_code::POLICY, "slow consumer; reconnect"))
-            }
-            frame = queue.recv() => match frame {
-                Some(frame) if delivered.admit(&frame.key) => Ok(Message::Text(frame.text)),
-                Some(_) => continue,
-                None => break,
-            },
-            _ = heartbeat.tick() => Ok(json(&HeartbeatFrame { frame_type: Default::default(), timestamp: OffsetDateTime::now_utc() })),
-            message = incoming.next() => match message {
-                Some(Ok(Message::Text(text))) => Ok(Message::Text(Utf8Bytes::from(
-                    client_frames::answer(&registry.bus, &user, text.as_str(), max_amount).await,
-                ))),
-                Some(Ok(Message::Binary(_))) => Ok(error("INVALID_FRAME", "binary frames are not supported; send JSON text")),
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                Some(Ok(Message::Close(_)) | Err(_)) | None => break,
-            },
-        };
-        match outgoing {
-            Ok(message) => {
-                if sink.send(message).await.is_err() {
+    if started {
+        loop {
+            let outgoing = tokio::select! {
+                () = shutdown.cancelled() => Err(close(close_code::AWAY, "server shutting down; reconnect")),
+                () = kicked.cancelled() => {
+                    let _ = sink.send(error("SLOW_CONSUMER", "too many frames waiting for this connection; reconnect and resume")).await;
+                    Err(close(close_code::POLICY, "slow consumer; reconnect"))
+                }
+                frame = queue.recv() => match frame {
+                    Some(frame) if delivered.admit(&frame.key) => Ok(Message::Text(frame.text)),
+                    Some(_) => continue,
+                    None => break,
+                },
+                _ = heartbeat.tick() => {
+                    // A ping carrying the send time: the pong measures the round trip.
+                    let sent = u64::try_from(born.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    if sink.send(Message::Ping(sent.to_be_bytes().to_vec().into())).await.is_err() {
+                        break;
+                    }
+                    Ok(json(&HeartbeatFrame { frame_type: Default::default(), timestamp: OffsetDateTime::now_utc() }))
+                }
+                message = incoming.next() => match message {
+                    Some(Ok(Message::Text(text))) => Ok(Message::Text(Utf8Bytes::from(
+                        client_frames::answer(&registry.bus, &user, text.as_str(), max_amount).await,
+                    ))),
+                    Some(Ok(Message::Binary(_))) => Ok(error("INVALID_FRAME", "binary frames are not supported; send JSON text")),
+                    Some(Ok(Message::Pong(payload))) => {
+                        if let Ok(sent) = <[u8; 8]>::try_from(payload.as_ref()) {
+                            let now = u64::try_from(born.elapsed().as_micros()).unwrap_or(u64::MAX);
+                            let rtt = Duration::from_micros(now.saturating_sub(u64::from_be_bytes(sent)));
+                            metrics::histogram!("ledgerline_socket_rtt_seconds").record(rtt.as_secs_f64());
+                        }
+                        continue;
+                    }
+                    Some(Ok(Message::Ping(_))) => continue,
+                    Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+                },
+            };
+            match outgoing {
+                Ok(message) => {
+                    if sink.send(message).await.is_err() {
+                        break;
+                    }
+                }
+                Err(close_message) => {
+                    let _ = sink.send(close_message).await;
                     break;
                 }
-            }
-            Err(close_message) => {
-                let _ = sink.send(close_message).await;
-                break;
             }
         }
     }
     registry.leave(&user, id).await;
+    metrics::gauge!("ledgerline_socket_connections").decrement(1);
 }
 
 /// Sends what the client missed. A replay that cannot be completed is

@@ -114,6 +114,10 @@ async fn pump_status(
                 ));
             }
         }
+        // The end of the command's trace: pushed to the user's sockets.
+        let span = tracing::info_span!("socket.push", command_id = %status.payload.command_id);
+        ledgerline_telemetry::continue_from(&span, message.headers.as_ref(), None);
+        let _entered = span.enter();
         if let Some(frame) = Frame::status(&status.payload) {
             registry.fan_out(&user, frame);
         }

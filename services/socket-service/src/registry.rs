@@ -98,7 +98,12 @@ impl Registry {
         let Some(hub) = hubs.get(user) else { return };
         for connection in hub.connections.values() {
             if connection.frames.try_send(frame.clone()).is_err() {
+                if !connection.kicked.is_cancelled() {
+                    metrics::counter!("ledgerline_socket_slow_consumer_closes_total").increment(1);
+                }
                 connection.kicked.cancel();
+            } else {
+                metrics::counter!("ledgerline_socket_frames_total").increment(1);
             }
         }
     }

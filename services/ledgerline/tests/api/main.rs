@@ -9,3 +9,4 @@ mod event_sourcing;
 mod helpers;
 mod reliability;
 mod resume;
+mod tracing_across_services;

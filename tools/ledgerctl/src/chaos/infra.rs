@@ -34,8 +34,8 @@ fn is_root() -> bool {
 /// A throwaway PostgreSQL cluster (initdb + pg_ctl), run as `postgres`
 /// when we are root (PostgreSQL refuses to run as root).
 pub struct Postgres {
-    dir: PathBuf,
-    bin: PathBuf,
+    pub(crate) dir: PathBuf,
+    pub(crate) bin: PathBuf,
     pub port: u16,
 }
 
@@ -55,7 +55,7 @@ fn pg_bin() -> anyhow::Result<PathBuf> {
 }
 
 impl Postgres {
-    fn command(&self, tool: &str) -> Command {
+    pub(crate) fn command(&self, tool: &str) -> Command {
         let path = self.bin.join(tool);
         let mut command = if is_root() {
             let mut c = Command::new("runuser");

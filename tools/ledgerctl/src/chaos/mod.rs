@@ -3,7 +3,7 @@
 //! is restarted and PostgreSQL is stopped for 10 s; then every guarantee is
 //! checked and the figures printed.
 
-mod infra;
+pub(crate) mod infra;
 mod load;
 mod services;
 mod verify;
@@ -184,7 +184,7 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<bool> {
         stop_load.clone(),
     ));
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut faults = vec![
+    let mut faults = [
         Fault::Kill("command-processor"),
         Fault::Kill("balance-service"),
         Fault::Kill("history-service"),
@@ -268,8 +268,9 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<bool> {
     }
 
     let mut figures = Figures::default();
-    let record_guard = record.lock();
-    let record_ref = &*record_guard;
+    // Every socket and load task has ended: take the record out of its lock.
+    let record_snapshot = std::mem::take(&mut *record.lock());
+    let record_ref = &record_snapshot;
     figures.refused_4xx = record_ref.refused.len();
     figures.gave_up = record_ref.gave_up;
     figures.http_posts = record_ref.posts;
@@ -296,10 +297,6 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<bool> {
         resume_incomplete == 0,
         format!("{resume_incomplete} incomplete"),
     ));
-    let record_snapshot = {
-        let mut guard = record_guard;
-        std::mem::take(&mut *guard)
-    };
     checks.extend(
         reader
             .read_models(&record_snapshot, args.users, args.accounts, &mut figures)

@@ -115,14 +115,12 @@ impl Services {
 async fn wait_healthy(port: u16) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     for _ in 0..300 {
-        if let Ok(r) = client
+        let healthy = client
             .get(format!("http://127.0.0.1:{port}/healthz"))
             .send()
-            .await
-        {
-            if r.status().is_success() {
-                return Ok(());
-            }
+            .await;
+        if healthy.is_ok_and(|r| r.status().is_success()) {
+            return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
