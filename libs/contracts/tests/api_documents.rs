@@ -1,7 +1,8 @@
 //! `proto/openapi.json` and `proto/asyncapi.json` against the schemas and the
 //! routers: every `./schemas/X.json` reference exists, the OpenAPI paths are
 //! exactly the routes served, every operation documents a problem-document
-//! 4xx, and the AsyncAPI document has every NATS subject and the socket.
+//! 4xx, and the AsyncAPI document has every NATS subject and the socket, with
+//! the trace context on every JetStream message.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -105,7 +106,7 @@ fn every_schema_reference_names_a_file_in_proto_schemas() {
 /// The routes the routers serve, as the document names them. `/commands/{name}`
 /// is one router pattern: POST takes one of the four command names (listed as
 /// concrete paths so each has its body), GET a command id.
-const ROUTES: [&str; 15] = [
+const ROUTES: [&str; 20] = [
     // services/command-api/src/routes.rs
     "/commands/open-account",
     "/commands/deposit",
@@ -118,8 +119,13 @@ const ROUTES: [&str; 15] = [
     "/queries/account/{accountId}",
     "/events/account/{accountId}",
     "/events/stream",
-    // services/balance-service, history-service, audit-service
+    "/stats",
+    // services/balance-service/src/routes.rs (read models and their status)
     "/projections/AccountBalances",
+    "/projections/DailySummary",
+    "/projections",
+    "/projections/{name}",
+    // services/history-service, audit-service
     "/projections/TransactionHistory",
     "/audit",
     // services/socket-service/src/upgrade.rs
@@ -127,10 +133,32 @@ const ROUTES: [&str; 15] = [
     // libs/runtime/src/health.rs
     "/healthz",
     "/readyz",
+    "/metrics",
 ];
 
 /// Routes that never answer a 4xx, so need no problem response.
-const NO_4XX: [&str; 2] = ["/healthz", "/readyz"];
+const NO_4XX: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+
+/// The NATS subjects (libs/bus/src/subjects.rs, default prefix) and the socket.
+const CHANNELS: [&str; 10] = [
+    // JetStream streams
+    "bank.cmd.{partition}.{accountId}",
+    "bank.evt.{accountId}",
+    "bank.status.{userId}",
+    // request–reply
+    "bank.rpc.accept",
+    "bank.rpc.accounts-of.{userId}",
+    "bank.rpc.account-events.{accountId}",
+    "bank.rpc.user-events.{userId}",
+    "bank.rpc.projections",
+    "bank.rpc.store-head",
+    // services/socket-service/src/upgrade.rs
+    "/ws",
+];
+
+/// The messages published to JetStream (`Bus::publish_json`), which carry
+/// `Nats-Msg-Id` and the W3C `traceparent` (libs/telemetry/src/propagation.rs).
+const JETSTREAM_MESSAGES: [&str; 3] = ["CommandMessage", "EventEnvelope", "StatusMessage"];
 
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
@@ -201,14 +229,7 @@ fn asyncapi_has_every_subject_and_the_socket() {
         "not AsyncAPI 2.6"
     );
     let channels = doc["channels"].as_object().expect("channels");
-    for channel in [
-        "bank.cmd.{partition}.{accountId}",
-        "bank.evt.{accountId}",
-        "bank.status.{userId}",
-        "bank.rpc.accept",
-        "bank.rpc.accounts-of.{userId}",
-        "/ws",
-    ] {
+    for channel in CHANNELS {
         let item = channels
             .get(channel)
             .unwrap_or_else(|| panic!("asyncapi.json has no channel {channel}"));
@@ -217,6 +238,12 @@ fn asyncapi_has_every_subject_and_the_socket() {
             "channel {channel} has no operation"
         );
     }
+    let names: BTreeSet<&str> = channels.keys().map(String::as_str).collect();
+    let expected: BTreeSet<&str> = CHANNELS.into_iter().collect();
+    assert_eq!(
+        names, expected,
+        "asyncapi.json channels differ from the subjects used"
+    );
     // Every `{parameter}` of a channel name is described.
     for (channel, item) in channels {
         for name in channel
@@ -228,6 +255,20 @@ fn asyncapi_has_every_subject_and_the_socket() {
             assert!(
                 item["parameters"].get(name).is_some(),
                 "channel {channel} does not describe {{{name}}}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_jetstream_message_documents_its_headers() {
+    let doc = load("asyncapi.json");
+    for name in JETSTREAM_MESSAGES {
+        let headers = &doc["components"]["messages"][name]["headers"]["properties"];
+        for header in ["Nats-Msg-Id", "traceparent"] {
+            assert!(
+                headers.get(header).is_some(),
+                "message {name} does not document the {header} header"
             );
         }
     }
