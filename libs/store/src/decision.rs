@@ -18,6 +18,8 @@ pub struct Decision {
     /// The account after the events, when a snapshot is due.
     pub snapshot: Option<Account>,
     pub decided_at: OffsetDateTime,
+    /// The W3C trace context of the decision, kept beside its events.
+    pub traceparent: Option<String>,
 }
 
 impl Decision {
@@ -41,7 +43,7 @@ impl Decision {
                     correlation_id: self.correlation_id,
                     user_id: self.user_id.clone(),
                     timestamp: self.decided_at,
-                    traceparent: None,
+                    traceparent: self.traceparent.clone(),
                 },
             })
             .collect()

@@ -100,6 +100,7 @@ async fn append<S: EventStore>(store: &S, account: &AccountId, events: Vec<Accou
             snapshot: crosses.then(|| after.clone()),
             outcome: Ok(events),
             decided_at: at(after.version),
+            traceparent: None,
         })
         .await
         .unwrap();
@@ -120,6 +121,7 @@ async fn reject<S: EventStore>(store: &S, account: &AccountId) {
             snapshot: None,
             outcome: Err((StatusKind::Rejected, error)),
             decided_at: OffsetDateTime::now_utc(),
+            traceparent: None,
         })
         .await
         .unwrap();

@@ -82,6 +82,7 @@ pub async fn decide_command<S: EventStore>(
             snapshot: None,
             outcome: Err((StatusKind::Failed, error)),
             decided_at: OffsetDateTime::now_utc(),
+            traceparent: ledgerline_telemetry::traceparent(),
         };
         return match store.commit(decision).await {
             Ok(status) => Ok(Handled {
@@ -126,6 +127,7 @@ pub async fn decide_command<S: EventStore>(
             snapshot: snapshot_due(&account, outcome.as_deref().unwrap_or(&[]), snapshot_every),
             outcome,
             decided_at: OffsetDateTime::now_utc(),
+            traceparent: ledgerline_telemetry::traceparent(),
         };
         match store
             .commit(decision)

@@ -86,6 +86,7 @@ fn deposit_decision(expected_version: i64, minor: i64) -> Decision {
         }]),
         snapshot: None,
         decided_at: OffsetDateTime::now_utc(),
+        traceparent: None,
     }
 }
 

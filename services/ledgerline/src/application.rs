@@ -52,6 +52,8 @@ impl Application {
         shutdown: Shutdown,
     ) -> anyhow::Result<Self> {
         let keys = token_keys(&config)?;
+        // Count from the start, not from the first scrape.
+        ledgerline_telemetry::prometheus();
         let services = Target::services(targets);
         let needs_db = services.iter().any(|s| *s != Target::SocketService);
         if needs_db {

@@ -58,7 +58,14 @@ async fn one_command_is_one_trace_across_every_service() {
         .await
         .unwrap();
     assert_eq!(response.status(), 202);
-    status_frames(&mut socket, 1, Duration::from_secs(10)).await;
+    let frames = status_frames(&mut socket, 1, Duration::from_secs(10)).await;
+    let stored = frames[0]["events"][0]["metadata"]["traceparent"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        stored.contains(&trace.to_string()),
+        "the event keeps its trace: {stored:?}"
+    );
     app.eventually(
         &alice,
         "/projections/TransactionHistory?accountId=acc-trace",
