@@ -24,6 +24,32 @@ pub enum AccountCommand {
     CloseAccount {
         account_id: AccountId,
     },
+    /// A transfer's first step, decided on the source: the user's command.
+    /// Money leaves the source and is "in flight" until the transfer ends.
+    Transfer {
+        account_id: AccountId,
+        to_account_id: AccountId,
+        amount: Amount,
+    },
+    /// Second step, on the target (issued by the processor, never a user).
+    CreditTransfer {
+        account_id: AccountId,
+        from_account_id: AccountId,
+        amount: Amount,
+        currency: Currency,
+    },
+    /// Last step on the source when the credit succeeded.
+    CompleteTransfer {
+        account_id: AccountId,
+        to_account_id: AccountId,
+        amount: Amount,
+    },
+    /// Last step on the source when the credit was refused: money returns.
+    RefundTransfer {
+        account_id: AccountId,
+        to_account_id: AccountId,
+        amount: Amount,
+    },
 }
 
 /// The name of a command, as used in routes, metrics and frames.
@@ -33,6 +59,10 @@ pub enum CommandKind {
     Deposit,
     Withdraw,
     CloseAccount,
+    Transfer,
+    CreditTransfer,
+    CompleteTransfer,
+    RefundTransfer,
 }
 
 impl AccountCommand {
@@ -41,8 +71,22 @@ impl AccountCommand {
             Self::OpenAccount { account_id, .. }
             | Self::Deposit { account_id, .. }
             | Self::Withdraw { account_id, .. }
-            | Self::CloseAccount { account_id } => account_id,
+            | Self::CloseAccount { account_id }
+            | Self::Transfer { account_id, .. }
+            | Self::CreditTransfer { account_id, .. }
+            | Self::CompleteTransfer { account_id, .. }
+            | Self::RefundTransfer { account_id, .. } => account_id,
         }
+    }
+
+    /// A step of a transfer after its debit: issued by the processor only.
+    pub fn is_transfer_step(&self) -> bool {
+        matches!(
+            self,
+            Self::CreditTransfer { .. }
+                | Self::CompleteTransfer { .. }
+                | Self::RefundTransfer { .. }
+        )
     }
 
     pub fn kind(&self) -> CommandKind {
@@ -51,6 +95,10 @@ impl AccountCommand {
             Self::Deposit { .. } => CommandKind::Deposit,
             Self::Withdraw { .. } => CommandKind::Withdraw,
             Self::CloseAccount { .. } => CommandKind::CloseAccount,
+            Self::Transfer { .. } => CommandKind::Transfer,
+            Self::CreditTransfer { .. } => CommandKind::CreditTransfer,
+            Self::CompleteTransfer { .. } => CommandKind::CompleteTransfer,
+            Self::RefundTransfer { .. } => CommandKind::RefundTransfer,
         }
     }
 }
@@ -63,15 +111,22 @@ impl CommandKind {
             Self::Deposit => "deposit",
             Self::Withdraw => "withdraw",
             Self::CloseAccount => "close-account",
+            Self::Transfer => "transfer",
+            Self::CreditTransfer => "credit-transfer",
+            Self::CompleteTransfer => "complete-transfer",
+            Self::RefundTransfer => "refund-transfer",
         }
     }
 
+    /// The commands a user may send (`POST /commands/{slug}`); the steps a
+    /// transfer takes after its debit are the processor's alone.
     pub fn from_slug(slug: &str) -> Option<Self> {
         [
             Self::OpenAccount,
             Self::Deposit,
             Self::Withdraw,
             Self::CloseAccount,
+            Self::Transfer,
         ]
         .into_iter()
         .find(|k| k.slug() == slug)

@@ -1,4 +1,4 @@
-use crate::{Account, AccountCommand, AccountEvent, AccountStatus, Rejection, UserId};
+use crate::{Account, AccountCommand, AccountEvent, AccountStatus, Amount, Rejection, UserId};
 
 /// Decides a command against the account as it is now: the events it would
 /// cause, or the rule that refuses it. Pure, so it is tested without servers
@@ -8,22 +8,34 @@ pub fn decide(
     actor: &UserId,
     command: &AccountCommand,
 ) -> Result<Vec<AccountEvent>, Rejection> {
-    if let AccountCommand::OpenAccount {
-        currency,
-        initial_balance,
-        ..
-    } = command
-    {
-        return match account.status {
-            AccountStatus::NotOpened => Ok(vec![AccountEvent::AccountOpened {
-                owner_id: actor.clone(),
-                currency: currency.clone(),
-                initial_balance: *initial_balance,
-            }]),
-            _ => Err(Rejection::AccountAlreadyExists),
-        };
+    match command {
+        AccountCommand::OpenAccount {
+            currency,
+            initial_balance,
+            ..
+        } => {
+            return match account.status {
+                AccountStatus::NotOpened => Ok(vec![AccountEvent::AccountOpened {
+                    owner_id: actor.clone(),
+                    currency: currency.clone(),
+                    initial_balance: *initial_balance,
+                }]),
+                _ => Err(Rejection::AccountAlreadyExists),
+            };
+        }
+        // Anyone may receive money: the credit is checked against the
+        // account, not against who sent it.
+        AccountCommand::CreditTransfer {
+            from_account_id,
+            amount,
+            currency,
+            ..
+        } => {
+            return credit(account, from_account_id, *amount, currency);
+        }
+        _ => {}
     }
-    let balance = match &account.status {
+    let (balance, in_flight) = match &account.status {
         AccountStatus::NotOpened => return Err(Rejection::AccountNotFound),
         // Ownership is checked before anything else is revealed about the account.
         AccountStatus::Open { owner_id, .. } | AccountStatus::Closed { owner_id, .. }
@@ -32,10 +44,15 @@ pub fn decide(
             return Err(Rejection::NotOwner);
         }
         AccountStatus::Closed { .. } => return Err(Rejection::AccountClosed),
-        AccountStatus::Open { balance, .. } => *balance,
+        AccountStatus::Open {
+            balance, in_flight, ..
+        } => (*balance, *in_flight),
     };
+    let insufficient = |requested: Amount| Rejection::InsufficientFunds { balance, requested };
     match command {
-        AccountCommand::OpenAccount { .. } => Err(Rejection::AccountAlreadyExists),
+        AccountCommand::OpenAccount { .. } | AccountCommand::CreditTransfer { .. } => {
+            Err(Rejection::AccountAlreadyExists)
+        }
         AccountCommand::Deposit { amount, .. } => {
             let balance_after = balance
                 .plus(*amount)
@@ -46,10 +63,9 @@ pub fn decide(
             }])
         }
         AccountCommand::Withdraw { amount, .. } => {
-            let balance_after = balance.minus(*amount).ok_or(Rejection::InsufficientFunds {
-                balance,
-                requested: *amount,
-            })?;
+            let balance_after = balance
+                .minus(*amount)
+                .ok_or_else(|| insufficient(*amount))?;
             Ok(vec![AccountEvent::MoneyWithdrawn {
                 amount: *amount,
                 balance_after,
@@ -58,7 +74,87 @@ pub fn decide(
         AccountCommand::CloseAccount { .. } if balance.minor() != 0 => {
             Err(Rejection::NonZeroBalance { balance })
         }
+        AccountCommand::CloseAccount { .. } if in_flight.minor() != 0 => {
+            Err(Rejection::TransferInFlight)
+        }
         AccountCommand::CloseAccount { .. } => Ok(vec![AccountEvent::AccountClosed {}]),
+        AccountCommand::Transfer {
+            account_id,
+            to_account_id,
+            ..
+        } if account_id == to_account_id => Err(Rejection::SameAccount),
+        AccountCommand::Transfer {
+            to_account_id,
+            amount,
+            ..
+        } => {
+            let balance_after = balance
+                .minus(*amount)
+                .ok_or_else(|| insufficient(*amount))?;
+            Ok(vec![AccountEvent::TransferDebited {
+                to_account_id: to_account_id.clone(),
+                amount: *amount,
+                balance_after,
+            }])
+        }
+        AccountCommand::CompleteTransfer {
+            to_account_id,
+            amount,
+            ..
+        } => {
+            in_flight
+                .minus(*amount)
+                .ok_or(Rejection::NoTransferInFlight)?;
+            Ok(vec![AccountEvent::TransferCompleted {
+                to_account_id: to_account_id.clone(),
+                amount: *amount,
+            }])
+        }
+        AccountCommand::RefundTransfer {
+            to_account_id,
+            amount,
+            ..
+        } => {
+            in_flight
+                .minus(*amount)
+                .ok_or(Rejection::NoTransferInFlight)?;
+            let balance_after = balance
+                .plus(*amount)
+                .ok_or(Rejection::BalanceLimitExceeded)?;
+            Ok(vec![AccountEvent::TransferRefunded {
+                to_account_id: to_account_id.clone(),
+                amount: *amount,
+                balance_after,
+            }])
+        }
+    }
+}
+
+fn credit(
+    account: &Account,
+    from_account_id: &crate::AccountId,
+    amount: Amount,
+    source_currency: &crate::Currency,
+) -> Result<Vec<AccountEvent>, Rejection> {
+    match &account.status {
+        AccountStatus::NotOpened => Err(Rejection::AccountNotFound),
+        AccountStatus::Closed { .. } => Err(Rejection::AccountClosed),
+        AccountStatus::Open { currency, .. } if currency != source_currency => {
+            Err(Rejection::CurrencyMismatch {
+                sent: source_currency.clone(),
+                target: currency.clone(),
+            })
+        }
+        AccountStatus::Open { balance, .. } => {
+            let balance_after = balance
+                .plus(amount)
+                .ok_or(Rejection::BalanceLimitExceeded)?;
+            Ok(vec![AccountEvent::TransferCredited {
+                from_account_id: from_account_id.clone(),
+                amount,
+                balance_after,
+            }])
+        }
     }
 }
 
@@ -200,6 +296,138 @@ mod tests {
         );
     }
 
+    fn other() -> AccountId {
+        AccountId::parse("acc-2").unwrap()
+    }
+    fn transfer(minor: i64) -> AccountCommand {
+        AccountCommand::Transfer {
+            account_id: acc(),
+            to_account_id: other(),
+            amount: amount(minor),
+        }
+    }
+    fn debited(minor: i64, after: i64) -> AccountEvent {
+        AccountEvent::TransferDebited {
+            to_account_id: other(),
+            amount: amount(minor),
+            balance_after: Balance::from_minor(after).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_transfer_debits_the_source_and_holds_the_money_in_flight() {
+        let events = given(&[opened(100)]).when(&alice(), transfer(30)).unwrap();
+        assert_eq!(events, vec![debited(30, 70)]);
+        let account = Account::replay(acc(), &[opened(100), debited(30, 70)]);
+        assert_eq!(
+            (account.balance().minor(), account.in_flight().minor()),
+            (70, 30)
+        );
+    }
+
+    #[test]
+    fn transfers_need_funds_an_owner_and_two_accounts() {
+        assert_eq!(
+            given(&[opened(10)])
+                .when(&alice(), transfer(11))
+                .map_err(|r| r.code()),
+            Err("INSUFFICIENT_FUNDS")
+        );
+        let bob = UserId::parse("bob").unwrap();
+        assert_eq!(
+            given(&[opened(10)]).when(&bob, transfer(1)),
+            Err(Rejection::NotOwner)
+        );
+        let to_self = AccountCommand::Transfer {
+            account_id: acc(),
+            to_account_id: acc(),
+            amount: amount(1),
+        };
+        assert_eq!(
+            given(&[opened(10)]).when(&alice(), to_self),
+            Err(Rejection::SameAccount)
+        );
+    }
+
+    #[test]
+    fn anyone_can_credit_an_open_account_in_its_currency() {
+        let credit = |currency: &str| AccountCommand::CreditTransfer {
+            account_id: acc(),
+            from_account_id: other(),
+            amount: amount(5),
+            currency: Currency::parse(currency).unwrap(),
+        };
+        let bob = UserId::parse("bob").unwrap();
+        let credited = AccountEvent::TransferCredited {
+            from_account_id: other(),
+            amount: amount(5),
+            balance_after: Balance::from_minor(15).unwrap(),
+        };
+        assert_eq!(
+            given(&[opened(10)]).when(&bob, credit("EUR")),
+            Ok(vec![credited])
+        );
+        assert_eq!(
+            given(&[]).when(&bob, credit("EUR")),
+            Err(Rejection::AccountNotFound)
+        );
+        assert_eq!(
+            given(&[opened(0), AccountEvent::AccountClosed {}]).when(&bob, credit("EUR")),
+            Err(Rejection::AccountClosed)
+        );
+        assert_eq!(
+            given(&[opened(10)])
+                .when(&bob, credit("USD"))
+                .map_err(|r| r.code()),
+            Err("CURRENCY_MISMATCH")
+        );
+    }
+
+    #[test]
+    fn a_transfer_ends_completed_or_refunded_and_only_once() {
+        let in_flight = [opened(100), debited(30, 70)];
+        let complete = AccountCommand::CompleteTransfer {
+            account_id: acc(),
+            to_account_id: other(),
+            amount: amount(30),
+        };
+        let refund = AccountCommand::RefundTransfer {
+            account_id: acc(),
+            to_account_id: other(),
+            amount: amount(30),
+        };
+        let completed = given(&in_flight).when(&alice(), complete.clone()).unwrap();
+        let after = Account::replay(acc(), in_flight.iter().chain(&completed));
+        assert_eq!(
+            (after.balance().minor(), after.in_flight().minor()),
+            (70, 0)
+        );
+        let refunded = given(&in_flight).when(&alice(), refund.clone()).unwrap();
+        let after = Account::replay(acc(), in_flight.iter().chain(&refunded));
+        assert_eq!(
+            (after.balance().minor(), after.in_flight().minor()),
+            (100, 0)
+        );
+        // Nothing in flight: neither may happen (again).
+        assert_eq!(
+            given(&[opened(100)]).when(&alice(), complete),
+            Err(Rejection::NoTransferInFlight)
+        );
+        assert_eq!(
+            given(&[opened(100)]).when(&alice(), refund),
+            Err(Rejection::NoTransferInFlight)
+        );
+    }
+
+    #[test]
+    fn an_account_with_money_in_flight_cannot_be_closed() {
+        let close = AccountCommand::CloseAccount { account_id: acc() };
+        assert_eq!(
+            given(&[opened(30), debited(30, 0)]).when(&alice(), close),
+            Err(Rejection::TransferInFlight)
+        );
+    }
+
     fn any_command() -> impl Strategy<Value = (bool, AccountCommand)> {
         let a = || (1i64..5_000).prop_map(|m| Amount::from_minor(m).unwrap());
         let cmd = prop_oneof![
@@ -207,6 +435,21 @@ mod tests {
             a().prop_map(|m| AccountCommand::deposit(acc(), m)),
             a().prop_map(|m| AccountCommand::withdraw(acc(), m)),
             Just(AccountCommand::CloseAccount { account_id: acc() }),
+            a().prop_map(|m| AccountCommand::Transfer {
+                account_id: acc(),
+                to_account_id: other(),
+                amount: m
+            }),
+            a().prop_map(|m| AccountCommand::CompleteTransfer {
+                account_id: acc(),
+                to_account_id: other(),
+                amount: m
+            }),
+            a().prop_map(|m| AccountCommand::RefundTransfer {
+                account_id: acc(),
+                to_account_id: other(),
+                amount: m
+            }),
         ];
         (any::<bool>(), cmd)
     }
@@ -231,6 +474,7 @@ mod tests {
                     Err(_) => prop_assert_eq!(&account, &before),
                 }
                 prop_assert!(account.balance().minor() >= 0);
+                prop_assert!(account.in_flight().minor() >= 0);
                 prop_assert_eq!(account.version, log.len() as i64);
             }
             prop_assert_eq!(Account::replay(acc(), &log), account);

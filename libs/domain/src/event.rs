@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::{Amount, Balance, Currency, UserId};
+use crate::{AccountId, Amount, Balance, Currency, UserId};
 
 /// What happened to one bank account. Stored as `eventType` + `data`.
 /// Amounts in `data` are integer minor units.
@@ -22,6 +22,28 @@ pub enum AccountEvent {
         balance_after: Balance,
     },
     AccountClosed {},
+    /// Money left for another account and is in flight until the transfer ends.
+    TransferDebited {
+        to_account_id: AccountId,
+        amount: Amount,
+        balance_after: Balance,
+    },
+    TransferCredited {
+        from_account_id: AccountId,
+        amount: Amount,
+        balance_after: Balance,
+    },
+    /// The target took the money: nothing is in flight any more.
+    TransferCompleted {
+        to_account_id: AccountId,
+        amount: Amount,
+    },
+    /// The target refused: the money came back.
+    TransferRefunded {
+        to_account_id: AccountId,
+        amount: Amount,
+        balance_after: Balance,
+    },
 }
 
 impl AccountEvent {
@@ -31,6 +53,10 @@ impl AccountEvent {
             Self::MoneyDeposited { .. } => "MoneyDeposited",
             Self::MoneyWithdrawn { .. } => "MoneyWithdrawn",
             Self::AccountClosed {} => "AccountClosed",
+            Self::TransferDebited { .. } => "TransferDebited",
+            Self::TransferCredited { .. } => "TransferCredited",
+            Self::TransferCompleted { .. } => "TransferCompleted",
+            Self::TransferRefunded { .. } => "TransferRefunded",
         }
     }
 

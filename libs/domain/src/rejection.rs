@@ -1,4 +1,4 @@
-use crate::{Amount, Balance};
+use crate::{Amount, Balance, Currency};
 
 /// A business rule said no. The account is left exactly as it was.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -17,6 +17,14 @@ pub enum Rejection {
     NonZeroBalance { balance: Balance },
     #[error("The balance would exceed what an account can hold")]
     BalanceLimitExceeded,
+    #[error("A transfer needs two different accounts")]
+    SameAccount,
+    #[error("The target account holds {target}, not {sent}")]
+    CurrencyMismatch { sent: Currency, target: Currency },
+    #[error("A transfer from this account has not finished yet")]
+    TransferInFlight,
+    #[error("No transfer of that amount is under way from this account")]
+    NoTransferInFlight,
 }
 
 impl Rejection {
@@ -30,6 +38,10 @@ impl Rejection {
             Self::InsufficientFunds { .. } => "INSUFFICIENT_FUNDS",
             Self::NonZeroBalance { .. } => "NON_ZERO_BALANCE",
             Self::BalanceLimitExceeded => "BALANCE_LIMIT_EXCEEDED",
+            Self::SameAccount => "SAME_ACCOUNT",
+            Self::CurrencyMismatch { .. } => "CURRENCY_MISMATCH",
+            Self::TransferInFlight => "TRANSFER_IN_FLIGHT",
+            Self::NoTransferInFlight => "NO_TRANSFER_IN_FLIGHT",
         }
     }
 }
