@@ -27,7 +27,7 @@ pub use problem::Problem;
 pub use projection_rpc::{ProjectionReport, StoreHead};
 pub use requests::{
     AcceptedResponse, CloseAccountRequest, CommandRequest, DecodeError, DepositRequest,
-    OpenAccountRequest, WithdrawRequest, decode_command_request,
+    OpenAccountRequest, TransferRequest, WithdrawRequest, decode_command_request,
 };
 pub use status::{StatusEnvelope, StatusError, StatusKind, StatusMessage};
 pub use store_rpc::{AccountEventsRequest, EventsReply, UserEventsRequest};

@@ -48,6 +48,19 @@ pub struct CloseAccountRequest {
     pub command_id: Option<Uuid>,
 }
 
+/// Moves money to another account (anyone's): one final status arrives
+/// once the target took it — or refused it and the money came back.
+#[derive(Debug, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TransferRequest {
+    #[schemars(with = "AccountId")]
+    pub from_account_id: String,
+    #[schemars(with = "AccountId")]
+    pub to_account_id: String,
+    pub amount: WireAmount,
+    pub command_id: Option<Uuid>,
+}
+
 /// The answer to an accepted command: it is safely queued, and its outcome
 /// will arrive as a status envelope (or at `statusUrl`).
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -176,6 +189,38 @@ pub fn decode_command_request(
                 id.map(|account_id| AccountCommand::CloseAccount { account_id }),
                 req.command_id,
             )
+        }
+        CommandKind::Transfer => {
+            let req: TransferRequest = parse(body)?;
+            let from = account_id("fromAccountId", &req.from_account_id, &mut errors);
+            let to = account_id("toAccountId", &req.to_account_id, &mut errors);
+            if from.is_some() && from == to {
+                errors.push(FieldError::new(
+                    "toAccountId",
+                    "must differ from fromAccountId",
+                ));
+            }
+            let amount = amount("amount", &req.amount, max, &mut errors);
+            let command = match (from, to, amount) {
+                (Some(account_id), Some(to_account_id), Some(amount)) => {
+                    Some(AccountCommand::Transfer {
+                        account_id,
+                        to_account_id,
+                        amount,
+                    })
+                }
+                _ => None,
+            };
+            (command, req.command_id)
+        }
+        // A transfer's later steps come from the processor, never from a request.
+        CommandKind::CreditTransfer
+        | CommandKind::CompleteTransfer
+        | CommandKind::RefundTransfer => {
+            return Err(DecodeError::Invalid(vec![FieldError::new(
+                "command",
+                "not a command clients may send",
+            )]));
         }
     };
     match command {

@@ -11,6 +11,7 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         ("deposit-request", schema_for!(DepositRequest)),
         ("withdraw-request", schema_for!(WithdrawRequest)),
         ("close-account-request", schema_for!(CloseAccountRequest)),
+        ("transfer-request", schema_for!(TransferRequest)),
         ("accepted-response", schema_for!(AcceptedResponse)),
         ("problem", schema_for!(Problem)),
         ("command-message", schema_for!(CommandMessage)),

@@ -35,7 +35,7 @@ pub fn decide(
         }
         _ => {}
     }
-    let (balance, in_flight) = match &account.status {
+    let (balance, in_flight, currency) = match &account.status {
         AccountStatus::NotOpened => return Err(Rejection::AccountNotFound),
         // Ownership is checked before anything else is revealed about the account.
         AccountStatus::Open { owner_id, .. } | AccountStatus::Closed { owner_id, .. }
@@ -45,8 +45,11 @@ pub fn decide(
         }
         AccountStatus::Closed { .. } => return Err(Rejection::AccountClosed),
         AccountStatus::Open {
-            balance, in_flight, ..
-        } => (*balance, *in_flight),
+            balance,
+            in_flight,
+            currency,
+            ..
+        } => (*balance, *in_flight, currency.clone()),
     };
     let insufficient = |requested: Amount| Rejection::InsufficientFunds { balance, requested };
     match command {
@@ -94,6 +97,7 @@ pub fn decide(
             Ok(vec![AccountEvent::TransferDebited {
                 to_account_id: to_account_id.clone(),
                 amount: *amount,
+                currency,
                 balance_after,
             }])
         }
@@ -310,6 +314,7 @@ mod tests {
         AccountEvent::TransferDebited {
             to_account_id: other(),
             amount: amount(minor),
+            currency: Currency::default(),
             balance_after: Balance::from_minor(after).unwrap(),
         }
     }

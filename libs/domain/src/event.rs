@@ -26,6 +26,8 @@ pub enum AccountEvent {
     TransferDebited {
         to_account_id: AccountId,
         amount: Amount,
+        /// The source's currency, which the target must hold too.
+        currency: Currency,
         balance_after: Balance,
     },
     TransferCredited {

@@ -22,7 +22,12 @@ impl Projector for Balances {
             AccountEvent::MoneyWithdrawn { amount, .. } => {
                 add_to_day(tx, e, Flow::Withdrawal, amount.minor()).await
             }
-            AccountEvent::AccountOpened { .. } | AccountEvent::AccountClosed {} => Ok(()),
+            // Transfers count as money in and out of the day too.
+            AccountEvent::TransferCredited { amount, .. } | AccountEvent::TransferRefunded { amount, .. } => {
+                add_to_day(tx, e, Flow::Deposit, amount.minor()).await
+            }
+            AccountEvent::TransferDebited { amount, .. } => add_to_day(tx, e, Flow::Withdrawal, amount.minor()).await,
+            AccountEvent::AccountOpened { .. } | AccountEvent::AccountClosed {} | AccountEvent::TransferCompleted { .. } => Ok(()),
         }
     }
 }
@@ -38,10 +43,17 @@ async fn update_balance(tx: &mut PgConnection, e: &EventEnvelope) -> Result<(), 
         .bind(owner_id.as_str())
         .bind(currency.as_str())
         .bind(initial_balance.minor()),
-        AccountEvent::MoneyDeposited { balance_after, .. } | AccountEvent::MoneyWithdrawn { balance_after, .. } => {
+        AccountEvent::MoneyDeposited { balance_after, .. }
+        | AccountEvent::MoneyWithdrawn { balance_after, .. }
+        | AccountEvent::TransferDebited { balance_after, .. }
+        | AccountEvent::TransferCredited { balance_after, .. }
+        | AccountEvent::TransferRefunded { balance_after, .. } => {
             sqlx::query("UPDATE accounts SET balance = $2, version = $3, updated_at = $4 WHERE account_id = $1")
                 .bind(id)
                 .bind(balance_after.minor())
+        }
+        AccountEvent::TransferCompleted { .. } => {
+            sqlx::query("UPDATE accounts SET version = $2, updated_at = $3 WHERE account_id = $1").bind(id)
         }
         AccountEvent::AccountClosed {} => {
             sqlx::query("UPDATE accounts SET status = 'closed', balance = 0, version = $2, updated_at = $3 WHERE account_id = $1")

@@ -12,7 +12,7 @@ use ledgerline_store::EventStore;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::{DecisionPolicy, decide_command};
+use crate::{DecisionPolicy, decide_command, transfer};
 
 /// Redelivery comes back quickly after a crash, yet is long enough for one
 /// command's load-decide-append.
@@ -102,6 +102,16 @@ async fn process<S: EventStore>(
         )
         .await;
     }
+    match transfer::verified(store, &message).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(command_id = %message.command_id, "unverified transfer step dropped");
+            let _ = delivery.ack_with(AckKind::Term).await;
+            return;
+        }
+        // The store is away: let the message come back after AckWait.
+        Err(error) => return tracing::warn!(%error, "cannot verify a transfer step now"),
+    }
     // Faults (PostgreSQL or NATS away) are retried right here rather than
     // NAKed: a NAK would let the account's next command overtake this one.
     // In-progress acks keep JetStream from redelivering meanwhile; on
@@ -109,7 +119,7 @@ async fn process<S: EventStore>(
     let mut backoff = Duration::from_millis(100);
     let handled = loop {
         match decide_command(store, &message, policy).await {
-            Ok(handled) => match publish_outcome(bus, &handled.status).await {
+            Ok(handled) => match publish_outcome(bus, store, &message, &handled.status).await {
                 Ok(()) => break handled,
                 Err(error) => {
                     tracing::warn!(%error, command_id = %message.command_id, "publish after commit failed; retrying")
@@ -139,16 +149,30 @@ async fn process<S: EventStore>(
     tracing::debug!(command_id = %message.command_id, status = ?handled.status.payload.status, fresh = handled.fresh, "command handled");
 }
 
-/// Events first, then the status envelope: a client that sees the status
-/// can rely on the events being in the stream.
-async fn publish_outcome(
+/// Events first, then what the outcome sets in motion: a transfer's next
+/// step, or the status envelope — so a client that sees the status can rely
+/// on the events being in the stream.
+async fn publish_outcome<S: EventStore>(
     bus: &Bus,
+    store: &S,
+    message: &CommandMessage,
     status: &StatusMessage,
-) -> Result<(), ledgerline_bus::BusError> {
+) -> Result<(), String> {
     for event in &status.payload.events {
-        bus.publish_event(event).await?;
+        bus.publish_event(event).await.map_err(|e| e.to_string())?;
     }
-    bus.publish_status(status).await
+    let follow = transfer::follow_up(store, message, status)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(next) = &follow.next {
+        bus.publish_command(next).await.map_err(|e| e.to_string())?;
+    }
+    if let Some(status) = &follow.status {
+        bus.publish_status(status)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// A message that cannot be a command: tell its sender (when it names one)

@@ -63,7 +63,10 @@ pub async fn decide_command<S: EventStore>(
         });
     }
     let account_id = message.command.account_id();
+    // A transfer's later steps never time out: money in flight must land
+    // or come back.
     if let Some(deadline) = policy.deadline
+        && !message.command.is_transfer_step()
         && OffsetDateTime::now_utc() - message.accepted_at > deadline
     {
         let error = StatusError {

@@ -87,6 +87,7 @@ pub fn account_json(account: &Account) -> Value {
             owner_id,
             currency,
             balance,
+            ..
         } => (Some(owner_id), Some(currency), balance.minor(), "open"),
         AccountStatus::Closed { owner_id, currency } => {
             (Some(owner_id), Some(currency), 0, "closed")
@@ -94,5 +95,5 @@ pub fn account_json(account: &Account) -> Value {
         AccountStatus::NotOpened => (None, None, 0, "notOpened"),
     };
     json!({ "accountId": account.id, "ownerId": owner, "currency": currency, "balance": balance,
-            "status": status, "version": account.version })
+            "inFlight": account.in_flight().minor(), "status": status, "version": account.version })
 }

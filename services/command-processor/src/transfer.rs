@@ -1,0 +1,396 @@
+//! The transfer process manager. A transfer is three decisions on two
+//! accounts, each an ordinary queued command with a deterministic id and a
+//! stored outcome:
+//!
+//! 1. the user's `Transfer` debits the source (money is "in flight");
+//! 2. `CreditTransfer` on the target (anyone may receive);
+//! 3. `CompleteTransfer` on the source — or `RefundTransfer` if the credit
+//!    was refused.
+//!
+//! What follows a decision is derived from its stored outcome alone, so a
+//! crash anywhere is repaired by redelivery: the step is answered from the
+//! store and its follow-up queued again (same id: JetStream and the store
+//! drop the repeat). Only the last step tells the user, once, under the
+//! transfer's own command id.
+
+use ledgerline_contracts::{
+    CommandMessage, StatusEnvelope, StatusError, StatusKind, StatusMessage,
+};
+use ledgerline_domain::{AccountCommand, AccountEvent};
+use ledgerline_store::{EventStore, StoreError};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// The id of a later step of transfer `transfer` (`credit`, `complete`, `refund`).
+pub fn step_id(transfer: Uuid, step: &str) -> Uuid {
+    Uuid::new_v5(&transfer, step.as_bytes())
+}
+
+/// What a committed outcome sets in motion.
+#[derive(Debug, Default)]
+pub struct FollowUp {
+    /// The transfer's next step, to queue.
+    pub next: Option<CommandMessage>,
+    /// The status envelope to publish to the user (none for a middle step).
+    pub status: Option<StatusMessage>,
+}
+
+fn step(message: &CommandMessage, name: &str, command: AccountCommand) -> CommandMessage {
+    let transfer = message.correlation_id;
+    CommandMessage {
+        command_id: step_id(transfer, name),
+        correlation_id: transfer,
+        user_id: message.user_id.clone(),
+        accepted_at: OffsetDateTime::now_utc(),
+        command,
+    }
+}
+
+/// The transfer's final status: under the transfer's id, for its user.
+fn final_status(
+    message: &CommandMessage,
+    outcome: &StatusMessage,
+    refusal: Option<StatusError>,
+) -> StatusMessage {
+    let source = message.command.account_id().as_str();
+    let result = match (outcome.payload.status, refusal) {
+        (StatusKind::Succeeded, None) => Ok(outcome.payload.events.clone()),
+        (StatusKind::Succeeded, Some(refusal)) => Err((StatusKind::Rejected, refusal)),
+        (kind, _) => Err((
+            StatusKind::Failed,
+            outcome.payload.error.clone().unwrap_or(StatusError {
+                code: format!("{kind:?}").to_uppercase(),
+                message: "The transfer could not be finished".into(),
+            }),
+        )),
+    };
+    let mut payload = StatusEnvelope::new(message.correlation_id, source, result);
+    payload.timestamp = outcome.payload.timestamp;
+    StatusMessage {
+        user_id: message.user_id.clone(),
+        payload,
+    }
+}
+
+pub async fn follow_up<S: EventStore>(
+    store: &S,
+    message: &CommandMessage,
+    outcome: &StatusMessage,
+) -> Result<FollowUp, StoreError> {
+    let succeeded = outcome.payload.status == StatusKind::Succeeded;
+    let follow = match &message.command {
+        AccountCommand::Transfer {
+            account_id,
+            to_account_id,
+            amount,
+        } if succeeded => {
+            let currency = outcome.payload.events.iter().find_map(|e| match &e.event {
+                AccountEvent::TransferDebited { currency, .. } => Some(currency.clone()),
+                _ => None,
+            });
+            let Some(currency) = currency else {
+                return Err(StoreError::Corrupt(format!(
+                    "transfer {} succeeded without a debit",
+                    message.command_id
+                )));
+            };
+            let credit = AccountCommand::CreditTransfer {
+                account_id: to_account_id.clone(),
+                from_account_id: account_id.clone(),
+                amount: *amount,
+                currency,
+            };
+            FollowUp {
+                next: Some(step(message, "credit", credit)),
+                status: None,
+            }
+        }
+        AccountCommand::CreditTransfer {
+            account_id,
+            from_account_id,
+            amount,
+            ..
+        } => {
+            let (name, command) = if succeeded {
+                let complete = AccountCommand::CompleteTransfer {
+                    account_id: from_account_id.clone(),
+                    to_account_id: account_id.clone(),
+                    amount: *amount,
+                };
+                ("complete", complete)
+            } else {
+                let refund = AccountCommand::RefundTransfer {
+                    account_id: from_account_id.clone(),
+                    to_account_id: account_id.clone(),
+                    amount: *amount,
+                };
+                ("refund", refund)
+            };
+            FollowUp {
+                next: Some(step(message, name, command)),
+                status: None,
+            }
+        }
+        AccountCommand::CompleteTransfer { .. } => FollowUp {
+            next: None,
+            status: Some(final_status(message, outcome, None)),
+        },
+        AccountCommand::RefundTransfer { .. } => {
+            // The user learns why the target refused.
+            let credit = store
+                .outcome(step_id(message.correlation_id, "credit"))
+                .await?;
+            let refusal = credit.and_then(|c| c.payload.error).unwrap_or(StatusError {
+                code: "TRANSFER_REFUSED".into(),
+                message: "The target account refused the transfer".into(),
+            });
+            FollowUp {
+                next: None,
+                status: Some(final_status(message, outcome, Some(refusal))),
+            }
+        }
+        // Every other command (and a refused debit) is its own final status.
+        _ => FollowUp {
+            next: None,
+            status: Some(outcome.clone()),
+        },
+    };
+    Ok(follow)
+}
+
+/// A later step is genuine only if it carries its deterministic id and its
+/// predecessor's stored outcome says it is due — a message forged on NATS
+/// cannot create money. An unverified step is dropped without an outcome,
+/// so it can never block the real one.
+pub async fn verified<S: EventStore>(
+    store: &S,
+    message: &CommandMessage,
+) -> Result<bool, StoreError> {
+    let transfer = message.correlation_id;
+    let (name, predecessor, wanted) = match &message.command {
+        AccountCommand::CreditTransfer { .. } => ("credit", transfer, StatusKind::Succeeded),
+        AccountCommand::CompleteTransfer { .. } => (
+            "complete",
+            step_id(transfer, "credit"),
+            StatusKind::Succeeded,
+        ),
+        AccountCommand::RefundTransfer { .. } => {
+            ("refund", step_id(transfer, "credit"), StatusKind::Rejected)
+        }
+        _ => return Ok(true),
+    };
+    if message.command_id != step_id(transfer, name) {
+        return Ok(false);
+    }
+    let Some(before) = store.outcome(predecessor).await? else {
+        return Ok(false);
+    };
+    if before.payload.status != wanted || before.user_id != message.user_id {
+        return Ok(false);
+    }
+    // The step must move exactly what the transfer debited, between the same accounts.
+    let debit = store.outcome(transfer).await?.and_then(|d| {
+        d.payload.events.iter().find_map(|e| match &e.event {
+            AccountEvent::TransferDebited {
+                to_account_id,
+                amount,
+                ..
+            } => Some((e.aggregate_id.clone(), to_account_id.clone(), *amount)),
+            _ => None,
+        })
+    });
+    let expected = match &message.command {
+        AccountCommand::CreditTransfer {
+            account_id,
+            from_account_id,
+            amount,
+            ..
+        } => (from_account_id, account_id, amount),
+        AccountCommand::CompleteTransfer {
+            account_id,
+            to_account_id,
+            amount,
+        }
+        | AccountCommand::RefundTransfer {
+            account_id,
+            to_account_id,
+            amount,
+        } => (account_id, to_account_id, amount),
+        _ => return Ok(true),
+    };
+    Ok(debit.is_some_and(|(from, to, amount)| (&from, &to, &amount) == expected))
+}
+
+#[cfg(test)]
+mod tests {
+    use ledgerline_domain::{AccountId, Amount, Balance, Currency, UserId};
+    use ledgerline_store::InMemoryEventStore;
+
+    use super::*;
+    use crate::handle_command;
+
+    fn id(s: &str) -> AccountId {
+        AccountId::parse(s).unwrap()
+    }
+    fn message(user: &str, command: AccountCommand) -> CommandMessage {
+        let command_id = Uuid::now_v7();
+        CommandMessage {
+            command_id,
+            correlation_id: command_id,
+            user_id: UserId::parse(user).unwrap(),
+            accepted_at: OffsetDateTime::now_utc(),
+            command,
+        }
+    }
+    async fn open(store: &InMemoryEventStore, user: &str, account: &str, minor: i64) {
+        let command = AccountCommand::OpenAccount {
+            account_id: id(account),
+            currency: Currency::default(),
+            initial_balance: Balance::from_minor(minor).unwrap(),
+        };
+        handle_command(store, &message(user, command), 10)
+            .await
+            .unwrap();
+    }
+    fn transfer(to: &str, minor: i64) -> AccountCommand {
+        AccountCommand::Transfer {
+            account_id: id("from"),
+            to_account_id: id(to),
+            amount: Amount::from_minor(minor).unwrap(),
+        }
+    }
+
+    /// Runs a transfer to its end as the processor would, step by step.
+    async fn run(store: &InMemoryEventStore, first: CommandMessage) -> (Vec<StatusMessage>, usize) {
+        let mut statuses = Vec::new();
+        let mut steps = 0;
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            assert!(
+                verified(store, &message).await.unwrap(),
+                "step {:?} verifies",
+                message.command
+            );
+            let handled = handle_command(store, &message, 10).await.unwrap();
+            let follow = follow_up(store, &message, &handled.status).await.unwrap();
+            statuses.extend(follow.status);
+            next = follow.next;
+            steps += 1;
+        }
+        (statuses, steps)
+    }
+
+    async fn balance(store: &InMemoryEventStore, account: &str) -> (i64, i64) {
+        let account = store.load(&id(account)).await.unwrap();
+        (account.balance().minor(), account.in_flight().minor())
+    }
+
+    #[tokio::test]
+    async fn a_transfer_moves_money_in_three_steps_and_tells_the_user_once() {
+        let store = InMemoryEventStore::new();
+        open(&store, "alice", "from", 100).await;
+        open(&store, "bob", "to", 5).await;
+        let first = message("alice", transfer("to", 30));
+        let (statuses, steps) = run(&store, first.clone()).await;
+        assert_eq!(steps, 3);
+        assert_eq!(statuses.len(), 1, "one final status");
+        assert_eq!(
+            statuses[0].payload.command_id, first.command_id,
+            "under the transfer's own id"
+        );
+        assert_eq!(
+            (statuses[0].user_id.as_str(), statuses[0].payload.status),
+            ("alice", StatusKind::Succeeded)
+        );
+        assert_eq!(balance(&store, "from").await, (70, 0));
+        assert_eq!(balance(&store, "to").await, (35, 0));
+    }
+
+    #[tokio::test]
+    async fn a_refused_credit_is_refunded_and_the_user_learns_why() {
+        let store = InMemoryEventStore::new();
+        open(&store, "alice", "from", 100).await;
+        let first = message("alice", transfer("nowhere", 30));
+        let (statuses, _) = run(&store, first.clone()).await;
+        assert_eq!(statuses.len(), 1);
+        assert_eq!(statuses[0].payload.status, StatusKind::Rejected);
+        assert_eq!(
+            statuses[0].payload.error.as_ref().map(|e| e.code.as_str()),
+            Some("ACCOUNT_NOT_FOUND")
+        );
+        assert_eq!(
+            balance(&store, "from").await,
+            (100, 0),
+            "the money came back"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_debit_is_the_final_status_and_moves_nothing() {
+        let store = InMemoryEventStore::new();
+        open(&store, "alice", "from", 10).await;
+        open(&store, "bob", "to", 0).await;
+        let (statuses, steps) = run(&store, message("alice", transfer("to", 30))).await;
+        assert_eq!(
+            (steps, statuses[0].payload.status),
+            (1, StatusKind::Rejected)
+        );
+        assert_eq!(balance(&store, "from").await, (10, 0));
+        assert_eq!(balance(&store, "to").await, (0, 0));
+    }
+
+    #[tokio::test]
+    async fn every_step_redelivered_after_a_crash_changes_nothing_and_follows_up_the_same() {
+        let store = InMemoryEventStore::new();
+        open(&store, "alice", "from", 100).await;
+        open(&store, "bob", "to", 0).await;
+        let mut next = Some(message("alice", transfer("to", 40)));
+        while let Some(step) = next.take() {
+            let handled = handle_command(&store, &step, 10).await.unwrap();
+            let follow = follow_up(&store, &step, &handled.status).await.unwrap();
+            // "Crash" before the follow-up was published: redelivery answers
+            // from the store and derives the very same follow-up.
+            let again = handle_command(&store, &step, 10).await.unwrap();
+            assert!(!again.fresh);
+            let follow_again = follow_up(&store, &step, &again.status).await.unwrap();
+            assert_eq!(
+                follow.next.as_ref().map(|m| m.command_id),
+                follow_again.next.as_ref().map(|m| m.command_id)
+            );
+            assert_eq!(
+                follow.status.as_ref().map(|s| s.payload.command_id),
+                follow_again.status.as_ref().map(|s| s.payload.command_id)
+            );
+            next = follow.next;
+        }
+        assert_eq!(balance(&store, "from").await, (60, 0));
+        assert_eq!(balance(&store, "to").await, (40, 0));
+    }
+
+    #[tokio::test]
+    async fn a_forged_credit_is_not_verified() {
+        let store = InMemoryEventStore::new();
+        open(&store, "mallory", "from", 0).await;
+        open(&store, "mallory", "to", 0).await;
+        let transfer_id = Uuid::now_v7();
+        let forged = CommandMessage {
+            command_id: step_id(transfer_id, "credit"),
+            correlation_id: transfer_id,
+            user_id: UserId::parse("mallory").unwrap(),
+            accepted_at: OffsetDateTime::now_utc(),
+            command: AccountCommand::CreditTransfer {
+                account_id: id("to"),
+                from_account_id: id("from"),
+                amount: Amount::from_minor(1_000_000).unwrap(),
+                currency: Currency::default(),
+            },
+        };
+        assert!(
+            !verified(&store, &forged).await.unwrap(),
+            "no debit, no credit"
+        );
+        let mut wrong_id = forged.clone();
+        wrong_id.command_id = Uuid::now_v7();
+        assert!(!verified(&store, &wrong_id).await.unwrap());
+    }
+}
