@@ -19,6 +19,8 @@ pub struct Accepted {
     pub account: String,
     pub kind: &'static str,
     pub minor: i64,
+    /// For a transfer: the target account (maybe another user's).
+    pub to: Option<String>,
 }
 
 /// What one socket saw: status frames per command id, and how often it
@@ -123,25 +125,50 @@ pub async fn generate(
     let mut inflight = tokio::task::JoinSet::new();
     while !stop.is_cancelled() {
         tick.tick().await;
-        let (user, account, kind, minor) = {
+        // Deposits and withdrawals, and one command in five a transfer to
+        // any account of any user.
+        let (user, account, kind, minor, to) = {
             let mut rng = rand::rng();
-            let user = rng.random_range(0..target.tokens.len());
-            let kind = if rng.random_bool(0.5) {
+            let users = target.tokens.len();
+            let user = rng.random_range(0..users);
+            let account = rng.random_range(0..accounts);
+            let to = (
+                user,
+                (account + rng.random_range(1..accounts.max(2))) % accounts.max(1),
+            );
+            let to = if rng.random_bool(0.5) {
+                (rng.random_range(0..users), to.1)
+            } else {
+                to
+            };
+            let kind = match rng.random_range(0..10) {
+                0..=3 => "deposit",
+                4..=7 => "withdraw",
+                _ => "transfer",
+            };
+            let to =
+                (kind == "transfer" && to != (user, account)).then(|| account_name(to.0, to.1));
+            let kind = if kind == "transfer" && to.is_none() {
                 "deposit"
             } else {
-                "withdraw"
+                kind
             };
             (
                 user,
-                rng.random_range(0..accounts),
+                account_name(user, account),
                 kind,
                 rng.random_range(1..=50i64) * 100,
+                to,
             )
         };
-        let account = account_name(user, account);
         let (target, record, http) = (target.clone(), record.clone(), http.clone());
         inflight.spawn(async move {
-            let body = json!({"accountId": account, "amount": minor / 100});
+            let body = match &to {
+                Some(to) => {
+                    json!({"fromAccountId": account, "toAccountId": to, "amount": minor / 100})
+                }
+                None => json!({"accountId": account, "amount": minor / 100}),
+            };
             if let Some(id) = post(
                 &http,
                 &target,
@@ -160,6 +187,7 @@ pub async fn generate(
                         account,
                         kind,
                         minor,
+                        to,
                     },
                 );
             }

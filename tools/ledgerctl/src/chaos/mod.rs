@@ -168,6 +168,7 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<bool> {
                         account: id,
                         kind: "open-account",
                         minor: 10_000,
+                        to: None,
                     },
                 );
             }

@@ -57,6 +57,65 @@ fn outcomes(record: &Record) -> HashMap<String, String> {
     out
 }
 
+/// The error code of each decided command, when it has one.
+fn outcome_codes(record: &Record) -> HashMap<String, Option<String>> {
+    let mut out = HashMap::new();
+    for socket in &record.sockets {
+        for (id, frames) in &socket.statuses {
+            if let Some(frame) = frames.first() {
+                out.insert(
+                    id.clone(),
+                    frame["error"]["code"].as_str().map(str::to_owned),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// What the store must hold if every outcome the sockets reported is true:
+/// each account's balance and version, and the number of events.
+fn expected_ledger(record: &Record) -> (HashMap<String, (i64, i64)>, usize) {
+    let outcomes = outcomes(record);
+    let codes = outcome_codes(record);
+    let mut ledger: HashMap<String, (i64, i64)> = HashMap::new();
+    let mut events = 0;
+    let mut add = |account: &str, money: i64, versions: i64| {
+        let entry = ledger.entry(account.to_owned()).or_default();
+        entry.0 += money;
+        entry.1 += versions;
+    };
+    for (id, a) in &record.accepted {
+        let status = outcomes.get(id).map(String::as_str);
+        match (a.kind, status, &a.to) {
+            ("transfer", Some("succeeded"), Some(to)) => {
+                // Debit and completion on the source, credit on the target.
+                add(&a.account, -a.minor, 2);
+                add(to, a.minor, 1);
+                events += 3;
+            }
+            ("transfer", Some("rejected"), Some(_)) => {
+                // Refused at the debit: nothing happened. Refused at the
+                // credit: debited and refunded.
+                if codes.get(id).cloned().flatten().as_deref() != Some("INSUFFICIENT_FUNDS") {
+                    add(&a.account, 0, 2);
+                    events += 2;
+                }
+            }
+            ("deposit" | "open-account", Some("succeeded"), _) => {
+                add(&a.account, a.minor, 1);
+                events += 1;
+            }
+            ("withdraw", Some("succeeded"), _) => {
+                add(&a.account, -a.minor, 1);
+                events += 1;
+            }
+            _ => {}
+        }
+    }
+    (ledger, events)
+}
+
 /// Commands whose outcome has not reached every socket of their user yet.
 pub fn undelivered(record: &Record) -> usize {
     record
@@ -244,14 +303,16 @@ impl Reader {
         figures: &mut Figures,
     ) -> anyhow::Result<Vec<Check>> {
         let outcomes = outcomes(record);
+        let (ledger, expected_events) = expected_ledger(record);
         let events = self.all_events().await?;
         figures.events_in_store = events.len();
         let mut checks = vec![check(
-            "events in the store = successful commands (one event each)",
-            events.len() == figures.succeeded,
+            "events in the store = what the outcomes imply (1 per command, 3 per transfer)",
+            events.len() == expected_events,
             format!(
-                "{} events, {} succeeded commands",
+                "{} events, {} expected from {} succeeded commands",
                 events.len(),
+                expected_events,
                 figures.succeeded
             ),
         )];
@@ -268,18 +329,8 @@ impl Reader {
             for account in 0..accounts {
                 let id = account_name(user, account);
                 figures.accounts += 1;
-                // Money: initial 100.00 plus every succeeded deposit minus every succeeded withdrawal.
-                let mut expected = 0i64;
-                let mut succeeded = 0i64;
-                for (cid, a) in record.accepted.iter().filter(|(_, a)| a.account == id) {
-                    if outcomes.get(cid).map(String::as_str) == Some("succeeded") {
-                        succeeded += 1;
-                        expected += match a.kind {
-                            "deposit" | "open-account" => a.minor,
-                            _ => -a.minor,
-                        };
-                    }
-                }
+                // Money: initial 100.00 ± every succeeded deposit, withdrawal and transfer.
+                let (expected, succeeded) = ledger.get(&id).copied().unwrap_or_default();
                 let store = self
                     .get(format!("{}/queries/account/{id}", self.processor), token)
                     .await?;
@@ -319,7 +370,7 @@ impl Reader {
             }
         }
         checks.push(check(
-            "money: every balance = initial + succeeded deposits − succeeded withdrawals",
+            "money: every balance = initial ± succeeded deposits, withdrawals and transfers",
             money_wrong.is_empty(),
             summary(&money_wrong, figures.accounts),
         ));
