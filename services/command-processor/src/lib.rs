@@ -10,7 +10,7 @@ mod events_rpc;
 mod handle;
 mod routes;
 mod store_head_rpc;
-mod transfer;
+pub mod transfer;
 
 pub use app::start;
 pub use handle::{DecisionPolicy, Handled, decide_command, handle_command};

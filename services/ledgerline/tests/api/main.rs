@@ -10,3 +10,4 @@ mod helpers;
 mod reliability;
 mod resume;
 mod tracing_across_services;
+mod transfers;
