@@ -110,41 +110,81 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', webDir, ch
     return { failed: { code: 'UNKNOWN', message: 'unknown command' } };
   }
 
+  /** Stores one event of an account and feeds the read models. */
+  function append(accountId, eventType, data, cmd, commandId, now) {
+    let a = accounts.get(accountId);
+    if (!a) {
+      a = { accountId, ownerId: cmd.userId, currency: data.currency, balance: data.initialBalance, status: 'open', version: 0 };
+      accounts.set(accountId, a);
+    }
+    a.version++;
+    if (data.balanceAfter !== undefined) a.balance = data.balanceAfter;
+    if (eventType === 'AccountClosed') a.status = 'closed';
+    const ev = {
+      eventId: randomUUID(), aggregateType: 'BankAccount', aggregateId: accountId, version: a.version,
+      globalPosition: ++globalPosition, eventType, schemaVersion: 1, data,
+      metadata: { commandId, correlationId: cmd.commandId, userId: cmd.userId, timestamp: now },
+    };
+    (events.get(accountId) ?? events.set(accountId, []).get(accountId)).push(ev);
+    updateReadModels(ev);
+    return ev;
+  }
+
+  function publishStatus(cmd, entityId, status, error, envs, now) {
+    const statusFrame = {
+      type: 'status', seq: ++statusSeq, commandId: cmd.commandId, entityType: 'BankAccount', entityId,
+      status, success: status === 'succeeded', error, events: envs, timestamp: now,
+    };
+    statusLog.push({ userId: cmd.userId, seq: statusFrame.seq, frame: statusFrame });
+    push(cmd.userId, statusFrame);
+  }
+
+  /** Event frames go to the account's owner, whoever sent the command. */
+  function pushEvent(ev) {
+    const owner = accounts.get(ev.aggregateId)?.ownerId;
+    if (owner) push(owner, { type: 'event', seq: ++eventSeq, event: ev });
+  }
+
+  /** A transfer as the server runs it: debit, credit, then complete or refund; one final status. */
+  function runTransfer(cmd, now) {
+    const src = accounts.get(cmd.accountId);
+    const rej = (code, message) => publishStatus(cmd, cmd.accountId, 'rejected', { code, message }, [], now);
+    if (!src) return rej('ACCOUNT_NOT_FOUND', 'Account not found');
+    if (src.ownerId !== cmd.userId) return rej('NOT_OWNER', 'You do not own this account');
+    if (src.status === 'closed') return rej('ACCOUNT_CLOSED', 'Account is closed');
+    if (cmd.amount > src.balance) return rej('INSUFFICIENT_FUNDS', `Insufficient funds: balance ${fmt(src.balance)}, requested ${fmt(cmd.amount)}`);
+    const step = (name) => `${cmd.commandId.slice(0, 24)}${createHash('sha1').update(cmd.commandId + name).digest('hex').slice(0, 12)}`;
+    pushEvent(append(cmd.accountId, 'TransferDebited', { toAccountId: cmd.toAccountId, amount: cmd.amount, currency: src.currency, balanceAfter: src.balance - cmd.amount }, cmd, cmd.commandId, now));
+    const dst = accounts.get(cmd.toAccountId);
+    let refusal = null;
+    if (!dst) refusal = { code: 'ACCOUNT_NOT_FOUND', message: 'Account not found' };
+    else if (dst.status === 'closed') refusal = { code: 'ACCOUNT_CLOSED', message: 'Account is closed' };
+    else if (dst.currency !== src.currency) refusal = { code: 'CURRENCY_MISMATCH', message: `The target account holds ${dst.currency}, not ${src.currency}` };
+    if (refusal) {
+      pushEvent(append(cmd.accountId, 'TransferRefunded', { toAccountId: cmd.toAccountId, amount: cmd.amount, balanceAfter: src.balance + cmd.amount }, cmd, step('refund'), now));
+      return publishStatus(cmd, cmd.accountId, 'rejected', refusal, [], now);
+    }
+    pushEvent(append(cmd.toAccountId, 'TransferCredited', { fromAccountId: cmd.accountId, amount: cmd.amount, balanceAfter: dst.balance + cmd.amount }, cmd, step('credit'), now));
+    const done = append(cmd.accountId, 'TransferCompleted', { toAccountId: cmd.toAccountId, amount: cmd.amount }, cmd, step('complete'), now);
+    publishStatus(cmd, cmd.accountId, 'succeeded', null, [done], now);
+    pushEvent(done);
+  }
+
   function processNext() {
     if (busy || queue.length === 0) return;
     busy = true;
     const cmd = queue.shift();
     setTimeout(() => {
-      const out = decide(cmd);
-      const envs = [];
       const now = new Date().toISOString();
-      for (const [eventType, data] of out.events ?? []) {
-        let a = accounts.get(cmd.accountId);
-        if (!a) {
-          a = { accountId: cmd.accountId, ownerId: cmd.userId, currency: data.currency, balance: data.initialBalance, status: 'open', version: 0 };
-          accounts.set(cmd.accountId, a);
-        }
-        a.version++;
-        if (data.balanceAfter !== undefined) a.balance = data.balanceAfter;
-        if (eventType === 'AccountClosed') a.status = 'closed';
-        const ev = {
-          eventId: randomUUID(), aggregateType: 'BankAccount', aggregateId: cmd.accountId, version: a.version,
-          globalPosition: ++globalPosition, eventType, schemaVersion: 1, data,
-          metadata: { commandId: cmd.commandId, correlationId: cmd.commandId, userId: cmd.userId, timestamp: now },
-        };
-        (events.get(cmd.accountId) ?? events.set(cmd.accountId, []).get(cmd.accountId)).push(ev);
-        envs.push(ev);
-        updateReadModels(ev);
+      if (cmd.type === 'transfer') {
+        runTransfer(cmd, now);
+      } else {
+        const out = decide(cmd);
+        const envs = (out.events ?? []).map(([eventType, data]) => append(cmd.accountId, eventType, data, cmd, cmd.commandId, now));
+        const status = out.events ? 'succeeded' : out.rejected ? 'rejected' : 'failed';
+        publishStatus(cmd, cmd.accountId, status, out.rejected ?? out.failed ?? null, envs, now);
+        for (const ev of envs) pushEvent(ev);
       }
-      const status = out.events ? 'succeeded' : out.rejected ? 'rejected' : 'failed';
-      const statusFrame = {
-        type: 'status', seq: ++statusSeq, commandId: cmd.commandId, entityType: 'BankAccount', entityId: cmd.accountId,
-        status, success: status === 'succeeded', error: out.rejected ?? out.failed ?? null, events: envs, timestamp: now,
-      };
-      statusLog.push({ userId: cmd.userId, seq: statusFrame.seq, frame: statusFrame });
-      push(cmd.userId, statusFrame);
-      const owner = accounts.get(cmd.accountId)?.ownerId;
-      if (owner) for (const ev of envs) push(owner, { type: 'event', seq: ++eventSeq, event: ev });
       busy = false;
       processNext();
     }, 5);
@@ -170,6 +210,13 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', webDir, ch
       cmd.currency = body.currency ?? 'EUR';
       cmd.initialBalance = body.initialBalance == null ? 0 : parseAmount(body.initialBalance);
       if (cmd.initialBalance === null) errors.push({ field: 'initialBalance', message: 'invalid amount' });
+    } else if (name === 'transfer') {
+      cmd.accountId = body.fromAccountId;
+      cmd.toAccountId = body.toAccountId;
+      cmd.amount = parseAmount(body.amount);
+      if (!cmd.amount) errors.push({ field: 'amount', message: 'must be a positive amount with at most 2 decimals' });
+      if (typeof cmd.toAccountId !== 'string' || !ID_RE.test(cmd.toAccountId)) errors.push({ field: 'toAccountId', message: 'invalid id' });
+      else if (cmd.toAccountId === cmd.accountId) errors.push({ field: 'toAccountId', message: 'must differ from fromAccountId' });
     } else {
       cmd.accountId = body.accountId;
       if (name !== 'close-account') {
@@ -177,7 +224,7 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', webDir, ch
         if (!cmd.amount) errors.push({ field: 'amount', message: 'must be a positive amount with at most 2 decimals' });
       }
     }
-    if (typeof cmd.accountId !== 'string' || !ID_RE.test(cmd.accountId)) errors.push({ field: 'accountId', message: 'invalid id' });
+    if (typeof cmd.accountId !== 'string' || !ID_RE.test(cmd.accountId)) errors.push({ field: name === 'transfer' ? 'fromAccountId' : 'accountId', message: 'invalid id' });
     if (errors.length) return problem(res, 422, 'Invalid request', 'The request body is invalid', errors);
     const accepted = { commandId: cmd.commandId, status: 'accepted', statusUrl: `/commands/${cmd.commandId}` };
     if (dedupKey) idem.set(dedupKey, accepted);
@@ -198,7 +245,7 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', webDir, ch
         users.set(token, body.userId);
         return json(res, 200, { token, userId: body.userId, role: body.role ?? 'user' });
       }
-      const cm = /^\/commands\/(open-account|deposit|withdraw|close-account)$/.exec(p);
+      const cm = /^\/commands\/(open-account|deposit|withdraw|close-account|transfer)$/.exec(p);
       if (cm && req.method === 'POST') return handleCommand(req, res, cm[1]);
       if (p === '/projections/AccountBalances') {
         const userId = auth(req);

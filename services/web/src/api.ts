@@ -26,6 +26,7 @@ export interface LoginResponse { token: string; userId: string; role?: string }
 export interface OpenAccountRequest { accountId?: string; initialBalance?: string; currency?: string }
 export interface AmountRequest { accountId: string; amount: string }
 export interface CloseAccountRequest { accountId: string }
+export interface TransferRequest { fromAccountId: string; toAccountId: string; amount: string }
 
 export interface BalanceItem {
   accountId: string;
@@ -42,12 +43,13 @@ export interface HistoryItem {
   version: number;
   eventType: string;
   amount: number | null;
+  /** Null for AccountClosed and TransferCompleted (no balance change). */
   balanceAfter: number | null;
   commandId?: string;
   timestamp: string;
 }
 
-export type CommandName = 'open-account' | 'deposit' | 'withdraw' | 'close-account';
+export type CommandName = 'open-account' | 'deposit' | 'withdraw' | 'close-account' | 'transfer';
 
 // ---- request builders -----------------------------------------------------
 
@@ -69,6 +71,15 @@ export function buildAmountBody(accountId: string, amountWire: string): AmountRe
 
 export function buildCloseBody(accountId: string): CloseAccountRequest {
   return { accountId };
+}
+
+/**
+ * A transfer from one of the user's accounts to any account id. A transfer
+ * to the same account is left for the server to refuse (422, field
+ * `toAccountId`), so the app shows the server's own words.
+ */
+export function buildTransferBody(fromAccountId: string, toAccountId: string, amountWire: string): TransferRequest {
+  return { fromAccountId, toAccountId: toAccountId.trim(), amount: amountWire };
 }
 
 export function commandPath(name: CommandName): string {

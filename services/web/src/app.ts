@@ -1,6 +1,6 @@
 // Ledgerline browser app: demo sign-in, live balances and history, commands
 // with pending markers, toasts from status envelopes, a connection indicator.
-import { ApiClient, DEFAULT_HTTP_RETRY, buildAmountBody, buildCloseBody, buildOpenAccountBody, describeProblem, type ApiResult, type CommandName, type RetryPolicy } from './api.js';
+import { ApiClient, DEFAULT_HTTP_RETRY, buildAmountBody, buildCloseBody, buildOpenAccountBody, buildTransferBody, describeProblem, type AcceptedResponse, type ApiResult, type CommandName, type RetryPolicy } from './api.js';
 import type { BackoffPolicy } from './backoff.js';
 import { newUuid } from './ids.js';
 import { formatMinor, parseAmountInput } from './money.js';
@@ -190,20 +190,43 @@ const TYPE_LABEL: Record<string, string> = {
   MoneyDeposited: 'Deposit',
   MoneyWithdrawn: 'Withdrawal',
   AccountClosed: 'Closed',
+  TransferDebited: 'Transfer out',
+  TransferCredited: 'Transfer in',
+  TransferCompleted: 'Transfer completed',
+  TransferRefunded: 'Transfer refunded',
 };
 
+/** Money in (+) or out (−) of the account, by event type. */
+const SIGN: Record<string, string> = {
+  MoneyDeposited: '+',
+  TransferCredited: '+',
+  TransferRefunded: '+',
+  MoneyWithdrawn: '−',
+  TransferDebited: '−',
+};
+
+/** "Transfer to acc-2", "Transfer from acc-1" (the other account is known from pushed events only). */
+function historyLabel(e: HistoryEntry): string {
+  const other = e.counterparty;
+  if (other) {
+    if (e.eventType === 'TransferDebited') return `Transfer to ${other}`;
+    if (e.eventType === 'TransferCredited') return `Transfer from ${other}`;
+    if (e.eventType === 'TransferCompleted') return `Transfer to ${other} completed`;
+  }
+  return TYPE_LABEL[e.eventType] ?? e.eventType;
+}
+
 function historyItem(e: HistoryEntry): HTMLLIElement {
-  const kind = TYPE_LABEL[e.eventType] ?? e.eventType;
+  const kind = historyLabel(e);
   let amount = '';
-  if (e.eventType === 'MoneyDeposited' && e.amount !== null) amount = `+${formatMinor(e.amount)}`;
-  else if (e.eventType === 'MoneyWithdrawn' && e.amount !== null) amount = `−${formatMinor(e.amount)}`;
-  else if (e.amount !== null) amount = formatMinor(e.amount);
+  if (e.amount !== null) amount = `${SIGN[e.eventType] ?? ''}${formatMinor(e.amount)}`;
   const after = e.balanceAfter !== null ? formatMinor(e.balanceAfter) : '';
   let time = '';
   const d = new Date(e.timestamp);
   if (!Number.isNaN(d.getTime())) time = d.toLocaleTimeString();
-  return h('li', { class: `tx tx-${e.eventType}`, 'data-testid': 'history-item', 'data-version': e.version },
-    h('span', { class: 'tx-kind' }, kind),
+  const title = e.eventType === 'TransferRefunded' && e.counterparty ? `Refused by ${e.counterparty}: the money came back` : undefined;
+  return h('li', { class: `tx tx-${e.eventType}`, 'data-testid': 'history-item', 'data-version': e.version, 'data-event-type': e.eventType },
+    h('span', { class: 'tx-kind', title }, kind),
     h('span', { class: 'tx-amount' }, amount),
     h('span', { class: 'tx-after' }, after ? `balance ${after}` : ''),
     h('time', { class: 'tx-time', datetime: e.timestamp }, time),
@@ -228,7 +251,7 @@ function renderAccounts(): void {
     card.root.classList.toggle('closed', closed);
     for (const c of card.controls) (c as HTMLButtonElement | HTMLInputElement).disabled = closed;
     const entries = ledger.history(acc.accountId);
-    const sig = entries.map((e) => e.version).join(',');
+    const sig = entries.map((e) => `${e.version}:${e.counterparty ?? ''}`).join(',');
     if (card.history.dataset.sig !== sig) {
       card.history.dataset.sig = sig;
       card.history.replaceChildren(...entries.map(historyItem));
@@ -241,7 +264,23 @@ function renderAccounts(): void {
     }
   }
   $('no-accounts').hidden = accounts.length > 0;
+  renderTransferFrom(accounts.filter((a) => a.status !== 'closed').map((a) => a.accountId));
   renderPending();
+}
+
+/** The "From" choices: the user's open accounts; the selection is kept while it stays one. */
+function renderTransferFrom(ids: string[]): void {
+  const select = $('transfer-from') as HTMLSelectElement;
+  const sig = ids.join('\n');
+  if (select.dataset.sig !== sig) {
+    const keep = select.value;
+    select.dataset.sig = sig;
+    select.replaceChildren(...ids.map((id) => h('option', { value: id }, id)));
+    if (ids.includes(keep)) select.value = keep;
+  }
+  const none = ids.length === 0;
+  select.disabled = none;
+  ($('transfer-submit') as HTMLButtonElement).disabled = none;
 }
 
 function renderPending(): void {
@@ -261,14 +300,15 @@ function renderPending(): void {
 
 // ---- commands -------------------------------------------------------------
 
-async function runCommand(name: CommandName, body: unknown, accountId: string | null, label: string): Promise<void> {
+/** Sends one command; resolves to its answer (null when the session changed meanwhile). */
+async function runCommand(name: CommandName, body: unknown, accountId: string | null, label: string): Promise<ApiResult<AcceptedResponse> | null> {
   const myEpoch = epoch;
   const key = newUuid();
   const p: Pending = { key, accountId, label };
   pending.set(key, p);
   renderPending();
   const res = await api.command(name, body, key);
-  if (myEpoch !== epoch) return;
+  if (myEpoch !== epoch) return null;
   if (res.ok) {
     const id = res.body.commandId;
     const early = earlyOutcomes.get(id);
@@ -288,6 +328,7 @@ async function runCommand(name: CommandName, body: unknown, accountId: string | 
     reportFailure(label, res);
   }
   renderPending();
+  return res;
 }
 
 function reportFailure(label: string, res: Extract<ApiResult<unknown>, { ok: false }>): void {
@@ -351,6 +392,55 @@ function openAccount(e: Event): void {
   void runCommand('open-account', body, null, id ? `Opening account ${id}` : 'Opening an account');
 }
 
+const TRANSFER_FIELDS: Record<string, string> = { fromAccountId: 'transfer-from', toAccountId: 'transfer-to', amount: 'transfer-amount' };
+
+function transferFieldError(testid: string | null, message: string): void {
+  for (const id of Object.values(TRANSFER_FIELDS)) $(id).removeAttribute('aria-invalid');
+  $('transfer-error').textContent = message;
+  if (testid) {
+    const el = $(testid);
+    el.setAttribute('aria-invalid', 'true');
+    el.focus();
+  }
+}
+
+function transfer(e: Event): void {
+  e.preventDefault();
+  const from = ($('transfer-from') as HTMLSelectElement).value;
+  const toInput = $('transfer-to') as HTMLInputElement;
+  const amountInput = $('transfer-amount') as HTMLInputElement;
+  const to = toInput.value.trim();
+  if (!from) {
+    transferFieldError('transfer-from', 'Choose the account to transfer from.');
+    return;
+  }
+  if (!ID_RE.test(to)) {
+    transferFieldError('transfer-to', 'To: an account id (letters, digits, "-" and "_", at most 64).');
+    return;
+  }
+  const parsed = parseAmountInput(amountInput.value);
+  if (!parsed.ok) {
+    transferFieldError('transfer-amount', `Amount: ${parsed.message}`);
+    return;
+  }
+  transferFieldError(null, '');
+  const label = `Transfer of ${parsed.wire} to ${to}`;
+  void runCommand('transfer', buildTransferBody(from, to, parsed.wire), from, label).then((res) => {
+    if (!res) return;
+    if (res.ok) {
+      amountInput.value = '';
+      return;
+    }
+    if (res.kind === 'problem' && res.status !== 401) {
+      // The server's reasons, next to the fields they are about (the toast has them too).
+      const errs = res.problem.errors ?? [];
+      const first = errs.find((x) => TRANSFER_FIELDS[x.field]);
+      const text = errs.length > 0 ? errs.map((x) => `${x.field}: ${x.message}`).join('; ') : describeProblem(res.problem);
+      transferFieldError(first ? TRANSFER_FIELDS[first.field] : null, text);
+    }
+  });
+}
+
 // ---- frames ---------------------------------------------------------------
 
 let gapTimer: ReturnType<typeof setTimeout> | null = null;
@@ -377,6 +467,13 @@ function outcomeLabel(env: StatusEnvelope, p: Pending | undefined): string {
       case 'MoneyWithdrawn': if (amount) return `Withdrawal of ${amount}`; break;
       case 'AccountOpened': return `Opening account ${ev.aggregateId}`;
       case 'AccountClosed': return `Closing account ${ev.aggregateId}`;
+      case 'TransferDebited':
+      case 'TransferCompleted':
+      case 'TransferRefunded': {
+        const to = typeof ev.data?.toAccountId === 'string' ? ev.data.toAccountId : null;
+        if (amount && to) return `Transfer of ${amount} to ${to}`;
+        break;
+      }
     }
   }
   return p?.label ?? `Command on ${env.entityId}`;
@@ -574,6 +671,9 @@ function signOut(message?: string): void {
   earlyOutcomes.clear();
   if (settleTimer) clearTimeout(settleTimer);
   renderAccounts();
+  transferFieldError(null, '');
+  ($('transfer-to') as HTMLInputElement).value = '';
+  ($('transfer-amount') as HTMLInputElement).value = '';
   $('toasts').replaceChildren();
   setConnection('offline');
   $('app-view').hidden = true;
@@ -618,6 +718,7 @@ function boot(): void {
   }
   $('logout').addEventListener('click', () => signOut());
   $('open-account-form').addEventListener('submit', openAccount);
+  $('transfer-form').addEventListener('submit', transfer);
   setConnection('offline');
   if (session) startSession(true);
   else {

@@ -49,6 +49,11 @@ export interface HistoryEntry {
   balanceAfter: number | null;
   commandId?: string;
   timestamp: string;
+  /**
+   * The other account of a transfer (its target, or for TransferCredited its
+   * source). Known from pushed events only: read-model rows do not carry it.
+   */
+  counterparty?: string | null;
 }
 
 export interface ApplyResult {
@@ -79,7 +84,26 @@ export function eventToHistoryEntry(ev: EventEnvelope): HistoryEntry {
     balanceAfter,
     commandId: ev.metadata?.commandId,
     timestamp: ev.metadata?.timestamp ?? '',
+    counterparty: counterpartyOf(ev.eventType, d),
   };
+}
+
+function str(v: unknown): string | null {
+  return typeof v === 'string' && v !== '' ? v : null;
+}
+
+/** The other account of a transfer event, null for any other event. */
+export function counterpartyOf(eventType: string, data: Record<string, unknown>): string | null {
+  switch (eventType) {
+    case 'TransferDebited':
+    case 'TransferCompleted':
+    case 'TransferRefunded':
+      return str(data.toAccountId);
+    case 'TransferCredited':
+      return str(data.fromAccountId);
+    default:
+      return null;
+  }
 }
 
 export class LedgerState {
@@ -97,7 +121,15 @@ export class LedgerState {
       h = new Map();
       this.histories.set(e.accountId, h);
     }
-    if (h.has(e.version)) return false;
+    const known = h.get(e.version);
+    if (known) {
+      // A read-model row first, the pushed event later: keep what only the event knows.
+      if (!known.counterparty && e.counterparty) {
+        h.set(e.version, { ...known, counterparty: e.counterparty });
+        return true;
+      }
+      return false;
+    }
     h.set(e.version, e);
     return true;
   }
@@ -122,16 +154,24 @@ export class LedgerState {
         acc.status = 'open';
         break;
       case 'MoneyDeposited':
-      case 'MoneyWithdrawn': {
+      case 'MoneyWithdrawn':
+      // Transfers: the debit takes the money at once (it is "in flight"),
+      // a credit adds it on the target, a refund brings it back.
+      case 'TransferDebited':
+      case 'TransferCredited':
+      case 'TransferRefunded': {
         const after = num(d.balanceAfter);
         if (after !== null) acc.balance = after;
         break;
       }
+      case 'TransferCompleted':
+        // The target took the money: no balance change on the source.
+        break;
       case 'AccountClosed':
         acc.status = 'closed';
         break;
       default: {
-        // Event types added later (transfers): take balanceAfter when given.
+        // Event types added later: take balanceAfter when given.
         const after = num(d.balanceAfter);
         if (after !== null) acc.balance = after;
       }
@@ -171,11 +211,13 @@ export class LedgerState {
     }
     const acc = this.accounts.get(accountId);
     if (acc && items.length > 0) {
-      const newest = items.reduce((a, b) => (b.version > a.version ? b : a));
-      if (newest.version > acc.version) {
-        if (newest.balanceAfter !== null && newest.balanceAfter !== undefined) acc.balance = newest.balanceAfter;
-        if (newest.eventType === 'AccountClosed') acc.status = 'closed';
-        acc.version = newest.version;
+      // Every row newer than the account, oldest first: the balance is the
+      // last balanceAfter given (a newest TransferCompleted has none).
+      const newer = items.filter((it) => it.version > acc.version).sort((a, b) => a.version - b.version);
+      for (const it of newer) {
+        if (it.balanceAfter !== null && it.balanceAfter !== undefined) acc.balance = it.balanceAfter;
+        if (it.eventType === 'AccountClosed') acc.status = 'closed';
+        acc.version = it.version;
         changed = true;
       }
     }

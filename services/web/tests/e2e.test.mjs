@@ -546,6 +546,13 @@ describe('ledgerline web app', () => {
     await waitBalance(page, checking, '105.50');
     await moveMoney(page, savings, 'deposit', '250');
     await waitBalance(page, savings, '1750.00');
+    await page.getByTestId('transfer-from').selectOption(savings);
+    await page.getByTestId('transfer-to').fill(checking);
+    await page.getByTestId('transfer-amount').fill('200');
+    await page.getByTestId('transfer-submit').click();
+    await waitBalance(page, savings, '1550.00');
+    await waitBalance(page, checking, '305.50');
+    await waitToast(page, 'success', /Transfer of 200\.00 to .* succeeded/);
     await moveMoney(page, checking, 'withdraw', '500');
     await waitToast(page, 'rejected', /Insufficient funds/);
     mkdirSync(SCREENSHOT_DIR, { recursive: true });

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatMinor, parseAmountInput } from '../dist/money.js';
 import { backoffDelay } from '../dist/backoff.js';
-import { ApiClient, buildAmountBody, buildCloseBody, buildOpenAccountBody, commandHeaders, commandPath } from '../dist/api.js';
+import { ApiClient, buildAmountBody, buildCloseBody, buildOpenAccountBody, buildTransferBody, commandHeaders, commandPath } from '../dist/api.js';
 import { LedgerState } from '../dist/state.js';
 import { newUuid } from '../dist/ids.js';
 import { ResumeTracker, resumeKey, resumeQuery } from '../dist/resume.js';
@@ -61,6 +61,7 @@ test('request builders produce bodies valid against the request schemas', () => 
     ['deposit', buildAmountBody('acc-1', parseAmountInput('10.5').wire)],
     ['withdraw', buildAmountBody('acc-1', parseAmountInput('0.01').wire)],
     ['close-account', buildCloseBody('acc-1')],
+    ['transfer', buildTransferBody('acc-1', ' acc-2 ', parseAmountInput('5').wire)],
   ];
   for (const [name, body] of cases) {
     const schema = REQUEST_SCHEMA[commandPath(name)];
@@ -74,6 +75,10 @@ test('request builders produce bodies valid against the request schemas', () => 
   assert.notEqual(check('deposit-request.json', { accountId: 'a.b', amount: '1.00' }), null);
   assert.notEqual(check('deposit-request.json', { accountId: 'acc-1', amount: '1', extra: 1 }), null);
   assert.notEqual(check('close-account-request.json', {}), null);
+  assert.deepEqual(buildTransferBody('acc-1', ' acc-2 ', '5.00'), { fromAccountId: 'acc-1', toAccountId: 'acc-2', amount: '5.00' });
+  assert.notEqual(check('transfer-request.json', { fromAccountId: 'acc-1', amount: '5.00' }), null);
+  assert.notEqual(check('transfer-request.json', { fromAccountId: 'acc-1', toAccountId: 'acc 2', amount: '5.00' }), null);
+  assert.notEqual(check('transfer-request.json', { fromAccountId: 'acc-1', toAccountId: 'acc-2', amount: '5.001' }), null);
   const h = commandHeaders('tok', newUuid());
   assert.equal(h.Authorization, 'Bearer tok');
   assert.equal(h['Content-Type'], 'application/json');
@@ -305,4 +310,58 @@ test('event frames replayed from the store (no seq) validate; live ones carry se
   assert.equal(checkFrame({ type: 'error', code: 'RESUME_INCOMPLETE', message: 'more than 5000 frames were missed; re-read your read models' }), null);
   assert.notEqual(checkFrame({ type: 'event', seq: -1, event: dep }), null);
   assert.notEqual(checkFrame({ type: 'event', seq: 1 }), null);
+});
+
+test('transfer events: the debit drops the balance at once, a refund brings it back, a completion changes nothing', () => {
+  const s = new LedgerState();
+  s.applyEvent(ev('acc-1', 1, 'AccountOpened', { ownerId: USER, currency: 'EUR', initialBalance: 1000 }));
+  s.applyEvent(ev('acc-2', 1, 'AccountOpened', { ownerId: USER, currency: 'EUR', initialBalance: 0 }));
+  const debit = ev('acc-1', 2, 'TransferDebited', { toAccountId: 'acc-2', amount: 300, currency: 'EUR', balanceAfter: 700 });
+  const credit = ev('acc-2', 2, 'TransferCredited', { fromAccountId: 'acc-1', amount: 300, balanceAfter: 300 });
+  const done = ev('acc-1', 3, 'TransferCompleted', { toAccountId: 'acc-2', amount: 300 });
+  const debit2 = ev('acc-1', 4, 'TransferDebited', { toAccountId: 'gone', amount: 100, currency: 'EUR', balanceAfter: 600 });
+  const refund = ev('acc-1', 5, 'TransferRefunded', { toAccountId: 'gone', amount: 100, balanceAfter: 700 });
+  for (const e of [debit, credit, done, debit2, refund]) assert.equal(check('event-envelope.json', e), null, e.eventType);
+  assert.deepEqual(s.applyEvent(debit), { applied: true, gap: false });
+  assert.equal(s.accounts.get('acc-1').balance, 700);
+  s.applyEvent(credit);
+  assert.equal(s.accounts.get('acc-2').balance, 300);
+  s.applyEvent(done);
+  assert.equal(s.accounts.get('acc-1').balance, 700);
+  assert.equal(s.accounts.get('acc-1').version, 3);
+  s.applyEvent(debit2);
+  assert.equal(s.accounts.get('acc-1').balance, 600);
+  s.applyEvent(refund);
+  assert.equal(s.accounts.get('acc-1').balance, 700);
+  assert.deepEqual(s.history('acc-1').map((h) => [h.eventType, h.amount, h.balanceAfter, h.counterparty]), [
+    ['TransferRefunded', 100, 700, 'gone'],
+    ['TransferDebited', 100, 600, 'gone'],
+    ['TransferCompleted', 300, null, 'acc-2'],
+    ['TransferDebited', 300, 700, 'acc-2'],
+    ['AccountOpened', null, 1000, null],
+  ]);
+  assert.equal(s.history('acc-2')[0].counterparty, 'acc-1');
+  // Status envelopes carrying transfer events validate too.
+  const succeeded = { type: 'status', seq: 9, commandId: done.metadata.correlationId, entityType: 'BankAccount', entityId: 'acc-1', status: 'succeeded', success: true, error: null, events: [done], timestamp: '2026-11-22T10:00:00Z' };
+  assert.equal(checkFrame(succeeded), null);
+  assert.equal(checkFrame({ type: 'event', seq: 4, event: credit }), null);
+});
+
+test('read-model catch-up over transfers: the balance is the last balanceAfter given, not a TransferCompleted\'s null', () => {
+  const s = new LedgerState();
+  s.applyEvent(ev('acc-1', 1, 'AccountOpened', { ownerId: USER, currency: 'EUR', initialBalance: 1000 }));
+  // Missed while away: a debit and its completion (the newest row has no balanceAfter).
+  s.mergeHistory('acc-1', [
+    { eventId: newUuid(), accountId: 'acc-1', version: 3, eventType: 'TransferCompleted', amount: 400, balanceAfter: null, commandId: newUuid(), timestamp: 't' },
+    { eventId: newUuid(), accountId: 'acc-1', version: 2, eventType: 'TransferDebited', amount: 400, balanceAfter: 600, commandId: newUuid(), timestamp: 't' },
+    { eventId: newUuid(), accountId: 'acc-1', version: 1, eventType: 'AccountOpened', amount: null, balanceAfter: 1000, commandId: newUuid(), timestamp: 't' },
+  ]);
+  assert.equal(s.accounts.get('acc-1').balance, 600);
+  assert.equal(s.accounts.get('acc-1').version, 3);
+  assert.equal(s.history('acc-1')[1].counterparty, undefined, 'read-model rows do not name the other account');
+  // The pushed event arriving later adds what only it knows, without moving the account.
+  const late = ev('acc-1', 2, 'TransferDebited', { toAccountId: 'acc-9', amount: 400, currency: 'EUR', balanceAfter: 600 });
+  assert.equal(s.applyEvent(late).applied, false);
+  assert.equal(s.history('acc-1')[1].counterparty, 'acc-9');
+  assert.equal(s.accounts.get('acc-1').balance, 600);
 });

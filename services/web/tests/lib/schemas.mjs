@@ -13,6 +13,7 @@ export const SCHEMA_FILES = [
   'withdraw-request.json',
   'open-account-request.json',
   'close-account-request.json',
+  'transfer-request.json',
   'accepted-response.json',
   'problem.json',
   'status-envelope.json',
@@ -70,6 +71,7 @@ export const REQUEST_SCHEMA = {
   '/commands/deposit': 'deposit-request.json',
   '/commands/withdraw': 'withdraw-request.json',
   '/commands/close-account': 'close-account-request.json',
+  '/commands/transfer': 'transfer-request.json',
 };
 
 export const FRAME_SCHEMA = {

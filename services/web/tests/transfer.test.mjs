@@ -1,0 +1,248 @@
+// Transfers in the browser against a real `ledgerline all`: the form, live
+// balances on both sides (also in another user's tab), one final toast per
+// transfer, refunds, and the server's 422 for a transfer to the same account.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startBackend } from './lib/backend.mjs';
+import {
+  balanceOf, card, instrument, launchBrowser, openAccount, signIn, toasts, uniqueId, waitBalance, waitFor, waitToast,
+} from './lib/browser.mjs';
+
+/** Fills the transfer form and clicks "Transfer". */
+async function transfer(page, from, to, amount) {
+  await page.getByTestId('transfer-from').selectOption(from);
+  await page.getByTestId('transfer-to').fill(to);
+  await page.getByTestId('transfer-amount').fill(amount);
+  await page.getByTestId('transfer-submit').click();
+}
+
+/** The commandId of the n-th accepted POST /commands/transfer of a page. */
+async function transferId(rec, n = 0) {
+  const r = await waitFor(async () => {
+    await Promise.all(rec.pendingChecks);
+    return rec.responses.filter((x) => x.path === '/commands/transfer' && x.status === 202)[n];
+  }, `accepted transfer #${n}`);
+  return r.body.commandId;
+}
+
+const historyText = (page, acc) => card(page, acc).getByTestId('history').textContent();
+
+function eventFrames(rec, eventType, accountId) {
+  return rec.frames.filter((f) => f.type === 'event' && f.event.eventType === eventType && f.event.aggregateId === accountId);
+}
+
+describe('transfers', () => {
+  let backend;
+  let browser;
+  const contexts = [];
+  before(async () => {
+    backend = await startBackend({ name: 'transfer' });
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    for (const c of contexts) await c.close().catch(() => {});
+    await browser?.close();
+    await backend?.stop();
+  });
+
+  async function newPage(opts = {}) {
+    const ctx = await browser.newContext({ viewport: opts.viewport ?? { width: 1200, height: 900 } });
+    contexts.push(ctx);
+    const page = await ctx.newPage();
+    const rec = instrument(page, opts);
+    return { ctx, page, rec };
+  }
+
+  test('between two accounts of one user: both balances update live, one green toast', async () => {
+    const alice = uniqueId('alice');
+    const { page, rec } = await newPage();
+    await signIn(page, backend.baseUrl, alice);
+    const a = uniqueId('acc-');
+    const b = uniqueId('acc-');
+    await openAccount(page, a, '10.00');
+    await openAccount(page, b, '1.00');
+    await waitBalance(page, a, '10.00');
+    await waitBalance(page, b, '1.00');
+
+    await transfer(page, a, b, '5');
+    await waitBalance(page, a, '5.00');
+    await waitBalance(page, b, '6.00');
+    await waitToast(page, 'success', new RegExp(`^Transfer of 5\\.00 to ${b} succeeded`));
+    const id = await transferId(rec);
+    // Only one outcome, under the transfer's own commandId.
+    await page.waitForTimeout(1_000);
+    const transferToasts = (await toasts(page)).filter((t) => /Transfer/.test(t));
+    assert.equal(transferToasts.length, 1, JSON.stringify(transferToasts));
+    assert.equal(await page.locator(`.toast.success[data-command-id="${id}"]`).count(), 1);
+    const statuses = rec.frames.filter((f) => f.type === 'status' && f.commandId === id);
+    assert.equal(statuses.length, 1, 'one final status envelope');
+    assert.equal(statuses[0].status, 'succeeded');
+    assert.equal(statuses[0].entityId, a);
+    const completed = statuses[0].events.find((e) => e.eventType === 'TransferCompleted');
+    assert.ok(completed, JSON.stringify(statuses[0].events.map((e) => e.eventType)));
+    assert.equal(completed.data.toAccountId, b);
+    assert.equal(completed.data.amount, 500);
+    // The money moved as events on both accounts, pushed live.
+    assert.equal(eventFrames(rec, 'TransferDebited', a)[0]?.event.data.balanceAfter, 500);
+    assert.equal(eventFrames(rec, 'TransferCredited', b)[0]?.event.data.fromAccountId, a);
+    assert.equal(rec.frames.filter((f) => f.type === 'status' && f.status !== 'succeeded').length, 0);
+    await waitFor(async () => (await historyText(page, a)).includes(`Transfer to ${b}`), 'source history: "Transfer to …"');
+    assert.match(await historyText(page, a), /−5\.00/);
+    await waitFor(async () => (await historyText(page, b)).includes(`Transfer from ${a}`), 'target history: "Transfer from …"');
+    assert.match(await historyText(page, b), /\+5\.00/);
+    await waitFor(async () => await card(page, a).getByTestId('pending').isHidden(), 'pending cleared');
+    assert.equal(await page.getByTestId('transfer-amount').inputValue(), '', 'the amount is cleared once accepted');
+
+    // Keyboard only: To, Tab, Amount, Enter — and back the other way.
+    await page.getByTestId('transfer-from').selectOption(b);
+    await page.getByTestId('transfer-to').fill('');
+    await page.getByTestId('transfer-to').focus();
+    await page.keyboard.type(a);
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'transfer-amount');
+    await page.keyboard.type('1.25');
+    await page.keyboard.press('Enter');
+    await waitBalance(page, b, '4.75');
+    await waitBalance(page, a, '6.25');
+    await waitToast(page, 'success', new RegExp(`^Transfer of 1\\.25 to ${a} succeeded`));
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'transfer-submit');
+    // Every form control has a label.
+    const unlabeled = await page.evaluate(() => [...document.querySelectorAll('input, select')].filter((i) => !(i.labels && i.labels.length) && !i.getAttribute('aria-label')).map((i) => i.outerHTML));
+    assert.deepEqual(unlabeled, []);
+    await rec.assertClean();
+  });
+
+  test('to another user\'s account: the other user\'s open tab shows the credit live, without a toast of alice\'s', async () => {
+    const alice = uniqueId('alice');
+    const bob = uniqueId('bob');
+    const { page: pa, rec: ra } = await newPage();
+    const { page: pb, rec: rb } = await newPage();
+    await signIn(pa, backend.baseUrl, alice);
+    await signIn(pb, backend.baseUrl, bob);
+    const a = uniqueId('acc-');
+    const b = uniqueId('acc-');
+    await openAccount(pa, a, '20.00');
+    await openAccount(pb, b, '1.00');
+    await waitBalance(pa, a, '20.00');
+    await waitBalance(pb, b, '1.00');
+    await waitToast(pb, 'success', new RegExp(`Opening account ${b} succeeded`));
+    // Bob's own toasts so far (his opening) are not what this test looks at.
+    await pb.evaluate(() => document.querySelector('[data-testid="toasts"]').replaceChildren());
+    await pb.evaluate(() => { window.__noReload = true; });
+    // Alice's "From" lists only her own accounts.
+    assert.deepEqual(await pa.getByTestId('transfer-from').locator('option').allTextContents(), [a]);
+
+    await transfer(pa, a, b, '7.50');
+    await waitBalance(pb, b, '8.50');
+    assert.equal(await pb.evaluate(() => window.__noReload), true, 'bob\'s tab was not reloaded');
+    await waitFor(async () => (await historyText(pb, b)).includes(`Transfer from ${a}`), 'bob\'s history: "Transfer from …"');
+    assert.match(await historyText(pb, b), /\+7\.50/);
+    await waitBalance(pa, a, '12.50');
+    await waitToast(pa, 'success', new RegExp(`^Transfer of 7\\.50 to ${b} succeeded`));
+    const id = await transferId(ra);
+    await pb.waitForTimeout(1_000);
+    assert.deepEqual(await toasts(pb), [], 'bob gets no toast of alice\'s transfer');
+    assert.equal(rb.frames.filter((f) => f.type === 'status' && f.commandId === id).length, 0, 'no status envelope of alice\'s reaches bob');
+    const credited = eventFrames(rb, 'TransferCredited', b);
+    assert.equal(credited.length, 1, 'bob got the credit as an event frame on his account');
+    assert.equal(credited[0].event.data.balanceAfter, 850);
+    assert.ok(!rb.frames.some((f) => f.type === 'event' && f.event.aggregateId === a), 'nothing of alice\'s account reaches bob');
+    // Alice does not see bob's account.
+    assert.equal(await card(pa, b).count(), 0);
+    assert.equal(ra.frames.filter((f) => f.type === 'status' && f.commandId === id).length, 1);
+    await ra.assertClean();
+    await rb.assertClean();
+  });
+
+  test('to a missing account: red toast with the reason, and the balance comes back', async () => {
+    const alice = uniqueId('alice');
+    const { page, rec } = await newPage();
+    await signIn(page, backend.baseUrl, alice);
+    const a = uniqueId('acc-');
+    await openAccount(page, a, '3.00');
+    await waitBalance(page, a, '3.00');
+    const missing = uniqueId('missing-');
+
+    await transfer(page, a, missing, '2');
+    const text = await waitToast(page, 'rejected', new RegExp(`^Transfer of 2\\.00 to ${missing} rejected`));
+    assert.match(text, /Account not found/);
+    const id = await transferId(rec);
+    assert.equal(await page.locator(`.toast.rejected[data-command-id="${id}"]`).getAttribute('data-code'), 'ACCOUNT_NOT_FOUND');
+    await waitBalance(page, a, '3.00');
+    for (let i = 0; i < 5; i++) {
+      assert.equal(await balanceOf(page, a), '3.00');
+      await page.waitForTimeout(100);
+    }
+    // The money left (in flight) and came back.
+    assert.equal(eventFrames(rec, 'TransferDebited', a)[0]?.event.data.balanceAfter, 100);
+    const statuses = rec.frames.filter((f) => f.type === 'status' && f.commandId === id);
+    assert.equal(statuses.length, 1);
+    assert.equal(statuses[0].status, 'rejected');
+    assert.equal(statuses[0].error.code, 'ACCOUNT_NOT_FOUND');
+    // The refund reaches the page as an event of the account (the server
+    // sends it as an event frame; the app would take it from the envelope too).
+    const refunded = statuses[0].events.find((e) => e.eventType === 'TransferRefunded') ?? eventFrames(rec, 'TransferRefunded', a)[0]?.event;
+    assert.ok(refunded, 'a TransferRefunded event arrived');
+    assert.equal(refunded.data.balanceAfter, 300);
+    assert.equal(refunded.data.toAccountId, missing);
+    await waitFor(async () => (await historyText(page, a)).includes('Transfer refunded'), 'history: "Transfer refunded"');
+    assert.match(await historyText(page, a), new RegExp(`Transfer to ${missing}`));
+    assert.equal((await toasts(page, 'success')).filter((t) => /Transfer/.test(t)).length, 0);
+
+    // More than the balance: refused at once, nothing moves.
+    const before = rec.frames.length;
+    await transfer(page, a, missing, '50');
+    const t2 = await waitToast(page, 'rejected', /^Transfer of 50\.00 to .* rejected/);
+    assert.match(t2, /Insufficient funds/);
+    const id2 = await transferId(rec, 1);
+    const s2 = rec.frames.find((f) => f.type === 'status' && f.commandId === id2);
+    assert.equal(s2.error.code, 'INSUFFICIENT_FUNDS');
+    assert.deepEqual(s2.events, []);
+    assert.equal(rec.frames.slice(before).filter((f) => f.type === 'event').length, 0, 'no event for a refused debit');
+    assert.equal(await balanceOf(page, a), '3.00');
+    await waitFor(async () => await card(page, a).getByTestId('pending').isHidden(), 'pending cleared');
+    await rec.assertClean();
+  });
+
+  test('to the same account: the server\'s 422 is shown and nothing is sent again', async () => {
+    const alice = uniqueId('alice');
+    const { page, rec } = await newPage();
+    await signIn(page, backend.baseUrl, alice);
+    const a = uniqueId('acc-');
+    await openAccount(page, a, '4.00');
+    await waitBalance(page, a, '4.00');
+    let posts = 0;
+    page.on('request', (req) => {
+      if (req.method() === 'POST' && new URL(req.url()).pathname === '/commands/transfer') posts++;
+    });
+
+    await transfer(page, a, a, '1');
+    const text = await waitToast(page, 'failed', /^Transfer of 1\.00 to .* was not accepted/);
+    assert.match(text, /toAccountId/);
+    assert.equal(await page.locator('.toast.failed').first().getAttribute('data-code'), '422');
+    await waitFor(async () => /toAccountId/.test(await page.getByTestId('transfer-error').textContent()), 'the reason next to the form');
+    assert.equal(await page.getByTestId('transfer-to').getAttribute('aria-invalid'), 'true');
+    await Promise.all(rec.pendingChecks);
+    const answers = rec.responses.filter((r) => r.path === '/commands/transfer');
+    assert.equal(answers.length, 1);
+    assert.equal(answers[0].status, 422);
+    assert.ok(answers[0].body.errors.some((e) => e.field === 'toAccountId'), JSON.stringify(answers[0].body));
+    await page.waitForTimeout(1_500);
+    assert.equal(posts, 1, 'a 4xx is never retried');
+    assert.equal(await balanceOf(page, a), '4.00');
+    assert.equal(rec.frames.filter((f) => f.type === 'status' && f.entityId === a).length, 1, 'only the opening\'s status');
+    assert.ok(await card(page, a).getByTestId('pending').isHidden());
+
+    // Client-side checks send nothing: a bad target id, a bad amount.
+    await transfer(page, a, 'not an id', '1');
+    assert.match(await page.getByTestId('transfer-error').textContent(), /account id/i);
+    await transfer(page, a, uniqueId('acc-'), '1.234');
+    assert.match(await page.getByTestId('transfer-error').textContent(), /at most 2 decimals/);
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'transfer-amount');
+    await page.waitForTimeout(300);
+    assert.equal(posts, 1);
+    rec.consoleErrors = rec.consoleErrors.filter((e) => !/status of 422/.test(e));
+    await rec.assertClean();
+  });
+});
