@@ -53,6 +53,7 @@ mod tests {
             event: AccountEvent::MoneyDeposited {
                 amount: Amount::from_minor(500).unwrap(),
                 balance_after: Balance::from_minor(1300).unwrap(),
+                reference: None,
             },
             schema_version: 1,
             metadata: EventMetadata {
@@ -65,7 +66,10 @@ mod tests {
         };
         let value = serde_json::to_value(&envelope).unwrap();
         assert_eq!(value["eventType"], "MoneyDeposited");
-        assert_eq!(value["data"], json!({"amount": 500, "balanceAfter": 1300}));
+        assert_eq!(
+            value["data"],
+            json!({"amount": 500, "balanceAfter": 1300, "reference": null})
+        );
         assert_eq!(
             serde_json::from_value::<EventEnvelope>(value).unwrap(),
             envelope

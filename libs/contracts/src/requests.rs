@@ -1,7 +1,9 @@
 //! HTTP (and socket) command bodies: strict decoding — unknown fields, wrong
 //! types and bad values are refused with the field that was wrong.
 
-use ledgerline_domain::{AccountCommand, AccountId, Amount, Balance, CommandKind, Currency};
+use ledgerline_domain::{
+    AccountCommand, AccountId, Amount, Balance, CommandKind, Currency, Reference,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -28,6 +30,9 @@ pub struct DepositRequest {
     #[schemars(with = "AccountId")]
     pub account_id: String,
     pub amount: WireAmount,
+    /// A note for the payer's records (1–140 characters).
+    #[schemars(with = "Option<String>")]
+    pub reference: Option<String>,
     pub command_id: Option<Uuid>,
 }
 
@@ -166,9 +171,23 @@ pub fn decode_command_request(
             let req: DepositRequest = parse(body)?;
             let id = account_id("accountId", &req.account_id, &mut errors);
             let amount = amount("amount", &req.amount, max, &mut errors);
+            let reference = match req.reference {
+                Some(text) => match Reference::parse(text) {
+                    Ok(r) => Some(r),
+                    Err(e) => {
+                        errors.push(FieldError::new("reference", e));
+                        None
+                    }
+                },
+                None => None,
+            };
             (
                 id.zip(amount)
-                    .map(|(account_id, amount)| AccountCommand::Deposit { account_id, amount }),
+                    .map(|(account_id, amount)| AccountCommand::Deposit {
+                        account_id,
+                        amount,
+                        reference,
+                    }),
                 req.command_id,
             )
         }

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::{AccountId, Amount, Balance, Currency};
+use crate::{AccountId, Amount, Balance, Currency, Reference};
 
 /// What a user asks of one bank account. Who asks travels beside it, so
 /// `decide` can check ownership.
@@ -16,6 +16,8 @@ pub enum AccountCommand {
     Deposit {
         account_id: AccountId,
         amount: Amount,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reference: Option<Reference>,
     },
     Withdraw {
         account_id: AccountId,
@@ -136,7 +138,11 @@ impl CommandKind {
 /// Convenience for tests and callers that build commands by hand.
 impl AccountCommand {
     pub fn deposit(account_id: AccountId, amount: Amount) -> Self {
-        Self::Deposit { account_id, amount }
+        Self::Deposit {
+            account_id,
+            amount,
+            reference: None,
+        }
     }
     pub fn withdraw(account_id: AccountId, amount: Amount) -> Self {
         Self::Withdraw { account_id, amount }

@@ -56,13 +56,16 @@ pub fn decide(
         AccountCommand::OpenAccount { .. } | AccountCommand::CreditTransfer { .. } => {
             Err(Rejection::AccountAlreadyExists)
         }
-        AccountCommand::Deposit { amount, .. } => {
+        AccountCommand::Deposit {
+            amount, reference, ..
+        } => {
             let balance_after = balance
                 .plus(*amount)
                 .ok_or(Rejection::BalanceLimitExceeded)?;
             Ok(vec![AccountEvent::MoneyDeposited {
                 amount: *amount,
                 balance_after,
+                reference: reference.clone(),
             }])
         }
         AccountCommand::Withdraw { amount, .. } => {
@@ -230,7 +233,8 @@ mod tests {
             events,
             Ok(vec![AccountEvent::MoneyDeposited {
                 amount: amount(50),
-                balance_after
+                balance_after,
+                reference: None
             }])
         );
     }

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::{AccountId, Amount, Balance, Currency, UserId};
+use crate::{AccountId, Amount, Balance, Currency, Reference, UserId};
 
 /// What happened to one bank account. Stored as `eventType` + `data`.
 /// Amounts in `data` are integer minor units.
@@ -13,9 +13,13 @@ pub enum AccountEvent {
         currency: Currency,
         initial_balance: Balance,
     },
+    /// Schema version 2 added `reference` (required, may be null); stored
+    /// version-1 events are upcast by the event store when read.
     MoneyDeposited {
         amount: Amount,
         balance_after: Balance,
+        #[serde(deserialize_with = "crate::required_nullable")]
+        reference: Option<Reference>,
     },
     MoneyWithdrawn {
         amount: Amount,
@@ -64,6 +68,9 @@ impl AccountEvent {
 
     /// The version of this event type's `data` shape.
     pub fn schema_version(&self) -> u32 {
-        1
+        match self {
+            Self::MoneyDeposited { .. } => 2,
+            _ => 1,
+        }
     }
 }

@@ -8,6 +8,7 @@ mod decide;
 mod event;
 mod ids;
 mod money;
+mod reference;
 mod rejection;
 #[cfg(feature = "schema")]
 mod schema;
@@ -18,6 +19,7 @@ pub use decide::decide;
 pub use event::AccountEvent;
 pub use ids::{AccountId, Currency, IdError, UserId};
 pub use money::{ABSOLUTE_MAX_MINOR, Amount, AmountError, Balance};
+pub use reference::{Reference, ReferenceError, required_nullable};
 pub use rejection::Rejection;
 
 /// The aggregate type of every event in this crate.

@@ -12,6 +12,7 @@ mod postgres;
 mod rows;
 mod stats;
 mod store;
+mod upcast;
 
 pub use as_of::{PointInTime, Rebuilt};
 pub use decision::Decision;
@@ -20,3 +21,4 @@ pub use memory::InMemoryEventStore;
 pub use postgres::{MIGRATOR, PostgresEventStore, SCHEMA};
 pub use stats::{AggregateVersion, COMMAND_STATUSES, StoreStats};
 pub use store::EventStore;
+pub use upcast::upcast;

@@ -29,8 +29,12 @@ impl TryFrom<EventRow> for EventEnvelope {
         let corrupt = |what: &str, e: &dyn std::fmt::Display| {
             StoreError::Corrupt(format!("event {} {what}: {e}", row.event_id))
         };
+        let stored_version =
+            u32::try_from(row.schema_version).map_err(|e| corrupt("schema version", &e))?;
+        let (data, schema_version) =
+            crate::upcast(&row.event_type, stored_version, row.data.clone());
         let event: AccountEvent =
-            serde_json::from_value(json!({"eventType": row.event_type, "data": row.data}))
+            serde_json::from_value(json!({"eventType": row.event_type, "data": data}))
                 .map_err(|e| corrupt("data", &e))?;
         let metadata: EventMetadata =
             serde_json::from_value(row.metadata.clone()).map_err(|e| corrupt("metadata", &e))?;
@@ -42,8 +46,7 @@ impl TryFrom<EventRow> for EventEnvelope {
             version: row.version,
             global_position: row.global_position,
             event,
-            schema_version: u32::try_from(row.schema_version)
-                .map_err(|e| corrupt("schema version", &e))?,
+            schema_version,
             metadata,
         })
     }

@@ -139,6 +139,7 @@ fn deposited(amount: i64, balance_after: i64) -> AccountEvent {
     AccountEvent::MoneyDeposited {
         amount: Amount::from_minor(amount).unwrap(),
         balance_after: Balance::from_minor(balance_after).unwrap(),
+        reference: None,
     }
 }
 

@@ -83,6 +83,7 @@ fn deposit_decision(expected_version: i64, minor: i64) -> Decision {
         outcome: Ok(vec![AccountEvent::MoneyDeposited {
             amount: Amount::from_minor(minor).unwrap(),
             balance_after: Balance::from_minor(minor).unwrap(),
+            reference: None,
         }]),
         snapshot: None,
         decided_at: OffsetDateTime::now_utc(),
@@ -230,5 +231,60 @@ async fn a_command_decided_twice_concurrently_is_stored_once() {
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.status.payload.events, b.status.payload.events);
     assert_eq!(db.store.load(&acc()).await.unwrap().balance().minor(), 4);
+    db.drop_database().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn version_1_deposits_stored_as_raw_rows_load_through_the_upcaster() {
+    let db = TestDb::new().await;
+    handle_command(&db.store, &message(open()), 10)
+        .await
+        .unwrap();
+    // Two deposits exactly as version 1 wrote them: no `reference`.
+    for (version, amount, after) in [(2, 500, 500), (3, 250, 750)] {
+        sqlx::query(
+            "INSERT INTO events (event_id, aggregate_type, aggregate_id, version, event_type, schema_version, data, metadata)
+             SELECT $1, 'BankAccount', 'acc-pg', $2, 'MoneyDeposited', 1, $3, metadata FROM events WHERE version = 1",
+        )
+        .bind(Uuid::now_v7())
+        .bind(version)
+        .bind(serde_json::json!({"amount": amount, "balanceAfter": after}))
+        .execute(db.store.pool())
+        .await
+        .unwrap();
+    }
+    let account = db.store.load(&acc()).await.unwrap();
+    assert_eq!((account.version, account.balance().minor()), (3, 750));
+    let events = db.store.account_events(&acc(), 1, 10).await.unwrap();
+    assert!(
+        events.iter().all(|e| e.schema_version == 2),
+        "read as the current version"
+    );
+    assert!(events.iter().all(|e| matches!(
+        e.event,
+        AccountEvent::MoneyDeposited {
+            reference: None,
+            ..
+        }
+    )));
+    // New deposits are written as version 2, with their reference.
+    let reference = ledgerline_domain::Reference::parse("Invoice 42").unwrap();
+    let deposit = AccountCommand::Deposit {
+        account_id: acc(),
+        amount: Amount::from_minor(1).unwrap(),
+        reference: Some(reference.clone()),
+    };
+    handle_command(&db.store, &message(deposit), 10)
+        .await
+        .unwrap();
+    let stored: (i32, serde_json::Value) =
+        sqlx::query_as("SELECT schema_version, data FROM events WHERE version = 4")
+            .fetch_one(db.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        (stored.0, stored.1["reference"].as_str()),
+        (2, Some("Invoice 42"))
+    );
     db.drop_database().await;
 }

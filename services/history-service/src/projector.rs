@@ -28,16 +28,27 @@ impl Projector for History {
             AccountEvent::MoneyDeposited {
                 amount,
                 balance_after,
+                ..
             }
             | AccountEvent::MoneyWithdrawn {
                 amount,
                 balance_after,
             } => (Some(amount.minor()), Some(balance_after.minor())),
-            AccountEvent::TransferDebited { amount, balance_after, .. }
-            | AccountEvent::TransferCredited { amount, balance_after, .. }
-            | AccountEvent::TransferRefunded { amount, balance_after, .. } => {
-                (Some(amount.minor()), Some(balance_after.minor()))
+            AccountEvent::TransferDebited {
+                amount,
+                balance_after,
+                ..
             }
+            | AccountEvent::TransferCredited {
+                amount,
+                balance_after,
+                ..
+            }
+            | AccountEvent::TransferRefunded {
+                amount,
+                balance_after,
+                ..
+            } => (Some(amount.minor()), Some(balance_after.minor())),
             AccountEvent::TransferCompleted { amount, .. } => (Some(amount.minor()), None),
             AccountEvent::AccountClosed {} => (None, None),
         };
