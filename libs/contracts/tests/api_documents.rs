@@ -106,11 +106,12 @@ fn every_schema_reference_names_a_file_in_proto_schemas() {
 /// The routes the routers serve, as the document names them. `/commands/{name}`
 /// is one router pattern: POST takes one of the four command names (listed as
 /// concrete paths so each has its body), GET a command id.
-const ROUTES: [&str; 20] = [
+const ROUTES: [&str; 21] = [
     // services/command-api/src/routes.rs
     "/commands/open-account",
     "/commands/deposit",
     "/commands/withdraw",
+    "/commands/transfer",
     "/commands/close-account",
     "/commands/{commandId}",
     // libs/auth/src/demo_login.rs (when DEMO_LOGIN=true)
