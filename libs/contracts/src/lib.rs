@@ -30,5 +30,7 @@ pub use requests::{
     OpenAccountRequest, TransferRequest, WithdrawRequest, decode_command_request,
 };
 pub use status::{StatusEnvelope, StatusError, StatusKind, StatusMessage};
-pub use store_rpc::{AccountEventsRequest, EventsReply, UserEventsRequest};
+pub use store_rpc::{
+    AccountEventsRequest, EventAtRequest, EventLocation, EventsReply, UserEventsRequest,
+};
 pub use wire_amount::WireAmount;

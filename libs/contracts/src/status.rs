@@ -48,6 +48,10 @@ pub struct StatusEnvelope {
     pub success: bool,
     pub error: Option<StatusError>,
     pub events: Vec<EventEnvelope>,
+    /// The global position of the command's last event: send it as
+    /// `?minPosition=` to a read model to read your own write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<i64>,
     #[serde(with = "time::serde::rfc3339")]
     #[schemars(with = "String")]
     pub timestamp: OffsetDateTime,
@@ -71,8 +75,10 @@ impl StatusEnvelope {
             Ok(events) => (StatusKind::Succeeded, None, events),
             Err((kind, error)) => (kind, Some(error), Vec::new()),
         };
+        let position = events.iter().map(|e| e.global_position).max();
         Self {
             frame_type: StatusFrameType::Status,
+            position,
             seq: None,
             command_id,
             entity_type: ledgerline_domain::AGGREGATE_TYPE.to_owned(),

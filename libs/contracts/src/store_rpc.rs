@@ -23,6 +23,21 @@ pub struct UserEventsRequest {
     pub limit: i64,
 }
 
+/// `bank.rpc.event-at`: which account and version sit at a global position
+/// (read-your-writes: a read model waits until it applied that version).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EventAtRequest {
+    pub position: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventLocation {
+    pub account_id: ledgerline_domain::AccountId,
+    pub version: i64,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum EventsReply {

@@ -242,6 +242,15 @@ impl EventStore for InMemoryEventStore {
             .collect())
     }
 
+    async fn event_at(&self, position: i64) -> Result<Option<(AccountId, i64)>, StoreError> {
+        Ok(self
+            .lock()
+            .events
+            .iter()
+            .find(|e| e.global_position == position)
+            .map(|e| (e.aggregate_id.clone(), e.version)))
+    }
+
     async fn head_position(&self) -> Result<i64, StoreError> {
         Ok(self.lock().events.last().map_or(0, |e| e.global_position))
     }

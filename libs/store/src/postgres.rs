@@ -332,6 +332,20 @@ impl EventStore for PostgresEventStore {
             .collect()
     }
 
+    async fn event_at(&self, position: i64) -> Result<Option<(AccountId, i64)>, StoreError> {
+        let row: Option<(String, i64)> =
+            sqlx::query_as("SELECT aggregate_id, version FROM events WHERE global_position = $1")
+                .bind(position)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|(id, version)| {
+            AccountId::parse(id)
+                .map(|id| (id, version))
+                .map_err(|e| StoreError::Corrupt(e.to_string()))
+        })
+        .transpose()
+    }
+
     async fn head_position(&self) -> Result<i64, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT coalesce(max(global_position), 0) FROM events")

@@ -80,4 +80,10 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     /// The highest global position written so far (0 when empty): how far
     /// the read models have to go.
     fn head_position(&self) -> impl Future<Output = Result<i64, StoreError>> + Send;
+
+    /// The account and version of the event at a global position.
+    fn event_at(
+        &self,
+        position: i64,
+    ) -> impl Future<Output = Result<Option<(AccountId, i64)>, StoreError>> + Send;
 }

@@ -1,6 +1,8 @@
 use futures::StreamExt;
 use ledgerline_bus::Bus;
-use ledgerline_contracts::{AccountEventsRequest, EventsReply, UserEventsRequest};
+use ledgerline_contracts::{
+    AccountEventsRequest, EventAtRequest, EventLocation, EventsReply, UserEventsRequest,
+};
 use ledgerline_domain::{AccountId, UserId};
 use ledgerline_runtime::Shutdown;
 use ledgerline_store::EventStore;
@@ -12,16 +14,17 @@ const MAX_PAGE: i64 = 1_000;
 /// the event store for services that must not touch its tables.
 pub async fn serve_event_reads<S: EventStore>(bus: Bus, store: S, shutdown: Shutdown) {
     let group = "command-processor".to_owned();
-    let (accounts, users) = match tokio::try_join!(
+    let (accounts, users, positions) = match tokio::try_join!(
         bus.client
             .queue_subscribe(bus.subjects.account_events_all(), group.clone()),
         bus.client
-            .queue_subscribe(bus.subjects.user_events_all(), group),
+            .queue_subscribe(bus.subjects.user_events_all(), group.clone()),
+        bus.client.queue_subscribe(bus.event_at_subject(), group),
     ) {
         Ok(subs) => subs,
         Err(error) => return tracing::error!(%error, "cannot serve event-store reads"),
     };
-    let mut requests = futures::stream::select(accounts, users);
+    let mut requests = futures::stream::select(futures::stream::select(accounts, users), positions);
     loop {
         let request = tokio::select! {
             () = shutdown.cancelled() => return,
@@ -39,12 +42,14 @@ pub async fn serve_event_reads<S: EventStore>(bus: Bus, store: S, shutdown: Shut
                 .next()
                 .unwrap_or_default()
                 .to_owned();
-            let reply = if request.subject.contains(".rpc.account-events.") {
-                account_events(&store, &token, &request.payload).await
+            let body = if request.subject.ends_with(".rpc.event-at") {
+                serde_json::to_vec(&event_at(&store, &request.payload).await)
+            } else if request.subject.contains(".rpc.account-events.") {
+                serde_json::to_vec(&account_events(&store, &token, &request.payload).await)
             } else {
-                user_events(&store, &token, &request.payload).await
-            };
-            let body = serde_json::to_vec(&reply).unwrap_or_default();
+                serde_json::to_vec(&user_events(&store, &token, &request.payload).await)
+            }
+            .unwrap_or_default();
             if let Err(error) = client.publish(reply_to, body.into()).await {
                 tracing::warn!(%error, "cannot answer an event-store read");
             }
@@ -90,4 +95,21 @@ async fn user_events<S: EventStore>(store: &S, user: &str, payload: &[u8]) -> Ev
         Ok(events) => EventsReply::Events(events),
         Err(e) => EventsReply::Error(e.to_string()),
     }
+}
+
+/// Which account and version sit at a global position (read-your-writes).
+async fn event_at<S: EventStore>(
+    store: &S,
+    payload: &[u8],
+) -> Result<Option<EventLocation>, String> {
+    let request: EventAtRequest =
+        serde_json::from_slice(payload).map_err(|e| format!("bad event-at request: {e}"))?;
+    let found = store
+        .event_at(request.position)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(found.map(|(account_id, version)| EventLocation {
+        account_id,
+        version,
+    }))
 }
