@@ -97,6 +97,9 @@ async fn command_status(
     let (kind, status, outcome) =
         row.ok_or_else(|| ApiProblem::not_found(format!("no command {id} of yours")))?;
     Ok(Json(
-        json!({ "commandId": id, "kind": kind, "status": status, "outcome": outcome }),
+        json!({ "commandId": id, "kind": kind, "status": status,
+        // Read-your-writes: pass as `?minPosition=` to a read model.
+        "position": outcome.as_ref().and_then(|o| o.get("position")).cloned(),
+        "outcome": outcome }),
     ))
 }
