@@ -64,8 +64,14 @@ fn final_status(
             }),
         )),
     };
+    let refunded = result.is_err() && outcome.payload.status == StatusKind::Succeeded;
     let mut payload = StatusEnvelope::new(message.correlation_id, source, result);
     payload.timestamp = outcome.payload.timestamp;
+    if refunded {
+        // Rejected, but something did happen: the money came back.
+        payload.events = outcome.payload.events.clone();
+        payload.position = outcome.payload.position;
+    }
     StatusMessage {
         user_id: message.user_id.clone(),
         payload,
