@@ -4,6 +4,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod bus;
+mod consumer_health;
 mod partition;
 mod store_reads;
 mod subjects;

@@ -30,10 +30,26 @@ pub async fn start(
     if config.demo_login {
         router = router.merge(demo_login_routes(keys.clone(), config.token_ttl_secs));
     }
+    let consumer = bus.clone();
     let readiness = Readiness::default()
         .nats(bus.client.clone())
-        .postgres("postgres", pool.clone());
+        .postgres("postgres", pool.clone())
+        .check("consumers", move || {
+            let bus = consumer.clone();
+            async move {
+                bus.consumer_pending(&bus.subjects.status_stream(), outcomes::DURABLE)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+        });
+    let pending = bus.clone().report_pending(
+        bus.subjects.status_stream(),
+        outcomes::DURABLE.to_owned(),
+        shutdown.clone(),
+    );
     Ok(ServiceHandle::new("command-api", router, readiness)
+        .task(tokio::spawn(pending))
         .task(tokio::spawn(outcomes::follow_outcomes(
             bus.clone(),
             pool,

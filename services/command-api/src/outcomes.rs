@@ -7,6 +7,9 @@ use ledgerline_contracts::{StatusKind, StatusMessage};
 use ledgerline_runtime::Shutdown;
 use sqlx::PgPool;
 
+/// The durable consumer of command outcomes.
+pub const DURABLE: &str = "command-api-outcomes";
+
 /// Learns outcomes from `bank.status.>` for `GET /commands/{id}`. The first
 /// outcome recorded wins, so a redelivered status changes nothing.
 pub async fn follow_outcomes(bus: Bus, pool: PgPool, shutdown: Shutdown) {
@@ -15,7 +18,7 @@ pub async fn follow_outcomes(bus: Bus, pool: PgPool, shutdown: Shutdown) {
         let consumer = match bus
             .durable_consumer(
                 &stream,
-                "command-api-outcomes",
+                DURABLE,
                 bus.subjects.all_status(),
                 Duration::from_secs(10),
             )

@@ -18,9 +18,23 @@ pub async fn start(
 ) -> anyhow::Result<ServiceHandle> {
     let pool = connect_schema(&config.database_url, SCHEMA, &MIGRATOR, config.db_pool_size).await?;
     let store = PostgresEventStore::new(pool.clone());
+    // Ready only when every partition's consumer is bound, too.
+    let consumers = bus.clone();
     let readiness = Readiness::default()
         .nats(bus.client.clone())
-        .postgres("postgres", pool);
+        .postgres("postgres", pool)
+        .check("consumers", move || {
+            let bus = consumers.clone();
+            async move {
+                for partition in 0..bus.partitions {
+                    let durable = consumer::durable_name(partition);
+                    bus.consumer_pending(&bus.subjects.commands_stream(), &durable)
+                        .await
+                        .map_err(|e| format!("{durable}: {e}"))?;
+                }
+                Ok(())
+            }
+        });
     let router = routes(QueryState {
         store: store.clone(),
         keys: keys.clone(),
@@ -40,6 +54,12 @@ pub async fn start(
             shutdown.clone(),
         );
         handle = handle.task(tokio::spawn(task));
+        let pending = bus.clone().report_pending(
+            bus.subjects.commands_stream(),
+            consumer::durable_name(partition),
+            shutdown.clone(),
+        );
+        handle = handle.task(tokio::spawn(pending));
     }
     handle = handle.task(tokio::spawn(events_rpc::serve_event_reads(
         bus.clone(),
