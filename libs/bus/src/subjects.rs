@@ -90,4 +90,15 @@ impl Subjects {
     pub fn store_head_rpc(&self) -> String {
         format!("{}.rpc.store-head", self.prefix)
     }
+    /// Request–reply: a page of the whole event log after a global position,
+    /// below the safe high-water mark (processor; projectors replaying).
+    pub fn store_events_rpc(&self) -> String {
+        format!("{}.rpc.store-events", self.prefix)
+    }
+    /// Request–reply: rebuild one read model (its projector, queue group).
+    /// `name` is a read model's name (`AccountBalances`…), checked by the
+    /// caller against the known ones: never user text.
+    pub fn projection_rebuild(&self, name: &str) -> String {
+        format!("{}.rpc.projections.rebuild.{name}", self.prefix)
+    }
 }

@@ -11,11 +11,11 @@ use futures::StreamExt;
 use ledgerline_bus::Bus;
 use ledgerline_contracts::{ProjectionReport, StoreHead};
 use ledgerline_runtime::Shutdown;
-use serde::Serialize;
-use sqlx::PgPool;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::{Projector, projection_status};
+use crate::rebuild::{RebuildOutcome, RebuildProgress};
+use crate::{Projector, ReadModelDb, projection_status};
 
 /// The read models the admin routes know (`Projector::NAME` of each
 /// projector service; a test in `services/ledgerline` checks they agree).
@@ -28,6 +28,8 @@ pub const GATHER_WINDOW: Duration = Duration::from_millis(300);
 
 /// A projector reports itself `live` while it runs and its database answers.
 pub const LIVE: &str = "live";
+/// A projector that is rebuilding its read model (which still serves).
+pub const REBUILDING: &str = "rebuilding";
 /// Listed for a known read model whose projector did not answer in time.
 pub const UNREACHABLE: &str = "unreachable";
 
@@ -36,7 +38,7 @@ pub const UNREACHABLE: &str = "unreachable";
 #[serde(rename_all = "camelCase")]
 pub struct ProjectionView {
     pub name: String,
-    /// `live` or `unreachable`.
+    /// `live`, `rebuilding` or `unreachable`.
     pub status: String,
     /// The highest global position applied.
     pub checkpoint: Option<i64>,
@@ -45,18 +47,44 @@ pub struct ProjectionView {
     pub lag: Option<i64>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_updated: Option<OffsetDateTime>,
+    /// While `rebuilding`: events replayed into the shadow copy and the
+    /// store's head.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rebuild: Option<RebuildProgress>,
+    /// How the last rebuild this projector ran ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_rebuild: Option<RebuildOutcome>,
+}
+
+/// A projector's answer on `bank.rpc.projections`: the contract's report,
+/// plus its rebuild (fields an older asker ignores).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectorStatus {
+    #[serde(flatten)]
+    pub report: ProjectionReport,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rebuild: Option<RebuildProgress>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_rebuild: Option<RebuildOutcome>,
 }
 
 impl ProjectionView {
-    fn new(report: Option<ProjectionReport>, name: &str, head: Option<i64>) -> Self {
-        match report {
-            Some(r) => Self {
+    fn new(status: Option<ProjectorStatus>, name: &str, head: Option<i64>) -> Self {
+        match status {
+            Some(ProjectorStatus {
+                report: r,
+                rebuild,
+                last_rebuild,
+            }) => Self {
                 lag: head.map(|head| head.saturating_sub(r.checkpoint).max(0)),
                 name: r.name,
                 status: r.status,
                 checkpoint: Some(r.checkpoint),
                 events_applied: Some(r.events_applied),
                 last_updated: r.last_updated,
+                rebuild,
+                last_rebuild,
             },
             None => Self {
                 name: name.to_owned(),
@@ -65,12 +93,15 @@ impl ProjectionView {
                 events_applied: None,
                 lag: None,
                 last_updated: None,
+                rebuild: None,
+                last_rebuild: None,
             },
         }
     }
 
-    pub fn is_live(&self) -> bool {
-        self.status == LIVE
+    /// The projector answered: `live` or `rebuilding` (both serve).
+    pub fn answered(&self) -> bool {
+        self.status != UNREACHABLE
     }
 }
 
@@ -90,21 +121,29 @@ impl ProjectionsOverview {
     }
 }
 
-async fn report(pool: &PgPool, name: &str) -> Result<ProjectionReport, sqlx::Error> {
-    let status = projection_status(pool, name).await?;
-    Ok(ProjectionReport {
-        name: status.name,
-        status: LIVE.to_owned(),
-        checkpoint: status.last_position,
-        events_applied: status.events,
-        last_updated: status.updated_at,
+async fn report(db: &ReadModelDb, name: &str) -> Result<ProjectorStatus, sqlx::Error> {
+    let status = projection_status(&db.pool(), name).await?;
+    let (rebuild, last_rebuild) = {
+        let board = db.board();
+        (board.current.clone(), board.last.clone())
+    };
+    Ok(ProjectorStatus {
+        report: ProjectionReport {
+            name: status.name,
+            status: if rebuild.is_some() { REBUILDING } else { LIVE }.to_owned(),
+            checkpoint: status.last_position,
+            events_applied: status.events,
+            last_updated: status.updated_at,
+        },
+        rebuild,
+        last_rebuild,
     })
 }
 
 /// Answers every request on `bank.rpc.projections` with this projector's
 /// status. A plain subscription, not a queue group: every projector (and
 /// every replica) answers, and the asker gathers the answers.
-pub async fn serve_projection_status<P: Projector>(bus: Bus, pool: PgPool, shutdown: Shutdown) {
+pub async fn serve_projection_status<P: Projector>(bus: Bus, db: ReadModelDb, shutdown: Shutdown) {
     let mut requests = match bus.client.subscribe(bus.subjects.projections_rpc()).await {
         Ok(s) => s,
         Err(error) => {
@@ -119,7 +158,7 @@ pub async fn serve_projection_status<P: Projector>(bus: Bus, pool: PgPool, shutd
         let Some(reply) = request.reply else { continue };
         // No answer when the database is away: the asker lists the read
         // model as unreachable, which is the truth.
-        let body = match report(&pool, P::NAME).await.map(|r| serde_json::to_vec(&r)) {
+        let body = match report(&db, P::NAME).await.map(|r| serde_json::to_vec(&r)) {
             Ok(Ok(body)) => body,
             Ok(Err(error)) => {
                 tracing::warn!(%error, projection = P::NAME, "cannot encode projection status");
@@ -160,8 +199,8 @@ pub async fn store_head(bus: &Bus) -> Option<i64> {
 
 /// Publishes one request with a reply inbox and collects the projectors'
 /// answers for [`GATHER_WINDOW`], or until every known read model answered.
-async fn gather_reports(bus: &Bus) -> BTreeMap<String, ProjectionReport> {
-    let mut found: BTreeMap<String, ProjectionReport> = BTreeMap::new();
+async fn gather_reports(bus: &Bus) -> BTreeMap<String, ProjectorStatus> {
+    let mut found: BTreeMap<String, ProjectorStatus> = BTreeMap::new();
     let inbox = bus.client.new_inbox();
     let mut replies = match bus.client.subscribe(inbox.clone()).await {
         Ok(s) => s,
@@ -183,20 +222,37 @@ async fn gather_reports(bus: &Bus) -> BTreeMap<String, ProjectionReport> {
         let Ok(Some(reply)) = tokio::time::timeout_at(deadline, replies.next()).await else {
             break;
         };
-        let Ok(report) = serde_json::from_slice::<ProjectionReport>(&reply.payload) else {
+        let Ok(status) = serde_json::from_slice::<ProjectorStatus>(&reply.payload) else {
             tracing::warn!("undecodable projection status ignored");
             continue;
         };
-        // Replicas of one projector share its database; keep the furthest.
-        match found.get(&report.name) {
-            Some(known) if known.checkpoint >= report.checkpoint => {}
-            _ => {
-                found.insert(report.name.clone(), report);
-            }
-        }
+        let name = status.report.name.clone();
+        let merged = match found.remove(&name) {
+            Some(known) => merge(known, status),
+            None => status,
+        };
+        found.insert(name, merged);
     }
     let _ = replies.unsubscribe().await;
     found
+}
+
+/// Replicas of one projector share its database: keep the furthest
+/// checkpoint, but the rebuild of whichever replica runs it, and the most
+/// recent rebuild outcome any of them knows.
+fn merge(a: ProjectorStatus, b: ProjectorStatus) -> ProjectorStatus {
+    let last_rebuild = match (a.last_rebuild.clone(), b.last_rebuild.clone()) {
+        (Some(x), Some(y)) => Some(if x.finished_at >= y.finished_at { x } else { y }),
+        (x, y) => x.or(y),
+    };
+    let mut kept = match (a.rebuild.is_some(), b.rebuild.is_some()) {
+        (true, false) => a,
+        (false, true) => b,
+        _ if a.report.checkpoint >= b.report.checkpoint => a,
+        _ => b,
+    };
+    kept.last_rebuild = last_rebuild;
+    kept
 }
 
 /// Every read model's status and lag, from whichever projectors and
@@ -210,7 +266,7 @@ pub async fn gather(bus: &Bus) -> ProjectionsOverview {
     items.extend(
         reports
             .into_values()
-            .map(|r| ProjectionView::new(Some(r.clone()), &r.name, head_position)),
+            .map(|r| ProjectionView::new(Some(r.clone()), &r.report.name, head_position)),
     );
     ProjectionsOverview {
         head_position,
@@ -222,10 +278,10 @@ pub async fn gather(bus: &Bus) -> ProjectionsOverview {
 /// own checkpoint; only the head is asked for over NATS).
 pub async fn local_view(
     bus: &Bus,
-    pool: &PgPool,
+    db: &ReadModelDb,
     name: &str,
 ) -> Result<ProjectionView, sqlx::Error> {
-    let (report, head) = tokio::join!(report(pool, name), store_head(bus));
+    let (report, head) = tokio::join!(report(db, name), store_head(bus));
     Ok(ProjectionView::new(Some(report?), name, head))
 }
 
@@ -233,13 +289,17 @@ pub async fn local_view(
 mod tests {
     use super::*;
 
-    fn report(checkpoint: i64) -> ProjectionReport {
-        ProjectionReport {
-            name: "AccountBalances".into(),
-            status: LIVE.into(),
-            checkpoint,
-            events_applied: 7,
-            last_updated: None,
+    fn report(checkpoint: i64) -> ProjectorStatus {
+        ProjectorStatus {
+            report: ProjectionReport {
+                name: "AccountBalances".into(),
+                status: LIVE.into(),
+                checkpoint,
+                events_applied: 7,
+                last_updated: None,
+            },
+            rebuild: None,
+            last_rebuild: None,
         }
     }
 
@@ -247,7 +307,7 @@ mod tests {
     fn lag_is_head_minus_checkpoint_and_unknown_without_a_head() {
         let view = ProjectionView::new(Some(report(40)), "AccountBalances", Some(42));
         assert_eq!(
-            (view.lag, view.checkpoint, view.is_live()),
+            (view.lag, view.checkpoint, view.answered()),
             (Some(2), Some(40), true)
         );
         assert_eq!(ProjectionView::new(Some(report(40)), "x", None).lag, None);
@@ -262,6 +322,26 @@ mod tests {
     fn a_read_model_that_did_not_answer_is_unreachable() {
         let view = ProjectionView::new(None, "AuditLog", Some(42));
         assert_eq!((view.status.as_str(), view.lag), (UNREACHABLE, None));
-        assert!(!view.is_live());
+        assert!(!view.answered());
+    }
+
+    #[test]
+    fn a_rebuilding_replica_wins_the_merge_and_old_askers_still_read_the_report() {
+        let mut rebuilding = report(10);
+        rebuilding.report.status = REBUILDING.into();
+        rebuilding.rebuild = Some(RebuildProgress {
+            id: uuid::Uuid::now_v7(),
+            phase: "replaying".into(),
+            replayed: 3,
+            head: Some(12),
+            started_at: OffsetDateTime::UNIX_EPOCH,
+        });
+        let merged = merge(report(11), rebuilding.clone());
+        assert_eq!(merged.report.status, REBUILDING);
+        let wire = serde_json::to_vec(&rebuilding).unwrap();
+        let old: ProjectionReport = serde_json::from_slice(&wire).unwrap();
+        assert_eq!(old.checkpoint, 10);
+        let back: ProjectorStatus = serde_json::from_slice(&wire).unwrap();
+        assert_eq!(back, rebuilding);
     }
 }

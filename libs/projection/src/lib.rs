@@ -1,15 +1,27 @@
 //! Runs a read model from `bank.evt.>`: each event is applied in one
 //! transaction together with the projection's checkpoint, so a redelivered
-//! event changes nothing and a crash loses nothing.
+//! event changes nothing and a crash loses nothing. Also: batched writing,
+//! bootstrapping a new read model from the event store, and rebuilding one
+//! without downtime.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod admin;
+mod apply;
+mod batch;
+mod bootstrap;
 mod checkpoint;
+mod read_model;
+mod rebuild;
 mod runner;
+mod store_pages;
 
 pub use admin::{
-    GATHER_WINDOW, LIVE, ProjectionView, ProjectionsOverview, READ_MODELS, UNREACHABLE, gather,
-    local_view, serve_projection_status, store_head,
+    GATHER_WINDOW, LIVE, ProjectionView, ProjectionsOverview, ProjectorStatus, READ_MODELS,
+    REBUILDING, UNREACHABLE, gather, local_view, serve_projection_status, store_head,
 };
+pub use batch::{BATCH_SIZE, run_projector_batched};
+pub use bootstrap::run_projector_bootstrapped;
 pub use checkpoint::{ProjectionStatus, ensure_checkpoint_tables, projection_status};
+pub use read_model::{ReadModelDb, ReadModelError, write_gated};
+pub use rebuild::{RebuildAnswer, RebuildOutcome, RebuildProgress, request_rebuild, serve_rebuild};
 pub use runner::{Projector, run_projector};

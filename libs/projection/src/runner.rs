@@ -2,14 +2,17 @@ use std::future::Future;
 use std::time::Duration;
 
 use async_nats::jetstream::AckKind;
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
 use futures::StreamExt;
 use ledgerline_bus::{Bus, Delivery};
 use ledgerline_contracts::EventEnvelope;
 use ledgerline_runtime::Shutdown;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
+use time::OffsetDateTime;
 use tracing::Instrument;
 
-use crate::checkpoint::{advance, seen_version};
+use crate::ReadModelDb;
+use crate::apply::{Applied, apply_healing};
 
 /// One read model: how an event changes it.
 pub trait Projector: Clone + Send + Sync + 'static {
@@ -24,56 +27,76 @@ pub trait Projector: Clone + Send + Sync + 'static {
         tx: &mut PgConnection,
         event: &EventEnvelope,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
-}
 
-enum Applied {
-    Done,
-    Duplicate,
-    /// An earlier version of the account has not arrived yet.
-    Gap {
-        seen: i64,
-    },
-}
-
-async fn apply_once<P: Projector>(
-    pool: &PgPool,
-    projector: &P,
-    event: &EventEnvelope,
-) -> Result<Applied, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let seen = seen_version(&mut tx, event.aggregate_id.as_str()).await?;
-    if event.version <= seen {
-        return Ok(Applied::Duplicate);
+    /// Copies into a rebuilt schema what the read model holds that the
+    /// event store does not (the audit log's command outcomes). Called at
+    /// the start of a rebuild and again, with writers paused, just before
+    /// the switch; it must skip what it copied before.
+    fn carry_over(
+        &self,
+        _tx: &mut PgConnection,
+        _live: &str,
+        _shadow: &str,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send {
+        async { Ok(()) }
     }
-    if event.version > seen + 1 {
-        return Ok(Applied::Gap { seen });
-    }
-    projector.apply(&mut tx, event).await?;
-    advance(
-        &mut tx,
-        P::NAME,
-        event.aggregate_id.as_str(),
-        event.version,
-        event.global_position,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Applied::Done)
 }
 
-/// Follows the event stream until shutdown, reconnecting through faults.
-pub async fn run_projector<P: Projector>(bus: Bus, pool: PgPool, projector: P, shutdown: Shutdown) {
-    let stream = bus.subjects.events_stream();
+/// The projector's durable consumer on `bank.evt.>`. A new one starts at
+/// `start` when given (a read model bootstrapped from the event store needs
+/// only what was published since), else at the stream's beginning; an
+/// existing one resumes where it was.
+pub(crate) async fn bind_consumer(
+    bus: &Bus,
+    durable: &str,
+    start: Option<OffsetDateTime>,
+) -> Result<PullConsumer, String> {
+    let stream = bus
+        .js
+        .get_stream(bus.subjects.events_stream())
+        .await
+        .map_err(|e| e.to_string())?;
+    let deliver_policy = match start {
+        Some(start_time) => DeliverPolicy::ByStartTime { start_time },
+        None => DeliverPolicy::All,
+    };
+    stream
+        .get_or_create_consumer(
+            durable,
+            pull::Config {
+                durable_name: Some(durable.to_owned()),
+                filter_subject: bus.subjects.all_events(),
+                ack_policy: AckPolicy::Explicit,
+                deliver_policy,
+                ack_wait: Duration::from_secs(10),
+                max_ack_pending: 10_000,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Follows the event stream until shutdown, reconnecting through faults:
+/// one transaction per event.
+pub async fn run_projector<P: Projector>(
+    bus: Bus,
+    db: ReadModelDb,
+    projector: P,
+    shutdown: Shutdown,
+) {
+    run_projector_from(bus, db, projector, shutdown, None).await
+}
+
+pub(crate) async fn run_projector_from<P: Projector>(
+    bus: Bus,
+    db: ReadModelDb,
+    projector: P,
+    shutdown: Shutdown,
+    start: Option<OffsetDateTime>,
+) {
     while !shutdown.is_cancelled() {
-        let consumer = match bus
-            .durable_consumer(
-                &stream,
-                P::DURABLE,
-                bus.subjects.all_events(),
-                Duration::from_secs(10),
-            )
-            .await
-        {
+        let consumer = match bind_consumer(&bus, P::DURABLE, start).await {
             Ok(c) => c,
             Err(error) => {
                 tracing::warn!(%error, projection = P::NAME, "cannot bind consumer; retrying");
@@ -91,7 +114,7 @@ pub async fn run_projector<P: Projector>(bus: Bus, pool: PgPool, projector: P, s
                 Some(Ok(delivery)) => {
                     let span = tracing::info_span!("projection.apply", projection = P::NAME);
                     ledgerline_telemetry::continue_from(&span, delivery.headers.as_ref(), None);
-                    handle(&bus, &pool, &projector, delivery)
+                    handle(&bus, &db, &projector, delivery)
                         .instrument(span)
                         .await
                 }
@@ -104,28 +127,48 @@ pub async fn run_projector<P: Projector>(bus: Bus, pool: PgPool, projector: P, s
     }
 }
 
-async fn handle<P: Projector>(bus: &Bus, pool: &PgPool, projector: &P, delivery: Delivery) {
-    let event: EventEnvelope = match serde_json::from_slice(&delivery.payload) {
-        Ok(e) => e,
+/// Decodes a delivery; an undecodable one is terminated (a buggy publisher
+/// must not stop the read model).
+pub(crate) async fn decode<P: Projector>(delivery: &Delivery) -> Option<EventEnvelope> {
+    match serde_json::from_slice(&delivery.payload) {
+        Ok(e) => Some(e),
         Err(error) => {
-            // A buggy publisher must not stop the read model: drop it for good.
             tracing::warn!(%error, subject = %delivery.subject, projection = P::NAME, "undecodable event terminated");
             let _ = delivery.ack_with(AckKind::Term).await;
-            return;
+            None
         }
+    }
+}
+
+pub(crate) fn count_applied<P: Projector>(events: u64, position: i64) {
+    metrics::counter!("ledgerline_projection_events_total", "projection" => P::NAME)
+        .increment(events);
+    metrics::gauge!("ledgerline_projection_position", "projection" => P::NAME).set(position as f64);
+}
+
+async fn handle<P: Projector>(bus: &Bus, db: &ReadModelDb, projector: &P, delivery: Delivery) {
+    let Some(event) = decode::<P>(&delivery).await else {
+        return;
     };
-    let result = match apply_once(pool, projector, &event).await {
-        Ok(Applied::Gap { seen }) => heal(bus, pool, projector, &event, seen).await,
-        other => other.map_err(|e| e.to_string()),
-    };
+    apply_and_settle(bus, db, projector, &delivery, &event).await
+}
+
+/// Applies one event in its own transaction, then acks it — or NAKs it to
+/// come back later (a gap not healed yet, a database fault).
+pub(crate) async fn apply_and_settle<P: Projector>(
+    bus: &Bus,
+    db: &ReadModelDb,
+    projector: &P,
+    delivery: &Delivery,
+    event: &EventEnvelope,
+) {
+    let pool = db.pool();
+    let result = apply_healing(bus, &pool, Some(db.schema()), projector, event).await;
     match result {
         Ok(applied @ (Applied::Done | Applied::Duplicate)) => {
             let _ = delivery.ack().await;
             if matches!(applied, Applied::Done) {
-                metrics::counter!("ledgerline_projection_events_total", "projection" => P::NAME)
-                    .increment(1);
-                metrics::gauge!("ledgerline_projection_position", "projection" => P::NAME)
-                    .set(event.global_position as f64);
+                count_applied::<P>(1, event.global_position);
             }
         }
         Ok(Applied::Gap { seen }) => {
@@ -141,30 +184,4 @@ async fn handle<P: Projector>(bus: &Bus, pool: &PgPool, projector: &P, delivery:
                 .await;
         }
     }
-}
-
-/// Versions `seen + 1 .. event.version` never arrived (a publish lost
-/// between the processor's commit and JetStream): read them from the event
-/// store through its owner, apply them in order, then the event itself.
-async fn heal<P: Projector>(
-    bus: &Bus,
-    pool: &PgPool,
-    projector: &P,
-    event: &EventEnvelope,
-    seen: i64,
-) -> Result<Applied, String> {
-    let missing = event.version - seen - 1;
-    tracing::info!(account = %event.aggregate_id, seen, got = event.version, projection = P::NAME, "gap; healing from the event store");
-    let earlier = bus
-        .account_events(&event.aggregate_id, seen, missing)
-        .await
-        .map_err(|e| e.to_string())?;
-    for earlier in earlier.iter().filter(|e| e.version < event.version) {
-        apply_once(pool, projector, earlier)
-            .await
-            .map_err(|e| e.to_string())?;
-    }
-    apply_once(pool, projector, event)
-        .await
-        .map_err(|e| e.to_string())
 }

@@ -1,7 +1,9 @@
 use ledgerline_auth::TokenKeys;
 use ledgerline_bus::Bus;
-use ledgerline_projection::{ensure_checkpoint_tables, run_projector, serve_projection_status};
-use ledgerline_runtime::{Config, Readiness, ServiceHandle, Shutdown, connect_schema};
+use ledgerline_projection::{
+    ReadModelDb, run_projector_batched, serve_projection_status, serve_rebuild,
+};
+use ledgerline_runtime::{Config, Readiness, ServiceHandle, Shutdown};
 use sqlx::migrate::Migrator;
 
 use crate::routes::{AuditState, routes};
@@ -10,36 +12,43 @@ use crate::{AuditEvents, status_log};
 pub const SCHEMA: &str = "audit";
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
+/// Starts the AuditLog projector — batched: many events per transaction —
+/// the command-outcome follower, the status and rebuild responders, and
+/// the route.
 pub async fn start(
     config: &Config,
     bus: &Bus,
     keys: &TokenKeys,
     shutdown: &Shutdown,
 ) -> anyhow::Result<ServiceHandle> {
-    let pool = connect_schema(&config.database_url, SCHEMA, &MIGRATOR, config.db_pool_size).await?;
-    ensure_checkpoint_tables(&pool).await?;
+    let db =
+        ReadModelDb::connect(&config.database_url, SCHEMA, &MIGRATOR, config.db_pool_size).await?;
     let router = routes(AuditState {
-        pool: pool.clone(),
+        db: db.clone(),
         keys: keys.clone(),
     });
-    let readiness = Readiness::default()
-        .nats(bus.client.clone())
-        .postgres("postgres", pool.clone());
+    let readiness = db.ready(Readiness::default().nats(bus.client.clone()));
     Ok(ServiceHandle::new("audit-service", router, readiness)
-        .task(tokio::spawn(run_projector(
+        .task(tokio::spawn(run_projector_batched(
             bus.clone(),
-            pool.clone(),
+            db.clone(),
             AuditEvents,
             shutdown.clone(),
         )))
         .task(tokio::spawn(serve_projection_status::<AuditEvents>(
             bus.clone(),
-            pool.clone(),
+            db.clone(),
+            shutdown.clone(),
+        )))
+        .task(tokio::spawn(serve_rebuild(
+            bus.clone(),
+            db.clone(),
+            AuditEvents,
             shutdown.clone(),
         )))
         .task(tokio::spawn(status_log::follow_status(
             bus.clone(),
-            pool,
+            db,
             shutdown.clone(),
         ))))
 }

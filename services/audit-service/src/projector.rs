@@ -1,6 +1,6 @@
 use ledgerline_contracts::EventEnvelope;
 use ledgerline_projection::Projector;
-use sqlx::PgConnection;
+use sqlx::{AssertSqlSafe, PgConnection};
 
 #[derive(Clone)]
 pub struct AuditEvents;
@@ -21,6 +21,25 @@ impl Projector for AuditEvents {
         .bind(e.aggregate_id.as_str())
         .bind(format!("{} v{}", e.event.event_type(), e.version))
         .bind(payload)
+        .execute(tx)
+        .await
+        .map(|_| ())
+    }
+
+    /// Command outcomes are not in the event store: a rebuilt log takes
+    /// them from the live one (with their original time), as they are.
+    async fn carry_over(
+        &self,
+        tx: &mut PgConnection,
+        live: &str,
+        shadow: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO {shadow}.entries (kind, ref_id, user_id, account_id, summary, payload, recorded_at)
+             SELECT kind, ref_id, user_id, account_id, summary, payload, recorded_at
+             FROM {live}.entries WHERE kind = 'status' ORDER BY id
+             ON CONFLICT (kind, ref_id) DO NOTHING"
+        )))
         .execute(tx)
         .await
         .map(|_| ())

@@ -3,15 +3,15 @@ use axum::routing::get;
 use axum::{Json, Router};
 use ledgerline_auth::{Caller, TokenKeys};
 use ledgerline_contracts::FieldError;
+use ledgerline_projection::ReadModelDb;
 use ledgerline_runtime::{ApiProblem, ValidQuery};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sqlx::PgPool;
 use time::OffsetDateTime;
 
 #[derive(Clone)]
 pub struct AuditState {
-    pub pool: PgPool,
+    pub db: ReadModelDb,
     pub keys: TokenKeys,
 }
 
@@ -72,7 +72,7 @@ async fn audit_log(
     .bind(user)
     .bind(q.before)
     .bind(limit)
-    .fetch_all(&state.pool)
+    .fetch_all(&state.db.pool())
     .await
     .map_err(|e| ApiProblem::unavailable(format!("cannot read the audit log: {e}")))?;
     let next = items.last().map(|e| e.id);

@@ -4,12 +4,12 @@ use async_nats::jetstream::AckKind;
 use futures::StreamExt;
 use ledgerline_bus::Bus;
 use ledgerline_contracts::StatusMessage;
+use ledgerline_projection::{ReadModelDb, write_gated};
 use ledgerline_runtime::Shutdown;
-use sqlx::PgPool;
 
 /// Records every command outcome; `UNIQUE (kind, ref_id)` makes a
 /// redelivered status a no-op.
-pub async fn follow_status(bus: Bus, pool: PgPool, shutdown: Shutdown) {
+pub async fn follow_status(bus: Bus, db: ReadModelDb, shutdown: Shutdown) {
     let stream = bus.subjects.status_stream();
     while !shutdown.is_cancelled() {
         let consumer = match bus
@@ -47,7 +47,7 @@ pub async fn follow_status(bus: Bus, pool: PgPool, shutdown: Shutdown) {
                 let _ = delivery.ack_with(AckKind::Term).await;
                 continue;
             };
-            match record(&pool, &status).await {
+            match record(&db, &status).await {
                 Ok(()) => {
                     let _ = delivery.ack().await;
                 }
@@ -62,13 +62,16 @@ pub async fn follow_status(bus: Bus, pool: PgPool, shutdown: Shutdown) {
     }
 }
 
-async fn record(pool: &PgPool, status: &StatusMessage) -> Result<(), sqlx::Error> {
+/// One outcome per transaction, under the read model's switch gate, so a
+/// rebuild's switch pauses this writer too.
+async fn record(db: &ReadModelDb, status: &StatusMessage) -> Result<(), sqlx::Error> {
     let p = &status.payload;
     let summary = match &p.error {
         Some(e) => format!("{:?}: {}", p.status, e.code),
         None => format!("{:?}", p.status),
     };
     let payload = serde_json::to_value(p).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+    let mut tx = write_gated(db).await?;
     sqlx::query(
         "INSERT INTO entries (kind, ref_id, user_id, account_id, summary, payload)
          VALUES ('status', $1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
@@ -78,7 +81,7 @@ async fn record(pool: &PgPool, status: &StatusMessage) -> Result<(), sqlx::Error
     .bind(&p.entity_id)
     .bind(summary)
     .bind(payload)
-    .execute(pool)
-    .await
-    .map(|_| ())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
 }

@@ -1,7 +1,7 @@
 use ledgerline_auth::TokenKeys;
 use ledgerline_bus::Bus;
-use ledgerline_projection::{ensure_checkpoint_tables, run_projector, serve_projection_status};
-use ledgerline_runtime::{Config, Readiness, ServiceHandle, Shutdown, connect_schema};
+use ledgerline_projection::{ReadModelDb, run_projector, serve_projection_status, serve_rebuild};
+use ledgerline_runtime::{Config, Readiness, ServiceHandle, Shutdown};
 use sqlx::migrate::Migrator;
 
 use crate::Balances;
@@ -11,31 +11,39 @@ pub const SCHEMA: &str = "balances";
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 /// Starts the AccountBalances projector (which also keeps DailySummary),
-/// its status responder for `GET /projections`, and the routes — including
-/// `GET /projections` itself, served here for the whole system.
+/// its status and rebuild responders, and the routes — including
+/// `GET /projections` and `POST /projections/rebuild`, served here for the
+/// whole system. One transaction per event: a balance is visible as soon as
+/// its event is applied.
 pub async fn start(
     config: &Config,
     bus: &Bus,
     keys: &TokenKeys,
     shutdown: &Shutdown,
 ) -> anyhow::Result<ServiceHandle> {
-    let pool = connect_schema(&config.database_url, SCHEMA, &MIGRATOR, config.db_pool_size).await?;
-    ensure_checkpoint_tables(&pool).await?;
+    let db =
+        ReadModelDb::connect(&config.database_url, SCHEMA, &MIGRATOR, config.db_pool_size).await?;
     let router = routes(BalanceState {
-        pool: pool.clone(),
+        db: db.clone(),
         keys: keys.clone(),
         bus: bus.clone(),
+        body_limit: config.body_limit,
     });
-    let readiness = Readiness::default()
-        .nats(bus.client.clone())
-        .postgres("postgres", pool.clone());
+    let readiness = db.ready(Readiness::default().nats(bus.client.clone()));
     let status = tokio::spawn(serve_projection_status::<Balances>(
         bus.clone(),
-        pool.clone(),
+        db.clone(),
         shutdown.clone(),
     ));
-    let projector = tokio::spawn(run_projector(bus.clone(), pool, Balances, shutdown.clone()));
+    let rebuild = tokio::spawn(serve_rebuild(
+        bus.clone(),
+        db.clone(),
+        Balances,
+        shutdown.clone(),
+    ));
+    let projector = tokio::spawn(run_projector(bus.clone(), db, Balances, shutdown.clone()));
     Ok(ServiceHandle::new("balance-service", router, readiness)
         .task(projector)
-        .task(status))
+        .task(status)
+        .task(rebuild))
 }

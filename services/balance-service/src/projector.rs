@@ -23,11 +23,16 @@ impl Projector for Balances {
                 add_to_day(tx, e, Flow::Withdrawal, amount.minor()).await
             }
             // Transfers count as money in and out of the day too.
-            AccountEvent::TransferCredited { amount, .. } | AccountEvent::TransferRefunded { amount, .. } => {
+            AccountEvent::TransferCredited { amount, .. }
+            | AccountEvent::TransferRefunded { amount, .. } => {
                 add_to_day(tx, e, Flow::Deposit, amount.minor()).await
             }
-            AccountEvent::TransferDebited { amount, .. } => add_to_day(tx, e, Flow::Withdrawal, amount.minor()).await,
-            AccountEvent::AccountOpened { .. } | AccountEvent::AccountClosed {} | AccountEvent::TransferCompleted { .. } => Ok(()),
+            AccountEvent::TransferDebited { amount, .. } => {
+                add_to_day(tx, e, Flow::Withdrawal, amount.minor()).await
+            }
+            AccountEvent::AccountOpened { .. }
+            | AccountEvent::AccountClosed {}
+            | AccountEvent::TransferCompleted { .. } => Ok(()),
         }
     }
 }

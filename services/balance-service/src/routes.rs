@@ -2,28 +2,30 @@
 //! and — for the whole system — the status of every read model.
 
 use axum::extract::{FromRef, State};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use ledgerline_auth::{Caller, TokenKeys};
 use ledgerline_bus::Bus;
-use ledgerline_projection::{Projector, local_view};
+use ledgerline_projection::{Projector, ReadModelDb, local_view};
 use ledgerline_runtime::ApiProblem;
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::PgPool;
 use time::OffsetDateTime;
 
 use crate::Balances;
 
 mod daily_summary;
 mod projections;
+mod rebuild;
 
 #[derive(Clone)]
 pub struct BalanceState {
-    pub pool: PgPool,
+    pub db: ReadModelDb,
     pub keys: TokenKeys,
     /// For the admin view of the read models (NATS request–reply).
     pub bus: Bus,
+    /// Largest request body (`POST /projections/rebuild`).
+    pub body_limit: usize,
 }
 
 impl FromRef<BalanceState> for TokenKeys {
@@ -35,11 +37,14 @@ impl FromRef<BalanceState> for TokenKeys {
 /// `/projections/{name}` sits beside the static `/projections/…` routes of
 /// this and other services (merged into one router in an `all` process):
 /// a static segment wins over the capture, so the read models' own routes
-/// answer for their names and the capture answers for the rest.
+/// answer for their names and the capture answers for the rest (a GET of
+/// `/projections/rebuild` is a 405). `POST /projections/rebuild` is
+/// forwarded over NATS to the projector that owns the named read model.
 pub fn routes(state: BalanceState) -> Router {
     Router::new()
         .route("/projections", get(projections::list))
         .route("/projections/{name}", get(projections::one))
+        .route("/projections/rebuild", post(rebuild::rebuild))
         .route("/projections/AccountBalances", get(balances))
         .route(
             "/projections/DailySummary",
@@ -72,14 +77,15 @@ async fn balances(
     State(state): State<BalanceState>,
     caller: Caller,
 ) -> Result<Json<Value>, ApiProblem> {
+    let pool = state.db.pool();
     let (view, items) = tokio::join!(
-        local_view(&state.bus, &state.pool, Balances::NAME),
+        local_view(&state.bus, &state.db, Balances::NAME),
         sqlx::query_as::<_, AccountBalance>(
             "SELECT account_id, owner_id, currency, balance, status, version, updated_at
              FROM accounts WHERE owner_id = $1 ORDER BY account_id",
         )
         .bind(caller.user_id.as_str())
-        .fetch_all(&state.pool)
+        .fetch_all(&pool)
     );
     let view = view.map_err(read_failed("the projection status"))?;
     let items = items.map_err(read_failed("balances"))?;

@@ -1,7 +1,9 @@
 use ledgerline_auth::TokenKeys;
 use ledgerline_bus::Bus;
-use ledgerline_projection::{ensure_checkpoint_tables, run_projector, serve_projection_status};
-use ledgerline_runtime::{Config, Readiness, ServiceHandle, Shutdown, connect_schema};
+use ledgerline_projection::{
+    ReadModelDb, run_projector_bootstrapped, serve_projection_status, serve_rebuild,
+};
+use ledgerline_runtime::{Config, Readiness, ServiceHandle, Shutdown};
 use sqlx::migrate::Migrator;
 
 use crate::History;
@@ -10,29 +12,42 @@ use crate::routes::{HistoryState, routes};
 pub const SCHEMA: &str = "history";
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
+/// Starts the TransactionHistory projector — bootstrapped from the event
+/// store when its read model is new — its status and rebuild responders,
+/// and its route.
 pub async fn start(
     config: &Config,
     bus: &Bus,
     keys: &TokenKeys,
     shutdown: &Shutdown,
 ) -> anyhow::Result<ServiceHandle> {
-    let pool = connect_schema(&config.database_url, SCHEMA, &MIGRATOR, config.db_pool_size).await?;
-    ensure_checkpoint_tables(&pool).await?;
+    let db =
+        ReadModelDb::connect(&config.database_url, SCHEMA, &MIGRATOR, config.db_pool_size).await?;
     let router = routes(HistoryState {
-        pool: pool.clone(),
+        db: db.clone(),
         keys: keys.clone(),
         bus: bus.clone(),
     });
-    let readiness = Readiness::default()
-        .nats(bus.client.clone())
-        .postgres("postgres", pool.clone());
+    let readiness = db.ready(Readiness::default().nats(bus.client.clone()));
     let status = tokio::spawn(serve_projection_status::<History>(
         bus.clone(),
-        pool.clone(),
+        db.clone(),
         shutdown.clone(),
     ));
-    let projector = tokio::spawn(run_projector(bus.clone(), pool, History, shutdown.clone()));
+    let rebuild = tokio::spawn(serve_rebuild(
+        bus.clone(),
+        db.clone(),
+        History,
+        shutdown.clone(),
+    ));
+    let projector = tokio::spawn(run_projector_bootstrapped(
+        bus.clone(),
+        db,
+        History,
+        shutdown.clone(),
+    ));
     Ok(ServiceHandle::new("history-service", router, readiness)
         .task(projector)
-        .task(status))
+        .task(status)
+        .task(rebuild))
 }

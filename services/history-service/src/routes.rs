@@ -5,11 +5,10 @@ use ledgerline_auth::{Caller, TokenKeys};
 use ledgerline_bus::Bus;
 use ledgerline_contracts::FieldError;
 use ledgerline_domain::AccountId;
-use ledgerline_projection::{Projector, local_view};
+use ledgerline_projection::{Projector, ReadModelDb, local_view};
 use ledgerline_runtime::{ApiProblem, ValidQuery};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sqlx::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -17,7 +16,7 @@ use crate::History;
 
 #[derive(Clone)]
 pub struct HistoryState {
-    pub pool: PgPool,
+    pub db: ReadModelDb,
     pub keys: TokenKeys,
     /// For the read model's lag (the store head, over NATS).
     pub bus: Bus,
@@ -77,8 +76,9 @@ async fn history(
             )]));
         }
     };
+    let pool = state.db.pool();
     let (view, items) = tokio::join!(
-        local_view(&state.bus, &state.pool, History::NAME),
+        local_view(&state.bus, &state.db, History::NAME),
         sqlx::query_as::<_, Transaction>(
             "SELECT event_id, account_id, version, event_type, amount, balance_after, command_id, occurred_at
              FROM transactions WHERE owner_id = $1 AND ($2::text IS NULL OR account_id = $2)
@@ -87,7 +87,7 @@ async fn history(
         .bind(caller.user_id.as_str())
         .bind(account.as_ref().map(AccountId::as_str))
         .bind(limit)
-        .fetch_all(&state.pool)
+        .fetch_all(&pool)
     );
     let unavailable = |e: sqlx::Error| ApiProblem::unavailable(format!("cannot read history: {e}"));
     let (view, items) = (view.map_err(unavailable)?, items.map_err(unavailable)?);

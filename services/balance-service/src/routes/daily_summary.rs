@@ -100,7 +100,7 @@ pub(super) async fn daily_summary(
     .bind(caller.user_id.as_str())
     .bind(from)
     .bind(to)
-    .fetch_all(&state.pool)
+    .fetch_all(&state.db.pool())
     .await
     .map_err(read_failed("the daily summary"))?;
     let items = rows

@@ -32,7 +32,7 @@ pub(super) async fn one(
             READ_MODELS.join(", ")
         )));
     };
-    if !view.is_live() {
+    if !view.answered() {
         return Err(ApiProblem::unavailable(format!(
             "the {name} projector did not answer"
         )));

@@ -1,0 +1,85 @@
+//! Starting a new read model from the event store rather than from the
+//! beginning of the event stream (which keeps only days of events).
+
+use std::time::Duration;
+
+use ledgerline_bus::Bus;
+use ledgerline_runtime::Shutdown;
+use time::OffsetDateTime;
+
+use crate::runner::run_projector_from;
+use crate::store_pages::replay;
+use crate::{Projector, ReadModelDb, projection_status};
+
+/// Events published this long before the bootstrap began are delivered
+/// again by the stream (and skipped as duplicates): covers clock skew
+/// between this process and NATS, and events committed just before the
+/// bootstrap whose transactions were still below the safe mark.
+const OVERLAP: Duration = Duration::from_secs(60);
+/// How long to wait for the command processor before giving up on the
+/// bootstrap and replaying the stream instead.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// Like [`crate::run_projector`], but a read model that has never applied
+/// an event, and whose consumer does not exist yet, first replays the event
+/// store (through the processor, page by page) and then follows the stream
+/// only from shortly before the replay began.
+pub async fn run_projector_bootstrapped<P: Projector>(
+    bus: Bus,
+    db: ReadModelDb,
+    projector: P,
+    shutdown: Shutdown,
+) {
+    let start = tokio::select! {
+        () = shutdown.cancelled() => return,
+        start = bootstrap(&bus, &db, &projector) => start,
+    };
+    run_projector_from(bus, db, projector, shutdown, start).await
+}
+
+/// The time from which the stream must be followed, or `None` to follow
+/// it from wherever the consumer is (or from its beginning).
+async fn bootstrap<P: Projector>(
+    bus: &Bus,
+    db: &ReadModelDb,
+    projector: &P,
+) -> Option<OffsetDateTime> {
+    let applied = projection_status(&db.pool(), P::NAME).await.ok()?.events;
+    if applied > 0 || consumer_exists(bus, P::DURABLE).await {
+        return None;
+    }
+    let started = OffsetDateTime::now_utc();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let mut replayed = 0;
+    loop {
+        match replay(bus, &db.pool(), projector, 0, 0, |_, n| replayed += n).await {
+            Ok(position) => {
+                tracing::info!(
+                    projection = P::NAME,
+                    replayed,
+                    position,
+                    "bootstrapped from the event store"
+                );
+                return Some(started - OVERLAP);
+            }
+            Err(error) if tokio::time::Instant::now() < deadline => {
+                tracing::debug!(%error, projection = P::NAME, "event store not readable yet; retrying");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, projection = P::NAME, "cannot bootstrap from the event store; replaying the stream");
+                return None;
+            }
+        }
+    }
+}
+
+async fn consumer_exists(bus: &Bus, durable: &str) -> bool {
+    match bus.js.get_stream(bus.subjects.events_stream()).await {
+        Ok(stream) => stream
+            .get_consumer::<async_nats::jetstream::consumer::pull::Config>(durable)
+            .await
+            .is_ok(),
+        Err(_) => false,
+    }
+}

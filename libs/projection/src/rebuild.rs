@@ -1,0 +1,368 @@
+//! Zero-downtime rebuild of a read model from the event store.
+//!
+//! The projector that owns the read model rebuilds it into a shadow schema
+//! (`balances_rebuild`, made by the same migrations) by replaying the whole
+//! event log with the same `Projector::apply` and checkpoint code, while
+//! the live schema keeps serving and following the stream. Once the shadow
+//! has caught up, writers pause for a moment (the switch gate), the shadow
+//! takes what they applied meanwhile, and one transaction renames it into
+//! place; the old schema is dropped.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use ledgerline_bus::Bus;
+use ledgerline_domain::AccountId;
+use ledgerline_runtime::Shutdown;
+use serde::{Deserialize, Serialize};
+use sqlx::{AssertSqlSafe, PgConnection, PgPool};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::read_model::gate_key;
+use crate::store_pages::{apply_page, replay};
+use crate::{Projector, ReadModelDb, ensure_checkpoint_tables, store_head};
+
+/// A rebuild under way, as `GET /projections` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RebuildProgress {
+    pub id: Uuid,
+    /// `replaying`, then `switching` while writers are paused.
+    pub phase: String,
+    /// Events read from the event store so far.
+    pub replayed: i64,
+    /// The store's head when last asked (replayed / head is the progress).
+    pub head: Option<i64>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+}
+
+/// How the last rebuild ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RebuildOutcome {
+    pub id: Uuid,
+    /// `completed` or `failed` (the live read model is then untouched).
+    pub outcome: String,
+    pub replayed: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub finished_at: OffsetDateTime,
+}
+
+/// What this process knows about its read model's rebuilds.
+#[derive(Debug, Default)]
+pub(crate) struct RebuildBoard {
+    pub current: Option<RebuildProgress>,
+    pub last: Option<RebuildOutcome>,
+}
+
+/// The projector's answer on `bank.rpc.projections.rebuild.{name}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "answer")]
+pub enum RebuildAnswer {
+    Started { id: Uuid },
+    AlreadyRunning,
+    Failed { message: String },
+}
+
+/// How often a rebuild asks again for a page it could not read (500 ms
+/// apart) before it gives up, leaving the live read model as it was.
+const PAGE_RETRIES: u32 = 20;
+
+fn rebuild_key(schema: &str) -> String {
+    format!("ledgerline:rebuild:{schema}")
+}
+
+/// Asks the projector that owns `name` to rebuild it (the name must be a
+/// known read model: it becomes a subject token).
+pub async fn request_rebuild(bus: &Bus, name: &str) -> Result<RebuildAnswer, String> {
+    let ask = bus
+        .client
+        .request(bus.subjects.projection_rebuild(name), Vec::new().into());
+    let answer = tokio::time::timeout(Duration::from_secs(5), ask)
+        .await
+        .map_err(|_| format!("the {name} projector did not answer in time"))?
+        .map_err(|e| format!("the {name} projector is not reachable: {e}"))?;
+    serde_json::from_slice(&answer.payload).map_err(|e| e.to_string())
+}
+
+/// Answers rebuild requests for `P`'s read model, in a queue group: one
+/// replica takes each request. A session-level advisory lock, held by the
+/// rebuilding connection, refuses a second rebuild anywhere while one runs
+/// (and is released if the process dies).
+pub async fn serve_rebuild<P: Projector>(
+    bus: Bus,
+    db: ReadModelDb,
+    projector: P,
+    shutdown: Shutdown,
+) {
+    let subject = bus.subjects.projection_rebuild(P::NAME);
+    let group = format!("{}-rebuild", P::DURABLE);
+    let mut requests = match bus.client.queue_subscribe(subject, group).await {
+        Ok(s) => s,
+        Err(error) => {
+            return tracing::error!(%error, projection = P::NAME, "cannot serve rebuilds");
+        }
+    };
+    loop {
+        let request = tokio::select! {
+            () = shutdown.cancelled() => return,
+            r = requests.next() => match r { Some(r) => r, None => return },
+        };
+        let Some(reply) = request.reply else { continue };
+        let answer = start(&bus, &db, &projector, &shutdown).await;
+        match serde_json::to_vec(&answer) {
+            Ok(body) => {
+                if let Err(error) = bus.client.publish(reply, body.into()).await {
+                    tracing::warn!(%error, projection = P::NAME, "cannot answer a rebuild request");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "cannot encode a rebuild answer"),
+        }
+    }
+}
+
+async fn start<P: Projector>(
+    bus: &Bus,
+    db: &ReadModelDb,
+    projector: &P,
+    shutdown: &Shutdown,
+) -> RebuildAnswer {
+    let failed = |e: sqlx::Error| RebuildAnswer::Failed {
+        message: e.to_string(),
+    };
+    let mut conn = match db.admin_connection().await {
+        Ok(c) => c,
+        Err(e) => return failed(e),
+    };
+    let locked: Result<bool, _> = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
+        .bind(rebuild_key(db.schema()))
+        .fetch_one(&mut conn)
+        .await;
+    match locked {
+        Ok(true) => {}
+        Ok(false) => return RebuildAnswer::AlreadyRunning,
+        Err(e) => return failed(e),
+    }
+    let id = Uuid::now_v7();
+    db.board().current = Some(RebuildProgress {
+        id,
+        phase: "replaying".into(),
+        replayed: 0,
+        head: None,
+        started_at: OffsetDateTime::now_utc(),
+    });
+    tracing::info!(%id, projection = P::NAME, "rebuild started");
+    let (bus, db, projector, shutdown) =
+        (bus.clone(), db.clone(), projector.clone(), shutdown.clone());
+    tokio::spawn(async move {
+        let result = tokio::select! {
+            r = rebuild(&bus, &db, &projector, &mut conn) => r,
+            () = shutdown.cancelled() => Err("shut down".to_owned()),
+        };
+        // Closing the connection releases the rebuild lock.
+        drop(conn);
+        let mut board = db.board();
+        let replayed = board.current.take().map_or(0, |p| p.replayed);
+        match &result {
+            Ok(()) => tracing::info!(%id, replayed, projection = P::NAME, "rebuild completed"),
+            Err(error) => tracing::warn!(%id, %error, projection = P::NAME, "rebuild failed"),
+        }
+        board.last = Some(RebuildOutcome {
+            id,
+            outcome: if result.is_ok() {
+                "completed"
+            } else {
+                "failed"
+            }
+            .into(),
+            replayed,
+            error: result.err(),
+            finished_at: OffsetDateTime::now_utc(),
+        });
+    });
+    RebuildAnswer::Started { id }
+}
+
+fn sql(e: sqlx::Error) -> String {
+    e.to_string()
+}
+
+async fn run_sql(conn: &mut PgConnection, statement: String) -> Result<(), String> {
+    sqlx::raw_sql(AssertSqlSafe(statement))
+        .execute(conn)
+        .await
+        .map(|_| ())
+        .map_err(sql)
+}
+
+/// The whole rebuild; `conn` holds the rebuild lock. Schema names are the
+/// service's constant and a fixed suffix, never outside input.
+async fn rebuild<P: Projector>(
+    bus: &Bus,
+    db: &ReadModelDb,
+    projector: &P,
+    conn: &mut PgConnection,
+) -> Result<(), String> {
+    let live = db.schema();
+    let shadow = format!("{live}_rebuild");
+    // A leftover of a rebuild that died half-way is started afresh.
+    run_sql(
+        conn,
+        format!("DROP SCHEMA IF EXISTS {shadow} CASCADE; CREATE SCHEMA {shadow}"),
+    )
+    .await?;
+    let shadow_pool = db.pool_for(&shadow, 2).await.map_err(sql)?;
+    let result = fill_and_switch(bus, db, projector, conn, &shadow_pool, &shadow).await;
+    shadow_pool.close().await;
+    let old = result?;
+    // This process's pool is replaced: no connection from before the switch
+    // (nor any statement sqlx prepared on it) is used again. Other replicas
+    // keep their pools: PostgreSQL re-plans prepared statements when a
+    // schema is renamed, resolving names through search_path again.
+    if let Err(error) = db.replace_pool().await {
+        tracing::warn!(%error, "cannot open a fresh pool after the switch; keeping the old one");
+    }
+    run_sql(conn, format!("DROP SCHEMA IF EXISTS {old} CASCADE")).await
+}
+
+/// Migrates and fills the shadow, then switches; returns the old schema's
+/// new name (to be dropped).
+async fn fill_and_switch<P: Projector>(
+    bus: &Bus,
+    db: &ReadModelDb,
+    projector: &P,
+    conn: &mut PgConnection,
+    shadow_pool: &PgPool,
+    shadow: &str,
+) -> Result<String, String> {
+    let live = db.schema();
+    db.migrator()
+        .run(shadow_pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    ensure_checkpoint_tables(shadow_pool).await.map_err(sql)?;
+    carry_over(projector, shadow_pool, live, shadow).await?;
+
+    // Catch up with the store while the live read model serves and follows.
+    let mut replayed = 0_i64;
+    let mut progress = |position: i64, read: usize, head: Option<i64>| {
+        replayed += read as i64;
+        if let Some(p) = db.board().current.as_mut() {
+            p.replayed = replayed;
+            p.head = head.map(|h| h.max(position));
+        }
+    };
+    let mut after = 0;
+    loop {
+        let head = store_head(bus).await;
+        if let Some(p) = db.board().current.as_mut() {
+            p.head = head.or(p.head);
+        }
+        let mut read = 0;
+        after = replay(
+            bus,
+            shadow_pool,
+            projector,
+            after,
+            PAGE_RETRIES,
+            |position, n| {
+                read += n;
+                progress(position, n, head);
+            },
+        )
+        .await?;
+        // Caught up when one pass found nothing new.
+        if read == 0 {
+            break;
+        }
+    }
+
+    // Pause every writer of the live read model (in every replica: they
+    // take the gate shared in each transaction) and finish the shadow.
+    if let Some(p) = db.board().current.as_mut() {
+        p.phase = "switching".into();
+    }
+    sqlx::query("SELECT pg_advisory_lock(hashtext($1))")
+        .bind(gate_key(live))
+        .execute(&mut *conn)
+        .await
+        .map_err(sql)?;
+    let switched = async {
+        replay(bus, shadow_pool, projector, after, PAGE_RETRIES, |position, n| {
+            progress(position, n, None)
+        })
+        .await?;
+        take_what_live_has(bus, projector, shadow_pool, live, shadow).await?;
+        carry_over(projector, shadow_pool, live, shadow).await?;
+        let old = format!("{live}_old_{}", OffsetDateTime::now_utc().unix_timestamp());
+        run_sql(
+            conn,
+            format!(
+                "BEGIN; ALTER SCHEMA {live} RENAME TO {old}; ALTER SCHEMA {shadow} RENAME TO {live}; COMMIT;"
+            ),
+        )
+        .await?;
+        Ok::<_, String>(old)
+    }
+    .await;
+    if switched.is_err() {
+        let _ = run_sql(conn, "ROLLBACK".into()).await;
+    }
+    let unlocked = sqlx::query("SELECT pg_advisory_unlock(hashtext($1))")
+        .bind(gate_key(live))
+        .execute(&mut *conn)
+        .await
+        .map_err(sql);
+    let old = switched?;
+    unlocked?;
+    Ok(old)
+}
+
+/// The live read model may hold events the shadow has not read yet: events
+/// the stream delivered whose transaction is still above the store's safe
+/// high-water mark. With writers paused, read exactly those (by account and
+/// version) so the shadow is never behind the live copy it replaces.
+async fn take_what_live_has<P: Projector>(
+    bus: &Bus,
+    projector: &P,
+    shadow_pool: &PgPool,
+    live: &str,
+    shadow: &str,
+) -> Result<(), String> {
+    let behind: Vec<(String, i64, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT l.aggregate_id, l.version, COALESCE(s.version, 0)
+         FROM {live}.projected_versions l
+         LEFT JOIN {shadow}.projected_versions s USING (aggregate_id)
+         WHERE l.version > COALESCE(s.version, 0)"
+    )))
+    .fetch_all(shadow_pool)
+    .await
+    .map_err(sql)?;
+    for (account, live_version, shadow_version) in behind {
+        let account = AccountId::parse(&account).map_err(|e| e.to_string())?;
+        let events = bus
+            .account_events(&account, shadow_version, live_version - shadow_version)
+            .await
+            .map_err(|e| e.to_string())?;
+        apply_page(bus, shadow_pool, projector, &events).await?;
+    }
+    Ok(())
+}
+
+async fn carry_over<P: Projector>(
+    projector: &P,
+    shadow_pool: &PgPool,
+    live: &str,
+    shadow: &str,
+) -> Result<(), String> {
+    let mut tx = shadow_pool.begin().await.map_err(sql)?;
+    projector
+        .carry_over(&mut tx, live, shadow)
+        .await
+        .map_err(sql)?;
+    tx.commit().await.map_err(sql)
+}

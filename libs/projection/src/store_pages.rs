@@ -1,0 +1,99 @@
+//! The whole event log, page by page, read from the event store through
+//! its owner (the command processor answers `bank.rpc.store-events`, only
+//! below the store's safe high-water mark): how a read model is rebuilt or
+//! bootstrapped without reading the processor's tables.
+
+use std::time::Duration;
+
+use ledgerline_bus::Bus;
+use ledgerline_contracts::{EventEnvelope, EventsReply, UserEventsRequest};
+use sqlx::PgPool;
+
+use crate::Projector;
+use crate::apply::apply_batch_in_tx;
+
+/// Events per page (the processor allows up to 1000).
+pub(crate) const PAGE: i64 = 500;
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The events with `global_position > after`, oldest first, at most `limit`.
+pub(crate) async fn store_page(
+    bus: &Bus,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<EventEnvelope>, String> {
+    let request = UserEventsRequest {
+        after_position: after,
+        limit,
+    };
+    let body = serde_json::to_vec(&request).map_err(|e| e.to_string())?;
+    let answer = tokio::time::timeout(
+        READ_TIMEOUT,
+        bus.client
+            .request(bus.subjects.store_events_rpc(), body.into()),
+    )
+    .await
+    .map_err(|_| "the command processor did not answer in time".to_owned())?
+    .map_err(|e| format!("reading the event log: {e}"))?;
+    let events = match serde_json::from_slice(&answer.payload).map_err(|e| e.to_string())? {
+        EventsReply::Events(events) => events,
+        EventsReply::Error(message) => return Err(message),
+    };
+    let ordered = events
+        .windows(2)
+        .all(|w| w[0].global_position < w[1].global_position);
+    if !ordered || events.iter().any(|e| e.global_position <= after) {
+        return Err("inconsistent event-log page".into());
+    }
+    Ok(events)
+}
+
+/// Applies one page in one transaction; returns how many events changed
+/// the read model.
+pub(crate) async fn apply_page<P: Projector>(
+    bus: &Bus,
+    pool: &PgPool,
+    projector: &P,
+    events: &[EventEnvelope],
+) -> Result<usize, String> {
+    let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
+    let done = apply_batch_in_tx(bus, &mut tx, projector, events, &[]).await?;
+    tx.commit().await.map_err(|e| e.to_string())?;
+    Ok(done)
+}
+
+/// Replays the log after `after` into `pool` until a page comes back empty
+/// (the store's safe head is reached); `on_page` sees the position and the
+/// number of events read so far. A page that cannot be read (the processor
+/// restarting, a NATS reconnect) is asked for again up to `retries` times,
+/// half a second apart. Returns the last position read.
+pub(crate) async fn replay<P: Projector>(
+    bus: &Bus,
+    pool: &PgPool,
+    projector: &P,
+    mut after: i64,
+    retries: u32,
+    mut on_page: impl FnMut(i64, usize),
+) -> Result<i64, String> {
+    loop {
+        let mut attempt = 0;
+        let page = loop {
+            match store_page(bus, after, PAGE).await {
+                Ok(page) => break page,
+                Err(error) if attempt < retries => {
+                    attempt += 1;
+                    tracing::debug!(%error, attempt, "event-log page not read; asking again");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(error) => return Err(error),
+            }
+        };
+        let Some(last) = page.last() else {
+            return Ok(after);
+        };
+        let last = last.global_position;
+        apply_page(bus, pool, projector, &page).await?;
+        after = last;
+        on_page(after, page.len());
+    }
+}
