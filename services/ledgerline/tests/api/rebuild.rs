@@ -389,3 +389,93 @@ async fn rebuild_requests_are_refused_clearly() {
         assert_ne!(item["status"], "rebuilding", "{item}");
     }
 }
+
+/// The balance rows of `account` as served at `base`, once they show
+/// `version`.
+async fn balance_at(
+    app: &TestApp,
+    base: &str,
+    token: &str,
+    account: &str,
+    version: &Value,
+) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let response = app
+            .http
+            .get(format!("{base}/projections/AccountBalances"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{base} stopped serving");
+        let body: Value = response.json().await.unwrap();
+        let row = body["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|i| i["accountId"] == account))
+            .cloned()
+            .unwrap_or(Value::Null);
+        if row["version"] == *version {
+            return row;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{base}: {account} never reached version {version}: {row}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Two balance-service replicas share the read model and its consumer; one
+/// of them rebuilds and replaces its pool, the other keeps its pooled
+/// connections and the statements sqlx prepared on them before the switch.
+/// Both keep serving and writing — into the rebuilt tables (the old schema
+/// is dropped, so anything still bound to it would fail).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_replica_that_did_not_rebuild_keeps_serving_and_writing_the_new_tables() {
+    use ledgerline::{Application, Target};
+    use ledgerline_runtime::Shutdown;
+
+    let app = Arc::new(spawn_app().await);
+    let alice = app.token("alice").await;
+    let ops = app.token_with_role("ops", Some("operator")).await;
+    let mut config = app.config.clone();
+    config.http_addr = "127.0.0.1:0".parse().unwrap();
+    let shutdown = Shutdown::new();
+    let replica = Application::build(config, &[Target::BalanceService], shutdown.clone())
+        .await
+        .unwrap();
+    let replica_base = format!("http://127.0.0.1:{}", replica.port());
+    let server = tokio::spawn(async move { replica.run().await.unwrap() });
+
+    some_history(&app, &alice).await;
+    // Both replicas' pools have prepared their statements by now.
+    for base in [app.base.as_str(), replica_base.as_str()] {
+        for account in ACCOUNTS {
+            balance_at(&app, base, &alice, account, &json!(4)).await;
+        }
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let traffic = keep_writing_and_reading(&app, &alice, "/projections/AccountBalances", &stop);
+    let (status, started, _) =
+        post_rebuild(&app, Some(&ops), r#"{"name":"AccountBalances"}"#).await;
+    assert_eq!(status, 202, "{started}");
+    rebuild_finished(&app, &alice, "AccountBalances", &started["rebuildId"]).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, Ordering::SeqCst);
+    let (during, _) = traffic.await.unwrap();
+    wait_decided(&app, &alice, &during).await;
+    assert_eq!(schemas_like(&app, "balances").await, ["balances"]);
+
+    for account in ACCOUNTS {
+        let (_, truth) = app
+            .get(&alice, &format!("/queries/account/{account}"))
+            .await;
+        for base in [app.base.as_str(), replica_base.as_str()] {
+            let row = balance_at(&app, base, &alice, account, &truth["version"]).await;
+            assert_eq!(row["balance"], truth["balance"], "{base} {account}");
+        }
+    }
+    shutdown.cancel();
+    let _ = server.await;
+}
