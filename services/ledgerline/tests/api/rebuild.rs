@@ -479,3 +479,236 @@ async fn a_replica_that_did_not_rebuild_keeps_serving_and_writing_the_new_tables
     shutdown.cancel();
     let _ = server.await;
 }
+
+// Subscriber modes (issue 5, item 8): the audit log is written in batches,
+// and a new history read model starts from the event store.
+
+/// While the audit log's writers are held (its switch gate taken
+/// exclusively, as a rebuild's switch does), events pile up in its
+/// consumer; released, they are written many per transaction — each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_writes_what_piled_up_in_few_transactions() {
+    let app = spawn_app().await;
+    let alice = app.token("alice").await;
+    let ops = app.token_with_role("ops", Some("operator")).await;
+    let opened = app
+        .accepted(&alice, "open-account", json!({"accountId": "acc-b1"}))
+        .await;
+    wait_decided(&app, &alice, &[opened]).await;
+    app.eventually(&ops, "/audit", |b| {
+        b["items"].as_array().is_some_and(|i| i.len() == 2)
+    })
+    .await;
+
+    let mut hold = sqlx::PgConnection::connect(&app.config.database_url)
+        .await
+        .unwrap();
+    sqlx::query("SELECT pg_advisory_lock(hashtext('ledgerline:switch:audit'))")
+        .execute(&mut hold)
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..30 {
+        let body = json!({"accountId": "acc-b1", "amount": 1});
+        ids.push(app.accepted(&alice, "deposit", body).await);
+    }
+    wait_decided(&app, &alice, &ids).await;
+    hold.close().await.unwrap();
+
+    app.eventually(&ops, "/audit?limit=1000", |b| {
+        b["items"].as_array().is_some_and(|i| i.len() == 62)
+    })
+    .await;
+    let mut conn = sqlx::PgConnection::connect(&app.config.database_url)
+        .await
+        .unwrap();
+    let (entries, transactions): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(DISTINCT xmin::text) FROM audit.entries WHERE kind = 'event'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(entries, 31);
+    assert!(
+        transactions <= 10,
+        "31 events took {transactions} transactions"
+    );
+}
+
+/// A history service started for the first time, after the stream has
+/// lost the old events (retention), still has every event: it starts from
+/// the event store, not from the stream's beginning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_new_history_read_model_starts_from_the_event_store() {
+    use ledgerline::{Application, Target};
+    use ledgerline_bus::Bus;
+    use ledgerline_runtime::{Config, Shutdown};
+
+    // The command side alone first (no history service has ever run), on a
+    // database and prefix of this test's own.
+    let mut config = Config::from_env().unwrap();
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    let (server_url, _) = config.database_url.rsplit_once('/').unwrap();
+    config.database_url = format!("{server_url}/ll_test_{id}");
+    config.nats_prefix = format!("t{}h", &id[id.len() - 11..]);
+    config.http_addr = "127.0.0.1:0".parse().unwrap();
+    config.jwt_secret = Some(crate::helpers::JWT_SECRET.to_owned());
+    config.demo_login = true;
+    config.command_partitions = 2;
+    config.db_pool_size = 3;
+    config.web_dir = "/nonexistent".to_owned();
+    let shutdown = Shutdown::new();
+    let commands = Application::build(
+        config.clone(),
+        &[Target::CommandApi, Target::CommandProcessor],
+        shutdown.clone(),
+    )
+    .await
+    .unwrap();
+    let commands_base = format!("http://127.0.0.1:{}", commands.port());
+    tokio::spawn(commands.run());
+    let (config_in, shutdown_in) = (config.clone(), shutdown.clone());
+    let outcome = async move {
+        let (config, shutdown) = (config_in, shutdown_in);
+        let http = reqwest::Client::new();
+        let login: Value = http
+            .post(format!("{commands_base}/auth/demo-login"))
+            .json(&json!({"userId": "alice"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = login["token"].as_str().unwrap().to_owned();
+        let mut ids = Vec::new();
+        for (kind, body) in [
+            ("open-account", json!({"accountId": "acc-h1"})),
+            ("deposit", json!({"accountId": "acc-h1", "amount": 5})),
+            ("deposit", json!({"accountId": "acc-h1", "amount": 6})),
+        ] {
+            let answer: Value = http
+                .post(format!("{commands_base}/commands/{kind}"))
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            ids.push(answer["commandId"].as_str().unwrap().to_owned());
+        }
+        for id in &ids {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            loop {
+                let status: Value = http
+                    .get(format!("{commands_base}/commands/{id}"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                if status["status"] == "succeeded" {
+                    break;
+                }
+                assert!(tokio::time::Instant::now() < deadline, "{status}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        // Retention: the stream no longer has these events.
+        let bus = Bus::connect(&config.nats_url, &config.nats_prefix, 1)
+            .await
+            .unwrap();
+        let mut stream = bus
+            .js
+            .get_stream(bus.subjects.events_stream())
+            .await
+            .unwrap();
+        stream.purge().await.unwrap();
+        assert_eq!(stream.info().await.unwrap().state.messages, 0);
+
+        // Now the history service starts, for the first time.
+        let mut history_config = config.clone();
+        history_config.http_addr = "127.0.0.1:0".parse().unwrap();
+        let history =
+            Application::build(history_config, &[Target::HistoryService], shutdown.clone())
+                .await
+                .unwrap();
+        let history_base = format!("http://127.0.0.1:{}", history.port());
+        tokio::spawn(history.run());
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let body: Value = http
+                .get(format!(
+                    "{history_base}/projections/TransactionHistory?accountId=acc-h1"
+                ))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap_or(Value::Null);
+            let versions: Vec<i64> = body["items"]
+                .as_array()
+                .map(|items| items.iter().filter_map(|i| i["version"].as_i64()).collect())
+                .unwrap_or_default();
+            if versions == [3, 2, 1] {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{body}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // And it follows the stream from there.
+        let answer: Value = http
+            .post(format!("{commands_base}/commands/deposit"))
+            .bearer_auth(&token)
+            .json(&json!({"accountId": "acc-h1", "amount": 7}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(answer["commandId"].is_string(), "{answer}");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let body: Value = http
+                .get(format!(
+                    "{history_base}/projections/TransactionHistory?accountId=acc-h1"
+                ))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap_or(Value::Null);
+            if body["items"][0]["version"] == 4 {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{body}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    // Clean up whether or not the checks passed.
+    let result = tokio::spawn(outcome).await;
+    shutdown.cancel();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    if let Ok(bus) = Bus::connect(&config.nats_url, &config.nats_prefix, 1).await {
+        let _ = bus.delete_streams().await;
+    }
+    let (admin, name) = config.database_url.rsplit_once('/').unwrap();
+    if let Ok(mut conn) = sqlx::PgConnection::connect(&format!("{admin}/postgres")).await {
+        let drop_db = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(drop_db))
+            .execute(&mut conn)
+            .await;
+    }
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic.into_panic());
+    }
+}
