@@ -6,7 +6,7 @@ LEDGERLINE := $(TARGET_DIR)/debug/ledgerline
 export LEDGERLINE_BIN := $(LEDGERLINE)
 DEMO_ADDR ?= 127.0.0.1:8080
 
-.PHONY: demo test test-rust test-web test-chaos chaos build web check-infra proto lint clean-test-data
+.PHONY: demo test test-rust test-web test-chaos chaos build web check-infra proto lint clean-test-data bench
 
 check-infra:
 	@scripts/check-infra.sh
@@ -75,3 +75,11 @@ compose-up:
 
 compose-down:
 	docker compose down
+
+## Benchmarks (bench/README.md): a release build, every scenario on a private NATS and
+## PostgreSQL, then bench/results/<date>.md and .json. BENCH_ARGS="--only a,b" runs some.
+BENCH_ARGS ?=
+bench:
+	cargo build --release -p ledgerline -p ledgerctl -p bench-baseline -p bench-store -p bench-cqrs-es -p bench-ws-broadcast
+	cd bench/node-ws-hub && npm ci --no-audit --no-fund
+	ulimit -n $$(ulimit -Hn) && $(TARGET_DIR)/release/ledgerctl bench suite $(BENCH_ARGS)

@@ -4,6 +4,7 @@
 //! signs in and prints every frame pushed to alice's socket, one JSON
 //! object per line — the terminal twin of the browser app.
 
+mod bench;
 mod chaos;
 
 use anyhow::{Context, bail};
@@ -47,6 +48,8 @@ enum Command {
     /// PostgreSQL, under load, while they are killed and restarted; then
     /// every guarantee is checked. Exits non-zero if one does not hold.
     Chaos(chaos::ChaosArgs),
+    /// Benchmarks: the load generator, socket fan-out, `make bench` (bench/README.md).
+    Bench(bench::BenchArgs),
 }
 
 async fn login(url: &str, user: &str, operator: bool) -> anyhow::Result<String> {
@@ -97,6 +100,11 @@ async fn main() -> anyhow::Result<()> {
         Command::Login { user, operator } => println!("{}", login(url, &user, operator).await?),
         Command::Chaos(args) => {
             if !chaos::run(args).await? {
+                std::process::exit(1);
+            }
+        }
+        Command::Bench(args) => {
+            if !bench::run(url, args).await? {
                 std::process::exit(1);
             }
         }

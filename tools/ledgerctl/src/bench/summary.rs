@@ -1,0 +1,387 @@
+//! The Markdown summary of a `make bench` run: machine facts, each
+//! scenario's figures, and every target of issue 7 with how far it is.
+
+use serde_json::Value;
+use std::fmt::Write;
+
+fn f(v: &Value) -> Option<f64> {
+    v.as_f64()
+}
+
+fn num(v: &Value, digits: usize) -> String {
+    f(v).map_or_else(|| "—".into(), |x| format!("{x:.digits$}"))
+}
+
+/// "met" or by how much it is missed, for `value` against `target`
+/// (`higher`: at least the target; otherwise at most).
+#[allow(clippy::float_arithmetic)]
+fn verdict(value: Option<f64>, target: f64, higher: bool) -> String {
+    let Some(v) = value else {
+        return "not measured".into();
+    };
+    let met = if higher { v >= target } else { v <= target };
+    if met {
+        "**met**".into()
+    } else if higher {
+        format!(
+            "**missed**: {:.1} % of the target ({:.2}× short)",
+            v / target * 100.0,
+            target / v.max(f64::MIN_POSITIVE)
+        )
+    } else {
+        format!("**missed**: {:.2}× the limit", v / target)
+    }
+}
+
+fn latency_rows(out: &mut String, name: &str, l: &Value) {
+    let _ = writeln!(
+        out,
+        "| {name} | {} | {} | {} | {} | {} | {} |",
+        l["count"],
+        num(&l["p50Ms"], 2),
+        num(&l["p90Ms"], 2),
+        num(&l["p99Ms"], 2),
+        num(&l["p999Ms"], 2),
+        num(&l["maxMs"], 2)
+    );
+}
+
+#[allow(clippy::float_arithmetic, clippy::too_many_lines)]
+pub fn markdown(report: &Value) -> String {
+    let mut out = String::new();
+    let s = &report["scenarios"];
+    let _ = writeln!(
+        out,
+        "# make bench — {}\n",
+        report["date"].as_str().unwrap_or("?")
+    );
+    let _ = writeln!(
+        out,
+        "Produced by `make bench` (`ledgerctl bench suite`); raw figures in the `.json` beside this file. One run, one machine, everything sharing its cores: compare ratios within this run.\n"
+    );
+    let _ = writeln!(out, "## Machine\n\n| fact | value |\n|---|---|");
+    if let Some(m) = report["machine"].as_object() {
+        for (k, v) in m {
+            let _ = writeln!(out, "| {k} | {} |", v.as_str().unwrap_or("?"));
+        }
+    }
+    if let Some(m) = report["settings"].as_object() {
+        for (k, v) in m {
+            let _ = writeln!(
+                out,
+                "| {k} | {} |",
+                v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+            );
+        }
+    }
+
+    // Targets, collected as we go.
+    let mut targets: Vec<(String, String, String, String)> = Vec::new();
+
+    let b = &s["b"];
+    let baseline = f(&b["messagesPerSec"]);
+    let _ = writeln!(
+        out,
+        "\n## (b) Baseline: JetStream publish → pull consume → batched insert → publish\n"
+    );
+    if b.get("error").is_some() {
+        let _ = writeln!(out, "failed: {}", b["error"]);
+    } else if !b.is_null() {
+        let _ = writeln!(
+            out,
+            "| figure | value |\n|---|---:|\n| messages | {} |\n| end to end, messages/s | {} |\n| producer publish rate (256 acks in flight), messages/s | {} |\n| mean batch | {} |",
+            b["messages"],
+            num(&b["messagesPerSec"], 0),
+            num(&b["publishPerSec"], 0),
+            num(&b["meanBatch"], 1)
+        );
+    }
+
+    let a = &s["a"];
+    let _ = writeln!(
+        out,
+        "\n## (a) Pipeline: `ledgerline all`, HTTP → 202 → decided → status on the socket\n"
+    );
+    if a.get("error").is_some() {
+        let _ = writeln!(out, "failed: {}", a["error"]);
+    } else if !a.is_null() {
+        for (title, run) in [
+            ("Saturation (closed loop)", &a["saturation"]),
+            ("Fixed rate (open loop)", &a["fixedRate"]),
+        ] {
+            let r = &run["result"];
+            let _ = writeln!(
+                out,
+                "### {title}: {} {}, {} s, {} users, {} accounts\n",
+                if r["mode"] == "open" {
+                    format!("{} cmd/s", r["targetRate"])
+                } else {
+                    format!("{} in flight", r["concurrency"])
+                },
+                "",
+                r["durationSecs"],
+                r["users"],
+                r["accounts"]
+            );
+            let _ = writeln!(
+                out,
+                "| figure | value |\n|---|---:|\n| sent / accepted (202) | {} / {} |\n| refused or errors | {} |\n| accepted/s | {} |\n| decided/s (outcomes seen on sockets) | {} |\n| outcomes | {} |\n| exactly one outcome per 202 | {} (missing {}, doubled {}, unknown {}) |\n| time to drain after the load | {} s |\n| ledgerline CPU per command | {} ms |\n| PostgreSQL commits per command | {} |\n",
+                r["sent"],
+                r["accepted"],
+                r["refused"],
+                num(&r["acceptedPerSec"], 0),
+                num(&r["decidedPerSec"], 0),
+                r["outcomes"],
+                if r["exactlyOneOutcomeEach"] == true {
+                    "yes"
+                } else {
+                    "**NO**"
+                },
+                r["missingOutcomes"],
+                r["doubledOutcomes"],
+                r["unknownOutcomes"],
+                num(&r["drainSecs"], 1),
+                num(&run["ledgerlineCpuMsPerCommand"], 2),
+                num(&run["postgresCommitsPerCommand"], 2)
+            );
+            let _ = writeln!(
+                out,
+                "| latency | n | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms |\n|---|---:|---:|---:|---:|---:|---:|"
+            );
+            latency_rows(&mut out, "POST → 202", &r["acceptedLatency"]);
+            latency_rows(&mut out, "POST → status envelope", &r["statusLatency"]);
+            let _ = writeln!(out);
+        }
+        let decided = f(&a["saturation"]["result"]["decidedPerSec"]);
+        let ratio = decided.zip(baseline).map(|(d, b)| d / b);
+        targets.push((
+            "pipeline ≥ 50 % of baseline (decided/s ÷ baseline messages/s)".into(),
+            "≥ 50 %".into(),
+            ratio.map_or("—".into(), |r| {
+                format!(
+                    "{:.1} % ({} / {})",
+                    r * 100.0,
+                    num(&a["saturation"]["result"]["decidedPerSec"], 0),
+                    baseline.map_or("—".into(), |b| format!("{b:.0}"))
+                )
+            }),
+            verdict(ratio, 0.5, true),
+        ));
+        let p99 = f(&a["fixedRate"]["result"]["statusLatency"]["p99Ms"]);
+        let achieved = f(&a["fixedRate"]["result"]["decidedPerSec"]);
+        targets.push((
+            format!(
+                "p99 POST → status envelope at {} cmd/s",
+                a["fixedRate"]["result"]["targetRate"]
+            ),
+            "< 25 ms".into(),
+            format!(
+                "{} ms (decided {} /s of the target rate)",
+                p99.map_or("—".into(), |v| format!("{v:.1}")),
+                achieved.map_or("—".into(), |v| format!("{v:.0}"))
+            ),
+            verdict(p99, 25.0, false),
+        ));
+    }
+
+    let c = &s["c"];
+    let _ = writeln!(
+        out,
+        "\n## (c) Decide-and-append: Ledgerline vs cqrs-es 0.5 + postgres-es 0.5\n"
+    );
+    if c.get("error").is_some() {
+        let _ = writeln!(out, "failed: {}", c["error"]);
+    } else if !c.is_null() {
+        let _ = writeln!(
+            out,
+            "{} accounts, {} commands ({} events), {} workers each owning a slice of the accounts; same PostgreSQL, same seeded mix, the same `decide`/`apply`.\n\n| implementation | commands/s | Ledgerline ÷ it |\n|---|---:|---:|\n| Ledgerline `decide_command` + `PostgresEventStore` | {} | 1.00 |",
+            c["accounts"],
+            c["commands"],
+            c["events"],
+            c["workers"],
+            num(&c["ledgerline"]["commandsPerSec"], 0)
+        );
+        let ours = f(&c["ledgerline"]["commandsPerSec"]);
+        for t in c["cqrsEs"].as_array().into_iter().flatten() {
+            let ratio = ours.zip(f(&t["commandsPerSec"])).map(|(o, t)| o / t);
+            let _ = writeln!(
+                out,
+                "| cqrs-es, {} | {} | {} |",
+                t["store"].as_str().unwrap_or("?"),
+                num(&t["commandsPerSec"], 0),
+                ratio.map_or("—".into(), |r| format!("{r:.2}"))
+            );
+            targets.push((
+                format!(
+                    "decide-and-append ≥ 3× cqrs-es ({})",
+                    t["store"].as_str().unwrap_or("?")
+                ),
+                "≥ 3.00×".into(),
+                ratio.map_or("—".into(), |r| format!("{r:.2}×")),
+                verdict(ratio, 3.0, true),
+            ));
+        }
+    }
+
+    let d = &s["d"];
+    let _ = writeln!(
+        out,
+        "\n## (d) Socket fan-out: N connections, one message to all\n"
+    );
+    if d.get("error").is_some() {
+        let _ = writeln!(out, "failed: {}", d["error"]);
+    } else if let Some(rows) = d.as_array() {
+        let _ = writeln!(
+            out,
+            "Ledgerline: all N sockets are one user's, the trigger is a deposit posted to the API, so *from trigger* includes the whole pipeline; *spread* is receipt − first receipt of the round (the fan-out alone). The hubs: a client sends one frame, the hub sends it to all. 5 rounds each.\n"
+        );
+        let _ = writeln!(
+            out,
+            "| N | server | connected | RSS per connection KiB | from trigger p50 / p99 / max ms | spread p50 / p99 / max ms | delivered / expected |\n|---:|---|---:|---:|---|---|---|"
+        );
+        for row in rows {
+            if let Some(skip) = row["skipped"].as_str() {
+                let _ = writeln!(
+                    out,
+                    "| {} | — | skipped: {skip} | | | | |",
+                    row["connections"]
+                );
+                continue;
+            }
+            for (key, name) in [
+                ("ledgerline", "Ledgerline socket-service"),
+                ("bareTungstenite", "bare tokio-tungstenite"),
+                ("nodeWs", "Node ws"),
+            ] {
+                let r = &row[key];
+                if let Some(e) = r.get("error") {
+                    let _ = writeln!(
+                        out,
+                        "| {} | {name} | failed: {e} | | | | |",
+                        row["connections"]
+                    );
+                    continue;
+                }
+                let _ = writeln!(
+                    out,
+                    "| {} | {name} | {} | {} | {} / {} / {} | {} / {} / {} | {} / {} |",
+                    row["connections"],
+                    r["connected"],
+                    num(&r["rssPerConnectionKib"], 1),
+                    num(&r["latency"]["p50Ms"], 1),
+                    num(&r["latency"]["p99Ms"], 1),
+                    num(&r["latency"]["maxMs"], 1),
+                    num(&r["spread"]["p50Ms"], 1),
+                    num(&r["spread"]["p99Ms"], 1),
+                    num(&r["spread"]["maxMs"], 1),
+                    r["delivered"],
+                    r["expected"]
+                );
+            }
+        }
+        if let Some(row) = rows
+            .iter()
+            .rev()
+            .find(|r| r["skipped"].is_null() && r["ledgerline"].get("error").is_none())
+        {
+            let n = &row["connections"];
+            let rss = f(&row["ledgerline"]["rssPerConnectionKib"]);
+            targets.push((
+                format!("socket RSS per connection (N = {n})"),
+                "≤ 16 KiB".into(),
+                rss.map_or("—".into(), |v| format!("{v:.1} KiB")),
+                verdict(rss, 16.0, false),
+            ));
+            let ours = f(&row["ledgerline"]["spread"]["p99Ms"]);
+            let bare = f(&row["bareTungstenite"]["spread"]["p99Ms"]);
+            let node = f(&row["nodeWs"]["spread"]["p99Ms"]);
+            let vs_bare = ours.zip(bare).map(|(o, b)| o / b.max(0.001));
+            targets.push((
+                format!("fan-out p99 (spread) within 2× bare tokio-tungstenite (N = {n})"),
+                "≤ 2.00×".into(),
+                vs_bare.map_or("—".into(), |r| {
+                    format!(
+                        "{r:.2}× ({} vs {} ms)",
+                        num(&row["ledgerline"]["spread"]["p99Ms"], 1),
+                        num(&row["bareTungstenite"]["spread"]["p99Ms"], 1)
+                    )
+                }),
+                verdict(vs_bare, 2.0, false),
+            ));
+            let vs_node = ours.zip(node).map(|(o, n)| o / n.max(0.001));
+            targets.push((
+                format!("fan-out p99 (spread) below the Node ws hub (N = {n})"),
+                "< 1.00×".into(),
+                vs_node.map_or("—".into(), |r| {
+                    format!(
+                        "{r:.2}× ({} vs {} ms)",
+                        num(&row["ledgerline"]["spread"]["p99Ms"], 1),
+                        num(&row["nodeWs"]["spread"]["p99Ms"], 1)
+                    )
+                }),
+                verdict(vs_node, 1.0, false),
+            ));
+        }
+    }
+
+    let ef = &s["ef"];
+    let _ = writeln!(
+        out,
+        "\n## (e) Loading an account of 100,000 events · (f) projection rebuild\n"
+    );
+    if ef.get("error").is_some() {
+        let _ = writeln!(out, "failed: {}", ef["error"]);
+    } else if !ef.is_null() {
+        let l = &ef["load"];
+        let _ = writeln!(
+            out,
+            "`PostgresEventStore::load` (latest snapshot, taken at version {}, + the events after it) vs `load_without_snapshot` (all {} events).\n\n| load | median ms | p99 / max ms | runs |\n|---|---:|---:|---:|\n| with snapshot | {} | {} / {} | {} |\n| without snapshot | {} | min {} / max {} | {} |\n",
+            l["snapshotAtVersion"],
+            l["events"],
+            num(&l["withSnapshotMs"]["median"], 3),
+            num(&l["withSnapshotMs"]["p99"], 3),
+            num(&l["withSnapshotMs"]["max"], 3),
+            l["withSnapshotMs"]["runs"],
+            num(&l["withoutSnapshotMs"]["median"], 1),
+            num(&l["withoutSnapshotMs"]["min"], 1),
+            num(&l["withoutSnapshotMs"]["max"], 1),
+            l["withoutSnapshotMs"]["runs"]
+        );
+        let with = f(&l["withSnapshotMs"]["median"]);
+        targets.push((
+            "100,000-event account load with snapshots (median)".into(),
+            "< 5 ms".into(),
+            with.map_or("—".into(), |v| format!("{v:.3} ms")),
+            verdict(with, 5.0, false),
+        ));
+        let r = &ef["rebuild"];
+        let _ = writeln!(
+            out,
+            "No projection rebuild exists in the code measured, so the rebuild is the balance projector's own `apply` (AccountBalances + DailySummary) replayed over the whole events table: `EventStore::stream` pages of {}, one transaction per page, into an empty `balances` schema.\n\n| read over {} events ({} accounts) | events/s |\n|---|---:|\n| plain sequential `SELECT` of the events table | {} |\n| `EventStore::stream` (decoded envelopes) | {} |\n| rebuild: stream + `Balances::apply`, a transaction per page | {} |\n| the live runner's shape: a transaction per event ({} events) | {} |\n",
+            r["page"],
+            r["events"],
+            r["accounts"],
+            num(&r["plainReadPerSec"], 0),
+            num(&r["storeStreamPerSec"], 0),
+            num(&r["rebuildPerSec"], 0),
+            r["oneTransactionPerEventSample"],
+            num(&r["oneTransactionPerEventPerSec"], 0)
+        );
+        let ratio = f(&r["rebuildToPlainRead"]);
+        targets.push((
+            "rebuild ≥ 50 % of the sequential read rate".into(),
+            "≥ 50 %".into(),
+            ratio.map_or("—".into(), |v| format!("{:.1} %", v * 100.0)),
+            verdict(ratio, 0.5, true),
+        ));
+    }
+
+    let _ = writeln!(
+        out,
+        "\n## Targets (issue 7)\n\n| target | wanted | measured | verdict |\n|---|---|---|---|"
+    );
+    for (name, wanted, measured, verdict) in &targets {
+        let _ = writeln!(out, "| {name} | {wanted} | {measured} | {verdict} |");
+    }
+    out
+}
