@@ -8,17 +8,18 @@ use ledgerline_runtime::Shutdown;
 use time::OffsetDateTime;
 
 use crate::runner::run_projector_from;
-use crate::store_pages::replay;
+use crate::store_pages::{head_within, replay_to};
 use crate::{Projector, ReadModelDb, projection_status};
 
-/// Events published this long before the bootstrap began are delivered
-/// again by the stream (and skipped as duplicates): covers clock skew
-/// between this process and NATS, and events committed just before the
-/// bootstrap whose transactions were still below the safe mark.
+/// The replay holds every event committed before the bootstrap began (it
+/// catches up with the head read after that moment); the stream is followed
+/// from this long before, to cover clock skew between this process and the
+/// NATS server. What both deliver is skipped as a duplicate.
 const OVERLAP: Duration = Duration::from_secs(60);
-/// How long to wait for the command processor before giving up on the
-/// bootstrap and replaying the stream instead.
-const PATIENCE: Duration = Duration::from_secs(10);
+/// How long to wait for the command processor (and the store's safe
+/// high-water mark) before giving up on the bootstrap and replaying the
+/// stream from its beginning instead.
+const PATIENCE: Duration = Duration::from_secs(30);
 
 /// Like [`crate::run_projector`], but a read model that has never applied
 /// an event, and whose consumer does not exist yet, first replays the event
@@ -49,27 +50,27 @@ async fn bootstrap<P: Projector>(
         return None;
     }
     let started = OffsetDateTime::now_utc();
-    let deadline = tokio::time::Instant::now() + PATIENCE;
     let mut replayed = 0;
-    loop {
-        match replay(bus, &db.pool(), projector, 0, 0, |_, n| replayed += n).await {
-            Ok(position) => {
-                tracing::info!(
-                    projection = P::NAME,
-                    replayed,
-                    position,
-                    "bootstrapped from the event store"
-                );
-                return Some(started - OVERLAP);
-            }
-            Err(error) if tokio::time::Instant::now() < deadline => {
-                tracing::debug!(%error, projection = P::NAME, "event store not readable yet; retrying");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, projection = P::NAME, "cannot bootstrap from the event store; replaying the stream");
-                return None;
-            }
+    let caught_up = async {
+        let head = head_within(bus, PATIENCE).await?;
+        replay_to(bus, &db.pool(), projector, 0, head, PATIENCE, |_, n| {
+            replayed += n
+        })
+        .await
+    };
+    match caught_up.await {
+        Ok(position) => {
+            tracing::info!(
+                projection = P::NAME,
+                replayed,
+                position,
+                "bootstrapped from the event store"
+            );
+            Some(started - OVERLAP)
+        }
+        Err(error) => {
+            tracing::warn!(%error, projection = P::NAME, "cannot bootstrap from the event store; replaying the stream");
+            None
         }
     }
 }

@@ -20,8 +20,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::read_model::gate_key;
-use crate::store_pages::{apply_page, replay};
-use crate::{Projector, ReadModelDb, ensure_checkpoint_tables, store_head};
+use crate::store_pages::{PAGE_RETRIES, apply_page, head_within, replay, replay_to};
+use crate::{Projector, ReadModelDb, ensure_checkpoint_tables};
 
 /// A rebuild under way, as `GET /projections` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,9 +68,9 @@ pub enum RebuildAnswer {
     Failed { message: String },
 }
 
-/// How often a rebuild asks again for a page it could not read (500 ms
-/// apart) before it gives up, leaving the live read model as it was.
-const PAGE_RETRIES: u32 = 20;
+/// How long the replay may wait for the store's safe high-water mark to
+/// reach the head it set out to catch up with.
+const CATCH_UP_PATIENCE: Duration = Duration::from_secs(60);
 
 fn rebuild_key(schema: &str) -> String {
     format!("ledgerline:rebuild:{schema}")
@@ -256,30 +256,20 @@ async fn fill_and_switch<P: Projector>(
             p.head = head.map(|h| h.max(position));
         }
     };
-    let mut after = 0;
-    loop {
-        let head = store_head(bus).await;
-        if let Some(p) = db.board().current.as_mut() {
-            p.head = head.or(p.head);
-        }
-        let mut read = 0;
-        after = replay(
-            bus,
-            shadow_pool,
-            projector,
-            after,
-            PAGE_RETRIES,
-            |position, n| {
-                read += n;
-                progress(position, n, head);
-            },
-        )
-        .await?;
-        // Caught up when one pass found nothing new.
-        if read == 0 {
-            break;
-        }
+    let head = head_within(bus, CATCH_UP_PATIENCE).await?;
+    if let Some(p) = db.board().current.as_mut() {
+        p.head = Some(head);
     }
+    let after = replay_to(
+        bus,
+        shadow_pool,
+        projector,
+        0,
+        head,
+        CATCH_UP_PATIENCE,
+        |position, n| progress(position, n, Some(head)),
+    )
+    .await?;
 
     // Pause every writer of the live read model (in every replica: they
     // take the gate shared in each transaction) and finish the shadow.
@@ -293,7 +283,7 @@ async fn fill_and_switch<P: Projector>(
         .map_err(sql)?;
     let switched = async {
         replay(bus, shadow_pool, projector, after, PAGE_RETRIES, |position, n| {
-            progress(position, n, None)
+            progress(position, n, Some(head))
         })
         .await?;
         take_what_live_has(bus, projector, shadow_pool, live, shadow).await?;

@@ -14,6 +14,9 @@ use crate::apply::apply_batch_in_tx;
 
 /// Events per page (the processor allows up to 1000).
 pub(crate) const PAGE: i64 = 500;
+/// How often a page that could not be read is asked for again (500 ms
+/// apart) before the replay gives up.
+pub(crate) const PAGE_RETRIES: u32 = 20;
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The events with `global_position > after`, oldest first, at most `limit`.
@@ -95,5 +98,50 @@ pub(crate) async fn replay<P: Projector>(
         apply_page(bus, pool, projector, &page).await?;
         after = last;
         on_page(after, page.len());
+    }
+}
+
+/// Replays until everything at or below `target` (the store's head when
+/// the caller asked) is applied. A page only ever holds events below the
+/// store's safe high-water mark, which any long transaction on the server
+/// holds back; so an empty page is not the end: wait for the mark to pass
+/// `target`, at most `patience`. Every event committed before the head was
+/// read is then in (its position is at most `target`), whatever the mark.
+pub(crate) async fn replay_to<P: Projector>(
+    bus: &Bus,
+    pool: &PgPool,
+    projector: &P,
+    mut after: i64,
+    target: i64,
+    patience: Duration,
+    mut on_page: impl FnMut(i64, usize),
+) -> Result<i64, String> {
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        after = replay(bus, pool, projector, after, PAGE_RETRIES, &mut on_page).await?;
+        if after >= target {
+            return Ok(after);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(format!(
+                "the event log is readable only up to position {after} of {target}: \
+                 a long transaction on the server holds the store's safe high-water mark back"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The store's head, asked until it answers (at most `patience`).
+pub(crate) async fn head_within(bus: &Bus, patience: Duration) -> Result<i64, String> {
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        if let Some(head) = crate::store_head(bus).await {
+            return Ok(head);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err("the command processor does not tell the store's head".into());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
