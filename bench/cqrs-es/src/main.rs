@@ -61,9 +61,9 @@ fn plan(args: &Args) -> Vec<Vec<(UserId, AccountCommand)>> {
             for _ in 0..args.commands {
                 let amount = Amount::from_minor(rng.random_range(1..=50) * 100).unwrap_or_else(|_| unreachable!());
                 let command = if rng.random_bool(0.5) {
-                    AccountCommand::Deposit { account_id: id.clone(), amount }
+                    AccountCommand::deposit(id.clone(), amount)
                 } else {
-                    AccountCommand::Withdraw { account_id: id.clone(), amount }
+                    AccountCommand::withdraw(id.clone(), amount)
                 };
                 list.push((user.clone(), command));
             }
