@@ -71,7 +71,7 @@ async fn alice_sees_every_outcome_on_every_socket_and_bob_sees_none() {
         );
         assert_eq!(
             frames[1]["events"][0]["data"],
-            json!({"amount": 5025, "balanceAfter": 15025})
+            json!({"amount": 5025, "balanceAfter": 15025, "reference": null})
         );
     }
     // Bob's socket hears nothing of Alice's.
