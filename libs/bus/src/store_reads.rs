@@ -1,7 +1,10 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use ledgerline_contracts::{AccountEventsRequest, EventAtRequest, EventEnvelope, EventLocation, EventsReply, UserEventsRequest};
+use ledgerline_contracts::{
+    AccountEventsRequest, EventAtRequest, EventEnvelope, EventLocation, EventsReply,
+    UserEventsRequest,
+};
 use ledgerline_domain::{AccountId, UserId};
 use serde::Serialize;
 
@@ -82,12 +85,18 @@ impl Bus {
 
     /// Which account and version sit at `position` (`None`: no such event yet).
     pub async fn event_at(&self, position: i64) -> Result<Option<EventLocation>, BusError> {
-        let failed = |message: String| BusError::JetStream { what: "event store read", message };
+        let failed = |message: String| BusError::JetStream {
+            what: "event store read",
+            message,
+        };
         let body = Bytes::from(serde_json::to_vec(&EventAtRequest { position })?);
-        let answer = tokio::time::timeout(READ_TIMEOUT, self.client.request(self.event_at_subject(), body))
-            .await
-            .map_err(|_| failed("the command processor did not answer in time".into()))?
-            .map_err(|e| failed(e.to_string()))?;
+        let answer = tokio::time::timeout(
+            READ_TIMEOUT,
+            self.client.request(self.event_at_subject(), body),
+        )
+        .await
+        .map_err(|_| failed("the command processor did not answer in time".into()))?
+        .map_err(|e| failed(e.to_string()))?;
         serde_json::from_slice::<Result<Option<EventLocation>, String>>(&answer.payload)
             .map_err(|e| failed(e.to_string()))?
             .map_err(failed)

@@ -7,8 +7,8 @@ use axum::{Json, Router};
 use ledgerline_auth::{Caller, TokenKeys};
 use ledgerline_bus::Bus;
 use ledgerline_projection::{Projector, ReadModelDb, local_view};
-use ledgerline_runtime::ApiProblem;
-use serde::Serialize;
+use ledgerline_runtime::{ApiProblem, ValidQuery};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -73,11 +73,21 @@ struct AccountBalance {
 
 /// The caller's accounts and balances, with the read model's status (the
 /// same fields `GET /projections/{name}` has for the others).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct BalancesQuery {
+    /// Read-your-writes: wait until this global position is applied.
+    min_position: Option<i64>,
+}
+
 async fn balances(
     State(state): State<BalanceState>,
     caller: Caller,
+    ValidQuery(q): ValidQuery<BalancesQuery>,
 ) -> Result<Json<Value>, ApiProblem> {
     let pool = state.db.pool();
+    let min = ledgerline_projection::min_position(q.min_position)?;
+    ledgerline_projection::wait_for_position(&state.bus, &pool, min).await?;
     let (view, items) = tokio::join!(
         local_view(&state.bus, &state.db, Balances::NAME),
         sqlx::query_as::<_, AccountBalance>(

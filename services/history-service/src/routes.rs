@@ -39,6 +39,8 @@ pub fn routes(state: HistoryState) -> Router {
 struct HistoryQuery {
     account_id: Option<String>,
     limit: Option<i64>,
+    /// Read-your-writes: wait until this global position is applied.
+    min_position: Option<i64>,
 }
 
 #[derive(Serialize, sqlx::FromRow)]
@@ -62,6 +64,8 @@ async fn history(
     caller: Caller,
     ValidQuery(q): ValidQuery<HistoryQuery>,
 ) -> Result<Json<Value>, ApiProblem> {
+    let min = ledgerline_projection::min_position(q.min_position)?;
+    ledgerline_projection::wait_for_position(&state.bus, &state.db.pool(), min).await?;
     let account = q
         .account_id
         .map(AccountId::parse)

@@ -7,6 +7,7 @@ mod bad_input;
 mod end_to_end;
 mod event_sourcing;
 mod helpers;
+mod read_your_writes;
 mod rebuild;
 mod reliability;
 mod resume;

@@ -1,0 +1,76 @@
+//! Read-your-writes: a client that got `position` in its command's status
+//! asks a read model with `?minPosition=`; the read model answers once it
+//! has applied that event, or says 503 with `Retry-After`.
+//!
+//! Global positions interleave across accounts, so a read model's highest
+//! position says nothing about one event. Instead the event store's owner
+//! says which account and version sit at the position (`bank.rpc.event-at`),
+//! and the read model waits until its own version of that account is there.
+
+use std::time::Duration;
+
+use ledgerline_bus::Bus;
+use ledgerline_runtime::ApiProblem;
+use sqlx::PgPool;
+
+/// How long a query waits for its read model before answering 503.
+pub const READ_YOUR_WRITES_PATIENCE: Duration = Duration::from_secs(3);
+
+/// Checks a `?minPosition=` value: a global position is never negative.
+pub fn min_position(value: Option<i64>) -> Result<i64, ApiProblem> {
+    match value.unwrap_or(0) {
+        p if p >= 0 => Ok(p),
+        _ => Err(ApiProblem::invalid(vec![
+            ledgerline_contracts::FieldError::new(
+                "minPosition",
+                "must be a global position (0 or more)",
+            ),
+        ])),
+    }
+}
+
+pub async fn wait_for_position(
+    bus: &Bus,
+    pool: &PgPool,
+    min_position: i64,
+) -> Result<(), ApiProblem> {
+    if min_position <= 0 {
+        return Ok(());
+    }
+    let deadline = tokio::time::Instant::now() + READ_YOUR_WRITES_PATIENCE;
+    let not_yet = || {
+        ApiProblem::unavailable(format!(
+            "this read model has not reached position {min_position} yet; retry"
+        ))
+    };
+    let location = loop {
+        match bus.event_at(min_position).await {
+            Ok(Some(location)) => break location,
+            // Not (yet) in the store: committed positions may still be arriving.
+            Ok(None) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await
+            }
+            Ok(None) => return Err(not_yet()),
+            Err(error) => {
+                return Err(ApiProblem::unavailable(format!(
+                    "cannot check the position: {error}"
+                )));
+            }
+        }
+    };
+    loop {
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM projected_versions WHERE aggregate_id = $1")
+                .bind(location.account_id.as_str())
+                .fetch_optional(pool)
+                .await
+                .map_err(|e| ApiProblem::unavailable(format!("cannot read the read model: {e}")))?;
+        if applied.is_some_and(|v| v >= location.version) {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(not_yet());
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}

@@ -1,0 +1,98 @@
+//! Read-your-writes: the status envelope's `position`, passed back as
+//! `?minPosition=`, makes a read model answer with the write in it.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::helpers::{spawn_app, status_frames};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_with_min_position_sees_the_write_it_names() {
+    let app = spawn_app().await;
+    let alice = app.token("alice").await;
+    let mut socket = app.socket(&alice).await;
+    app.accepted(&alice, "open-account", json!({"accountId": "acc-r"}))
+        .await;
+    status_frames(&mut socket, 1, Duration::from_secs(10)).await;
+    for amount in 1..=5 {
+        let id = app
+            .accepted(
+                &alice,
+                "deposit",
+                json!({"accountId": "acc-r", "amount": amount}),
+            )
+            .await;
+        let status = status_frames(&mut socket, 1, Duration::from_secs(10)).await;
+        let position = status[0]["position"]
+            .as_i64()
+            .expect("the status carries a position");
+        assert_eq!(
+            status[0]["position"],
+            status[0]["events"][0]["globalPosition"]
+        );
+        // Asked once, no polling: the answer already holds the deposit.
+        let (code, balances) = app
+            .get(
+                &alice,
+                &format!("/projections/AccountBalances?minPosition={position}"),
+            )
+            .await;
+        assert_eq!(code, 200);
+        assert_eq!(
+            balances["items"][0]["version"],
+            amount + 1,
+            "balance read model after deposit {amount}"
+        );
+        let path =
+            format!("/projections/TransactionHistory?accountId=acc-r&minPosition={position}");
+        let (_, history) = app.get(&alice, &path).await;
+        assert_eq!(
+            history["items"].as_array().map(Vec::len),
+            Some(amount as usize + 1)
+        );
+        let (_, command) = app.get(&alice, &format!("/commands/{id}")).await;
+        if command["status"] == "succeeded" {
+            assert_eq!(command["position"], position);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_position_the_read_model_cannot_reach_is_503_with_retry_after() {
+    let app = spawn_app().await;
+    let alice = app.token("alice").await;
+    let response = app
+        .http
+        .get(app.url("/projections/AccountBalances?minPosition=999999"))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(
+        response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    assert_eq!(
+        app.get(&alice, "/projections/AccountBalances?minPosition=-1")
+            .await
+            .0,
+        422
+    );
+    assert_eq!(
+        app.get(&alice, "/projections/TransactionHistory?minPosition=x")
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        app.get(&alice, "/projections/AccountBalances?minPosition=0")
+            .await
+            .0,
+        200
+    );
+}
