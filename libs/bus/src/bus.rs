@@ -67,8 +67,9 @@ impl Bus {
         })
     }
 
-    /// Declares the three streams; safe to call from every service at start.
-    pub async fn ensure_streams(&self) -> Result<(), BusError> {
+    /// Declares the three streams, each kept on `replicas` JetStream servers;
+    /// safe to call from every service at start.
+    pub async fn ensure_streams(&self, replicas: u64) -> Result<(), BusError> {
         let s = &self.subjects;
         let streams = [
             (
@@ -101,6 +102,7 @@ impl Bus {
                     discard: DiscardPolicy::Old,
                     duplicate_window: Duration::from_secs(120),
                     allow_direct: true,
+                    num_replicas: usize::try_from(replicas.max(1)).unwrap_or(1),
                     ..Default::default()
                 })
                 .await

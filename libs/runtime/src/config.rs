@@ -34,6 +34,9 @@ pub struct Config {
     /// Largest amount a single command may move, in major units.
     #[arg(long, env = "MAX_AMOUNT", default_value = "1000000.00", value_parser = parse_max_amount)]
     pub max_amount: Amount,
+    /// JetStream servers each stream is kept on (3 in a three-node cluster).
+    #[arg(long, env = "STREAM_REPLICAS", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=5))]
+    pub stream_replicas: u64,
     /// Number of command partitions (`bank.cmd.{partition}.{accountId}`).
     #[arg(long, env = "COMMAND_PARTITIONS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub command_partitions: u32,

@@ -68,7 +68,7 @@ impl Application {
         )
         .await
         .context("connecting to NATS")?;
-        bus.ensure_streams()
+        bus.ensure_streams(config.stream_replicas)
             .await
             .context("declaring JetStream streams")?;
         let mut handles = Vec::new();
