@@ -8,7 +8,7 @@ use ledgerline_runtime::Shutdown;
 use time::OffsetDateTime;
 
 use crate::runner::run_projector_from;
-use crate::store_pages::{head_within, replay_to};
+use crate::store_pages::{Patience, head_within, replay_to};
 use crate::{Projector, ReadModelDb, projection_status};
 
 /// The replay holds every event committed before the bootstrap began (it
@@ -53,9 +53,20 @@ async fn bootstrap<P: Projector>(
     let mut replayed = 0;
     let caught_up = async {
         let head = head_within(bus, PATIENCE).await?;
-        replay_to(bus, &db.pool(), projector, 0, head, PATIENCE, |_, n| {
-            replayed += n
-        })
+        // A processor that does not serve event-log pages at all (an older
+        // version) is given up on quickly: the stream is replayed instead.
+        replay_to(
+            bus,
+            &db.pool(),
+            projector,
+            0,
+            head,
+            Patience {
+                wait: PATIENCE,
+                page_retries: 2,
+            },
+            |_, n| replayed += n,
+        )
         .await
     };
     match caught_up.await {

@@ -20,7 +20,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::read_model::gate_key;
-use crate::store_pages::{PAGE_RETRIES, apply_page, head_within, replay, replay_to};
+use crate::store_pages::{PAGE_RETRIES, Patience, apply_page, head_within, replay, replay_to};
 use crate::{Projector, ReadModelDb, ensure_checkpoint_tables};
 
 /// A rebuild under way, as `GET /projections` shows it.
@@ -266,7 +266,10 @@ async fn fill_and_switch<P: Projector>(
         projector,
         0,
         head,
-        CATCH_UP_PATIENCE,
+        Patience {
+            wait: CATCH_UP_PATIENCE,
+            page_retries: PAGE_RETRIES,
+        },
         |position, n| progress(position, n, Some(head)),
     )
     .await?;

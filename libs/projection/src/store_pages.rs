@@ -101,11 +101,19 @@ pub(crate) async fn replay<P: Projector>(
     }
 }
 
+/// How long a replay waits for the store's safe high-water mark, and how
+/// often it asks again for a page it could not read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Patience {
+    pub wait: Duration,
+    pub page_retries: u32,
+}
+
 /// Replays until everything at or below `target` (the store's head when
 /// the caller asked) is applied. A page only ever holds events below the
 /// store's safe high-water mark, which any long transaction on the server
 /// holds back; so an empty page is not the end: wait for the mark to pass
-/// `target`, at most `patience`. Every event committed before the head was
+/// `target`, at most `patience.wait`. Every event committed before the head was
 /// read is then in (its position is at most `target`), whatever the mark.
 pub(crate) async fn replay_to<P: Projector>(
     bus: &Bus,
@@ -113,12 +121,20 @@ pub(crate) async fn replay_to<P: Projector>(
     projector: &P,
     mut after: i64,
     target: i64,
-    patience: Duration,
+    patience: Patience,
     mut on_page: impl FnMut(i64, usize),
 ) -> Result<i64, String> {
-    let deadline = tokio::time::Instant::now() + patience;
+    let deadline = tokio::time::Instant::now() + patience.wait;
     loop {
-        after = replay(bus, pool, projector, after, PAGE_RETRIES, &mut on_page).await?;
+        after = replay(
+            bus,
+            pool,
+            projector,
+            after,
+            patience.page_retries,
+            &mut on_page,
+        )
+        .await?;
         if after >= target {
             return Ok(after);
         }
