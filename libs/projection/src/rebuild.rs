@@ -218,7 +218,14 @@ async fn rebuild<P: Projector>(
     let shadow_pool = db.pool_for(&shadow, 2).await.map_err(sql)?;
     let result = fill_and_switch(bus, db, projector, conn, &shadow_pool, &shadow).await;
     shadow_pool.close().await;
-    let old = result?;
+    let old = match result {
+        Ok(old) => old,
+        Err(error) => {
+            // The live read model is untouched; the half-built copy goes.
+            let _ = run_sql(conn, format!("DROP SCHEMA IF EXISTS {shadow} CASCADE")).await;
+            return Err(error);
+        }
+    };
     // This process's pool is replaced: no connection from before the switch
     // (nor any statement sqlx prepared on it) is used again. Other replicas
     // keep their pools: PostgreSQL re-plans prepared statements when a
