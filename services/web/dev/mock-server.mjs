@@ -134,6 +134,8 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', webDir, ch
     const statusFrame = {
       type: 'status', seq: ++statusSeq, commandId: cmd.commandId, entityType: 'BankAccount', entityId,
       status, success: status === 'succeeded', error, events: envs, timestamp: now,
+      // Read-your-writes: the global position of the command's last event (none without events).
+      ...(envs.length ? { position: envs.at(-1).globalPosition } : {}),
     };
     statusLog.push({ userId: cmd.userId, seq: statusFrame.seq, frame: statusFrame });
     push(cmd.userId, statusFrame);

@@ -2,6 +2,7 @@
 // Schemas in proto/schemas) and a client that retries network errors and 5xx
 // with backoff, always reusing the same Idempotency-Key.
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
+import { withMinPosition } from './ryw.js';
 
 export interface RetryPolicy extends BackoffPolicy {
   /** Total tries, the first one included. */
@@ -212,12 +213,16 @@ export class ApiClient {
     return this.request<AcceptedResponse>('POST', commandPath(name), { body, headers: { 'Idempotency-Key': idempotencyKey } });
   }
 
-  balances(): Promise<ApiResult<{ items: BalanceItem[] }>> {
-    return this.request('GET', '/projections/AccountBalances');
+  /**
+   * Read models. `minPosition` (read-your-writes): the server answers once the
+   * read model has applied the event at that global position, else 503 with
+   * Retry-After, retried here like any 5xx.
+   */
+  balances(minPosition: number | null = null): Promise<ApiResult<{ items: BalanceItem[] }>> {
+    return this.request('GET', `/projections/AccountBalances${withMinPosition({}, minPosition)}`);
   }
 
-  history(accountId: string, limit = 50): Promise<ApiResult<{ items: HistoryItem[] }>> {
-    const q = new URLSearchParams({ accountId, limit: String(limit) });
-    return this.request('GET', `/projections/TransactionHistory?${q}`);
+  history(accountId: string, limit = 50, minPosition: number | null = null): Promise<ApiResult<{ items: HistoryItem[] }>> {
+    return this.request('GET', `/projections/TransactionHistory${withMinPosition({ accountId, limit: String(limit) }, minPosition)}`);
   }
 }

@@ -5,6 +5,7 @@ import type { BackoffPolicy } from './backoff.js';
 import { newUuid } from './ids.js';
 import { formatMinor, parseAmountInput } from './money.js';
 import { ResumeTracker } from './resume.js';
+import { OwnWrites } from './ryw.js';
 import { LiveSocket, type ConnectionState, type ServerFrame } from './socket.js';
 import { LedgerState, type EventEnvelope, type HistoryEntry, type StatusEnvelope } from './state.js';
 
@@ -47,6 +48,20 @@ const pending = new Map<string, Pending>();
 const settled = new Set<string>();
 /** Status envelopes that arrived before the 202 of a command of this tab. */
 const earlyOutcomes = new Map<string, { env: StatusEnvelope; timer: ReturnType<typeof setTimeout> }>();
+
+/** Read-your-writes: the highest `position` of this tab's own commands, sent as `?minPosition=`. */
+let ownWrites: OwnWrites | null = null;
+/** Command ids this tab submitted (202 received). */
+const ownCommands = new Set<string>();
+/** `position` of recent status envelopes by command id (the status may beat the 202). */
+const statusPositions = new Map<string, number>();
+const MAX_STATUS_POSITIONS = 500;
+
+/** Remembers the position of a command once it is known to be this tab's and its status has come. */
+function noteOwnWrite(commandId: string): void {
+  const p = statusPositions.get(commandId);
+  if (p !== undefined && ownCommands.has(commandId)) ownWrites?.note(p);
+}
 
 const api = new ApiClient({
   getToken: () => session?.token ?? null,
@@ -311,6 +326,8 @@ async function runCommand(name: CommandName, body: unknown, accountId: string | 
   if (myEpoch !== epoch) return null;
   if (res.ok) {
     const id = res.body.commandId;
+    ownCommands.add(id);
+    noteOwnWrite(id);
     const early = earlyOutcomes.get(id);
     if (early) {
       // The outcome beat the 202: show it now, under this command's label.
@@ -480,6 +497,11 @@ function outcomeLabel(env: StatusEnvelope, p: Pending | undefined): string {
 }
 
 function onStatus(env: StatusEnvelope): void {
+  if (typeof env.position === 'number') {
+    statusPositions.set(env.commandId, env.position);
+    if (statusPositions.size > MAX_STATUS_POSITIONS) statusPositions.delete(statusPositions.keys().next().value as string);
+    noteOwnWrite(env.commandId);
+  }
   for (const ev of env.events ?? []) applyEvent(ev);
   resume?.noteStatus(env.seq);
   let match: Pending | undefined;
@@ -573,7 +595,9 @@ function catchUp(): Promise<void> {
 async function catchUpOnce(): Promise<void> {
   const myEpoch = epoch;
   if (!session) return;
-  const b = await api.balances();
+  // Read-your-writes: the read models answer only once they have this tab's own writes.
+  const minPosition = ownWrites?.minPosition ?? null;
+  const b = await api.balances(minPosition);
   if (myEpoch !== epoch) return;
   if (!b.ok) {
     if (b.kind === 'problem' && b.status === 401) signOut('Your session has expired: sign in again.');
@@ -583,7 +607,7 @@ async function catchUpOnce(): Promise<void> {
   renderAccounts();
   const ids = ledger.list().map((a) => a.accountId);
   await Promise.all(ids.map(async (id) => {
-    const r = await api.history(id, 50);
+    const r = await api.history(id, 50, minPosition);
     if (myEpoch !== epoch || !r.ok) return;
     ledger.mergeHistory(id, r.body.items ?? []);
   }));
@@ -635,6 +659,7 @@ function startSession(restored: boolean): void {
   const restoredPoint = restored ? ResumeTracker.restore(session.userId, storage()) : null;
   resume = restoredPoint ?? ResumeTracker.fresh(session.userId, storage());
   resumable = restoredPoint !== null;
+  ownWrites = restored ? OwnWrites.restore(session.userId, storage()) : OwnWrites.fresh(session.userId, storage());
   $('login-view').hidden = true;
   $('app-view').hidden = false;
   $('current-user').textContent = session.userId;
@@ -659,6 +684,10 @@ function signOut(message?: string): void {
   socket = null;
   if (session) ResumeTracker.forget(session.userId, storage());
   resume = null;
+  if (session) OwnWrites.forget(session.userId, storage());
+  ownWrites = null;
+  ownCommands.clear();
+  statusPositions.clear();
   resumable = false;
   connectResumed = false;
   quietBefore = null;
@@ -733,6 +762,8 @@ function boot(): void {
     accounts: () => ledger.list().map((a) => ({ ...a })),
     pendingCount: () => pending.size,
     resumePoint: () => (resume ? resume.current : null),
+    /** The `minPosition` this tab sends to read models (null: no own write known). */
+    ownPosition: () => ownWrites?.minPosition ?? null,
   };
 }
 

@@ -26,6 +26,8 @@ export interface StatusEnvelope {
   success: boolean;
   error: { code: string; message: string } | null;
   events: EventEnvelope[];
+  /** Global position of the command's last event (read-your-writes); absent without events. */
+  position?: number | null;
   timestamp: string;
 }
 

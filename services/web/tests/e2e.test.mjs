@@ -347,6 +347,54 @@ describe('ledgerline web app', () => {
     await rec.assertClean();
   });
 
+  test('read-your-writes: a read after an own deposit sends minPosition (the deposit\'s position) and the answer includes the deposit', async () => {
+    const user = uniqueId('alice');
+    const { page, rec } = await newPage();
+    const reads = [];
+    page.on('request', (req) => {
+      const u = new URL(req.url());
+      if (req.method() === 'GET' && u.pathname.startsWith('/projections/')) reads.push({ url: u, at: Date.now() });
+    });
+    const answers = [];
+    page.on('response', (res) => {
+      const u = new URL(res.url());
+      if (res.request().method() !== 'GET' || !u.pathname.startsWith('/projections/')) return;
+      rec.pendingChecks.push(res.json().then((body) => answers.push({ url: u, status: res.status(), body }), () => {}));
+    });
+    await signIn(page, backend.baseUrl, user);
+    const acc = uniqueId('acc-');
+    await openAccount(page, acc, '1.00');
+    await waitBalance(page, acc, '1.00');
+    await moveMoney(page, acc, 'deposit', '2');
+    await waitToast(page, 'success', /Deposit of 2\.00 succeeded/);
+    const status = await waitFor(() => rec.frames.find((f) => f.type === 'status' && f.entityId === acc && f.events.some((e) => e.eventType === 'MoneyDeposited')), 'the deposit\'s status envelope');
+    assert.equal(checkFrame(status), null);
+    assert.equal(typeof status.position, 'number', `status envelope without position: ${JSON.stringify(status)}`);
+    assert.equal(status.position, status.events.at(-1).globalPosition);
+    await waitFor(async () => (await page.evaluate(() => window.__ledgerline.ownPosition())) === status.position, 'the tab remembers the deposit\'s position');
+    // The first read of the sign-in had no own write to wait for.
+    assert.ok(reads.length > 0 && reads.every((r) => !r.url.searchParams.has('minPosition')), reads.map((r) => r.url.search).join(' '));
+
+    // A reload reads the read models again: with this tab's minPosition.
+    const reloadAt = Date.now();
+    await page.reload();
+    await page.getByTestId('logout').waitFor({ state: 'visible' });
+    await waitBalance(page, acc, '3.00');
+    await waitFor(() => reads.some((r) => r.at >= reloadAt && r.url.pathname === '/projections/TransactionHistory'), 'history read after the reload');
+    await Promise.all(rec.pendingChecks);
+    const after = reads.filter((r) => r.at >= reloadAt);
+    for (const r of after) assert.equal(r.url.searchParams.get('minPosition'), String(status.position), `read without minPosition: ${r.url}`);
+    const bal = answers.find((a) => a.url.pathname === '/projections/AccountBalances' && a.url.searchParams.get('minPosition') === String(status.position));
+    assert.ok(bal, `no AccountBalances answer for minPosition=${status.position}`);
+    assert.equal(bal.status, 200);
+    assert.equal(bal.body.items.find((i) => i.accountId === acc)?.balance, 300, JSON.stringify(bal.body.items));
+    const hist = answers.find((a) => a.url.pathname === '/projections/TransactionHistory' && a.url.searchParams.get('accountId') === acc && a.url.searchParams.get('minPosition') === String(status.position));
+    assert.ok(hist, `no TransactionHistory answer for minPosition=${status.position}`);
+    assert.equal(hist.status, 200);
+    assert.ok(hist.body.items.some((i) => i.commandId === status.commandId && i.eventType === 'MoneyDeposited'), JSON.stringify(hist.body.items));
+    await rec.assertClean();
+  });
+
   test('a resume the server cannot complete (RESUME_INCOMPLETE) falls back to reading the read models', async () => {
     const user = uniqueId('alice');
     const { page, rec } = await newPage();

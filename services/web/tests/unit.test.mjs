@@ -8,6 +8,7 @@ import { ApiClient, buildAmountBody, buildCloseBody, buildOpenAccountBody, build
 import { LedgerState } from '../dist/state.js';
 import { newUuid } from '../dist/ids.js';
 import { ResumeTracker, resumeKey, resumeQuery } from '../dist/resume.js';
+import { OwnWrites, ownWritesKey, withMinPosition } from '../dist/ryw.js';
 import { check, checkFrame, REQUEST_SCHEMA, SCHEMA_FILES, schemaExists } from './lib/schemas.mjs';
 
 test('formatMinor uses integer math', () => {
@@ -301,6 +302,70 @@ test('resume point: highest status seq and event position, per user, mirrored to
   assert.equal(m.query(), 'statusSeq=1&eventPosition=0');
   assert.equal(ResumeTracker.restore(USER, broken), null);
   ResumeTracker.forget(USER, broken);
+});
+
+test('read-your-writes: the highest own position, per user and tab, sent as minPosition', () => {
+  const store = new MemoryStore();
+  store.setItem(ownWritesKey(USER), '999');
+  const w = OwnWrites.fresh(USER, store);
+  assert.equal(w.minPosition, null, 'a fresh sign-in drops the stored value');
+  assert.equal(store.getItem(ownWritesKey(USER)), null);
+  // Status envelopes of this tab's commands: the highest position wins, whatever the order.
+  assert.equal(w.note(12), true);
+  assert.equal(w.note(7), false, 'an older command does not move it back');
+  assert.equal(w.note(12), false);
+  for (const bad of [null, undefined, 0, -1, 1.5, '20', Number.MAX_SAFE_INTEGER + 2]) assert.equal(w.note(bad), false, String(bad));
+  assert.equal(w.note(20), true);
+  assert.equal(w.minPosition, 20);
+  // Mirrored to (per-tab) storage: a reload still reads its own writes.
+  assert.equal(store.getItem(ownWritesKey(USER)), '20');
+  assert.equal(OwnWrites.restore(USER, store).minPosition, 20);
+  assert.equal(OwnWrites.restore('bob', store).minPosition, null);
+  store.setItem(ownWritesKey('carol'), 'x');
+  assert.equal(OwnWrites.restore('carol', store).minPosition, null);
+  assert.equal(OwnWrites.restore(USER, null).minPosition, null);
+  OwnWrites.forget(USER, store);
+  assert.equal(OwnWrites.restore(USER, store).minPosition, null);
+  const broken = { getItem() { throw new Error('denied'); }, setItem() { throw new Error('full'); }, removeItem() { throw new Error('denied'); } };
+  const b = OwnWrites.fresh(USER, broken);
+  assert.equal(b.note(3), true);
+  assert.equal(b.minPosition, 3);
+  assert.equal(OwnWrites.restore(USER, broken).minPosition, null);
+  // The query: minPosition only when known.
+  assert.equal(withMinPosition({}, null), '');
+  assert.equal(withMinPosition({}, 20), '?minPosition=20');
+  assert.equal(withMinPosition({ accountId: 'acc-1', limit: '50' }, 20), '?accountId=acc-1&limit=50&minPosition=20');
+  assert.equal(withMinPosition({ accountId: 'acc-1', limit: '50' }, null), '?accountId=acc-1&limit=50');
+  // A status envelope with position validates; one without (rejected, no events) too.
+  const base = { type: 'status', seq: 3, commandId: newUuid(), entityType: 'BankAccount', entityId: 'acc-1', success: true, timestamp: '2026-11-22T10:00:00Z' };
+  assert.equal(checkFrame({ ...base, status: 'succeeded', error: null, events: [ev('acc-1', 2, 'MoneyDeposited', { amount: 5, balanceAfter: 5, reference: null })], position: 102 }), null);
+  assert.equal(checkFrame({ ...base, status: 'rejected', success: false, error: { code: 'INSUFFICIENT_FUNDS', message: 'Insufficient funds' }, events: [] }), null);
+});
+
+test('read models are read with minPosition, and their 503 (not there yet) is retried like any 5xx', async () => {
+  const notYet = { type: 'urn:ledgerline:problem:unavailable', title: 'Service unavailable', status: 503, detail: 'this read model has not reached position 20 yet; retry' };
+  assert.equal(check('problem.json', notYet), null);
+  const { client, calls, delays } = clientWith([
+    fakeResponse(503, notYet, 'application/problem+json'),
+    fakeResponse(200, { items: [] }),
+    fakeResponse(503, notYet, 'application/problem+json'),
+    fakeResponse(200, { items: [] }),
+    fakeResponse(200, { items: [] }),
+  ]);
+  const b = await client.balances(20);
+  assert.equal(b.ok, true);
+  assert.equal(b.attempts, 2);
+  const h = await client.history('acc-1', 50, 20);
+  assert.equal(h.ok, true);
+  assert.equal(h.attempts, 2);
+  assert.deepEqual(calls.map((c) => c.url), [
+    '/projections/AccountBalances?minPosition=20', '/projections/AccountBalances?minPosition=20',
+    '/projections/TransactionHistory?accountId=acc-1&limit=50&minPosition=20', '/projections/TransactionHistory?accountId=acc-1&limit=50&minPosition=20',
+  ]);
+  assert.deepEqual(delays, [150, 150]);
+  // No own write known: no minPosition.
+  await client.balances();
+  assert.equal(calls.at(-1).url, '/projections/AccountBalances');
 });
 
 test('event frames replayed from the store (no seq) validate; live ones carry seq', () => {
