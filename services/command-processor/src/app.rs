@@ -66,6 +66,11 @@ pub async fn start(
         store.clone(),
         shutdown.clone(),
     )));
+    handle = handle.task(tokio::spawn(crate::events_page_rpc::serve_store_events(
+        bus.clone(),
+        store.clone(),
+        shutdown.clone(),
+    )));
     handle = handle.task(tokio::spawn(crate::serve_store_head(
         bus.clone(),
         store.clone(),

@@ -6,6 +6,7 @@
 mod accounts_rpc;
 mod app;
 mod consumer;
+mod events_page_rpc;
 mod events_rpc;
 mod handle;
 mod routes;
