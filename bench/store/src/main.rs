@@ -6,11 +6,11 @@
 //!     (latest snapshot + the events after it — the snapshot is taken 10
 //!     events behind the head, the worst case with `SNAPSHOT_EVERY=10`) and
 //!     with `load_without_snapshot` (every event);
-//! (f) there is no projection rebuild yet, so the rebuild is measured as the
-//!     balance projector's own `apply` replayed over the whole events table
-//!     in batches (`EventStore::stream`, 1,000 events, one transaction per
-//!     batch, into an empty `balances` schema), against a plain sequential
-//!     `SELECT` of the events table in the same pages.
+//! (f) a plain sequential `SELECT` of the events table in pages, the
+//!     store's own page read (`EventStore::stream`), and the balance
+//!     projector's own `apply` replayed over all of it (one transaction per
+//!     page, and one per event); `ledgerctl bench suite` then times the real
+//!     `POST /projections/rebuild` on the same database.
 //!
 //! Prints one JSON object.
 

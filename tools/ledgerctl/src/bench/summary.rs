@@ -355,21 +355,37 @@ pub fn markdown(report: &Value) -> String {
             verdict(with, 5.0, false),
         ));
         let r = &ef["rebuild"];
+        let rb = &s["rebuild"];
+        let status = rb
+            .get("error")
+            .map_or_else(|| "completed".to_owned(), |e| format!("failed: {e}"));
         let _ = writeln!(
             out,
-            "No projection rebuild exists in the code measured, so the rebuild is the balance projector's own `apply` (AccountBalances + DailySummary) replayed over the whole events table: `EventStore::stream` pages of {}, one transaction per page, into an empty `balances` schema.\n\n| read over {} events ({} accounts) | events/s |\n|---|---:|\n| plain sequential `SELECT` of the events table | {} |\n| `EventStore::stream` (decoded envelopes) | {} |\n| rebuild: stream + `Balances::apply`, a transaction per page | {} |\n| the live runner's shape: a transaction per event ({} events) | {} |\n",
-            r["page"],
+            "The same events table ({} events, {} accounts) read four ways. **Rebuild** is the real one: `POST /projections/rebuild {{\"name\": \"AccountBalances\"}}` on `ledgerline all` over this database, timed until `GET /projections/AccountBalances` reports it ended ({status}). The *apply replay* rows call the balance projector's own `apply` directly, without NATS: pages of {} events in one transaction each, and one transaction per event.\n\n| read | events/s |\n|---|---:|\n| plain sequential `SELECT` of the events table (pages of {}) | {} |\n| `EventStore::stream` (decoded envelopes) | {} |\n| **rebuild** (`POST /projections/rebuild`: {} events in {} s) | {} |\n| apply replay, a transaction per page | {} |\n| apply replay, a transaction per event ({} events) | {} |\n",
             r["events"],
             r["accounts"],
+            r["page"],
+            r["page"],
             num(&r["plainReadPerSec"], 0),
             num(&r["storeStreamPerSec"], 0),
+            rb["replayed"],
+            num(&rb["secs"], 1),
+            num(&rb["eventsPerSec"], 0),
             num(&r["rebuildPerSec"], 0),
             r["oneTransactionPerEventSample"],
             num(&r["oneTransactionPerEventPerSec"], 0)
         );
+        let plain = f(&r["plainReadPerSec"]);
+        let real = f(&rb["eventsPerSec"]).zip(plain).map(|(a, b)| a / b);
+        targets.push((
+            "rebuild (`POST /projections/rebuild`) ≥ 50 % of the sequential read rate".into(),
+            "≥ 50 %".into(),
+            real.map_or("—".into(), |v| format!("{:.1} %", v * 100.0)),
+            verdict(real, 0.5, true),
+        ));
         let ratio = f(&r["rebuildToPlainRead"]);
         targets.push((
-            "rebuild ≥ 50 % of the sequential read rate".into(),
+            "(for comparison) apply replay, a transaction per page, ÷ sequential read".into(),
             "≥ 50 %".into(),
             ratio.map_or("—".into(), |v| format!("{:.1} %", v * 100.0)),
             verdict(ratio, 0.5, true),
