@@ -384,11 +384,16 @@ describe('ledgerline web app', () => {
     await Promise.all(rec.pendingChecks);
     const after = reads.filter((r) => r.at >= reloadAt);
     for (const r of after) assert.equal(r.url.searchParams.get('minPosition'), String(status.position), `read without minPosition: ${r.url}`);
-    const bal = answers.find((a) => a.url.pathname === '/projections/AccountBalances' && a.url.searchParams.get('minPosition') === String(status.position));
+    const isBal = (a) => a.url.pathname === '/projections/AccountBalances' && a.url.searchParams.get('minPosition') === String(status.position);
+    await waitFor(async () => { await Promise.all(rec.pendingChecks); return answers.some(isBal); }, 'the balances answer after the reload');
+    const bal = answers.find(isBal);
     assert.ok(bal, `no AccountBalances answer for minPosition=${status.position}`);
     assert.equal(bal.status, 200);
     assert.equal(bal.body.items.find((i) => i.accountId === acc)?.balance, 300, JSON.stringify(bal.body.items));
-    const hist = answers.find((a) => a.url.pathname === '/projections/TransactionHistory' && a.url.searchParams.get('accountId') === acc && a.url.searchParams.get('minPosition') === String(status.position));
+    // Wait for the answer itself, not only the request: it may still be in flight.
+    const isHist = (a) => a.url.pathname === '/projections/TransactionHistory' && a.url.searchParams.get('accountId') === acc && a.url.searchParams.get('minPosition') === String(status.position);
+    await waitFor(async () => { await Promise.all(rec.pendingChecks); return answers.some(isHist); }, 'the history answer after the reload');
+    const hist = answers.find(isHist);
     assert.ok(hist, `no TransactionHistory answer for minPosition=${status.position}`);
     assert.equal(hist.status, 200);
     assert.ok(hist.body.items.some((i) => i.commandId === status.commandId && i.eventType === 'MoneyDeposited'), JSON.stringify(hist.body.items));
