@@ -106,7 +106,7 @@ fn every_schema_reference_names_a_file_in_proto_schemas() {
 /// The routes the routers serve, as the document names them. `/commands/{name}`
 /// is one router pattern: POST takes one of the four command names (listed as
 /// concrete paths so each has its body), GET a command id.
-const ROUTES: [&str; 21] = [
+const ROUTES: [&str; 22] = [
     // services/command-api/src/routes.rs
     "/commands/open-account",
     "/commands/deposit",
@@ -126,6 +126,7 @@ const ROUTES: [&str; 21] = [
     "/projections/DailySummary",
     "/projections",
     "/projections/{name}",
+    "/projections/rebuild",
     // services/history-service, audit-service
     "/projections/TransactionHistory",
     "/audit",
@@ -141,7 +142,7 @@ const ROUTES: [&str; 21] = [
 const NO_4XX: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
 /// The NATS subjects (libs/bus/src/subjects.rs, default prefix) and the socket.
-const CHANNELS: [&str; 10] = [
+const CHANNELS: [&str; 13] = [
     // JetStream streams
     "bank.cmd.{partition}.{accountId}",
     "bank.evt.{accountId}",
@@ -153,6 +154,9 @@ const CHANNELS: [&str; 10] = [
     "bank.rpc.user-events.{userId}",
     "bank.rpc.projections",
     "bank.rpc.store-head",
+    "bank.rpc.event-at",
+    "bank.rpc.store-events",
+    "bank.rpc.projections.rebuild.{name}",
     // services/socket-service/src/upgrade.rs
     "/ws",
 ];
