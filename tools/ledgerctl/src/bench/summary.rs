@@ -152,6 +152,25 @@ pub fn markdown(report: &Value) -> String {
             latency_rows(&mut out, "POST → status envelope", &r["statusLatency"]);
             let _ = writeln!(out);
         }
+        let rb = &a["rebuild"];
+        let read = &a["sequentialRead"];
+        let _ = writeln!(
+            out,
+            "### Rebuild of AccountBalances after the load (`POST /projections/rebuild`)\n\n| read of the {} events the load wrote | events/s |\n|---|---:|\n| plain sequential read (`SELECT * FROM es.events ORDER BY global_position` via psql) | {} |\n| rebuild, until `GET /projections/AccountBalances` reports it completed ({} in {} s) | {} |\n{}",
+            read["events"],
+            num(&read["eventsPerSec"], 0),
+            rb["replayed"],
+            num(&rb["secs"], 2),
+            num(&rb["eventsPerSec"], 0),
+            rb.get("error").map_or_else(String::new, |e| format!("\nrebuild failed: {e}\n"))
+        );
+        let real = f(&rb["eventsPerSec"]).zip(f(&read["eventsPerSec"])).map(|(a, b)| a / b);
+        targets.push((
+            "rebuild after the load (`POST /projections/rebuild`) ≥ 50 % of the sequential read".into(),
+            "≥ 50 %".into(),
+            real.map_or("—".into(), |v| format!("{:.1} %", v * 100.0)),
+            verdict(real, 0.5, true),
+        ));
         let decided = f(&a["saturation"]["result"]["decidedPerSec"]);
         let ratio = decided.zip(baseline).map(|(d, b)| d / b);
         targets.push((
