@@ -59,13 +59,18 @@ async fn main() -> anyhow::Result<()> {
         .connect(&args.database_url)
         .await
         .context("PostgreSQL")?;
-    sqlx::query("DROP TABLE IF EXISTS baseline_rows").execute(&pool).await?;
+    sqlx::query("DROP TABLE IF EXISTS baseline_rows")
+        .execute(&pool)
+        .await?;
     sqlx::query(
         "CREATE TABLE baseline_rows (position BIGSERIAL PRIMARY KEY, msg_id UUID NOT NULL UNIQUE, account TEXT NOT NULL, data JSONB NOT NULL)",
     )
     .execute(&pool)
     .await?;
-    let stream = js.get_stream(IN).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let stream = js
+        .get_stream(IN)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let consumer = stream
         .create_consumer(pull::Config {
             durable_name: Some("baseline".to_owned()),
@@ -103,7 +108,9 @@ async fn main() -> anyhow::Result<()> {
         let mut data = Vec::with_capacity(batch.len());
         for m in &batch {
             let body: serde_json::Value = serde_json::from_slice(&m.payload)?;
-            ids.push(uuid::Uuid::parse_str(body["commandId"].as_str().unwrap_or_default())?);
+            ids.push(uuid::Uuid::parse_str(
+                body["commandId"].as_str().unwrap_or_default(),
+            )?);
             accounts.push(body["accountId"].as_str().unwrap_or_default().to_owned());
             data.push(body);
         }
@@ -121,7 +128,9 @@ async fn main() -> anyhow::Result<()> {
         for (id, body) in ids.iter().zip(&data) {
             let mut headers = HeaderMap::new();
             headers.insert("Nats-Msg-Id", id.to_string().as_str());
-            let payload = Bytes::from(serde_json::to_vec(&json!({"commandId": id, "status": "succeeded", "events": [body]}))?);
+            let payload = Bytes::from(serde_json::to_vec(
+                &json!({"commandId": id, "status": "succeeded", "events": [body]}),
+            )?);
             let account = body["accountId"].as_str().unwrap_or("x");
             acks.push(
                 js.publish_with_headers(format!("baseline.out.{account}"), headers, payload)
@@ -141,8 +150,14 @@ async fn main() -> anyhow::Result<()> {
     }
     let took = started.elapsed();
     let published = producer.await??;
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM baseline_rows").fetch_one(&pool).await?;
-    anyhow::ensure!(rows == args.count as i64, "{rows} rows for {} messages", args.count);
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM baseline_rows")
+        .fetch_one(&pool)
+        .await?;
+    anyhow::ensure!(
+        rows == args.count as i64,
+        "{rows} rows for {} messages",
+        args.count
+    );
     println!(
         "{}",
         json!({
@@ -161,7 +176,11 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// Publishes `count` command-sized messages with `inflight` acks outstanding.
-async fn produce(js: jetstream::Context, count: usize, inflight: usize) -> anyhow::Result<Duration> {
+async fn produce(
+    js: jetstream::Context,
+    count: usize,
+    inflight: usize,
+) -> anyhow::Result<Duration> {
     let started = Instant::now();
     let mut acks = FuturesUnordered::new();
     for i in 0..count {
@@ -175,7 +194,11 @@ async fn produce(js: jetstream::Context, count: usize, inflight: usize) -> anyho
         let mut headers = HeaderMap::new();
         headers.insert("Nats-Msg-Id", id.to_string().as_str());
         let ack = js
-            .publish_with_headers(format!("baseline.in.{}.{account}", i % 8), headers, Bytes::from(serde_json::to_vec(&body)?))
+            .publish_with_headers(
+                format!("baseline.in.{}.{account}", i % 8),
+                headers,
+                Bytes::from(serde_json::to_vec(&body)?),
+            )
             .await
             .map_err(|e| anyhow::anyhow!("publish: {e}"))?;
         acks.push(ack.into_future());

@@ -19,7 +19,10 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use futures::future::join_all;
 use ledgerline_contracts::CommandMessage;
-use ledgerline_domain::{Account, AccountCommand, AccountEvent, AccountId, Amount, Balance, Currency, Rejection, UserId, decide};
+use ledgerline_domain::{
+    Account, AccountCommand, AccountEvent, AccountId, Amount, Balance, Currency, Rejection, UserId,
+    decide,
+};
 use ledgerline_store::PostgresEventStore;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -59,7 +62,8 @@ fn plan(args: &Args) -> Vec<Vec<(UserId, AccountCommand)>> {
                 },
             )];
             for _ in 0..args.commands {
-                let amount = Amount::from_minor(rng.random_range(1..=50) * 100).unwrap_or_else(|_| unreachable!());
+                let amount = Amount::from_minor(rng.random_range(1..=50) * 100)
+                    .unwrap_or_else(|_| unreachable!());
                 let command = if rng.random_bool(0.5) {
                     AccountCommand::deposit(id.clone(), amount)
                 } else {
@@ -73,7 +77,11 @@ fn plan(args: &Args) -> Vec<Vec<(UserId, AccountCommand)>> {
 }
 
 /// Runs every worker's share; returns the wall time.
-async fn timed<F, Fut>(args: &Args, plan: &[Vec<(UserId, AccountCommand)>], run: F) -> anyhow::Result<Duration>
+async fn timed<F, Fut>(
+    args: &Args,
+    plan: &[Vec<(UserId, AccountCommand)>],
+    run: F,
+) -> anyhow::Result<Duration>
 where
     F: Fn(Vec<(UserId, AccountCommand)>) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
@@ -81,9 +89,16 @@ where
     let shares: Vec<Vec<(UserId, AccountCommand)>> = (0..args.workers)
         .map(|w| {
             // Interleave the worker's accounts, as live traffic would.
-            let mine: Vec<&Vec<_>> = plan.iter().enumerate().filter(|(i, _)| i % args.workers == w).map(|(_, p)| p).collect();
+            let mine: Vec<&Vec<_>> = plan
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % args.workers == w)
+                .map(|(_, p)| p)
+                .collect();
             let longest = mine.iter().map(|p| p.len()).max().unwrap_or(0);
-            (0..longest).flat_map(|k| mine.iter().filter_map(move |p| p.get(k).cloned())).collect()
+            (0..longest)
+                .flat_map(|k| mine.iter().filter_map(move |p| p.get(k).cloned()))
+                .collect()
         })
         .collect();
     let started = Instant::now();
@@ -120,8 +135,16 @@ impl Aggregate for BankAccount {
     type Error = Rejection;
     type Services = ();
 
-    async fn handle(&mut self, (user, command): Self::Command, _: &(), sink: &EventSink<Self>) -> Result<(), Rejection> {
-        let account = self.account.clone().unwrap_or_else(|| Account::new(command.account_id().clone()));
+    async fn handle(
+        &mut self,
+        (user, command): Self::Command,
+        _: &(),
+        sink: &EventSink<Self>,
+    ) -> Result<(), Rejection> {
+        let account = self
+            .account
+            .clone()
+            .unwrap_or_else(|| Account::new(command.account_id().clone()));
         for event in decide(&account, &user, &command)? {
             sink.write(BankEvent(event), self).await;
         }
@@ -131,7 +154,9 @@ impl Aggregate for BankAccount {
     fn apply(&mut self, event: BankEvent) {
         // cqrs-es rebuilds from Default, which knows no id: the first
         // event (AccountOpened) brings the account into being.
-        let account = self.account.take().unwrap_or_else(|| Account::new(AccountId::parse("pending").unwrap_or_else(|_| unreachable!())));
+        let account = self.account.take().unwrap_or_else(|| {
+            Account::new(AccountId::parse("pending").unwrap_or_else(|_| unreachable!()))
+        });
         self.account = Some(account.apply(&event.0));
     }
 }
@@ -146,8 +171,13 @@ const CQRS_TABLES: [&str; 2] = [
 ];
 
 async fn cqrs_pool(url: &str) -> anyhow::Result<sqlx08::PgPool> {
-    let pool = sqlx08::postgres::PgPoolOptions::new().max_connections(10).connect(url).await?;
-    sqlx08::query("DROP TABLE IF EXISTS events, snapshots").execute(&pool).await?;
+    let pool = sqlx08::postgres::PgPoolOptions::new()
+        .max_connections(10)
+        .connect(url)
+        .await?;
+    sqlx08::query("DROP TABLE IF EXISTS events, snapshots")
+        .execute(&pool)
+        .await?;
     for sql in CQRS_TABLES {
         sqlx08::query(sql).execute(&pool).await?;
     }
@@ -165,11 +195,22 @@ async fn main() -> anyhow::Result<()> {
     ledgerline_runtime::ensure_database(&args.database_url).await?;
     {
         let admin = sqlx::PgPool::connect(&args.database_url).await?;
-        sqlx::query("DROP SCHEMA IF EXISTS es CASCADE").execute(&admin).await?;
+        sqlx::query("DROP SCHEMA IF EXISTS es CASCADE")
+            .execute(&admin)
+            .await?;
     }
-    let pool = ledgerline_runtime::connect_schema(&args.database_url, ledgerline_store::SCHEMA, &ledgerline_store::MIGRATOR, 10).await?;
+    let pool = ledgerline_runtime::connect_schema(
+        &args.database_url,
+        ledgerline_store::SCHEMA,
+        &ledgerline_store::MIGRATOR,
+        10,
+    )
+    .await?;
     let store = PostgresEventStore::new(pool.clone());
-    let policy = command_processor::DecisionPolicy { snapshot_every: 10, deadline: None };
+    let policy = command_processor::DecisionPolicy {
+        snapshot_every: 10,
+        deadline: None,
+    };
     let ours = timed(&args, &plan, |share| {
         let store = store.clone();
         async move {
@@ -182,13 +223,17 @@ async fn main() -> anyhow::Result<()> {
                     accepted_at: time::OffsetDateTime::now_utc(),
                     command,
                 };
-                command_processor::decide_command(&store, &message, policy).await.context("decide")?;
+                command_processor::decide_command(&store, &message, policy)
+                    .await
+                    .context("decide")?;
             }
             Ok(())
         }
     })
     .await?;
-    let our_events: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&pool).await?;
+    let our_events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&pool)
+        .await?;
 
     // cqrs-es, event store then snapshot store.
     ledgerline_runtime::ensure_database(&args.cqrs_database_url).await?;
@@ -197,7 +242,9 @@ async fn main() -> anyhow::Result<()> {
         let cpool = cqrs_pool(&args.cqrs_database_url).await?;
         let cqrs = std::sync::Arc::new(match snapshots {
             None => postgres_es::postgres_cqrs::<BankAccount>(cpool.clone(), vec![], ()),
-            Some(n) => postgres_es::postgres_snapshot_cqrs::<BankAccount>(cpool.clone(), vec![], n, ()),
+            Some(n) => {
+                postgres_es::postgres_snapshot_cqrs::<BankAccount>(cpool.clone(), vec![], n, ())
+            }
         });
         let (rejected, other, took) = {
             let results = std::sync::Mutex::new((0u64, Vec::<String>::new()));
@@ -208,8 +255,14 @@ async fn main() -> anyhow::Result<()> {
                         let id = command.account_id().as_str().to_owned();
                         match cqrs.execute(&id, (user, command)).await {
                             Ok(()) => {}
-                            Err(cqrs_es::AggregateError::UserError(_)) => results.lock().unwrap_or_else(|p| p.into_inner()).0 += 1,
-                            Err(e) => results.lock().unwrap_or_else(|p| p.into_inner()).1.push(e.to_string()),
+                            Err(cqrs_es::AggregateError::UserError(_)) => {
+                                results.lock().unwrap_or_else(|p| p.into_inner()).0 += 1
+                            }
+                            Err(e) => results
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .1
+                                .push(e.to_string()),
                         }
                     }
                     Ok(())
@@ -219,9 +272,18 @@ async fn main() -> anyhow::Result<()> {
             let (rejected, other) = results.into_inner().unwrap_or_else(|p| p.into_inner());
             (rejected, other, took)
         };
-        anyhow::ensure!(other.is_empty(), "cqrs-es failed: {:?}", other.iter().take(3).collect::<Vec<_>>());
-        let events: i64 = sqlx08::query_scalar("SELECT count(*) FROM events").fetch_one(&cpool).await?;
-        anyhow::ensure!(events == our_events, "cqrs-es stored {events} events, Ledgerline {our_events}: not the same decisions");
+        anyhow::ensure!(
+            other.is_empty(),
+            "cqrs-es failed: {:?}",
+            other.iter().take(3).collect::<Vec<_>>()
+        );
+        let events: i64 = sqlx08::query_scalar("SELECT count(*) FROM events")
+            .fetch_one(&cpool)
+            .await?;
+        anyhow::ensure!(
+            events == our_events,
+            "cqrs-es stored {events} events, Ledgerline {our_events}: not the same decisions"
+        );
         theirs.push(json!({
             "store": if snapshots.is_some() { "snapshot store (every 10)" } else { "event store" },
             "secs": took.as_secs_f64(),

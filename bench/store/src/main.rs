@@ -48,9 +48,19 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     ledgerline_runtime::ensure_database(&args.database_url).await?;
     let admin = sqlx::PgPool::connect(&args.database_url).await?;
-    sqlx::query("DROP SCHEMA IF EXISTS es CASCADE").execute(&admin).await?;
-    sqlx::query("DROP SCHEMA IF EXISTS balances CASCADE").execute(&admin).await?;
-    let es = ledgerline_runtime::connect_schema(&args.database_url, ledgerline_store::SCHEMA, &ledgerline_store::MIGRATOR, 4).await?;
+    sqlx::query("DROP SCHEMA IF EXISTS es CASCADE")
+        .execute(&admin)
+        .await?;
+    sqlx::query("DROP SCHEMA IF EXISTS balances CASCADE")
+        .execute(&admin)
+        .await?;
+    let es = ledgerline_runtime::connect_schema(
+        &args.database_url,
+        ledgerline_store::SCHEMA,
+        &ledgerline_store::MIGRATOR,
+        4,
+    )
+    .await?;
     let store = PostgresEventStore::new(es.clone());
 
     // (e) one account with many events.
@@ -67,7 +77,11 @@ async fn main() -> anyhow::Result<()> {
         full = Some(account);
     }
     let full = full.context("no load")?;
-    anyhow::ensure!(full.version == args.big_account_events, "loaded {} events", full.version);
+    anyhow::ensure!(
+        full.version == args.big_account_events,
+        "loaded {} events",
+        full.version
+    );
     let at = args.big_account_events - 10;
     // The account as it was at `at`: the full replay's state, wound back
     // (done on the JSON form, so fields added to `Account` later come along).
@@ -86,14 +100,19 @@ async fn main() -> anyhow::Result<()> {
         let t = Instant::now();
         let account = store.load(&big).await?;
         with.push(t.elapsed());
-        anyhow::ensure!(account == full, "the snapshot load differs from the full replay");
+        anyhow::ensure!(
+            account == full,
+            "the snapshot load differs from the full replay"
+        );
     }
 
     // (f) the rebuild data set: many accounts, interleaved as live traffic would be.
     let t = Instant::now();
     generate(&es, "r-", args.accounts, args.events_per_account).await?;
     let generated_rest = t.elapsed();
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&es).await?;
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&es)
+        .await?;
     sqlx::query("VACUUM ANALYZE events").execute(&es).await?;
 
     // Plain sequential read: the same pages, rows only.
@@ -126,7 +145,13 @@ async fn main() -> anyhow::Result<()> {
     let stream_read = t.elapsed();
 
     // The rebuild: stream + Balances::apply, one transaction per page.
-    let balances = ledgerline_runtime::connect_schema(&args.database_url, balance_service::SCHEMA, &BALANCES, 2).await?;
+    let balances = ledgerline_runtime::connect_schema(
+        &args.database_url,
+        balance_service::SCHEMA,
+        &BALANCES,
+        2,
+    )
+    .await?;
     let projector = balance_service::Balances;
     let t = Instant::now();
     let (mut after, mut applied) = (0i64, 0i64);
@@ -142,11 +167,19 @@ async fn main() -> anyhow::Result<()> {
         applied += page.len() as i64;
     }
     let rebuild = t.elapsed();
-    let balance: i64 = sqlx::query_scalar("SELECT balance FROM accounts WHERE account_id = 'big-1'").fetch_one(&balances).await?;
-    anyhow::ensure!(balance == (args.big_account_events - 1) * 100, "rebuilt balance {balance}");
+    let balance: i64 =
+        sqlx::query_scalar("SELECT balance FROM accounts WHERE account_id = 'big-1'")
+            .fetch_one(&balances)
+            .await?;
+    anyhow::ensure!(
+        balance == (args.big_account_events - 1) * 100,
+        "rebuilt balance {balance}"
+    );
 
     // For comparison, what the live runner's shape costs: one transaction per event.
-    sqlx::query("TRUNCATE accounts, daily_summary").execute(&balances).await?;
+    sqlx::query("TRUNCATE accounts, daily_summary")
+        .execute(&balances)
+        .await?;
     let sample = 20_000.min(total);
     let page = store.stream(0, sample, None).await?;
     let t = Instant::now();
@@ -195,7 +228,12 @@ async fn main() -> anyhow::Result<()> {
 
 /// `accounts` accounts named `{prefix}{n}`, each with `events` events
 /// (opened with 0, then deposits of 1.00), interleaved by version.
-async fn generate(pool: &sqlx::PgPool, prefix: &str, accounts: i64, events: i64) -> anyhow::Result<()> {
+async fn generate(
+    pool: &sqlx::PgPool,
+    prefix: &str,
+    accounts: i64,
+    events: i64,
+) -> anyhow::Result<()> {
     sqlx::query(
         "INSERT INTO events (event_id, aggregate_type, aggregate_id, version, event_type, schema_version, data, metadata)
          SELECT gen_random_uuid(), 'BankAccount', $1 || a, v,

@@ -12,7 +12,10 @@ use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let port: u16 = std::env::args().nth(1).unwrap_or_else(|| "0".into()).parse()?;
+    let port: u16 = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "0".into())
+        .parse()?;
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     println!("listening {}", listener.local_addr()?.port());
     let (hub, _) = broadcast::channel::<Message>(1024);
@@ -20,7 +23,9 @@ async fn main() -> anyhow::Result<()> {
         let (stream, _) = listener.accept().await?;
         let hub = hub.clone();
         tokio::spawn(async move {
-            let Ok(ws) = tokio_tungstenite::accept_async(stream).await else { return };
+            let Ok(ws) = tokio_tungstenite::accept_async(stream).await else {
+                return;
+            };
             let (mut sink, mut source) = ws.split();
             let mut frames = hub.subscribe();
             loop {

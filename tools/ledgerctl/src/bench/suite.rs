@@ -319,8 +319,12 @@ async fn pipeline(ledgerline: &Path, infra: &Infra, args: &SuiteArgs) -> anyhow:
     // (f) on the events the load just wrote (all of them went through the
     // stream, so the live read models are caught up): the real rebuild,
     // beside a plain sequential read of the same table.
-    let rebuild = timed_rebuild(&process.url()).await.map_err(|e| format!("{e:#}"));
-    let read = sequential_read(infra, "ledgerline").await.map_err(|e| format!("{e:#}"));
+    let rebuild = timed_rebuild(&process.url())
+        .await
+        .map_err(|e| format!("{e:#}"));
+    let read = sequential_read(infra, "ledgerline")
+        .await
+        .map_err(|e| format!("{e:#}"));
     process.stop().await;
     Ok(json!({
         "saturation": runs[0], "fixedRate": runs[1],
@@ -547,12 +551,11 @@ async fn timed_rebuild(url: &str) -> anyhow::Result<Value> {
         }
     };
     let took = started.elapsed().as_secs_f64();
-    anyhow::ensure!(
-        outcome["outcome"] == "completed",
-        "rebuild ended {outcome}"
-    );
+    anyhow::ensure!(outcome["outcome"] == "completed", "rebuild ended {outcome}");
     let replayed = outcome["replayed"].as_f64().unwrap_or_default();
-    Ok(json!({"replayed": replayed, "secs": took, "eventsPerSec": replayed / took, "outcome": outcome}))
+    Ok(
+        json!({"replayed": replayed, "secs": took, "eventsPerSec": replayed / took, "outcome": outcome}),
+    )
 }
 
 /// Every row of `es.events`, read in order by one `SELECT` (psql, output

@@ -162,11 +162,15 @@ pub fn markdown(report: &Value) -> String {
             rb["replayed"],
             num(&rb["secs"], 2),
             num(&rb["eventsPerSec"], 0),
-            rb.get("error").map_or_else(String::new, |e| format!("\nrebuild failed: {e}\n"))
+            rb.get("error")
+                .map_or_else(String::new, |e| format!("\nrebuild failed: {e}\n"))
         );
-        let real = f(&rb["eventsPerSec"]).zip(f(&read["eventsPerSec"])).map(|(a, b)| a / b);
+        let real = f(&rb["eventsPerSec"])
+            .zip(f(&read["eventsPerSec"]))
+            .map(|(a, b)| a / b);
         targets.push((
-            "rebuild after the load (`POST /projections/rebuild`) ≥ 50 % of the sequential read".into(),
+            "rebuild after the load (`POST /projections/rebuild`) ≥ 50 % of the sequential read"
+                .into(),
             "≥ 50 %".into(),
             real.map_or("—".into(), |v| format!("{:.1} %", v * 100.0)),
             verdict(real, 0.5, true),
