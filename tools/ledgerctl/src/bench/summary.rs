@@ -112,13 +112,12 @@ pub fn markdown(report: &Value) -> String {
             let r = &run["result"];
             let _ = writeln!(
                 out,
-                "### {title}: {} {}, {} s, {} users, {} accounts\n",
+                "### {title}: {}, {} s, {} users, {} accounts\n",
                 if r["mode"] == "open" {
                     format!("{} cmd/s", r["targetRate"])
                 } else {
                     format!("{} in flight", r["concurrency"])
                 },
-                "",
                 r["durationSecs"],
                 r["users"],
                 r["accounts"]
