@@ -98,7 +98,7 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', webDir, ch
     if (!a) return rej('ACCOUNT_NOT_FOUND', `Account ${cmd.accountId} not found`);
     if (a.ownerId !== cmd.userId) return rej('NOT_OWNER', 'Not your account');
     if (a.status === 'closed') return rej('ACCOUNT_CLOSED', `Account ${cmd.accountId} is closed`);
-    if (cmd.type === 'deposit') return { events: [['MoneyDeposited', { amount: cmd.amount, balanceAfter: a.balance + cmd.amount }]] };
+    if (cmd.type === 'deposit') return { events: [['MoneyDeposited', { amount: cmd.amount, balanceAfter: a.balance + cmd.amount, reference: cmd.reference ?? null }]] };
     if (cmd.type === 'withdraw') {
       if (cmd.amount > a.balance) return rej('INSUFFICIENT_FUNDS', `Insufficient funds: balance ${fmt(a.balance)}, requested ${fmt(cmd.amount)}`);
       return { events: [['MoneyWithdrawn', { amount: cmd.amount, balanceAfter: a.balance - cmd.amount }]] };
@@ -122,7 +122,7 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', webDir, ch
     if (eventType === 'AccountClosed') a.status = 'closed';
     const ev = {
       eventId: randomUUID(), aggregateType: 'BankAccount', aggregateId: accountId, version: a.version,
-      globalPosition: ++globalPosition, eventType, schemaVersion: 1, data,
+      globalPosition: ++globalPosition, eventType, schemaVersion: eventType === 'MoneyDeposited' ? 2 : 1, data,
       metadata: { commandId, correlationId: cmd.commandId, userId: cmd.userId, timestamp: now },
     };
     (events.get(accountId) ?? events.set(accountId, []).get(accountId)).push(ev);
@@ -224,6 +224,12 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', webDir, ch
       if (name !== 'close-account') {
         cmd.amount = parseAmount(body.amount);
         if (!cmd.amount) errors.push({ field: 'amount', message: 'must be a positive amount with at most 2 decimals' });
+      }
+      if (name === 'deposit') {
+        const r = body.reference ?? null;
+        const okRef = r === null || (typeof r === 'string' && [...r].length >= 1 && [...r].length <= 140 && !/\p{Cc}/u.test(r));
+        if (!okRef) errors.push({ field: 'reference', message: 'must be 1 to 140 characters without control characters' });
+        cmd.reference = okRef ? r : null;
       }
     }
     if (typeof cmd.accountId !== 'string' || !ID_RE.test(cmd.accountId)) errors.push({ field: name === 'transfer' ? 'fromAccountId' : 'accountId', message: 'invalid id' });

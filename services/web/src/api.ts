@@ -26,6 +26,7 @@ export interface LoginResponse { token: string; userId: string; role?: string }
 
 export interface OpenAccountRequest { accountId?: string; initialBalance?: string; currency?: string }
 export interface AmountRequest { accountId: string; amount: string }
+export interface DepositRequest extends AmountRequest { reference?: string }
 export interface CloseAccountRequest { accountId: string }
 export interface TransferRequest { fromAccountId: string; toAccountId: string; amount: string }
 
@@ -68,6 +69,27 @@ export function buildOpenAccountBody(input: { accountId?: string; initialBalance
 
 export function buildAmountBody(accountId: string, amountWire: string): AmountRequest {
   return { accountId, amount: amountWire };
+}
+
+export const REFERENCE_MAX = 140;
+
+/**
+ * Checks a deposit reference as typed. Empty (after trimming) means none.
+ * Otherwise 1–140 characters (code points), with no control characters.
+ */
+export function parseReferenceInput(raw: string): { ok: true; value: string | null } | { ok: false; message: string } {
+  const value = raw.trim();
+  if (value === '') return { ok: true, value: null };
+  if (/\p{Cc}/u.test(value)) return { ok: false, message: 'Reference must not contain control characters' };
+  if ([...value].length > REFERENCE_MAX) return { ok: false, message: `Reference must be at most ${REFERENCE_MAX} characters` };
+  return { ok: true, value };
+}
+
+/** A deposit; `reference` is sent only when there is one. */
+export function buildDepositBody(accountId: string, amountWire: string, reference?: string | null): DepositRequest {
+  const body: DepositRequest = { accountId, amount: amountWire };
+  if (reference) body.reference = reference;
+  return body;
 }
 
 export function buildCloseBody(accountId: string): CloseAccountRequest {

@@ -1,6 +1,6 @@
 // Ledgerline browser app: demo sign-in, live balances and history, commands
 // with pending markers, toasts from status envelopes, a connection indicator.
-import { ApiClient, DEFAULT_HTTP_RETRY, buildAmountBody, buildCloseBody, buildOpenAccountBody, buildTransferBody, describeProblem, type AcceptedResponse, type ApiResult, type CommandName, type RetryPolicy } from './api.js';
+import { ApiClient, DEFAULT_HTTP_RETRY, buildAmountBody, buildCloseBody, buildDepositBody, parseReferenceInput, REFERENCE_MAX, buildOpenAccountBody, buildTransferBody, describeProblem, type AcceptedResponse, type ApiResult, type CommandName, type RetryPolicy } from './api.js';
 import type { BackoffPolicy } from './backoff.js';
 import { newUuid } from './ids.js';
 import { formatMinor, parseAmountInput } from './money.js';
@@ -150,6 +150,7 @@ interface Card {
   status: HTMLElement;
   pending: HTMLElement;
   amount: HTMLInputElement;
+  reference: HTMLInputElement;
   fieldError: HTMLElement;
   controls: HTMLElement[];
   history: HTMLOListElement;
@@ -170,6 +171,10 @@ function makeCard(accountId: string): Card {
     id: `amount-${sid}`, 'data-testid': 'amount', type: 'text', inputmode: 'decimal', autocomplete: 'off',
     placeholder: '0.00', 'aria-describedby': `amount-err-${sid}`,
   }) as HTMLInputElement;
+  const reference = h('input', {
+    id: `reference-${sid}`, 'data-testid': 'reference', type: 'text', maxlength: REFERENCE_MAX, autocomplete: 'off',
+    placeholder: 'optional, for deposits', 'aria-describedby': `amount-err-${sid}`,
+  }) as HTMLInputElement;
   const fieldError = h('p', { id: `amount-err-${sid}`, class: 'field-error', 'aria-live': 'polite' });
   const deposit = h('button', { type: 'submit', 'data-testid': 'deposit', class: 'primary' }, 'Deposit');
   const withdraw = h('button', { type: 'button', 'data-testid': 'withdraw' }, 'Withdraw');
@@ -179,6 +184,8 @@ function makeCard(accountId: string): Card {
   const form = h('form', { class: 'amount-form', novalidate: true },
     h('label', { for: `amount-${sid}` }, 'Amount'),
     h('div', { class: 'amount-row' }, amount, deposit, withdraw),
+    h('label', { for: `reference-${sid}` }, 'Reference'),
+    h('div', { class: 'amount-row reference-row' }, reference),
     fieldError,
   );
   form.addEventListener('submit', (e) => {
@@ -197,7 +204,7 @@ function makeCard(accountId: string): Card {
     h('h3', {}, 'Transactions'),
     history,
   );
-  return { root, balance, currency, status, pending: pendingEl, amount, fieldError, controls: [amount, deposit, withdraw, close], history };
+  return { root, balance, currency, status, pending: pendingEl, amount, reference, fieldError, controls: [amount, reference, deposit, withdraw, close], history };
 }
 
 const TYPE_LABEL: Record<string, string> = {
@@ -241,7 +248,8 @@ function historyItem(e: HistoryEntry): HTMLLIElement {
   if (!Number.isNaN(d.getTime())) time = d.toLocaleTimeString();
   const title = e.eventType === 'TransferRefunded' && e.counterparty ? `Refused by ${e.counterparty}: the money came back` : undefined;
   return h('li', { class: `tx tx-${e.eventType}`, 'data-testid': 'history-item', 'data-version': e.version, 'data-event-type': e.eventType },
-    h('span', { class: 'tx-kind', title }, kind),
+    h('span', { class: 'tx-kind', title }, kind,
+      e.reference ? h('span', { class: 'tx-reference', 'data-testid': 'history-reference' }, ` · ${e.reference}`) : null),
     h('span', { class: 'tx-amount' }, amount),
     h('span', { class: 'tx-after' }, after ? `balance ${after}` : ''),
     h('time', { class: 'tx-time', datetime: e.timestamp }, time),
@@ -266,7 +274,7 @@ function renderAccounts(): void {
     card.root.classList.toggle('closed', closed);
     for (const c of card.controls) (c as HTMLButtonElement | HTMLInputElement).disabled = closed;
     const entries = ledger.history(acc.accountId);
-    const sig = entries.map((e) => `${e.version}:${e.counterparty ?? ''}`).join(',');
+    const sig = entries.map((e) => `${e.version}:${e.counterparty ?? ''}:${e.reference ?? ''}`).join(',');
     if (card.history.dataset.sig !== sig) {
       card.history.dataset.sig = sig;
       card.history.replaceChildren(...entries.map(historyItem));
@@ -372,8 +380,20 @@ function moveMoney(accountId: string, kind: 'deposit' | 'withdraw'): void {
   }
   card.fieldError.textContent = '';
   card.amount.removeAttribute('aria-invalid');
+  card.reference.removeAttribute('aria-invalid');
+  let body: unknown = buildAmountBody(accountId, parsed.wire);
+  if (kind === 'deposit') {
+    const ref = parseReferenceInput(card.reference.value);
+    if (!ref.ok) {
+      card.fieldError.textContent = ref.message;
+      card.reference.setAttribute('aria-invalid', 'true');
+      card.reference.focus();
+      return;
+    }
+    body = buildDepositBody(accountId, parsed.wire, ref.value);
+  }
   const label = `${kind === 'deposit' ? 'Deposit' : 'Withdrawal'} of ${parsed.wire}`;
-  void runCommand(kind, buildAmountBody(accountId, parsed.wire), accountId, label);
+  void runCommand(kind, body, accountId, label);
 }
 
 function closeAccount(accountId: string): void {

@@ -56,6 +56,8 @@ export interface HistoryEntry {
    * source). Known from pushed events only: read-model rows do not carry it.
    */
   counterparty?: string | null;
+  /** A deposit's reference ("Invoice 42"). Known from pushed events only. */
+  reference?: string | null;
 }
 
 export interface ApplyResult {
@@ -87,6 +89,7 @@ export function eventToHistoryEntry(ev: EventEnvelope): HistoryEntry {
     commandId: ev.metadata?.commandId,
     timestamp: ev.metadata?.timestamp ?? '',
     counterparty: counterpartyOf(ev.eventType, d),
+    reference: ev.eventType === 'MoneyDeposited' ? str(d.reference) : null,
   };
 }
 
@@ -126,11 +129,12 @@ export class LedgerState {
     const known = h.get(e.version);
     if (known) {
       // A read-model row first, the pushed event later: keep what only the event knows.
-      if (!known.counterparty && e.counterparty) {
-        h.set(e.version, { ...known, counterparty: e.counterparty });
-        return true;
-      }
-      return false;
+      let merged = known;
+      if (!known.counterparty && e.counterparty) merged = { ...merged, counterparty: e.counterparty };
+      if (!known.reference && e.reference) merged = { ...merged, reference: e.reference };
+      if (merged === known) return false;
+      h.set(e.version, merged);
+      return true;
     }
     h.set(e.version, e);
     return true;

@@ -502,6 +502,35 @@ describe('ledgerline web app', () => {
     await rec.assertClean();
   });
 
+  test('a deposit with a reference sends it (schema-valid) and the live history row shows it', async () => {
+    const user = uniqueId('ref');
+    const { page, rec } = await newPage();
+    await signIn(page, backend.baseUrl, user);
+    const acc = uniqueId('acc-');
+    await openAccount(page, acc, '1.00');
+    await waitBalance(page, acc, '1.00');
+    const c = card(page, acc);
+    assert.equal(await page.locator(`label[for="${await c.getByTestId('reference').getAttribute('id')}"]`).textContent(), 'Reference');
+    assert.equal(await c.getByTestId('reference').getAttribute('maxlength'), '140');
+    await c.getByTestId('reference').fill('Invoice 42');
+    await moveMoney(page, acc, 'deposit', '10');
+    await waitToast(page, 'success', /Deposit of 10\.00 succeeded/);
+    await waitBalance(page, acc, '11.00');
+
+    const sent = rec.requests.filter((r) => r.path === '/commands/deposit').map((r) => JSON.parse(r.body));
+    assert.equal(sent.length, 1, JSON.stringify(sent));
+    assert.equal(check('deposit-request.json', sent[0]), null);
+    assert.deepEqual(sent[0], { accountId: acc, amount: '10.00', reference: 'Invoice 42' });
+    const status = await waitFor(() => rec.frames.find((f) => f.type === 'status' && f.entityId === acc && f.events?.some((e) => e.eventType === 'MoneyDeposited')), 'the deposit\'s status envelope');
+    assert.equal(checkFrame(status), null);
+    assert.equal(status.events.find((e) => e.eventType === 'MoneyDeposited').data.reference, 'Invoice 42');
+
+    const row = c.locator('[data-testid="history-item"][data-event-type="MoneyDeposited"]');
+    await waitFor(async () => (await row.count()) === 1 && /Invoice 42/.test(await row.textContent()), 'the deposit row shows its reference');
+    assert.equal(await row.getByTestId('history-reference').count(), 1);
+    await rec.assertClean();
+  });
+
   test('keyboard only: sign in, open an account, deposit, close', async () => {
     const user = uniqueId('kbd');
     const { page, rec } = await newPage();

@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatMinor, parseAmountInput } from '../dist/money.js';
 import { backoffDelay } from '../dist/backoff.js';
-import { ApiClient, buildAmountBody, buildCloseBody, buildOpenAccountBody, buildTransferBody, commandHeaders, commandPath } from '../dist/api.js';
-import { LedgerState } from '../dist/state.js';
+import { ApiClient, buildAmountBody, buildCloseBody, buildDepositBody, buildOpenAccountBody, parseReferenceInput, buildTransferBody, commandHeaders, commandPath } from '../dist/api.js';
+import { LedgerState, eventToHistoryEntry } from '../dist/state.js';
 import { newUuid } from '../dist/ids.js';
 import { ResumeTracker, resumeKey, resumeQuery } from '../dist/resume.js';
 import { OwnWrites, ownWritesKey, withMinPosition } from '../dist/ryw.js';
@@ -84,6 +84,45 @@ test('request builders produce bodies valid against the request schemas', () => 
   assert.equal(h.Authorization, 'Bearer tok');
   assert.equal(h['Content-Type'], 'application/json');
   assert.match(h['Idempotency-Key'], /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+});
+
+test('deposit builder: reference sent only when given, checked in the browser before sending', () => {
+  assert.deepEqual(buildDepositBody('acc-1', '10.00'), { accountId: 'acc-1', amount: '10.00' });
+  assert.deepEqual(buildDepositBody('acc-1', '10.00', null), { accountId: 'acc-1', amount: '10.00' });
+  assert.deepEqual(buildDepositBody('acc-1', '10.00', ''), { accountId: 'acc-1', amount: '10.00' });
+  const withRef = buildDepositBody('acc-1', '10.00', 'Invoice 42');
+  assert.deepEqual(withRef, { accountId: 'acc-1', amount: '10.00', reference: 'Invoice 42' });
+  for (const body of [withRef, buildDepositBody('acc-1', '10.00')]) assert.equal(check('deposit-request.json', body), null);
+
+  assert.deepEqual(parseReferenceInput(''), { ok: true, value: null });
+  assert.deepEqual(parseReferenceInput('   '), { ok: true, value: null });
+  assert.deepEqual(parseReferenceInput(' Invoice 42 '), { ok: true, value: 'Invoice 42' });
+  assert.deepEqual(parseReferenceInput('x'.repeat(140)), { ok: true, value: 'x'.repeat(140) });
+  // 140 characters, counted as code points (as the server does), not UTF-16 units.
+  assert.equal(parseReferenceInput('€'.repeat(139) + '😀').ok, true);
+  assert.equal(parseReferenceInput('x'.repeat(141)).ok, false);
+  for (const bad of ['Invoice\n42', 'a\tb', 'a\u0000b', 'a\u007fb', 'a\u0085b']) {
+    const r = parseReferenceInput(bad);
+    assert.equal(r.ok, false, JSON.stringify(bad));
+    assert.match(r.message, /control/);
+  }
+  const ref = parseReferenceInput('Invoice 42');
+  assert.ok(ref.ok);
+  assert.equal(check('deposit-request.json', buildDepositBody('acc-1', parseAmountInput('10').wire, ref.value)), null);
+});
+
+test('a deposit event carries its reference into history; a read-model row gains it from the pushed event', () => {
+  const ev = (reference) => ({
+    eventId: 'e2', aggregateId: 'acc-1', version: 2, globalPosition: 7, eventType: 'MoneyDeposited', schemaVersion: 2,
+    data: { amount: 1000, balanceAfter: 1000, reference }, metadata: { commandId: 'c1', timestamp: '2026-01-01T00:00:00Z' },
+  });
+  assert.equal(eventToHistoryEntry(ev('Invoice 42')).reference, 'Invoice 42');
+  assert.equal(eventToHistoryEntry(ev(null)).reference, null);
+  const s = new LedgerState();
+  s.mergeHistory('acc-1', [{ eventId: 'e2', accountId: 'acc-1', version: 2, eventType: 'MoneyDeposited', amount: 1000, balanceAfter: 1000, timestamp: '2026-01-01T00:00:00Z' }]);
+  assert.equal(s.history('acc-1')[0].reference ?? null, null);
+  s.applyEvent(ev('Invoice 42'));
+  assert.equal(s.history('acc-1').find((e) => e.version === 2).reference, 'Invoice 42');
 });
 
 function fakeResponse(status, body, contentType = 'application/json') {
