@@ -94,13 +94,13 @@ fn expected_ledger(record: &Record) -> (HashMap<String, (i64, i64)>, usize) {
                 add(to, a.minor, 1);
                 events += 3;
             }
-            ("transfer", Some("rejected"), Some(_)) => {
-                // Refused at the debit: nothing happened. Refused at the
-                // credit: debited and refunded.
-                if codes.get(id).cloned().flatten().as_deref() != Some("INSUFFICIENT_FUNDS") {
-                    add(&a.account, 0, 2);
-                    events += 2;
-                }
+            // Refused at the credit: debited and refunded (refused at the debit
+            // for want of funds, nothing happened).
+            ("transfer", Some("rejected"), Some(_))
+                if codes.get(id).cloned().flatten().as_deref() != Some("INSUFFICIENT_FUNDS") =>
+            {
+                add(&a.account, 0, 2);
+                events += 2;
             }
             ("deposit" | "open-account", Some("succeeded"), _) => {
                 add(&a.account, a.minor, 1);
