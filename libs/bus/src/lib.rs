@@ -5,6 +5,7 @@
 
 mod bus;
 mod consumer_health;
+mod follow_status;
 mod partition;
 mod store_reads;
 mod subjects;
