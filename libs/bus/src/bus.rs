@@ -1,6 +1,5 @@
 use std::time::Duration;
 
-use async_nats::HeaderMap;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
 use async_nats::jetstream::stream::{self, DiscardPolicy, RetentionPolicy, StorageType};
 use async_nats::jetstream::{self, Context};
@@ -10,7 +9,7 @@ use ledgerline_contracts::{
 };
 use serde::Serialize;
 
-use crate::{Subjects, partition_of};
+use crate::{Outgoing, Subjects};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
@@ -120,61 +119,27 @@ impl Bus {
         Ok(())
     }
 
-    /// Publishes and waits for JetStream's ack. `msg_id` makes a retry of the
-    /// same message a duplicate JetStream drops (within its window); a
-    /// publish that timed out may still have been stored, so it is retried
-    /// with the same id rather than given up on.
+    /// Publishes one JSON message and waits for JetStream's ack (see
+    /// [`Outgoing::new`] for `msg_id`).
     pub async fn publish_json(
         &self,
         subject: String,
         msg_id: &str,
         body: &impl Serialize,
     ) -> Result<(), BusError> {
-        let payload = Bytes::from(serde_json::to_vec(body)?);
-        let mut headers = HeaderMap::new();
-        headers.insert("Nats-Msg-Id", msg_id);
-        // One command, one trace: the receiver continues from here.
-        ledgerline_telemetry::inject_current(&mut headers);
-        tryhard::retry_fn(|| {
-            let (subject, headers, payload) = (subject.clone(), headers.clone(), payload.clone());
-            async move {
-                let ack = self
-                    .js
-                    .publish_with_headers(subject, headers, payload)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                ack.await.map_err(|e| e.to_string())
-            }
-        })
-        .retries(3)
-        .exponential_backoff(Duration::from_millis(50))
-        .await
-        .map(|_| ())
-        .map_err(|message| BusError::Publish { subject, message })
+        self.publish(&Outgoing::new(subject, msg_id, body)?).await
     }
 
     pub async fn publish_command(&self, message: &CommandMessage) -> Result<(), BusError> {
-        let account = message.command.account_id();
-        let subject = self
-            .subjects
-            .command(partition_of(account, self.partitions), account);
-        self.publish_json(subject, &message.command_id.to_string(), message)
-            .await
+        self.publish(&self.outgoing_command(message)?).await
     }
 
     pub async fn publish_event(&self, event: &EventEnvelope) -> Result<(), BusError> {
-        self.publish_json(
-            self.subjects.event(&event.aggregate_id),
-            &event.event_id.to_string(),
-            event,
-        )
-        .await
+        self.publish(&self.outgoing_event(event)?).await
     }
 
     pub async fn publish_status(&self, status: &StatusMessage) -> Result<(), BusError> {
-        let subject = self.subjects.status(&status.user_id);
-        self.publish_json(subject, &status.payload.command_id.to_string(), status)
-            .await
+        self.publish(&self.outgoing_status(status)?).await
     }
 
     /// A durable pull consumer with one filter subject (what 2.9 supports).

@@ -6,11 +6,13 @@
 mod bus;
 mod consumer_health;
 mod follow_status;
+mod outgoing;
 mod partition;
 mod store_reads;
 mod subjects;
 
 pub use bus::{Bus, BusError, Delivery};
+pub use outgoing::Outgoing;
 pub use partition::partition_of;
 pub use subjects::Subjects;
 

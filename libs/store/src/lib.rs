@@ -7,6 +7,7 @@
 mod as_of;
 mod decision;
 mod error;
+mod group_commit;
 mod memory;
 mod postgres;
 mod rows;

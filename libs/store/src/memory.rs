@@ -51,6 +51,31 @@ impl InMemoryEventStore {
     }
 }
 
+impl Inner {
+    fn version_of(&self, id: &AccountId) -> i64 {
+        self.events.iter().filter(|e| &e.aggregate_id == id).count() as i64
+    }
+
+    /// Stores a decision already checked by `commit_all`.
+    fn append(&mut self, decision: &Decision) -> StatusMessage {
+        let mut envelopes = decision.new_envelopes();
+        for envelope in &mut envelopes {
+            envelope.global_position = self.events.len() as i64 + 1;
+            self.events.push(envelope.clone());
+        }
+        if let Some(snapshot) = &decision.snapshot {
+            self.snapshots
+                .entry(snapshot.id.clone())
+                .or_default()
+                .entry(snapshot.version)
+                .or_insert_with(|| snapshot.clone());
+        }
+        let message = decision.status_message(envelopes);
+        self.outcomes.insert(decision.command_id, message.clone());
+        message
+    }
+}
+
 impl EventStore for InMemoryEventStore {
     async fn load(&self, id: &AccountId) -> Result<Account, StoreError> {
         let inner = self.lock();
@@ -72,34 +97,61 @@ impl EventStore for InMemoryEventStore {
     }
 
     async fn commit(&self, decision: Decision) -> Result<StatusMessage, CommitError> {
-        let mut inner = self.lock();
-        if inner.outcomes.contains_key(&decision.command_id) {
-            return Err(CommitError::AlreadyDecided);
-        }
-        let current = inner
-            .events
+        self.commit_all(vec![decision])
+            .await?
+            .pop()
+            .ok_or_else(|| CommitError::Store(StoreError::Corrupt("no outcome".into())))
+    }
+
+    async fn outcomes(
+        &self,
+        command_ids: &[Uuid],
+    ) -> Result<HashMap<Uuid, StatusMessage>, StoreError> {
+        let inner = self.lock();
+        Ok(command_ids
             .iter()
-            .filter(|e| e.aggregate_id == decision.account_id)
-            .count() as i64;
-        if decision.event_count() > 0 && current != decision.expected_version {
-            return Err(CommitError::Conflict);
+            .filter_map(|id| inner.outcomes.get(id).map(|o| (*id, o.clone())))
+            .collect())
+    }
+
+    async fn versions(&self, ids: &[AccountId]) -> Result<HashMap<AccountId, i64>, StoreError> {
+        let inner = self.lock();
+        Ok(ids
+            .iter()
+            .map(|id| (id.clone(), inner.version_of(id)))
+            .filter(|(_, version)| *version > 0)
+            .collect())
+    }
+
+    async fn commit_all(
+        &self,
+        decisions: Vec<Decision>,
+    ) -> Result<Vec<StatusMessage>, CommitError> {
+        let mut inner = self.lock();
+        // Every check first, as if the earlier decisions were in: all or none.
+        let mut versions: HashMap<AccountId, i64> = HashMap::new();
+        let mut decided: HashSet<Uuid> = HashSet::new();
+        for decision in &decisions {
+            if inner.outcomes.contains_key(&decision.command_id)
+                || !decided.insert(decision.command_id)
+            {
+                return Err(CommitError::AlreadyDecided);
+            }
+            let current = match versions.get(&decision.account_id) {
+                Some(version) => *version,
+                None => inner.version_of(&decision.account_id),
+            };
+            if decision.event_count() > 0 {
+                if current != decision.expected_version {
+                    return Err(CommitError::Conflict);
+                }
+                versions.insert(
+                    decision.account_id.clone(),
+                    current + decision.event_count() as i64,
+                );
+            }
         }
-        let mut envelopes = decision.new_envelopes();
-        for envelope in &mut envelopes {
-            envelope.global_position = inner.events.len() as i64 + 1;
-            inner.events.push(envelope.clone());
-        }
-        if let Some(snapshot) = &decision.snapshot {
-            inner
-                .snapshots
-                .entry(snapshot.id.clone())
-                .or_default()
-                .entry(snapshot.version)
-                .or_insert_with(|| snapshot.clone());
-        }
-        let message = decision.status_message(envelopes);
-        inner.outcomes.insert(decision.command_id, message.clone());
-        Ok(message)
+        Ok(decisions.iter().map(|d| inner.append(d)).collect())
     }
 
     async fn account_events(

@@ -85,7 +85,7 @@ impl PostgresEventStore {
     }
 }
 
-fn commit_error(error: sqlx::Error) -> CommitError {
+pub(crate) fn commit_error(error: sqlx::Error) -> CommitError {
     if let sqlx::Error::Database(db) = &error {
         match db.constraint() {
             Some("events_aggregate_version") => return CommitError::Conflict,
@@ -188,6 +188,27 @@ impl EventStore for PostgresEventStore {
         .map_err(commit_error)?;
         tx.commit().await.map_err(commit_error)?;
         Ok(message)
+    }
+
+    async fn outcomes(
+        &self,
+        command_ids: &[Uuid],
+    ) -> Result<std::collections::HashMap<Uuid, StatusMessage>, StoreError> {
+        crate::group_commit::outcomes(&self.pool, command_ids).await
+    }
+
+    async fn versions(
+        &self,
+        ids: &[AccountId],
+    ) -> Result<std::collections::HashMap<AccountId, i64>, StoreError> {
+        crate::group_commit::versions(&self.pool, ids).await
+    }
+
+    async fn commit_all(
+        &self,
+        decisions: Vec<Decision>,
+    ) -> Result<Vec<StatusMessage>, CommitError> {
+        crate::group_commit::commit_all(&self.pool, decisions).await
     }
 
     async fn account_events(

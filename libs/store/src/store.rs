@@ -1,3 +1,4 @@
+use std::collections::HashMap;
 use std::future::Future;
 
 use ledgerline_contracts::{EventEnvelope, StatusMessage};
@@ -32,6 +33,27 @@ pub trait EventStore: Clone + Send + Sync + 'static {
         &self,
         decision: Decision,
     ) -> impl Future<Output = Result<StatusMessage, CommitError>> + Send;
+
+    /// The stored outcomes of those of `command_ids` that were decided.
+    fn outcomes(
+        &self,
+        command_ids: &[Uuid],
+    ) -> impl Future<Output = Result<HashMap<Uuid, StatusMessage>, StoreError>> + Send;
+
+    /// The current version of each of `ids` that has events (a cache of
+    /// accounts checks itself against this before deciding on them).
+    fn versions(
+        &self,
+        ids: &[AccountId],
+    ) -> impl Future<Output = Result<HashMap<AccountId, i64>, StoreError>> + Send;
+
+    /// Group commit: [`EventStore::commit`] of every decision in one
+    /// transaction — all of them or none. Decisions on one account come in
+    /// version order; the outcomes are returned in the decisions' order.
+    fn commit_all(
+        &self,
+        decisions: Vec<Decision>,
+    ) -> impl Future<Output = Result<Vec<StatusMessage>, CommitError>> + Send;
 
     /// An account's events with `version > after_version`, oldest first.
     fn account_events(

@@ -9,21 +9,28 @@ use ledgerline_contracts::{
 use ledgerline_domain::UserId;
 use ledgerline_runtime::Shutdown;
 use ledgerline_store::EventStore;
-use tracing::Instrument;
 use uuid::Uuid;
 
+use crate::account_cache::AccountCache;
 use crate::{DecisionPolicy, decide_command, transfer};
 
 /// Redelivery comes back quickly after a crash, yet is long enough for one
 /// command's load-decide-append.
 pub const ACK_WAIT: Duration = Duration::from_secs(10);
 
+/// The most commands decided in one group (one transaction).
+pub const GROUP_SIZE: usize = 256;
+
+/// Accounts a partition task keeps decided state for.
+const CACHED_ACCOUNTS: usize = 10_000;
+
 pub fn durable_name(partition: u32) -> String {
     format!("command-processor-p{partition}")
 }
 
-/// Decides one partition's commands strictly one after another, so an
-/// account's commands are applied in the order they were accepted.
+/// Decides one partition's commands in the order they were accepted, a
+/// group at a time (see `batch`), so an account's commands are applied in
+/// that order.
 pub async fn run_partition<S: EventStore>(
     bus: Bus,
     store: S,
@@ -32,6 +39,7 @@ pub async fn run_partition<S: EventStore>(
     shutdown: Shutdown,
 ) {
     let filter = bus.subjects.command_partition(partition);
+    let mut cache = AccountCache::new(CACHED_ACCOUNTS);
     while !shutdown.is_cancelled() {
         let consumer = match bus
             .durable_consumer(
@@ -48,7 +56,7 @@ pub async fn run_partition<S: EventStore>(
                 tokio::select! { () = shutdown.cancelled() => break, () = tokio::time::sleep(Duration::from_secs(1)) => continue }
             }
         };
-        let mut messages = match consumer.messages().await {
+        let messages = match consumer.messages().await {
             Ok(m) => m,
             Err(error) => {
                 tracing::warn!(%error, partition, "cannot pull commands; retrying");
@@ -56,52 +64,64 @@ pub async fn run_partition<S: EventStore>(
                 continue;
             }
         };
+        // Every command already waiting (up to a group's worth) is decided
+        // together; a quiet partition decides each as it comes.
+        let mut groups = messages.ready_chunks(GROUP_SIZE);
         loop {
             let next = tokio::select! {
                 () = shutdown.cancelled() => return,
-                next = messages.next() => next,
+                next = groups.next() => next,
             };
-            match next {
-                Some(Ok(delivery)) => {
-                    // One span per command, continuing the trace of the
-                    // request that queued it.
-                    let span = tracing::info_span!("command.handle", subject = %delivery.subject);
-                    ledgerline_telemetry::continue_from(&span, delivery.headers.as_ref(), None);
-                    process(&bus, &store, delivery, policy, &shutdown)
-                        .instrument(span)
-                        .await
+            let Some(group) = next else { break };
+            let mut deliveries = Vec::with_capacity(group.len());
+            for delivery in group {
+                match delivery {
+                    Ok(delivery) => deliveries.push(delivery),
+                    Err(error) => tracing::warn!(%error, partition, "command stream error"),
                 }
-                Some(Err(error)) => tracing::warn!(%error, partition, "command stream error"),
-                None => break,
             }
+            crate::batch::run_batch(&bus, &store, &mut cache, deliveries, policy, &shutdown).await;
         }
     }
 }
 
-async fn process<S: EventStore>(
-    bus: &Bus,
-    store: &S,
-    delivery: Delivery,
-    policy: DecisionPolicy,
-    shutdown: &Shutdown,
-) {
-    let message: CommandMessage = match serde_json::from_slice(&delivery.payload) {
-        Ok(m) => m,
-        Err(error) => return reject_poison(bus, delivery, &error.to_string()).await,
-    };
+/// The command in a delivery, if it is one and came on its account's subject.
+pub(crate) fn read_command(bus: &Bus, delivery: &Delivery) -> Result<CommandMessage, String> {
+    let message: CommandMessage =
+        serde_json::from_slice(&delivery.payload).map_err(|e| e.to_string())?;
     // The subject must agree with the body, or the partition order is a lie.
     let expected = bus.subjects.command(
         ledgerline_bus::partition_of(message.command.account_id(), bus.partitions),
         message.command.account_id(),
     );
     if delivery.subject.as_str() != expected {
-        return reject_poison(
-            bus,
-            delivery,
-            "subject does not match the command's account",
-        )
-        .await;
+        return Err("subject does not match the command's account".into());
     }
+    Ok(message)
+}
+
+/// Counts a command decided just now and how long it waited since the 202.
+pub(crate) fn record_decided(message: &CommandMessage, status: &StatusMessage) {
+    let kind = format!("{:?}", status.payload.status).to_lowercase();
+    metrics::counter!("ledgerline_commands_decided_total", "kind" => message.command.kind().slug(), "status" => kind).increment(1);
+    let waited = time::OffsetDateTime::now_utc() - message.accepted_at;
+    metrics::histogram!("ledgerline_command_end_to_end_seconds")
+        .record(waited.as_seconds_f64().max(0.0));
+}
+
+/// Decides one command alone, from the store, retrying in place through
+/// faults (the careful path a group falls back to).
+pub(crate) async fn process<S: EventStore>(
+    bus: &Bus,
+    store: &S,
+    delivery: Delivery,
+    policy: DecisionPolicy,
+    shutdown: &Shutdown,
+) {
+    let message = match read_command(bus, &delivery) {
+        Ok(message) => message,
+        Err(reason) => return reject_poison(bus, delivery, &reason).await,
+    };
     match transfer::verified(store, &message).await {
         Ok(true) => {}
         Ok(false) => {
@@ -140,11 +160,7 @@ async fn process<S: EventStore>(
         tracing::warn!(%error, command_id = %message.command_id, "ack failed; redelivery will republish");
     }
     if handled.fresh {
-        let status = format!("{:?}", handled.status.payload.status).to_lowercase();
-        metrics::counter!("ledgerline_commands_decided_total", "kind" => message.command.kind().slug(), "status" => status).increment(1);
-        let waited = time::OffsetDateTime::now_utc() - message.accepted_at;
-        metrics::histogram!("ledgerline_command_end_to_end_seconds")
-            .record(waited.as_seconds_f64().max(0.0));
+        record_decided(&message, &handled.status);
     }
     tracing::debug!(command_id = %message.command_id, status = ?handled.status.payload.status, fresh = handled.fresh, "command handled");
 }
@@ -152,7 +168,7 @@ async fn process<S: EventStore>(
 /// Events first, then what the outcome sets in motion: a transfer's next
 /// step, or the status envelope — so a client that sees the status can rely
 /// on the events being in the stream.
-async fn publish_outcome<S: EventStore>(
+pub(crate) async fn publish_outcome<S: EventStore>(
     bus: &Bus,
     store: &S,
     message: &CommandMessage,
@@ -177,7 +193,7 @@ async fn publish_outcome<S: EventStore>(
 
 /// A message that cannot be a command: tell its sender (when it names one)
 /// with a `failed` envelope, and terminate it so it is never redelivered.
-async fn reject_poison(bus: &Bus, delivery: Delivery, reason: &str) {
+pub(crate) async fn reject_poison(bus: &Bus, delivery: Delivery, reason: &str) {
     tracing::warn!(subject = %delivery.subject, reason, "poison command message terminated");
     let loose: serde_json::Value = serde_json::from_slice(&delivery.payload).unwrap_or_default();
     let command_id = loose

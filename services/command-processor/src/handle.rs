@@ -63,30 +63,7 @@ pub async fn decide_command<S: EventStore>(
         });
     }
     let account_id = message.command.account_id();
-    // A transfer's later steps never time out: money in flight must land
-    // or come back.
-    if let Some(deadline) = policy.deadline
-        && !message.command.is_transfer_step()
-        && OffsetDateTime::now_utc() - message.accepted_at > deadline
-    {
-        let error = StatusError {
-            code: "TIMEOUT".to_owned(),
-            message: format!(
-                "The command was not decided within {} s; it was not applied",
-                deadline.as_secs()
-            ),
-        };
-        let decision = Decision {
-            command_id: message.command_id,
-            correlation_id: message.correlation_id,
-            user_id: message.user_id.clone(),
-            account_id: account_id.clone(),
-            expected_version: 0,
-            snapshot: None,
-            outcome: Err((StatusKind::Failed, error)),
-            decided_at: OffsetDateTime::now_utc(),
-            traceparent: ledgerline_telemetry::traceparent(),
-        };
+    if let Some(decision) = timeout_decision(message, policy) {
         return match store.commit(decision).await {
             Ok(status) => Ok(Handled {
                 status,
@@ -108,30 +85,10 @@ pub async fn decide_command<S: EventStore>(
     for _ in 0..MAX_CONFLICT_RETRIES {
         let account = store
             .load(account_id)
-            .instrument(tracing::info_span!("store.load"))
+            .instrument(tracing::info_span!("account.load", from = "store"))
             .await?;
-        let outcome = tracing::info_span!("domain.decide")
-            .in_scope(|| decide(&account, &message.user_id, &message.command))
-            .map_err(|rejection| {
-                (
-                    StatusKind::Rejected,
-                    StatusError {
-                        code: rejection.code().to_owned(),
-                        message: rejection.to_string(),
-                    },
-                )
-            });
-        let decision = Decision {
-            command_id: message.command_id,
-            correlation_id: message.correlation_id,
-            user_id: message.user_id.clone(),
-            account_id: account_id.clone(),
-            expected_version: account.version,
-            snapshot: snapshot_due(&account, outcome.as_deref().unwrap_or(&[]), snapshot_every),
-            outcome,
-            decided_at: OffsetDateTime::now_utc(),
-            traceparent: ledgerline_telemetry::traceparent(),
-        };
+        let decision = tracing::info_span!("domain.decide")
+            .in_scope(|| decision_on(&account, message, snapshot_every));
         match store
             .commit(decision)
             .instrument(tracing::info_span!("store.commit"))
@@ -159,6 +116,68 @@ pub async fn decide_command<S: EventStore>(
         "command {} lost {MAX_CONFLICT_RETRIES} version races in a row",
         message.command_id
     )))
+}
+
+/// The `failed` / `TIMEOUT` decision for a command still undecided past
+/// the policy's deadline. A transfer's later steps never time out: money
+/// in flight must land or come back.
+pub(crate) fn timeout_decision(
+    message: &CommandMessage,
+    policy: DecisionPolicy,
+) -> Option<Decision> {
+    let deadline = policy.deadline?;
+    if message.command.is_transfer_step()
+        || OffsetDateTime::now_utc() - message.accepted_at <= deadline
+    {
+        return None;
+    }
+    let error = StatusError {
+        code: "TIMEOUT".to_owned(),
+        message: format!(
+            "The command was not decided within {} s; it was not applied",
+            deadline.as_secs()
+        ),
+    };
+    Some(Decision {
+        command_id: message.command_id,
+        correlation_id: message.correlation_id,
+        user_id: message.user_id.clone(),
+        account_id: message.command.account_id().clone(),
+        expected_version: 0,
+        snapshot: None,
+        outcome: Err((StatusKind::Failed, error)),
+        decided_at: OffsetDateTime::now_utc(),
+        traceparent: ledgerline_telemetry::traceparent(),
+    })
+}
+
+/// The decision on `message` against `account` as it is: its events (or
+/// the rejection) at the account's version, with a snapshot when one is due.
+pub(crate) fn decision_on(
+    account: &Account,
+    message: &CommandMessage,
+    snapshot_every: i64,
+) -> Decision {
+    let outcome = decide(account, &message.user_id, &message.command).map_err(|rejection| {
+        (
+            StatusKind::Rejected,
+            StatusError {
+                code: rejection.code().to_owned(),
+                message: rejection.to_string(),
+            },
+        )
+    });
+    Decision {
+        command_id: message.command_id,
+        correlation_id: message.correlation_id,
+        user_id: message.user_id.clone(),
+        account_id: account.id.clone(),
+        expected_version: account.version,
+        snapshot: snapshot_due(account, outcome.as_deref().unwrap_or(&[]), snapshot_every),
+        outcome,
+        decided_at: OffsetDateTime::now_utc(),
+        traceparent: ledgerline_telemetry::traceparent(),
+    }
 }
 
 /// The account after `events`, when they carry it across a multiple of

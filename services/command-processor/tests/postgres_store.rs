@@ -288,3 +288,53 @@ async fn version_1_deposits_stored_as_raw_rows_load_through_the_upcaster() {
     );
     db.drop_database().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_commit_stores_every_decision_in_order_or_none() {
+    let db = TestDb::new().await;
+    handle_command(&db.store, &message(open()), 10)
+        .await
+        .unwrap();
+    let group = vec![
+        deposit_decision(1, 5),
+        deposit_decision(2, 7),
+        deposit_decision(3, 1),
+    ];
+    let ids: Vec<Uuid> = group.iter().map(|d| d.command_id).collect();
+    let outcomes = db.store.commit_all(group).await.unwrap();
+    let positions: Vec<i64> = outcomes
+        .iter()
+        .map(|o| o.payload.events[0].global_position)
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+    assert_eq!(
+        outcomes
+            .iter()
+            .map(|o| o.payload.command_id)
+            .collect::<Vec<_>>(),
+        ids
+    );
+    assert_eq!(db.store.outcomes(&ids).await.unwrap().len(), 3);
+    assert_eq!(db.store.load(&acc()).await.unwrap().version, 4);
+
+    // One stale decision spoils the group: nothing of it is stored.
+    let fresh = deposit_decision(4, 2);
+    let fresh_id = fresh.command_id;
+    let result = db
+        .store
+        .commit_all(vec![fresh, deposit_decision(3, 9)])
+        .await;
+    assert!(matches!(result, Err(CommitError::Conflict)), "{result:?}");
+    assert!(db.store.outcome(fresh_id).await.unwrap().is_none());
+    assert_eq!(db.store.load(&acc()).await.unwrap().version, 4);
+
+    // A command decided before spoils it too.
+    let mut again = deposit_decision(4, 2);
+    again.command_id = ids[0];
+    let result = db.store.commit_all(vec![again]).await;
+    assert!(
+        matches!(result, Err(CommitError::AlreadyDecided)),
+        "{result:?}"
+    );
+    db.drop_database().await;
+}

@@ -28,6 +28,12 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(tune: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_services(&[Target::All], tune).await
+}
+
+/// Only `targets` of Ledgerline (start the rest later with
+/// [`TestApp::spawn_service`]).
+pub async fn spawn_services(targets: &[Target], tune: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config::from_env().expect("configuration");
     let id = Uuid::now_v7().simple().to_string();
     let base_url = config
@@ -45,7 +51,7 @@ pub async fn spawn_app_with(tune: impl FnOnce(&mut Config)) -> TestApp {
     config.web_dir = "/nonexistent".to_owned();
     tune(&mut config);
     let shutdown = Shutdown::new();
-    let app = Application::build(config.clone(), &[Target::All], shutdown.clone())
+    let app = Application::build(config.clone(), targets, shutdown.clone())
         .await
         .expect("application starts");
     let port = app.port();
@@ -194,14 +200,20 @@ impl TestApp {
     /// Starts a second, socket-service-only process on this run's NATS and
     /// database: a socket service that knows nothing of earlier sockets.
     pub async fn spawn_socket_service(&self) -> (u16, Shutdown) {
+        self.spawn_service(Target::SocketService).await
+    }
+
+    /// Starts one more service, in a process of its own, on this run's NATS
+    /// and database; it stops with the returned token.
+    pub async fn spawn_service(&self, target: Target) -> (u16, Shutdown) {
         let mut config = self.config.clone();
         config.http_addr = "127.0.0.1:0".parse().expect("addr");
         let shutdown = Shutdown::new();
-        let app = Application::build(config, &[Target::SocketService], shutdown.clone())
+        let app = Application::build(config, &[target], shutdown.clone())
             .await
-            .expect("socket service");
+            .expect("service starts");
         let port = app.port();
-        tokio::spawn(async move { app.run().await.expect("socket service runs") });
+        tokio::spawn(async move { app.run().await.expect("service runs") });
         (port, shutdown)
     }
 

@@ -6,6 +6,7 @@
 mod bad_input;
 mod end_to_end;
 mod event_sourcing;
+mod group_decisions;
 mod helpers;
 mod read_your_writes;
 mod rebuild;

@@ -118,7 +118,7 @@ async fn one_command_is_one_trace_across_every_service() {
         http.span_context.span_id(),
         "the processor continues the request's trace over NATS"
     );
-    for step in ["store.load", "domain.decide", "store.commit"] {
+    for step in ["account.load", "domain.decide", "store.commit"] {
         assert_eq!(
             one(step).parent_span_id,
             handle.span_context.span_id(),

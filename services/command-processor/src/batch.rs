@@ -1,0 +1,353 @@
+//! Group decision: every command waiting on a partition is decided, in the
+//! order it was accepted, against the partition's cached accounts; all of
+//! the decisions are committed in one transaction; everything they set in
+//! motion is published with all acks in flight; then every command is
+//! acked. Anything unusual — a version race, a known command id, the store
+//! away — sends the whole group down the one-at-a-time path, which decides
+//! each command afresh from the store and retries in place.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use async_nats::jetstream::AckKind;
+use futures::future::join_all;
+use ledgerline_bus::{Bus, Delivery, Outgoing};
+use ledgerline_contracts::{CommandMessage, StatusMessage};
+use ledgerline_domain::{Account, AccountId};
+use ledgerline_runtime::Shutdown;
+use ledgerline_store::{EventStore, StoreError};
+use tracing::{Instrument, Span};
+
+use crate::account_cache::AccountCache;
+use crate::consumer::{process, publish_outcome, read_command, record_decided, reject_poison};
+use crate::handle::{decision_on, timeout_decision};
+use crate::{DecisionPolicy, transfer};
+
+/// A command read from its delivery, with the span that continues its trace.
+struct Pending {
+    delivery: Delivery,
+    message: CommandMessage,
+    span: Span,
+}
+
+/// What the group commit made of one command.
+enum Settled {
+    /// Its outcome, and whether it was decided just now (`false`: it had
+    /// been decided before and is only published again).
+    Outcome {
+        status: Box<StatusMessage>,
+        fresh: bool,
+    },
+    /// The same command id came earlier in this group: acked, not published.
+    Repeat,
+}
+
+/// Decides a group of deliveries from one partition (see the module docs).
+pub async fn run_batch<S: EventStore>(
+    bus: &Bus,
+    store: &S,
+    cache: &mut AccountCache,
+    deliveries: Vec<Delivery>,
+    policy: DecisionPolicy,
+    shutdown: &Shutdown,
+) {
+    let mut pending = Vec::with_capacity(deliveries.len());
+    for delivery in deliveries {
+        // One span per command, continuing the trace of the request that
+        // queued it.
+        let span = tracing::info_span!("command.handle", subject = %delivery.subject);
+        ledgerline_telemetry::continue_from(&span, delivery.headers.as_ref(), None);
+        match read_command(bus, &delivery) {
+            Ok(message) => pending.push(Pending {
+                delivery,
+                message,
+                span,
+            }),
+            Err(reason) => reject_poison(bus, delivery, &reason).instrument(span).await,
+        }
+    }
+    let pending = match verify(store, pending).await {
+        Ok(pending) => pending,
+        Err(pending) => return one_at_a_time(bus, store, cache, pending, policy, shutdown).await,
+    };
+    if pending.is_empty() {
+        return;
+    }
+    let settled = match decide_all(store, cache, &pending, policy).await {
+        Ok(settled) => settled,
+        Err(error) => {
+            tracing::debug!(%error, size = pending.len(), "group commit declined; deciding one at a time");
+            return one_at_a_time(bus, store, cache, pending, policy, shutdown).await;
+        }
+    };
+    if !publish(bus, store, &pending, &settled, shutdown).await {
+        // Shutting down mid-retry: unacked, the commands come back and are
+        // answered from their stored outcomes.
+        return;
+    }
+    let acks = pending.iter().map(|p| p.delivery.ack());
+    for (result, p) in join_all(acks).await.into_iter().zip(&pending) {
+        if let Err(error) = result {
+            tracing::warn!(%error, command_id = %p.message.command_id, "ack failed; redelivery will republish");
+        }
+    }
+    for (p, settled) in pending.iter().zip(&settled) {
+        if let Settled::Outcome {
+            status,
+            fresh: true,
+        } = settled
+        {
+            record_decided(&p.message, status);
+        }
+    }
+}
+
+/// Drops forged transfer steps (terminated, never decided). `Err` hands
+/// the commands back when the store cannot be asked now.
+async fn verify<S: EventStore>(
+    store: &S,
+    pending: Vec<Pending>,
+) -> Result<Vec<Pending>, Vec<Pending>> {
+    let mut genuine = Vec::with_capacity(pending.len());
+    let mut rest = pending.into_iter();
+    while let Some(p) = rest.next() {
+        match transfer::verified(store, &p.message)
+            .instrument(p.span.clone())
+            .await
+        {
+            Ok(true) => genuine.push(p),
+            Ok(false) => {
+                tracing::warn!(parent: &p.span, command_id = %p.message.command_id, "unverified transfer step dropped");
+                let _ = p.delivery.ack_with(AckKind::Term).await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot verify a transfer step now");
+                genuine.push(p);
+                genuine.extend(rest);
+                return Err(genuine);
+            }
+        }
+    }
+    Ok(genuine)
+}
+
+/// Decides every command in order and commits them all in one transaction.
+/// The cache is updated only after the commit, and forgets every account
+/// of the group when the commit fails.
+async fn decide_all<S: EventStore>(
+    store: &S,
+    cache: &mut AccountCache,
+    pending: &[Pending],
+    policy: DecisionPolicy,
+) -> Result<Vec<Settled>, GroupError> {
+    let ids: Vec<_> = pending.iter().map(|p| p.message.command_id).collect();
+    let known = store.outcomes(&ids).await?;
+    // The cache must be the store's present, or a refusal (which appends
+    // nothing, so no version check would catch it) could rest on an old
+    // balance: anything written behind this task's back is forgotten.
+    let accounts: Vec<AccountId> = pending
+        .iter()
+        .map(|p| p.message.command.account_id())
+        .filter(|id| cache.get(id).is_some())
+        .cloned()
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let stored = store.versions(&accounts).await?;
+    for id in &accounts {
+        let cached = cache.get(id).map(|a| a.version);
+        if cached != Some(stored.get(id).copied().unwrap_or(0)) {
+            cache.forget(id);
+        }
+    }
+    let mut working: HashMap<AccountId, Account> = HashMap::new();
+    let mut seen = HashSet::new();
+    // For each command: its decision's index, or what it is instead.
+    let mut plan: Vec<Result<usize, Settled>> = Vec::with_capacity(pending.len());
+    let mut decisions = Vec::new();
+    for p in pending {
+        let message = &p.message;
+        if !seen.insert(message.command_id) {
+            plan.push(Err(Settled::Repeat));
+            continue;
+        }
+        if let Some(status) = known.get(&message.command_id) {
+            plan.push(Err(Settled::Outcome {
+                status: Box::new(status.clone()),
+                fresh: false,
+            }));
+            continue;
+        }
+        let decision = match p.span.in_scope(|| timeout_decision(message, policy)) {
+            Some(decision) => decision,
+            None => {
+                let id = message.command.account_id();
+                let account = match working.get(id).or_else(|| cache.get(id)) {
+                    Some(account) => {
+                        let _load =
+                            tracing::info_span!(parent: &p.span, "account.load", from = "cache");
+                        account.clone()
+                    }
+                    None => store
+                        .load(id)
+                        .instrument(
+                            tracing::info_span!(parent: &p.span, "account.load", from = "store"),
+                        )
+                        .await?,
+                };
+                let decision = tracing::info_span!(parent: &p.span, "domain.decide")
+                    .in_scope(|| decision_on(&account, message, policy.snapshot_every));
+                let after = decision
+                    .outcome
+                    .as_deref()
+                    .unwrap_or(&[])
+                    .iter()
+                    .fold(account, Account::apply);
+                working.insert(id.clone(), after);
+                decision
+            }
+        };
+        plan.push(Ok(decisions.len()));
+        decisions.push(decision);
+    }
+    // Each command's trace shows the one commit it was part of.
+    let size = decisions.len();
+    let commit_spans: Vec<Span> = pending
+        .iter()
+        .zip(&plan)
+        .filter(|(_, plan)| plan.is_ok())
+        .map(|(p, _)| tracing::info_span!(parent: &p.span, "store.commit", group = size))
+        .collect();
+    let committed = store.commit_all(decisions).await;
+    drop(commit_spans);
+    let mut statuses = match committed {
+        Ok(statuses) => statuses,
+        Err(error) => {
+            for id in working.keys() {
+                cache.forget(id);
+            }
+            return Err(GroupError::Commit(error));
+        }
+    };
+    for account in working.into_values() {
+        cache.put(account);
+    }
+    let mut fresh: Vec<Option<StatusMessage>> = statuses.drain(..).map(Some).collect();
+    plan.into_iter()
+        .map(|step| match step {
+            Ok(index) => fresh
+                .get_mut(index)
+                .and_then(Option::take)
+                .map(|status| Settled::Outcome {
+                    status: Box::new(status),
+                    fresh: true,
+                })
+                .ok_or(GroupError::Missing(index)),
+            Err(settled) => Ok(settled),
+        })
+        .collect()
+}
+
+#[derive(Debug, thiserror::Error)]
+enum GroupError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("group commit: {0}")]
+    Commit(ledgerline_store::CommitError),
+    #[error("the store returned no outcome for decision {0}")]
+    Missing(usize),
+}
+
+/// Publishes every outcome's events, follow-up command and status, in the
+/// group's order with all acks in flight; on any failure, publishes each
+/// outcome again one at a time until done (JetStream drops the repeats by
+/// id). `false` when shutdown came first.
+async fn publish<S: EventStore>(
+    bus: &Bus,
+    store: &S,
+    pending: &[Pending],
+    settled: &[Settled],
+    shutdown: &Shutdown,
+) -> bool {
+    let outcomes = || {
+        pending.iter().zip(settled).filter_map(|(p, s)| match s {
+            Settled::Outcome { status, .. } => Some((p, status.as_ref())),
+            Settled::Repeat => None,
+        })
+    };
+    match outgoing(bus, store, outcomes()).await {
+        Ok(messages) => match bus.publish_all(&messages).await {
+            Ok(()) => return true,
+            Err(error) => tracing::warn!(%error, "group publish failed; publishing one at a time"),
+        },
+        Err(error) => {
+            tracing::warn!(%error, "cannot prepare the group's messages; publishing one at a time")
+        }
+    }
+    for (p, status) in outcomes() {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match publish_outcome(bus, store, &p.message, status)
+                .instrument(p.span.clone())
+                .await
+            {
+                Ok(()) => break,
+                Err(error) => {
+                    tracing::warn!(%error, command_id = %p.message.command_id, "publish after commit failed; retrying")
+                }
+            }
+            if shutdown.is_cancelled() {
+                return false;
+            }
+            let _ = p.delivery.ack_with(AckKind::Progress).await;
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(2));
+        }
+    }
+    true
+}
+
+/// Events first, then the transfer's next step or the status envelope
+/// (see [`publish_outcome`]), each carrying its own command's trace.
+async fn outgoing<'a, S: EventStore>(
+    bus: &Bus,
+    store: &S,
+    outcomes: impl Iterator<Item = (&'a Pending, &'a StatusMessage)>,
+) -> Result<Vec<Outgoing>, String> {
+    let mut messages = Vec::new();
+    for (p, status) in outcomes {
+        let follow = transfer::follow_up(store, &p.message, status)
+            .await
+            .map_err(|e| e.to_string())?;
+        p.span.in_scope(|| -> Result<(), String> {
+            for event in &status.payload.events {
+                messages.push(bus.outgoing_event(event).map_err(|e| e.to_string())?);
+            }
+            if let Some(next) = &follow.next {
+                messages.push(bus.outgoing_command(next).map_err(|e| e.to_string())?);
+            }
+            if let Some(status) = &follow.status {
+                messages.push(bus.outgoing_status(status).map_err(|e| e.to_string())?);
+            }
+            Ok(())
+        })?;
+    }
+    Ok(messages)
+}
+
+/// The careful path: each command decided from the store, alone.
+async fn one_at_a_time<S: EventStore>(
+    bus: &Bus,
+    store: &S,
+    cache: &mut AccountCache,
+    pending: Vec<Pending>,
+    policy: DecisionPolicy,
+    shutdown: &Shutdown,
+) {
+    for p in pending {
+        cache.forget(p.message.command.account_id());
+        process(bus, store, p.delivery, policy, shutdown)
+            .instrument(p.span)
+            .await;
+    }
+}

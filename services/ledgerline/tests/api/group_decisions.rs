@@ -1,0 +1,146 @@
+//! Group commit: commands waiting on a partition are decided together, in
+//! one transaction, and still exactly as one-at-a-time would decide them.
+
+use std::time::Duration;
+
+use command_processor::handle_command;
+use ledgerline::Target;
+use ledgerline_contracts::{CommandMessage, StatusKind};
+use ledgerline_domain::{AccountCommand, AccountId, Amount, Balance, Currency, UserId};
+use ledgerline_store::{EventStore, InMemoryEventStore};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::helpers::spawn_services;
+
+fn message(account: &str, command: impl FnOnce(AccountId) -> AccountCommand) -> CommandMessage {
+    CommandMessage {
+        command_id: Uuid::now_v7(),
+        correlation_id: Uuid::now_v7(),
+        user_id: UserId::parse("alice").unwrap(),
+        accepted_at: OffsetDateTime::now_utc(),
+        command: command(AccountId::parse(account).unwrap()),
+    }
+}
+
+fn amount(minor: i64) -> Amount {
+    Amount::from_minor(minor).unwrap()
+}
+
+/// Opens, then deposits and withdrawals whose outcomes depend on their
+/// order: a withdrawal decided before its deposit would be refused.
+fn burst() -> Vec<CommandMessage> {
+    let accounts = ["acc-g1", "acc-g2", "acc-g3"];
+    let mut messages: Vec<CommandMessage> = accounts
+        .iter()
+        .map(|a| {
+            message(a, |account_id| AccountCommand::OpenAccount {
+                account_id,
+                currency: Currency::default(),
+                initial_balance: Balance::ZERO,
+            })
+        })
+        .collect();
+    for round in 0..40_i64 {
+        let account = accounts[(round % 3) as usize];
+        messages.push(message(account, |a| {
+            AccountCommand::deposit(a, amount(10 + round))
+        }));
+        messages.push(message(account, |a| {
+            AccountCommand::withdraw(a, amount(15 + round))
+        }));
+    }
+    // Refused: never opened.
+    messages.push(message("acc-g9", |a| AccountCommand::deposit(a, amount(1))));
+    messages
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waiting_commands_are_decided_together_exactly_as_one_at_a_time() {
+    let app = spawn_services(
+        &[
+            Target::CommandApi,
+            Target::BalanceService,
+            Target::HistoryService,
+            Target::AuditService,
+            Target::SocketService,
+        ],
+        |_| {},
+    )
+    .await;
+    let bus = app.bus().await;
+    let messages = burst();
+    // Everything is queued before the processor starts, so it finds whole
+    // groups waiting.
+    let outgoing: Vec<_> = messages
+        .iter()
+        .map(|m| bus.outgoing_command(m).unwrap())
+        .collect();
+    bus.publish_all(&outgoing).await.unwrap();
+    let (_, processor) = app.spawn_service(Target::CommandProcessor).await;
+
+    let store = app.event_store().await;
+    let ids: Vec<Uuid> = messages.iter().map(|m| m.command_id).collect();
+    let mut decided = Default::default();
+    for _ in 0..300 {
+        decided = store.outcomes(&ids).await.unwrap();
+        if decided.len() == ids.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(decided.len(), ids.len(), "every command has an outcome");
+
+    // The same commands, one at a time, in the order they were queued.
+    let oracle = InMemoryEventStore::new();
+    for m in &messages {
+        let expected = handle_command(&oracle, m, 10).await.unwrap().status.payload;
+        let got = &decided[&m.command_id].payload;
+        assert_eq!(
+            (got.status, got.error.as_ref().map(|e| &e.code)),
+            (expected.status, expected.error.as_ref().map(|e| &e.code)),
+            "{:?}",
+            m.command
+        );
+    }
+    let rejected = decided
+        .values()
+        .filter(|s| s.payload.status == StatusKind::Rejected)
+        .count();
+    assert!(rejected > 0, "the burst includes refusals");
+    for account in ["acc-g1", "acc-g2", "acc-g3"] {
+        let id = AccountId::parse(account).unwrap();
+        assert_eq!(
+            store.load(&id).await.unwrap(),
+            oracle.load(&id).await.unwrap()
+        );
+    }
+
+    // Fewer transactions than commands: they were committed in groups.
+    let (events, transactions): (i64, i64) =
+        sqlx::query_as("SELECT count(*), count(DISTINCT tx_id::text) FROM events")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert!(
+        transactions < events,
+        "{events} events in {transactions} transactions"
+    );
+
+    // One status envelope per command on the stream, no more.
+    let mut statuses = bus
+        .js
+        .get_stream(bus.subjects.status_stream())
+        .await
+        .unwrap();
+    let mut published = 0;
+    for _ in 0..100 {
+        published = statuses.info().await.unwrap().state.messages;
+        if published >= ids.len() as u64 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(published, ids.len() as u64);
+    processor.cancel();
+}
