@@ -4,24 +4,30 @@ use std::time::Duration;
 
 use async_nats::jetstream::AckKind;
 use futures::StreamExt;
+use futures::future::join_all;
 use ledgerline_contracts::StatusMessage;
 use tokio_util::sync::CancellationToken;
 
 use crate::Bus;
 
+/// The most statuses handed to a `follow_status` recorder at once.
+pub const STATUS_GROUP: usize = 256;
+
 impl Bus {
     /// Follows `bank.status.>` with the durable consumer `durable` until
-    /// shutdown, reconnecting through faults: each status is handed to
-    /// `record` and acked once recorded, NAKed (retried) when recording
-    /// failed, and terminated when it does not decode — a buggy publisher
-    /// cannot stop the consumer. `record` must be idempotent.
+    /// shutdown, reconnecting through faults. Every status already waiting
+    /// (up to [`STATUS_GROUP`]) is handed to `record` together, so it can
+    /// store them in one transaction; they are acked once recorded, NAKed
+    /// (retried) when recording failed, and a status that does not decode
+    /// is terminated — a buggy publisher cannot stop the consumer. `record`
+    /// must be idempotent.
     pub async fn follow_status<F, Fut, E>(
         &self,
         durable: &str,
         shutdown: CancellationToken,
         record: F,
     ) where
-        F: Fn(StatusMessage) -> Fut,
+        F: Fn(Vec<StatusMessage>) -> Fut,
         Fut: Future<Output = Result<(), E>>,
         E: Display,
     {
@@ -42,36 +48,47 @@ impl Bus {
                     tokio::select! { () = shutdown.cancelled() => return, () = tokio::time::sleep(Duration::from_secs(1)) => continue }
                 }
             };
-            let Ok(mut messages) = consumer.messages().await else {
+            let Ok(messages) = consumer.messages().await else {
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             };
+            let mut groups = messages.ready_chunks(STATUS_GROUP);
             loop {
-                let next = tokio::select! { () = shutdown.cancelled() => return, n = messages.next() => n };
-                let delivery = match next {
-                    Some(Ok(d)) => d,
-                    Some(Err(error)) => {
-                        tracing::warn!(%error, durable, "status stream error");
-                        continue;
-                    }
-                    None => break,
-                };
-                let Ok(status) = serde_json::from_slice::<StatusMessage>(&delivery.payload) else {
-                    tracing::warn!(subject = %delivery.subject, durable, "undecodable status message terminated");
-                    let _ = delivery.ack_with(AckKind::Term).await;
-                    continue;
-                };
-                match record(status).await {
-                    Ok(()) => {
-                        let _ = delivery.ack().await;
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, durable, "cannot record status; will retry");
-                        let _ = delivery
-                            .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
-                            .await;
+                let next =
+                    tokio::select! { () = shutdown.cancelled() => return, n = groups.next() => n };
+                let Some(group) = next else { break };
+                let mut deliveries = Vec::with_capacity(group.len());
+                let mut statuses = Vec::with_capacity(group.len());
+                for delivery in group {
+                    let delivery = match delivery {
+                        Ok(d) => d,
+                        Err(error) => {
+                            tracing::warn!(%error, durable, "status stream error");
+                            continue;
+                        }
+                    };
+                    match serde_json::from_slice::<StatusMessage>(&delivery.payload) {
+                        Ok(status) => {
+                            statuses.push(status);
+                            deliveries.push(delivery);
+                        }
+                        Err(_) => {
+                            tracing::warn!(subject = %delivery.subject, durable, "undecodable status message terminated");
+                            let _ = delivery.ack_with(AckKind::Term).await;
+                        }
                     }
                 }
+                if statuses.is_empty() {
+                    continue;
+                }
+                let ack = match record(statuses).await {
+                    Ok(()) => AckKind::Ack,
+                    Err(error) => {
+                        tracing::warn!(%error, durable, "cannot record statuses; will retry");
+                        AckKind::Nak(Some(Duration::from_secs(1)))
+                    }
+                };
+                join_all(deliveries.iter().map(|d| d.ack_with(ack))).await;
             }
         }
     }

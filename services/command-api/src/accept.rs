@@ -7,6 +7,8 @@ use ledgerline_contracts::{
 use ledgerline_domain::{Amount, CommandKind};
 use ledgerline_runtime::ApiProblem;
 use sqlx::PgPool;
+
+use crate::recorder::{NewCommand, Recorder};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -17,6 +19,7 @@ const IDEMPOTENCY_NAMESPACE: Uuid = Uuid::from_u128(0x6c65_6467_6572_6c69_6e65_2
 #[derive(Clone)]
 pub struct AcceptService {
     pub pool: PgPool,
+    pub(crate) recorder: Recorder,
     pub bus: Bus,
     pub max_amount: Amount,
 }
@@ -101,18 +104,16 @@ impl AcceptService {
         kind: CommandKind,
     ) -> Result<bool, ApiProblem> {
         let request = serde_json::to_value(&message.command).map_err(ApiProblem::internal)?;
-        let inserted = sqlx::query(
-            "INSERT INTO commands (command_id, user_id, kind, request) VALUES ($1, $2, $3, $4) ON CONFLICT (command_id) DO NOTHING",
-        )
-        .bind(message.command_id)
-        .bind(message.user_id.as_str())
-        .bind(kind.slug())
-        .bind(&request)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| ApiProblem::unavailable(format!("cannot record the command: {e}")))?
-        .rows_affected()
-            == 1;
+        let inserted = self
+            .recorder
+            .insert(NewCommand {
+                command_id: message.command_id,
+                user_id: message.user_id.as_str().to_owned(),
+                kind: kind.slug(),
+                request: request.clone(),
+            })
+            .await
+            .map_err(|e| ApiProblem::unavailable(format!("cannot record the command: {e}")))?;
         if inserted {
             return Ok(true);
         }

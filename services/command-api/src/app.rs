@@ -3,6 +3,7 @@ use ledgerline_bus::Bus;
 use ledgerline_runtime::{Config, Readiness, ServiceHandle, Shutdown, connect_schema};
 use sqlx::migrate::Migrator;
 
+use crate::recorder::Recorder;
 use crate::routes::{ApiState, routes};
 use crate::{AcceptService, accept_rpc, outcomes};
 
@@ -18,6 +19,7 @@ pub async fn start(
     let pool = connect_schema(&config.database_url, SCHEMA, &MIGRATOR, config.db_pool_size).await?;
     let accept = AcceptService {
         pool: pool.clone(),
+        recorder: Recorder::start(pool.clone()),
         bus: bus.clone(),
         max_amount: config.max_amount,
     };

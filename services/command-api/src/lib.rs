@@ -8,6 +8,7 @@ mod accept_rpc;
 mod app;
 mod chaos;
 mod outcomes;
+mod recorder;
 mod routes;
 
 pub use accept::AcceptService;

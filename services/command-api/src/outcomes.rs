@@ -1,3 +1,5 @@
+use std::collections::HashSet;
+
 use ledgerline_bus::Bus;
 use ledgerline_contracts::{StatusKind, StatusMessage};
 use ledgerline_runtime::Shutdown;
@@ -9,32 +11,47 @@ pub const DURABLE: &str = "command-api-outcomes";
 /// Learns outcomes from `bank.status.>` for `GET /commands/{id}`. The first
 /// outcome recorded wins, so a redelivered status changes nothing.
 pub async fn follow_outcomes(bus: Bus, pool: PgPool, shutdown: Shutdown) {
-    bus.follow_status(DURABLE, shutdown, |status| {
+    bus.follow_status(DURABLE, shutdown, |statuses| {
         let pool = pool.clone();
-        async move { record(&pool, &status).await }
+        async move { record(&pool, &statuses).await }
     })
     .await;
 }
 
-async fn record(pool: &PgPool, status: &StatusMessage) -> Result<(), sqlx::Error> {
-    let payload = &status.payload;
-    let name = match payload.status {
+fn status_name(kind: StatusKind) -> &'static str {
+    match kind {
         StatusKind::Succeeded => "succeeded",
         StatusKind::Rejected => "rejected",
         StatusKind::Failed => "failed",
-    };
-    let outcome =
-        serde_json::to_value(payload).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+    }
+}
+
+/// Every outcome of the group in one statement. An outcome can arrive
+/// before its command's row (a publish that timed out was stored after
+/// all): a placeholder row keeps it for the command to find.
+async fn record(pool: &PgPool, statuses: &[StatusMessage]) -> Result<(), sqlx::Error> {
+    // One row per command id: a statement may not update a row twice.
+    let mut seen = HashSet::new();
+    let statuses: Vec<&StatusMessage> = statuses
+        .iter()
+        .filter(|s| seen.insert(s.payload.command_id))
+        .collect();
+    let outcomes = statuses
+        .iter()
+        .map(|s| serde_json::to_value(&s.payload))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
     sqlx::query(
         "INSERT INTO commands (command_id, user_id, kind, request, status, outcome, decided_at)
-         VALUES ($1, $2, 'unknown', 'null'::jsonb, $3, $4, now())
+         SELECT id, user_id, 'unknown', 'null'::jsonb, status, outcome, now()
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[]) AS t(id, user_id, status, outcome)
          ON CONFLICT (command_id) DO UPDATE SET status = EXCLUDED.status, outcome = EXCLUDED.outcome, decided_at = now()
          WHERE commands.status = 'accepted'",
     )
-    .bind(payload.command_id)
-    .bind(status.user_id.as_str())
-    .bind(name)
-    .bind(outcome)
+    .bind(statuses.iter().map(|s| s.payload.command_id).collect::<Vec<_>>())
+    .bind(statuses.iter().map(|s| s.user_id.as_str().to_owned()).collect::<Vec<_>>())
+    .bind(statuses.iter().map(|s| status_name(s.payload.status).to_owned()).collect::<Vec<_>>())
+    .bind(outcomes)
     .execute(pool)
     .await
     .map(|_| ())

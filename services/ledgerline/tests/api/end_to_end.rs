@@ -210,6 +210,37 @@ async fn the_same_idempotency_key_twice_moves_money_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_key_sent_many_times_at_once_moves_money_once() {
+    let app = spawn_app().await;
+    let alice = app.token("alice").await;
+    let mut socket = app.socket(&alice).await;
+    app.accepted(&alice, "open-account", json!({"accountId": "acc-k"}))
+        .await;
+    status_frames(&mut socket, 1, Duration::from_secs(10)).await;
+    // Concurrent repeats land in one group insert of the accepted rows.
+    let body = json!({"accountId": "acc-k", "amount": 5});
+    let answers = futures::future::join_all(
+        (0..16).map(|_| app.command(&alice, "deposit", body.clone(), Some("burst-1"))),
+    )
+    .await;
+    let ids: std::collections::HashSet<String> = answers
+        .iter()
+        .map(|(status, answer)| {
+            assert_eq!(*status, 202, "{answer}");
+            answer["commandId"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "one command id for one key: {ids:?}");
+    let frames = status_frames(&mut socket, 2, Duration::from_secs(5)).await;
+    assert_eq!(frames.len(), 1, "one outcome: {frames:?}");
+    let (_, account) = app.get(&alice, "/queries/account/acc-k").await;
+    assert_eq!(
+        (account["balance"].as_i64(), account["version"].as_i64()),
+        (Some(500), Some(2))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_sent_over_the_socket_are_accepted_and_answered() {
     let app = spawn_app().await;
     let alice = app.token("alice").await;

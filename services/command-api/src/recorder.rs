@@ -1,0 +1,96 @@
+//! Group commit for acceptance: the `commands` rows of requests arriving
+//! together are inserted in one statement and one transaction, so a burst
+//! of POSTs costs a few fsyncs rather than one each. A lone request waits
+//! for nobody: it is inserted at once.
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+use sqlx::PgPool;
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+/// The most rows inserted in one statement.
+const GROUP: usize = 256;
+
+/// A command's row as accepted.
+#[derive(Debug)]
+pub struct NewCommand {
+    pub command_id: Uuid,
+    pub user_id: String,
+    pub kind: &'static str,
+    pub request: Value,
+}
+
+type Reply = oneshot::Sender<Result<bool, String>>;
+
+#[derive(Clone)]
+pub struct Recorder {
+    queue: mpsc::Sender<(NewCommand, Reply)>,
+}
+
+impl Recorder {
+    /// Starts the inserting task; it ends when the last clone is dropped.
+    pub fn start(pool: PgPool) -> Self {
+        let (queue, requests) = mpsc::channel(4 * GROUP);
+        tokio::spawn(run(pool, requests));
+        Self { queue }
+    }
+
+    /// Inserts the row unless its command id is there already; `true` when
+    /// this call inserted it.
+    pub async fn insert(&self, row: NewCommand) -> Result<bool, String> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send((row, reply))
+            .await
+            .map_err(|_| "the command recorder has stopped".to_owned())?;
+        answer
+            .await
+            .map_err(|_| "the command recorder has stopped".to_owned())?
+    }
+}
+
+async fn run(pool: PgPool, mut requests: mpsc::Receiver<(NewCommand, Reply)>) {
+    while let Some(first) = requests.recv().await {
+        let mut group = vec![first];
+        while group.len() < GROUP {
+            match requests.try_recv() {
+                Ok(next) => group.push(next),
+                Err(_) => break,
+            }
+        }
+        let (rows, replies): (Vec<NewCommand>, Vec<Reply>) = group.into_iter().unzip();
+        match insert_all(&pool, &rows).await {
+            Ok(mut inserted) => {
+                for (row, reply) in rows.iter().zip(replies) {
+                    // The same id twice in one group: only the first inserted it.
+                    let _ = reply.send(Ok(inserted.remove(&row.command_id)));
+                }
+            }
+            Err(error) => {
+                let error = error.to_string();
+                for reply in replies {
+                    let _ = reply.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// The ids this statement inserted.
+async fn insert_all(pool: &PgPool, rows: &[NewCommand]) -> Result<HashSet<Uuid>, sqlx::Error> {
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "INSERT INTO commands (command_id, user_id, kind, request)
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[])
+         ON CONFLICT (command_id) DO NOTHING
+         RETURNING command_id",
+    )
+    .bind(rows.iter().map(|r| r.command_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.user_id.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.kind.to_owned()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.request.clone()).collect::<Vec<_>>())
+    .fetch_all(pool)
+    .await?;
+    Ok(ids.into_iter().collect())
+}
