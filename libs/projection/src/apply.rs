@@ -1,7 +1,7 @@
-//! Applying events to a read model: one event per transaction (the live
-//! runner), or many in one transaction (a batch, a replay page). Either way
-//! the per-account version skips duplicates and detects gaps, and the
-//! checkpoint moves in the same transaction as the update.
+//! Applying events to a read model: many in one transaction (a live batch,
+//! a replay page), or one event per transaction (the fallback when a batch
+//! fails). Either way the per-account version skips duplicates and detects
+//! gaps, and the checkpoint moves in the same transaction as the update.
 
 use ledgerline_bus::Bus;
 use ledgerline_contracts::EventEnvelope;
@@ -9,7 +9,7 @@ use sqlx::{PgConnection, PgPool};
 use tracing::{Instrument, Span};
 
 use crate::Projector;
-use crate::checkpoint::{advance, seen_version};
+use crate::checkpoint::{advance_checkpoint, advance_version, seen_version};
 use crate::read_model::enter_gate;
 
 pub(crate) enum Applied {
@@ -21,12 +21,41 @@ pub(crate) enum Applied {
     },
 }
 
+/// What one transaction applied: the checkpoint moves by this, once, just
+/// before the commit.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Tally {
+    /// Events that changed the read model (duplicates not counted).
+    pub events: i64,
+    /// The furthest global position among them.
+    pub position: i64,
+}
+
+impl Tally {
+    fn add(&mut self, event: &EventEnvelope) {
+        self.events += 1;
+        self.position = self.position.max(event.global_position);
+    }
+
+    /// Writes the checkpoint, if anything was applied.
+    pub(crate) async fn record<P: Projector>(
+        &self,
+        tx: &mut PgConnection,
+    ) -> Result<(), sqlx::Error> {
+        match self.events {
+            0 => Ok(()),
+            n => advance_checkpoint(tx, P::NAME, n, self.position).await,
+        }
+    }
+}
+
 /// Applies one event inside the caller's transaction, unless it is a
-/// duplicate or comes after a gap.
-pub(crate) async fn apply_in_tx<P: Projector>(
+/// duplicate or comes after a gap; the caller records the checkpoint.
+async fn apply_in_tx<P: Projector>(
     tx: &mut PgConnection,
     projector: &P,
     event: &EventEnvelope,
+    tally: &mut Tally,
 ) -> Result<Applied, sqlx::Error> {
     let seen = seen_version(tx, event.aggregate_id.as_str()).await?;
     if event.version <= seen {
@@ -36,14 +65,8 @@ pub(crate) async fn apply_in_tx<P: Projector>(
         return Ok(Applied::Gap { seen });
     }
     projector.apply(tx, event).await?;
-    advance(
-        tx,
-        P::NAME,
-        event.aggregate_id.as_str(),
-        event.version,
-        event.global_position,
-    )
-    .await?;
+    advance_version(tx, event.aggregate_id.as_str(), event.version).await?;
+    tally.add(event);
     Ok(Applied::Done)
 }
 
@@ -59,8 +82,10 @@ pub(crate) async fn apply_once<P: Projector>(
     if let Some(schema) = gate {
         enter_gate(&mut tx, schema).await?;
     }
-    let applied = apply_in_tx(&mut tx, projector, event).await?;
+    let mut tally = Tally::default();
+    let applied = apply_in_tx(&mut tx, projector, event, &mut tally).await?;
     if matches!(applied, Applied::Done) {
+        tally.record::<P>(&mut tx).await?;
         tx.commit().await?;
     }
     Ok(applied)
@@ -87,7 +112,7 @@ pub(crate) async fn missing_before(
 }
 
 /// Applies the event, healing a gap before it first (each step its own
-/// transaction, as the live runner does).
+/// transaction).
 pub(crate) async fn apply_healing<P: Projector>(
     bus: &Bus,
     pool: &PgPool,
@@ -111,24 +136,26 @@ pub(crate) async fn apply_healing<P: Projector>(
 }
 
 /// Applies events in order inside one transaction, healing gaps from the
-/// event store. Returns how many changed the read model. A gap that cannot
-/// be healed fails the whole batch (the caller rolls back). `spans`, when
-/// given, has one span per event (its trace, continued from the message).
+/// event store, and moves the checkpoint once for all of them. Returns what
+/// changed the read model. A gap that cannot be healed fails the whole
+/// batch (the caller rolls back). `spans`, when given, has one span per
+/// event (its trace, continued from the message).
 pub(crate) async fn apply_batch_in_tx<P: Projector>(
     bus: &Bus,
     tx: &mut PgConnection,
     projector: &P,
     events: &[EventEnvelope],
     spans: &[Span],
-) -> Result<usize, String> {
-    let mut done = 0;
+) -> Result<Tally, String> {
+    let mut tally = Tally::default();
     for (i, event) in events.iter().enumerate() {
         let span = spans.get(i).cloned().unwrap_or_else(Span::none);
-        done += apply_healing_in_tx(bus, tx, projector, event)
+        apply_healing_in_tx(bus, tx, projector, event, &mut tally)
             .instrument(span)
             .await?;
     }
-    Ok(done)
+    tally.record::<P>(tx).await.map_err(|e| e.to_string())?;
+    Ok(tally)
 }
 
 async fn apply_healing_in_tx<P: Projector>(
@@ -136,27 +163,24 @@ async fn apply_healing_in_tx<P: Projector>(
     tx: &mut PgConnection,
     projector: &P,
     event: &EventEnvelope,
-) -> Result<usize, String> {
-    let mut done = 0;
-    let mut applied = apply_in_tx(tx, projector, event)
+    tally: &mut Tally,
+) -> Result<(), String> {
+    let sql = |e: sqlx::Error| e.to_string();
+    let mut applied = apply_in_tx(tx, projector, event, tally)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(sql)?;
     if let Applied::Gap { seen } = applied {
         for earlier in missing_before(bus, event, seen).await? {
-            if let Applied::Done = apply_in_tx(tx, projector, &earlier)
+            apply_in_tx(tx, projector, &earlier, tally)
                 .await
-                .map_err(|e| e.to_string())?
-            {
-                done += 1;
-            }
+                .map_err(sql)?;
         }
-        applied = apply_in_tx(tx, projector, event)
+        applied = apply_in_tx(tx, projector, event, tally)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(sql)?;
     }
     match applied {
-        Applied::Done => Ok(done + 1),
-        Applied::Duplicate => Ok(done),
+        Applied::Done | Applied::Duplicate => Ok(()),
         Applied::Gap { seen } => Err(format!(
             "{} v{} still follows a gap after v{seen}",
             event.aggregate_id, event.version

@@ -1,64 +1,26 @@
-//! Batched writing (the audit log): every event the pull consumer has
-//! ready, up to [`BATCH_SIZE`], goes into one transaction with the
-//! checkpoint, and is acked after the commit. Duplicates are still skipped
-//! per event. A batch that fails is applied again one event per
-//! transaction, so one bad event cannot hold the others back.
+//! Batched writing, for every projector: the events a pull consumer has
+//! ready, up to [`BATCH_SIZE`], go into one transaction together with the
+//! checkpoint, in delivery order, and are acked only after the commit (a
+//! crash before it leaves them unacked, so they are redelivered). A
+//! redelivered event is skipped by its account's version; a gap is healed
+//! from the event store inside the same transaction. A batch that fails is
+//! rolled back and applied again one event per transaction, so one bad
+//! event holds back only itself (and its account's later events).
 
-use std::time::Duration;
-
-use futures::StreamExt;
+use futures::future::join_all;
 use ledgerline_bus::{Bus, Delivery};
 use ledgerline_contracts::EventEnvelope;
-use ledgerline_runtime::Shutdown;
 use tracing::{Instrument, Span};
 
-use crate::apply::apply_batch_in_tx;
+use crate::apply::{Tally, apply_batch_in_tx};
 use crate::read_model::enter_gate;
-use crate::runner::{apply_and_settle, bind_consumer, count_applied, decode};
+use crate::runner::{apply_and_settle, count_applied, decode};
 use crate::{Projector, ReadModelDb};
 
 /// Most events written in one transaction.
 pub const BATCH_SIZE: usize = 256;
 
-pub async fn run_projector_batched<P: Projector>(
-    bus: Bus,
-    db: ReadModelDb,
-    projector: P,
-    shutdown: Shutdown,
-) {
-    while !shutdown.is_cancelled() {
-        let consumer = match bind_consumer(&bus, P::DURABLE, None).await {
-            Ok(c) => c,
-            Err(error) => {
-                tracing::warn!(%error, projection = P::NAME, "cannot bind consumer; retrying");
-                tokio::select! { () = shutdown.cancelled() => return, () = tokio::time::sleep(Duration::from_secs(1)) => continue }
-            }
-        };
-        let Ok(messages) = consumer.messages().await else {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            continue;
-        };
-        // Whatever has already arrived, without waiting for more.
-        let mut batches = messages.ready_chunks(BATCH_SIZE);
-        loop {
-            let next =
-                tokio::select! { () = shutdown.cancelled() => return, n = batches.next() => n };
-            let Some(chunk) = next else { break };
-            let mut deliveries = Vec::with_capacity(chunk.len());
-            for item in chunk {
-                match item {
-                    Ok(delivery) => deliveries.push(delivery),
-                    Err(error) => {
-                        tracing::warn!(%error, projection = P::NAME, "event stream error")
-                    }
-                }
-            }
-            handle_batch(&bus, &db, &projector, deliveries).await;
-        }
-    }
-}
-
-async fn handle_batch<P: Projector>(
+pub(crate) async fn handle_batch<P: Projector>(
     bus: &Bus,
     db: &ReadModelDb,
     projector: &P,
@@ -79,19 +41,22 @@ async fn handle_batch<P: Projector>(
     let spans: Vec<Span> = decoded
         .iter()
         .map(|(delivery, _)| {
-            let span =
-                tracing::info_span!("projection.apply", projection = P::NAME, batched = true);
+            let span = tracing::info_span!(
+                "projection.apply",
+                projection = P::NAME,
+                batch = events.len()
+            );
             ledgerline_telemetry::continue_from(&span, delivery.headers.as_ref(), None);
             span
         })
         .collect();
     match write_batch(bus, db, projector, &events, &spans).await {
-        Ok(done) => {
-            for (delivery, _) in &decoded {
-                let _ = delivery.ack().await;
+        Ok(tally) => {
+            // After the commit, never before: an unacked event comes back.
+            let _ = join_all(decoded.iter().map(|(delivery, _)| delivery.ack())).await;
+            if tally.events > 0 {
+                count_applied::<P>(tally.events.unsigned_abs(), tally.position);
             }
-            let position = events.iter().map(|e| e.global_position).max().unwrap_or(0);
-            count_applied::<P>(done as u64, position);
         }
         Err(error) => {
             tracing::warn!(%error, projection = P::NAME, events = decoded.len(), "batch failed; applying its events one by one");
@@ -104,18 +69,19 @@ async fn handle_batch<P: Projector>(
     }
 }
 
-async fn write_batch<P: Projector>(
+/// One transaction: the switch gate (shared), the events, the checkpoint.
+pub(crate) async fn write_batch<P: Projector>(
     bus: &Bus,
     db: &ReadModelDb,
     projector: &P,
     events: &[EventEnvelope],
     spans: &[Span],
-) -> Result<usize, String> {
+) -> Result<Tally, String> {
     let mut tx = db.pool().begin().await.map_err(|e| e.to_string())?;
     enter_gate(&mut tx, db.schema())
         .await
         .map_err(|e| e.to_string())?;
-    let done = apply_batch_in_tx(bus, &mut tx, projector, events, spans).await?;
+    let tally = apply_batch_in_tx(bus, &mut tx, projector, events, spans).await?;
     tx.commit().await.map_err(|e| e.to_string())?;
-    Ok(done)
+    Ok(tally)
 }

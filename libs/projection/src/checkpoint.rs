@@ -36,12 +36,11 @@ pub(crate) async fn seen_version(
     Ok(version.unwrap_or(0))
 }
 
-pub(crate) async fn advance(
+/// Records that the account's event `version` is applied.
+pub(crate) async fn advance_version(
     tx: &mut PgConnection,
-    name: &str,
     aggregate_id: &str,
     version: i64,
-    position: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO projected_versions (aggregate_id, version) VALUES ($1, $2)
@@ -50,14 +49,26 @@ pub(crate) async fn advance(
     .bind(aggregate_id)
     .bind(version)
     .execute(&mut *tx)
-    .await?;
+    .await
+    .map(|_| ())
+}
+
+/// Moves the projection's checkpoint past `events` applied events, the
+/// furthest at `position` — once per transaction, however many it holds.
+pub(crate) async fn advance_checkpoint(
+    tx: &mut PgConnection,
+    name: &str,
+    events: i64,
+    position: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO projection_checkpoint (name, last_position, events, updated_at) VALUES ($1, $2, 1, now())
+        "INSERT INTO projection_checkpoint (name, last_position, events, updated_at) VALUES ($1, $2, $3, now())
          ON CONFLICT (name) DO UPDATE SET last_position = GREATEST(projection_checkpoint.last_position, EXCLUDED.last_position),
-             events = projection_checkpoint.events + 1, updated_at = now()",
+             events = projection_checkpoint.events + EXCLUDED.events, updated_at = now()",
     )
     .bind(name)
     .bind(position)
+    .bind(events)
     .execute(&mut *tx)
     .await
     .map(|_| ())

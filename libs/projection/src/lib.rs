@@ -1,8 +1,8 @@
-//! Runs a read model from `bank.evt.>`: each event is applied in one
-//! transaction together with the projection's checkpoint, so a redelivered
-//! event changes nothing and a crash loses nothing. Also: batched writing,
-//! bootstrapping a new read model from the event store, and rebuilding one
-//! without downtime.
+//! Runs a read model from `bank.evt.>`: the events at hand are applied in
+//! one transaction together with the projection's checkpoint and acked
+//! after the commit, so a redelivered event changes nothing and a crash
+//! loses nothing. Also: bootstrapping a new read model from the event
+//! store, and rebuilding one without downtime.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod admin;
@@ -20,7 +20,7 @@ pub use admin::{
     GATHER_WINDOW, LIVE, ProjectionView, ProjectionsOverview, ProjectorStatus, READ_MODELS,
     REBUILDING, UNREACHABLE, gather, local_view, serve_projection_status, store_head,
 };
-pub use batch::{BATCH_SIZE, run_projector_batched};
+pub use batch::BATCH_SIZE;
 pub use bootstrap::run_projector_bootstrapped;
 pub use checkpoint::{ProjectionStatus, ensure_checkpoint_tables, projection_status};
 pub use read_model::{ReadModelDb, ReadModelError, write_gated};

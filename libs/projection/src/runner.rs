@@ -9,10 +9,10 @@ use ledgerline_contracts::EventEnvelope;
 use ledgerline_runtime::Shutdown;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
-use tracing::Instrument;
 
-use crate::ReadModelDb;
 use crate::apply::{Applied, apply_healing};
+use crate::batch::handle_batch;
+use crate::{BATCH_SIZE, ReadModelDb};
 
 /// One read model: how an event changes it.
 pub trait Projector: Clone + Send + Sync + 'static {
@@ -77,8 +77,11 @@ pub(crate) async fn bind_consumer(
         .map_err(|e| e.to_string())
 }
 
-/// Follows the event stream until shutdown, reconnecting through faults:
-/// one transaction per event.
+/// Follows the event stream until shutdown, reconnecting through faults.
+/// Every event the consumer has ready, up to [`crate::BATCH_SIZE`], is
+/// applied in one transaction together with the checkpoint and acked after
+/// the commit (see [`crate::batch`]); a lone event is applied at once, so
+/// batching adds no wait.
 pub async fn run_projector<P: Projector>(
     bus: Bus,
     db: ReadModelDb,
@@ -103,26 +106,28 @@ pub(crate) async fn run_projector_from<P: Projector>(
                 tokio::select! { () = shutdown.cancelled() => return, () = tokio::time::sleep(Duration::from_secs(1)) => continue }
             }
         };
-        let Ok(mut messages) = consumer.messages().await else {
+        let Ok(messages) = consumer.messages().await else {
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         };
+        // Whatever has already arrived, without waiting for more.
+        let mut batches = messages.ready_chunks(BATCH_SIZE);
         loop {
             let next =
-                tokio::select! { () = shutdown.cancelled() => return, n = messages.next() => n };
-            match next {
-                Some(Ok(delivery)) => {
-                    let span = tracing::info_span!("projection.apply", projection = P::NAME);
-                    ledgerline_telemetry::continue_from(&span, delivery.headers.as_ref(), None);
-                    handle(&bus, &db, &projector, delivery)
-                        .instrument(span)
-                        .await
+                tokio::select! { () = shutdown.cancelled() => return, n = batches.next() => n };
+            let Some(chunk) = next else { break };
+            let mut deliveries = Vec::with_capacity(chunk.len());
+            for item in chunk {
+                match item {
+                    Ok(delivery) => deliveries.push(delivery),
+                    Err(error) => {
+                        tracing::warn!(%error, projection = P::NAME, "event stream error")
+                    }
                 }
-                Some(Err(error)) => {
-                    tracing::warn!(%error, projection = P::NAME, "event stream error")
-                }
-                None => break,
             }
+            // Shutdown waits for the batch in hand: it is committed and
+            // acked, or rolled back and redelivered, never half of each.
+            handle_batch(&bus, &db, &projector, deliveries).await;
         }
     }
 }
@@ -146,15 +151,9 @@ pub(crate) fn count_applied<P: Projector>(events: u64, position: i64) {
     metrics::gauge!("ledgerline_projection_position", "projection" => P::NAME).set(position as f64);
 }
 
-async fn handle<P: Projector>(bus: &Bus, db: &ReadModelDb, projector: &P, delivery: Delivery) {
-    let Some(event) = decode::<P>(&delivery).await else {
-        return;
-    };
-    apply_and_settle(bus, db, projector, &delivery, &event).await
-}
-
-/// Applies one event in its own transaction, then acks it — or NAKs it to
-/// come back later (a gap not healed yet, a database fault).
+/// Applies one event in its own transaction (healing a gap first), then
+/// acks it — or NAKs it to come back later (a gap not healed yet, a
+/// database fault). The fallback of a batch that failed.
 pub(crate) async fn apply_and_settle<P: Projector>(
     bus: &Bus,
     db: &ReadModelDb,

@@ -51,18 +51,16 @@ pub(crate) async fn store_page(
     Ok(events)
 }
 
-/// Applies one page in one transaction; returns how many events changed
-/// the read model.
+/// Applies one page in one transaction, checkpoint included.
 pub(crate) async fn apply_page<P: Projector>(
     bus: &Bus,
     pool: &PgPool,
     projector: &P,
     events: &[EventEnvelope],
-) -> Result<usize, String> {
+) -> Result<(), String> {
     let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
-    let done = apply_batch_in_tx(bus, &mut tx, projector, events, &[]).await?;
-    tx.commit().await.map_err(|e| e.to_string())?;
-    Ok(done)
+    apply_batch_in_tx(bus, &mut tx, projector, events, &[]).await?;
+    tx.commit().await.map_err(|e| e.to_string())
 }
 
 /// Replays the log after `after` into `pool` until a page comes back empty

@@ -1,8 +1,6 @@
 use ledgerline_auth::TokenKeys;
 use ledgerline_bus::Bus;
-use ledgerline_projection::{
-    ReadModelDb, run_projector_batched, serve_projection_status, serve_rebuild,
-};
+use ledgerline_projection::{ReadModelDb, run_projector, serve_projection_status, serve_rebuild};
 use ledgerline_runtime::{Config, Readiness, ServiceHandle, Shutdown};
 use sqlx::migrate::Migrator;
 
@@ -12,9 +10,8 @@ use crate::{AuditEvents, status_log};
 pub const SCHEMA: &str = "audit";
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
-/// Starts the AuditLog projector — batched: many events per transaction —
-/// the command-outcome follower, the status and rebuild responders, and
-/// the route.
+/// Starts the AuditLog projector, the command-outcome follower, the status
+/// and rebuild responders, and the route.
 pub async fn start(
     config: &Config,
     bus: &Bus,
@@ -29,7 +26,7 @@ pub async fn start(
     });
     let readiness = db.ready(Readiness::default().nats(bus.client.clone()));
     Ok(ServiceHandle::new("audit-service", router, readiness)
-        .task(tokio::spawn(run_projector_batched(
+        .task(tokio::spawn(run_projector(
             bus.clone(),
             db.clone(),
             AuditEvents,

@@ -13,8 +13,7 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// Starts the AccountBalances projector (which also keeps DailySummary),
 /// its status and rebuild responders, and the routes — including
 /// `GET /projections` and `POST /projections/rebuild`, served here for the
-/// whole system. One transaction per event: a balance is visible as soon as
-/// its event is applied.
+/// whole system.
 pub async fn start(
     config: &Config,
     bus: &Bus,

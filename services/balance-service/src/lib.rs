@@ -1,4 +1,4 @@
-//! balance-service: the `AccountBalances` read model, per event.
+//! balance-service: the `AccountBalances` and `DailySummary` read models.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod app;

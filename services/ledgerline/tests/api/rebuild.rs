@@ -480,14 +480,15 @@ async fn a_replica_that_did_not_rebuild_keeps_serving_and_writing_the_new_tables
     let _ = server.await;
 }
 
-// Subscriber modes (issue 5, item 8): the audit log is written in batches,
-// and a new history read model starts from the event store.
+// Subscriber modes (issue 5, item 8): every read model is written in
+// batches, and a new history read model starts from the event store.
 
-/// While the audit log's writers are held (its switch gate taken
-/// exclusively, as a rebuild's switch does), events pile up in its
-/// consumer; released, they are written many per transaction — each once.
+/// While the read models' writers are held (their switch gates taken
+/// exclusively, as a rebuild's switch does), events pile up in their
+/// consumers; released, they are written many per transaction — each once,
+/// with the checkpoint counting each once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_audit_log_writes_what_piled_up_in_few_transactions() {
+async fn every_read_model_writes_what_piled_up_in_few_transactions() {
     let app = spawn_app().await;
     let alice = app.token("alice").await;
     let ops = app.token_with_role("ops", Some("operator")).await;
@@ -499,14 +500,23 @@ async fn the_audit_log_writes_what_piled_up_in_few_transactions() {
         b["items"].as_array().is_some_and(|i| i.len() == 2)
     })
     .await;
+    app.eventually(
+        &alice,
+        "/projections/TransactionHistory?accountId=acc-b1",
+        |b| b["items"].as_array().is_some_and(|i| i.len() == 1),
+    )
+    .await;
 
     let mut hold = sqlx::PgConnection::connect(&app.config.database_url)
         .await
         .unwrap();
-    sqlx::query("SELECT pg_advisory_lock(hashtext('ledgerline:switch:audit'))")
-        .execute(&mut hold)
-        .await
-        .unwrap();
+    for schema in ["audit", "balances", "history"] {
+        sqlx::query("SELECT pg_advisory_lock(hashtext('ledgerline:switch:' || $1))")
+            .bind(schema)
+            .execute(&mut hold)
+            .await
+            .unwrap();
+    }
     let mut ids = Vec::new();
     for _ in 0..30 {
         let body = json!({"accountId": "acc-b1", "amount": 1});
@@ -519,20 +529,44 @@ async fn the_audit_log_writes_what_piled_up_in_few_transactions() {
         b["items"].as_array().is_some_and(|i| i.len() == 62)
     })
     .await;
+    app.eventually(&alice, "/projections/AccountBalances", |b| {
+        b["items"][0]["version"] == 31
+    })
+    .await;
+    app.eventually(
+        &alice,
+        "/projections/TransactionHistory?accountId=acc-b1&limit=100",
+        |b| b["items"].as_array().is_some_and(|i| i.len() == 31),
+    )
+    .await;
     let mut conn = sqlx::PgConnection::connect(&app.config.database_url)
         .await
         .unwrap();
-    let (entries, transactions): (i64, i64) = sqlx::query_as(
-        "SELECT count(*), count(DISTINCT xmin::text) FROM audit.entries WHERE kind = 'event'",
+    for (read_model, rows) in [
+        ("AuditLog", "audit.entries WHERE kind = 'event'"),
+        ("TransactionHistory", "history.transactions"),
+    ] {
+        let (entries, transactions): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT count(*), count(DISTINCT xmin::text) FROM {rows}"
+        )))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(entries, 31, "{read_model}");
+        assert!(
+            transactions <= 10,
+            "{read_model}: 31 events took {transactions} transactions"
+        );
+    }
+    let (balance, events, checkpoint, head): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT balance FROM balances.accounts WHERE account_id = 'acc-b1'),
+                c.events, c.last_position, (SELECT max(global_position) FROM es.events)
+         FROM balances.projection_checkpoint c WHERE c.name = 'AccountBalances'",
     )
     .fetch_one(&mut conn)
     .await
     .unwrap();
-    assert_eq!(entries, 31);
-    assert!(
-        transactions <= 10,
-        "31 events took {transactions} transactions"
-    );
+    assert_eq!((balance, events, checkpoint), (3000, 31, head));
 }
 
 /// A history service started for the first time, after the stream has

@@ -1,0 +1,267 @@
+#![allow(clippy::unwrap_used)]
+//! The live runner against the real NATS and PostgreSQL, with a read model
+//! of its own (one row per deposit): a burst is written in a few
+//! transactions with the checkpoint, events delivered again change
+//! nothing, and one event that cannot be applied holds back only itself.
+
+use std::time::Duration;
+
+use ledgerline_bus::Bus;
+use ledgerline_contracts::{EventEnvelope, EventMetadata};
+use ledgerline_domain::{AccountEvent, AccountId, Amount, Balance, UserId};
+use ledgerline_projection::{Projector, ReadModelDb, projection_status, run_projector};
+use ledgerline_runtime::{Config, Shutdown, ensure_database};
+use sqlx::migrate::Migrator;
+use sqlx::{Connection, PgConnection, PgPool};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+static MIGRATOR: Migrator = sqlx::migrate!("./tests/migrations");
+const SCHEMA: &str = "moves";
+/// The amount the test projector refuses to apply: a poison event.
+const POISON: i64 = 7_777;
+
+#[derive(Clone)]
+struct Moves;
+
+impl Projector for Moves {
+    const NAME: &'static str = "Moves";
+    const DURABLE: &'static str = "moves-test";
+
+    async fn apply(&self, tx: &mut PgConnection, e: &EventEnvelope) -> Result<(), sqlx::Error> {
+        let AccountEvent::MoneyDeposited { amount, .. } = &e.event else {
+            return Ok(());
+        };
+        if amount.minor() == POISON {
+            return Err(sqlx::Error::Protocol("a poison event".into()));
+        }
+        sqlx::query(
+            "INSERT INTO moves (account_id, version, amount, global_position) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(e.aggregate_id.as_str())
+        .bind(e.version)
+        .bind(amount.minor())
+        .bind(e.global_position)
+        .execute(tx)
+        .await
+        .map(|_| ())
+    }
+}
+
+/// A runner on a database and stream prefix of its own, removed on drop.
+struct Harness {
+    bus: Bus,
+    pool: PgPool,
+    database_url: String,
+    shutdown: Shutdown,
+}
+
+async fn start() -> Harness {
+    let config = Config::from_env().unwrap();
+    let id = Uuid::now_v7().simple().to_string();
+    let (server, _) = config.database_url.rsplit_once('/').unwrap();
+    let database_url = format!("{server}/ll_test_proj_{id}");
+    ensure_database(&database_url).await.unwrap();
+    let bus = Bus::connect(&config.nats_url, &format!("p{}", &id[id.len() - 12..]), 1)
+        .await
+        .unwrap();
+    bus.ensure_streams(1).await.unwrap();
+    let db = ReadModelDb::connect(&database_url, SCHEMA, &MIGRATOR, 3)
+        .await
+        .unwrap();
+    let shutdown = Shutdown::new();
+    tokio::spawn(run_projector(
+        bus.clone(),
+        db.clone(),
+        Moves,
+        shutdown.clone(),
+    ));
+    Harness {
+        bus,
+        pool: db.pool(),
+        database_url,
+        shutdown,
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        let (bus, url) = (self.bus.clone(), self.database_url.clone());
+        let cleanup = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let _ = bus.delete_streams().await;
+                let (server, name) = url.rsplit_once('/').unwrap();
+                if let Ok(mut conn) = PgConnection::connect(&format!("{server}/postgres")).await {
+                    let drop_db = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(drop_db))
+                        .execute(&mut conn)
+                        .await;
+                }
+            });
+        });
+        let _ = cleanup.join();
+    }
+}
+
+fn deposit(account: &str, version: i64, position: i64, amount: i64) -> EventEnvelope {
+    EventEnvelope {
+        event_id: Uuid::now_v7(),
+        aggregate_type: "BankAccount".into(),
+        aggregate_id: AccountId::parse(account).unwrap(),
+        version,
+        global_position: position,
+        event: AccountEvent::MoneyDeposited {
+            amount: Amount::from_minor(amount).unwrap(),
+            balance_after: Balance::from_minor(amount * version).unwrap(),
+            reference: None,
+        },
+        schema_version: 2,
+        metadata: EventMetadata {
+            command_id: Uuid::now_v7(),
+            correlation_id: Uuid::now_v7(),
+            user_id: UserId::parse("alice").unwrap(),
+            timestamp: OffsetDateTime::now_utc(),
+            traceparent: None,
+        },
+    }
+}
+
+impl Harness {
+    /// Publishes without a `Nats-Msg-Id`, so JetStream keeps a second copy
+    /// of an event: what a projector sees when a batch it committed is
+    /// delivered again (its acks lost, a crash before acking).
+    async fn publish(&self, events: &[EventEnvelope]) {
+        let mut acks = Vec::new();
+        for e in events {
+            let body = serde_json::to_vec(e).unwrap();
+            let subject = self.bus.subjects.event(&e.aggregate_id);
+            acks.push(self.bus.js.publish(subject, body.into()).await.unwrap());
+        }
+        for ack in acks {
+            ack.await.unwrap();
+        }
+    }
+
+    /// Holds every writer of the read model (its switch gate, taken
+    /// exclusively as a rebuild's switch does) until the connection closes.
+    async fn hold_writers(&self) -> PgConnection {
+        let mut hold = PgConnection::connect(&self.database_url).await.unwrap();
+        sqlx::query("SELECT pg_advisory_lock(hashtext('ledgerline:switch:moves'))")
+            .execute(&mut hold)
+            .await
+            .unwrap();
+        hold
+    }
+
+    async fn wait_for_events(&self, applied: i64) -> ledgerline_projection::ProjectionStatus {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let status = projection_status(&self.pool, Moves::NAME).await.unwrap();
+            if status.events >= applied {
+                return status;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                let per: Vec<(String, i64, i64)> = sqlx::query_as(
+                    "SELECT account_id, count(*), max(version) FROM moves GROUP BY 1 ORDER BY 1",
+                )
+                .fetch_all(&self.pool)
+                .await
+                .unwrap();
+                panic!("stuck at {status:?}, waiting for {applied}: {per:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Rows, their sum, and how many transactions wrote them.
+    async fn moves(&self) -> (i64, i64, i64) {
+        sqlx::query_as(
+            "SELECT count(*), coalesce(sum(amount), 0)::bigint, count(DISTINCT xmin::text) FROM moves",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .unwrap()
+    }
+}
+
+/// 300 events over 6 accounts, `amount` = 1 … 300 in publish order.
+fn burst() -> Vec<EventEnvelope> {
+    (1..=300)
+        .map(|n| {
+            let account = format!("acc-{}", n % 6);
+            deposit(&account, (n - 1) / 6 + 1, n, n)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_is_applied_in_order_in_few_transactions_and_checkpointed() {
+    let app = start().await;
+    let events = burst();
+    let hold = app.hold_writers().await;
+    app.publish(&events).await;
+    hold.close().await.unwrap();
+
+    let status = app.wait_for_events(300).await;
+    assert_eq!((status.events, status.last_position), (300, 300));
+    let (rows, sum, transactions) = app.moves().await;
+    assert_eq!((rows, sum), (300, 300 * 301 / 2));
+    assert!(
+        transactions <= 20,
+        "300 events piled up took {transactions} transactions"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_delivered_again_is_not_applied_twice() {
+    let app = start().await;
+    let events = burst();
+    app.publish(&events).await;
+    app.wait_for_events(300).await;
+
+    // The whole burst again, followed by one new event per account, while
+    // writers are held: they arrive together, the copies beside new work.
+    let fresh: Vec<EventEnvelope> = (0..6)
+        .map(|a| deposit(&format!("acc-{a}"), 51, 301 + a, 1000))
+        .collect();
+    let hold = app.hold_writers().await;
+    app.publish(&events).await;
+    app.publish(&fresh).await;
+    hold.close().await.unwrap();
+
+    let status = app.wait_for_events(306).await;
+    // Let any copy still in flight arrive: it must change nothing.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let again = projection_status(&app.pool, Moves::NAME).await.unwrap();
+    assert_eq!((status.events, again.events), (306, 306));
+    assert_eq!(again.last_position, 306);
+    let (rows, sum, _) = app.moves().await;
+    assert_eq!((rows, sum), (306, 300 * 301 / 2 + 6000));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_event_in_a_batch_holds_back_only_itself() {
+    let app = start().await;
+    let mut events = burst();
+    // Its own account, in the middle of the burst.
+    events.insert(150, deposit("acc-poison", 1, 1000, POISON));
+    let hold = app.hold_writers().await;
+    app.publish(&events).await;
+    hold.close().await.unwrap();
+
+    let status = app.wait_for_events(300).await;
+    let (rows, sum, _) = app.moves().await;
+    assert_eq!((status.events, rows, sum), (300, 300, 300 * 301 / 2));
+    let poisoned: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM projected_versions WHERE aggregate_id = 'acc-poison'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(poisoned, 0);
+}
