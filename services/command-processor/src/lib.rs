@@ -11,6 +11,7 @@ mod consumer;
 mod events_page_rpc;
 mod events_rpc;
 mod handle;
+pub mod leases;
 mod routes;
 mod store_head_rpc;
 pub mod transfer;
