@@ -77,7 +77,7 @@ impl ProjectionView {
                 rebuild,
                 last_rebuild,
             }) => Self {
-                lag: head.map(|head| head.saturating_sub(r.checkpoint).max(0)),
+                lag: head.map(|head| crate::lag(head, r.checkpoint)),
                 name: r.name,
                 status: r.status,
                 checkpoint: Some(r.checkpoint),

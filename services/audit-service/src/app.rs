@@ -1,6 +1,8 @@
 use ledgerline_auth::TokenKeys;
 use ledgerline_bus::Bus;
-use ledgerline_projection::{ReadModelDb, run_projector, serve_projection_status, serve_rebuild};
+use ledgerline_projection::{
+    ReadModelDb, report_lag, run_projector, serve_projection_status, serve_rebuild,
+};
 use ledgerline_runtime::{Config, Readiness, ServiceHandle, Shutdown};
 use sqlx::migrate::Migrator;
 
@@ -41,6 +43,11 @@ pub async fn start(
             bus.clone(),
             db.clone(),
             AuditEvents,
+            shutdown.clone(),
+        )))
+        .task(tokio::spawn(report_lag::<AuditEvents>(
+            bus.clone(),
+            db.clone(),
             shutdown.clone(),
         )))
         .task(tokio::spawn(status_log::follow_status(

@@ -1,6 +1,8 @@
 use ledgerline_auth::TokenKeys;
 use ledgerline_bus::Bus;
-use ledgerline_projection::{ReadModelDb, run_projector, serve_projection_status, serve_rebuild};
+use ledgerline_projection::{
+    ReadModelDb, report_lag, run_projector, serve_projection_status, serve_rebuild,
+};
 use ledgerline_runtime::{Config, Readiness, ServiceHandle, Shutdown};
 use sqlx::migrate::Migrator;
 
@@ -40,9 +42,15 @@ pub async fn start(
         Balances,
         shutdown.clone(),
     ));
+    let lag = tokio::spawn(report_lag::<Balances>(
+        bus.clone(),
+        db.clone(),
+        shutdown.clone(),
+    ));
     let projector = tokio::spawn(run_projector(bus.clone(), db, Balances, shutdown.clone()));
     Ok(ServiceHandle::new("balance-service", router, readiness)
         .task(projector)
         .task(status)
-        .task(rebuild))
+        .task(rebuild)
+        .task(lag))
 }

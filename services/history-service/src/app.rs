@@ -1,7 +1,7 @@
 use ledgerline_auth::TokenKeys;
 use ledgerline_bus::Bus;
 use ledgerline_projection::{
-    ReadModelDb, run_projector_bootstrapped, serve_projection_status, serve_rebuild,
+    ReadModelDb, report_lag, run_projector_bootstrapped, serve_projection_status, serve_rebuild,
 };
 use ledgerline_runtime::{Config, Readiness, ServiceHandle, Shutdown};
 use sqlx::migrate::Migrator;
@@ -40,6 +40,11 @@ pub async fn start(
         History,
         shutdown.clone(),
     ));
+    let lag = tokio::spawn(report_lag::<History>(
+        bus.clone(),
+        db.clone(),
+        shutdown.clone(),
+    ));
     let projector = tokio::spawn(run_projector_bootstrapped(
         bus.clone(),
         db,
@@ -49,5 +54,6 @@ pub async fn start(
     Ok(ServiceHandle::new("history-service", router, readiness)
         .task(projector)
         .task(status)
-        .task(rebuild))
+        .task(rebuild)
+        .task(lag))
 }

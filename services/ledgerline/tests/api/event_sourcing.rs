@@ -455,6 +455,62 @@ async fn every_read_model_is_listed_live_and_its_lag_converges_to_zero() {
     .await;
 }
 
+/// The series on `/metrics` whose name and labels are `series`, with its value.
+fn gauge(metrics: &str, series: &str) -> Option<f64> {
+    metrics.lines().find_map(|line| {
+        let value = line.strip_prefix(series)?.strip_prefix(' ')?;
+        value.trim().parse().ok()
+    })
+}
+
+/// Lag is a Prometheus gauge too, for every projector: the store head
+/// minus its checkpoint, and its durable consumer's pending messages.
+/// (The recorder is process-wide, shared by the apps of parallel tests, so
+/// only the series and their sanity are asserted, not this app's values.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_projectors_lag_is_on_metrics() {
+    let app = spawn_app().await;
+    let alice = app.token("alice").await;
+    let opened = app
+        .accepted(&alice, "open-account", json!({"accountId": "acc-m"}))
+        .await;
+    decided(&app, &alice, &[opened]).await;
+
+    let series = [
+        r#"ledgerline_projection_lag_events{projection="AccountBalances"}"#,
+        r#"ledgerline_projection_lag_events{projection="TransactionHistory"}"#,
+        r#"ledgerline_projection_lag_events{projection="AuditLog"}"#,
+        r#"ledgerline_consumer_pending{consumer="balance-service"}"#,
+        r#"ledgerline_consumer_pending{consumer="history-service"}"#,
+        r#"ledgerline_consumer_pending{consumer="audit-service"}"#,
+    ];
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let response = app.http.get(app.url("/metrics")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let metrics = response.text().await.unwrap();
+        let values: Vec<Option<f64>> = series.iter().map(|s| gauge(&metrics, s)).collect();
+        if values.iter().all(Option::is_some) {
+            for (series, value) in series.iter().zip(values) {
+                let value = value.unwrap();
+                assert!(value >= 0.0 && value.fract() == 0.0, "{series} {value}");
+            }
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "missing from /metrics: {:?}",
+            series
+                .iter()
+                .zip(&values)
+                .filter(|(_, v)| v.is_none())
+                .map(|(s, _)| s)
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_balance_service_alone_serves_projections_and_names_what_did_not_answer() {
     let app = spawn_app().await;

@@ -1,0 +1,68 @@
+//! How far behind a read model is, on `/metrics`: the event store's head
+//! minus the projection's checkpoint, and the messages its durable consumer
+//! has not yet been delivered. `GET /projections` tells the same lag when
+//! asked; the gauges let Prometheus alert on it.
+
+use std::time::Duration;
+
+use ledgerline_bus::Bus;
+use ledgerline_runtime::Shutdown;
+
+use crate::{Projector, ReadModelDb, projection_status, store_head};
+
+/// How often the gauges are refreshed once both are known.
+const EVERY: Duration = Duration::from_secs(5);
+/// How soon to ask again while one is still unknown during the first
+/// [`START_UP`] (the consumer may not be bound, nor the processor
+/// answering, yet); after that, every [`EVERY`] whatever the answer.
+const UNTIL_KNOWN: Duration = Duration::from_millis(500);
+const START_UP: Duration = Duration::from_secs(30);
+
+/// Store head − checkpoint, never negative (the head may have been read
+/// before the checkpoint moved on).
+pub fn lag(head: i64, checkpoint: i64) -> i64 {
+    head.saturating_sub(checkpoint).max(0)
+}
+
+/// Keeps `ledgerline_projection_lag_events{projection}` (store head −
+/// checkpoint; left as it was while the command processor does not say its
+/// head) and `ledgerline_consumer_pending{consumer}` (the durable
+/// consumer's undelivered messages) current until shutdown.
+pub async fn report_lag<P: Projector>(bus: Bus, db: ReadModelDb, shutdown: Shutdown) {
+    let stream = bus.subjects.events_stream();
+    let started = tokio::time::Instant::now();
+    loop {
+        let pool = db.pool();
+        let (head, status, pending) = tokio::join!(
+            store_head(&bus),
+            projection_status(&pool, P::NAME),
+            bus.consumer_pending(&stream, P::DURABLE),
+        );
+        let lag_known = match (head, status) {
+            (Some(head), Ok(status)) => {
+                let lag = lag(head, status.last_position);
+                metrics::gauge!("ledgerline_projection_lag_events", "projection" => P::NAME)
+                    .set(lag as f64);
+                true
+            }
+            _ => false,
+        };
+        let pending_known = match pending {
+            Ok(pending) => {
+                metrics::gauge!("ledgerline_consumer_pending", "consumer" => P::DURABLE)
+                    .set(pending as f64);
+                true
+            }
+            Err(_) => false,
+        };
+        let wait = if (lag_known && pending_known) || started.elapsed() > START_UP {
+            EVERY
+        } else {
+            UNTIL_KNOWN
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+}
