@@ -62,7 +62,9 @@ SERVICES = [
 ]
 HPA_SERVICES = {"command-api", "socket-service"}
 # Read by the binary outside clap's Config (logging, OpenTelemetry).
-EXTRA_ENV = {"RUST_LOG", "LOG_FORMAT", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME"}
+# Read outside the clap Config: logging, tracing, and the processor's replica
+# name for its partition leases (POD_NAME, else HOSTNAME).
+EXTRA_ENV = {"RUST_LOG", "LOG_FORMAT", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME", "POD_NAME"}
 # May differ between compose and Kubernetes (credentials, log filters, per-service).
 ENV_MAY_DIFFER = {"DATABASE_URL", "JWT_SECRET", "RUST_LOG", "OTEL_SERVICE_NAME"}
 
@@ -763,9 +765,20 @@ def check_k8s(config: dict, served: dict[str, set[str]], app: dict) -> None:
     proc = deployments.get("command-processor", {}).get("spec", {})
     hpas = by_kind.get("HorizontalPodAutoscaler", {})
     hpa_targets = {h["spec"]["scaleTargetRef"]["name"] for h in hpas.values()}
-    R.check("k8s: command-processor is one replica, Recreate, never autoscaled",
-            proc.get("replicas") == 1 and (proc.get("strategy") or {}).get("type") == "Recreate"
+    cm = next((c for n, c in by_kind.get("ConfigMap", {}).items() if n.startswith("ledgerline-config")), {})
+    partitions = int((cm.get("data") or {}).get("COMMAND_PARTITIONS", "8"))
+    rolling = (proc.get("strategy") or {}).get("rollingUpdate") or {}
+    R.check("k8s: command-processor replicas share partitions by lease: 2..COMMAND_PARTITIONS, "
+            "rolling with maxUnavailable 0, never autoscaled",
+            2 <= int(proc.get("replicas") or 0) <= partitions
+            and (proc.get("strategy") or {}).get("type") == "RollingUpdate"
+            and str(rolling.get("maxUnavailable")) == "0"
             and "command-processor" not in hpa_targets, f"{proc.get('replicas')} {proc.get('strategy')}")
+    proc_env = {e["name"]: e for c in pod_spec(deployments.get("command-processor", {})).get("containers", [])
+                for e in c.get("env", [])}
+    R.check("k8s: each processor replica is named by its pod (POD_NAME from metadata.name)",
+            ((proc_env.get("POD_NAME") or {}).get("valueFrom") or {}).get("fieldRef", {}).get("fieldPath")
+            == "metadata.name", str(proc_env.get("POD_NAME")))
     R.check("k8s: HPAs for command-api and socket-service only", hpa_targets == HPA_SERVICES, str(hpa_targets))
     R.problems("k8s: HPA targets exist, autoscaled Deployments leave replicas to the HPA", [
         f"{h['metadata']['name']}: target {h['spec']['scaleTargetRef']['name']} missing" for h in hpas.values()

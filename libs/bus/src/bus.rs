@@ -110,10 +110,17 @@ impl Bus {
         Ok(())
     }
 
-    /// Removes this prefix's streams (tests clean up with it).
+    /// Removes this prefix's streams and its leases bucket (tests clean up
+    /// with it).
     pub async fn delete_streams(&self) -> Result<(), BusError> {
         let s = &self.subjects;
-        for name in [s.commands_stream(), s.events_stream(), s.status_stream()] {
+        let leases = format!("KV_{}", s.leases_bucket());
+        for name in [
+            s.commands_stream(),
+            s.events_stream(),
+            s.status_stream(),
+            leases,
+        ] {
             let _ = self.js.delete_stream(name).await;
         }
         Ok(())

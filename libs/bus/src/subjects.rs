@@ -34,6 +34,19 @@ impl Subjects {
     pub fn status_stream(&self) -> String {
         self.stream("STATUS")
     }
+    /// The KV bucket of the command processors' partition leases; anything
+    /// a bucket name may not hold becomes `_`.
+    pub fn leases_bucket(&self) -> String {
+        let prefix: String = self
+            .prefix
+            .chars()
+            .map(|c| match c {
+                'a'..='z' | 'A'..='Z' | '0'..='9' => c.to_ascii_uppercase(),
+                _ => '_',
+            })
+            .collect();
+        format!("{prefix}_PROCESSOR_LEASES")
+    }
 
     pub fn command(&self, partition: u32, account: &AccountId) -> String {
         format!("{}.cmd.{partition}.{account}", self.prefix)

@@ -40,6 +40,12 @@ pub struct Config {
     /// Number of command partitions (`bank.cmd.{partition}.{accountId}`).
     #[arg(long, env = "COMMAND_PARTITIONS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub command_partitions: u32,
+    /// Seconds a command-processor replica's partition lease lasts without
+    /// renewal: a crashed replica's partitions move to the others after
+    /// this. Longer than the command AckWait (10 s), so the crashed owner's
+    /// unacked commands are redelivered before newer ones.
+    #[arg(long, env = "PARTITION_LEASE_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(11..=600))]
+    pub partition_lease_secs: u64,
     /// Take a snapshot every N events of an account.
     #[arg(long, env = "SNAPSHOT_EVERY", default_value_t = 10, value_parser = clap::value_parser!(i64).range(1..))]
     pub snapshot_every: i64,

@@ -5,6 +5,7 @@ use ledgerline_bus::Bus;
 use ledgerline_runtime::{Config, Readiness, ServiceHandle, Shutdown, connect_schema};
 use ledgerline_store::{MIGRATOR, PostgresEventStore, SCHEMA};
 
+use crate::leases::{self, LeaseConfig};
 use crate::routes::{QueryState, routes};
 use crate::{DecisionPolicy, accounts_rpc, consumer, events_rpc};
 
@@ -45,15 +46,33 @@ pub async fn start(
         deadline: (config.command_deadline_secs > 0)
             .then(|| Duration::from_secs(config.command_deadline_secs)),
     };
+    // One replica at a time owns each partition (see `leases`); this one
+    // runs the decision loops of the partitions it holds.
+    let leases = LeaseConfig {
+        ttl: Duration::from_secs(config.partition_lease_secs),
+        replica_id: leases::replica_id_for_this_host(),
+    };
+    let (deciding, decider_store) = (bus.clone(), store.clone());
+    let run = leases::run_leases(
+        bus.clone(),
+        leases,
+        shutdown.clone(),
+        move |partition, token| {
+            tokio::spawn(consumer::run_partition(
+                deciding.clone(),
+                decider_store.clone(),
+                partition,
+                policy,
+                token,
+            ))
+        },
+    );
+    handle = handle.task(tokio::spawn(async move {
+        if let Err(error) = run.await {
+            tracing::error!(%error, "partition leases stopped; this replica decides nothing");
+        }
+    }));
     for partition in 0..bus.partitions {
-        let task = consumer::run_partition(
-            bus.clone(),
-            store.clone(),
-            partition,
-            policy,
-            shutdown.clone(),
-        );
-        handle = handle.task(tokio::spawn(task));
         let pending = bus.clone().report_pending(
             bus.subjects.commands_stream(),
             consumer::durable_name(partition),

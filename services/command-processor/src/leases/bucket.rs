@@ -17,19 +17,9 @@ use super::LeaseError;
 const MEMBER_PREFIX: &str = "member.";
 const PARTITION_PREFIX: &str = "partition.";
 
-/// `{PREFIX}_PROCESSOR_LEASES`, like the bus's stream names; anything a
-/// bucket name may not hold becomes `_`.
+/// `{PREFIX}_PROCESSOR_LEASES` (see [`ledgerline_bus::Subjects::leases_bucket`]).
 pub fn bucket_name(bus: &Bus) -> String {
-    let prefix: String = bus
-        .subjects
-        .prefix()
-        .chars()
-        .map(|c| match c {
-            'a'..='z' | 'A'..='Z' | '0'..='9' => c.to_ascii_uppercase(),
-            _ => '_',
-        })
-        .collect();
-    format!("{prefix}_PROCESSOR_LEASES")
+    bus.subjects.leases_bucket()
 }
 
 pub fn member_key(replica: &str) -> String {

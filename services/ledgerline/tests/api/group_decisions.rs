@@ -7,7 +7,7 @@ use command_processor::handle_command;
 use ledgerline::Target;
 use ledgerline_contracts::{CommandMessage, StatusKind};
 use ledgerline_domain::{AccountCommand, AccountId, Amount, Balance, Currency, UserId};
-use ledgerline_store::{EventStore, InMemoryEventStore};
+use ledgerline_store::{EventStore, InMemoryEventStore, PostgresEventStore};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -29,8 +29,7 @@ fn amount(minor: i64) -> Amount {
 
 /// Opens, then deposits and withdrawals whose outcomes depend on their
 /// order: a withdrawal decided before its deposit would be refused.
-fn burst() -> Vec<CommandMessage> {
-    let accounts = ["acc-g1", "acc-g2", "acc-g3"];
+pub fn burst(accounts: [&str; 3]) -> Vec<CommandMessage> {
     let mut messages: Vec<CommandMessage> = accounts
         .iter()
         .map(|a| {
@@ -55,21 +54,20 @@ fn burst() -> Vec<CommandMessage> {
     messages
 }
 
+/// Every service but the command processor (tests start it themselves).
+pub const ALL_BUT_THE_PROCESSOR: [Target; 5] = [
+    Target::CommandApi,
+    Target::BalanceService,
+    Target::HistoryService,
+    Target::AuditService,
+    Target::SocketService,
+];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn waiting_commands_are_decided_together_exactly_as_one_at_a_time() {
-    let app = spawn_services(
-        &[
-            Target::CommandApi,
-            Target::BalanceService,
-            Target::HistoryService,
-            Target::AuditService,
-            Target::SocketService,
-        ],
-        |_| {},
-    )
-    .await;
+    let app = spawn_services(&ALL_BUT_THE_PROCESSOR, |_| {}).await;
     let bus = app.bus().await;
-    let messages = burst();
+    let messages = burst(["acc-g1", "acc-g2", "acc-g3"]);
     // Everything is queued before the processor starts, so it finds whole
     // groups waiting.
     let outgoing: Vec<_> = messages
@@ -80,42 +78,7 @@ async fn waiting_commands_are_decided_together_exactly_as_one_at_a_time() {
     let (_, processor) = app.spawn_service(Target::CommandProcessor).await;
 
     let store = app.event_store().await;
-    let ids: Vec<Uuid> = messages.iter().map(|m| m.command_id).collect();
-    let mut decided = Default::default();
-    for _ in 0..300 {
-        decided = store.outcomes(&ids).await.unwrap();
-        if decided.len() == ids.len() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(decided.len(), ids.len(), "every command has an outcome");
-
-    // The same commands, one at a time, in the order they were queued.
-    let oracle = InMemoryEventStore::new();
-    for m in &messages {
-        let expected = handle_command(&oracle, m, 10).await.unwrap().status.payload;
-        let got = &decided[&m.command_id].payload;
-        assert_eq!(
-            (got.status, got.error.as_ref().map(|e| &e.code)),
-            (expected.status, expected.error.as_ref().map(|e| &e.code)),
-            "{:?}",
-            m.command
-        );
-    }
-    let rejected = decided
-        .values()
-        .filter(|s| s.payload.status == StatusKind::Rejected)
-        .count();
-    assert!(rejected > 0, "the burst includes refusals");
-    for account in ["acc-g1", "acc-g2", "acc-g3"] {
-        let id = AccountId::parse(account).unwrap();
-        assert_eq!(
-            store.load(&id).await.unwrap(),
-            oracle.load(&id).await.unwrap()
-        );
-    }
-
+    assert_decided_as_one_at_a_time(&store, &messages).await;
     // Fewer transactions than commands: they were committed in groups.
     let (events, transactions): (i64, i64) =
         sqlx::query_as("SELECT count(*), count(DISTINCT tx_id::text) FROM events")
@@ -136,11 +99,53 @@ async fn waiting_commands_are_decided_together_exactly_as_one_at_a_time() {
     let mut published = 0;
     for _ in 0..100 {
         published = statuses.info().await.unwrap().state.messages;
-        if published >= ids.len() as u64 {
+        if published >= messages.len() as u64 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(published, ids.len() as u64);
+    assert_eq!(published, messages.len() as u64);
     processor.cancel();
+}
+
+/// Waits for every command's outcome and checks each (and the accounts)
+/// against the same commands decided one at a time, in order, in memory.
+pub async fn assert_decided_as_one_at_a_time(
+    store: &PostgresEventStore,
+    messages: &[CommandMessage],
+) {
+    let ids: Vec<Uuid> = messages.iter().map(|m| m.command_id).collect();
+    let mut decided = Default::default();
+    for _ in 0..300 {
+        decided = store.outcomes(&ids).await.unwrap();
+        if decided.len() == ids.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(decided.len(), ids.len(), "every command has an outcome");
+    let oracle = InMemoryEventStore::new();
+    let mut accounts = std::collections::BTreeSet::new();
+    for m in messages {
+        let expected = handle_command(&oracle, m, 10).await.unwrap().status.payload;
+        let got = &decided[&m.command_id].payload;
+        assert_eq!(
+            (got.status, got.error.as_ref().map(|e| &e.code)),
+            (expected.status, expected.error.as_ref().map(|e| &e.code)),
+            "{:?}",
+            m.command
+        );
+        accounts.insert(m.command.account_id().clone());
+    }
+    let rejected = decided
+        .values()
+        .filter(|s| s.payload.status == StatusKind::Rejected)
+        .count();
+    assert!(rejected > 0, "the burst includes refusals");
+    for id in accounts {
+        assert_eq!(
+            store.load(&id).await.unwrap(),
+            oracle.load(&id).await.unwrap()
+        );
+    }
 }

@@ -11,6 +11,7 @@ mod helpers;
 mod read_your_writes;
 mod rebuild;
 mod reliability;
+mod replicas;
 mod resume;
 mod tracing_across_services;
 mod transfers;

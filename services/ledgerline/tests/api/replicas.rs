@@ -1,0 +1,69 @@
+//! Several command-processor replicas: each partition is owned by one of
+//! them at a time, and ownership follows replicas as they come and go.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use ledgerline::Target;
+use ledgerline_bus::Bus;
+
+use crate::group_decisions::{ALL_BUT_THE_PROCESSOR, assert_decided_as_one_at_a_time, burst};
+use crate::helpers::spawn_services;
+
+/// Partition → the replica holding its lease, from the leases bucket.
+async fn owners(bus: &Bus) -> BTreeMap<u32, String> {
+    let mut owners = BTreeMap::new();
+    let Ok(kv) = bus.js.get_key_value(bus.subjects.leases_bucket()).await else {
+        return owners;
+    };
+    for partition in 0..bus.partitions {
+        if let Ok(Some(value)) = kv.get(format!("partition.{partition}")).await {
+            owners.insert(partition, String::from_utf8_lossy(&value).into_owned());
+        }
+    }
+    owners
+}
+
+/// Waits until every partition is held and `replicas` replicas hold them.
+async fn owned_by(bus: &Bus, replicas: usize) -> BTreeMap<u32, String> {
+    let mut seen = BTreeMap::new();
+    for _ in 0..300 {
+        seen = owners(bus).await;
+        let holders: BTreeSet<&String> = seen.values().collect();
+        if seen.len() == bus.partitions as usize && holders.len() == replicas {
+            return seen;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("partitions never settled on {replicas} replica(s): {seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_share_the_partitions_and_one_takes_all_when_the_other_leaves() {
+    let app = spawn_services(&ALL_BUT_THE_PROCESSOR, |_| {}).await;
+    let bus = app.bus().await;
+    let store = app.event_store().await;
+    let (_, first) = app.spawn_service(Target::CommandProcessor).await;
+    let (_, second) = app.spawn_service(Target::CommandProcessor).await;
+    owned_by(&bus, 2).await;
+
+    let messages = burst(["acc-r1", "acc-r2", "acc-r3"]);
+    let outgoing: Vec<_> = messages
+        .iter()
+        .map(|m| bus.outgoing_command(m).unwrap())
+        .collect();
+    bus.publish_all(&outgoing).await.unwrap();
+    assert_decided_as_one_at_a_time(&store, &messages).await;
+
+    // Scaling down: the leaver hands its partitions over as it stops.
+    first.cancel();
+    owned_by(&bus, 1).await;
+    let messages = burst(["acc-r4", "acc-r5", "acc-r6"]);
+    let outgoing: Vec<_> = messages
+        .iter()
+        .map(|m| bus.outgoing_command(m).unwrap())
+        .collect();
+    bus.publish_all(&outgoing).await.unwrap();
+    assert_decided_as_one_at_a_time(&store, &messages).await;
+    second.cancel();
+}
