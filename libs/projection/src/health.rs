@@ -1,12 +1,13 @@
-//! How far behind a read model is, on `/metrics`: the event store's head
-//! minus the projection's checkpoint, and the messages its durable consumer
-//! has not yet been delivered. `GET /projections` tells the same lag when
-//! asked; the gauges let Prometheus alert on it.
+//! A projector's health: `/readyz` is red until its durable consumer is
+//! bound, and `/metrics` shows how far behind its read model is — the event
+//! store's head minus the projection's checkpoint, and the messages its
+//! durable consumer has not yet been delivered. (`GET /projections` tells
+//! the same lag when asked; the gauges let Prometheus alert on it.)
 
 use std::time::Duration;
 
 use ledgerline_bus::Bus;
-use ledgerline_runtime::Shutdown;
+use ledgerline_runtime::{Readiness, Shutdown};
 
 use crate::{Projector, ReadModelDb, projection_status, store_head};
 
@@ -65,4 +66,21 @@ pub async fn report_lag<P: Projector>(bus: Bus, db: ReadModelDb, shutdown: Shutd
             () = tokio::time::sleep(wait) => {}
         }
     }
+}
+
+/// Adds the `consumer` readiness check: the projector's durable consumer on
+/// the event stream exists. Until then the projector is not following the
+/// stream — it is starting, re-binding after a fault, or (a new history
+/// read model) still replaying the event store.
+pub fn consumer_ready<P: Projector>(readiness: Readiness, bus: &Bus) -> Readiness {
+    let bus = bus.clone();
+    readiness.check("consumer", move || {
+        let bus = bus.clone();
+        async move {
+            bus.consumer_pending(&bus.subjects.events_stream(), P::DURABLE)
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("{}: {e}", P::DURABLE))
+        }
+    })
 }

@@ -10,7 +10,7 @@ mod apply;
 mod batch;
 mod bootstrap;
 mod checkpoint;
-mod lag;
+mod health;
 mod read_model;
 mod read_your_writes;
 mod rebuild;
@@ -24,7 +24,7 @@ pub use admin::{
 pub use batch::BATCH_SIZE;
 pub use bootstrap::run_projector_bootstrapped;
 pub use checkpoint::{ProjectionStatus, ensure_checkpoint_tables, projection_status};
-pub use lag::{lag, report_lag};
+pub use health::{consumer_ready, lag, report_lag};
 pub use read_model::{ReadModelDb, ReadModelError, write_gated};
 pub use read_your_writes::{READ_YOUR_WRITES_PATIENCE, min_position, wait_for_position};
 pub use rebuild::{RebuildAnswer, RebuildOutcome, RebuildProgress, request_rebuild, serve_rebuild};

@@ -1,7 +1,7 @@
 use ledgerline_auth::TokenKeys;
 use ledgerline_bus::Bus;
 use ledgerline_projection::{
-    ReadModelDb, report_lag, run_projector, serve_projection_status, serve_rebuild,
+    ReadModelDb, consumer_ready, report_lag, run_projector, serve_projection_status, serve_rebuild,
 };
 use ledgerline_runtime::{Config, Readiness, ServiceHandle, Shutdown};
 use sqlx::migrate::Migrator;
@@ -26,7 +26,19 @@ pub async fn start(
         db: db.clone(),
         keys: keys.clone(),
     });
-    let readiness = db.ready(Readiness::default().nats(bus.client.clone()));
+    // Ready once PostgreSQL answers and both durable consumers are bound.
+    let statuses = bus.clone();
+    let readiness =
+        consumer_ready::<AuditEvents>(db.ready(Readiness::default().nats(bus.client.clone())), bus)
+            .check("status-consumer", move || {
+                let bus = statuses.clone();
+                async move {
+                    bus.consumer_pending(&bus.subjects.status_stream(), status_log::DURABLE)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| format!("{}: {e}", status_log::DURABLE))
+                }
+            });
     Ok(ServiceHandle::new("audit-service", router, readiness)
         .task(tokio::spawn(run_projector(
             bus.clone(),

@@ -3,10 +3,13 @@ use ledgerline_contracts::StatusMessage;
 use ledgerline_projection::{ReadModelDb, write_gated};
 use ledgerline_runtime::Shutdown;
 
+/// The durable consumer on `bank.status.>`.
+pub const DURABLE: &str = "audit-service-status";
+
 /// Records every command outcome; `UNIQUE (kind, ref_id)` makes a
 /// redelivered status a no-op.
 pub async fn follow_status(bus: Bus, db: ReadModelDb, shutdown: Shutdown) {
-    bus.follow_status("audit-service-status", shutdown, |statuses| {
+    bus.follow_status(DURABLE, shutdown, |statuses| {
         let db = db.clone();
         async move { record(&db, &statuses).await }
     })

@@ -1,7 +1,7 @@
 use ledgerline_auth::TokenKeys;
 use ledgerline_bus::Bus;
 use ledgerline_projection::{
-    ReadModelDb, report_lag, run_projector, serve_projection_status, serve_rebuild,
+    ReadModelDb, consumer_ready, report_lag, run_projector, serve_projection_status, serve_rebuild,
 };
 use ledgerline_runtime::{Config, Readiness, ServiceHandle, Shutdown};
 use sqlx::migrate::Migrator;
@@ -30,7 +30,9 @@ pub async fn start(
         bus: bus.clone(),
         body_limit: config.body_limit,
     });
-    let readiness = db.ready(Readiness::default().nats(bus.client.clone()));
+    // Ready once PostgreSQL answers and the durable consumer is bound.
+    let readiness =
+        consumer_ready::<Balances>(db.ready(Readiness::default().nats(bus.client.clone())), bus);
     let status = tokio::spawn(serve_projection_status::<Balances>(
         bus.clone(),
         db.clone(),

@@ -1,7 +1,8 @@
 use ledgerline_auth::TokenKeys;
 use ledgerline_bus::Bus;
 use ledgerline_projection::{
-    ReadModelDb, report_lag, run_projector_bootstrapped, serve_projection_status, serve_rebuild,
+    ReadModelDb, consumer_ready, report_lag, run_projector_bootstrapped, serve_projection_status,
+    serve_rebuild,
 };
 use ledgerline_runtime::{Config, Readiness, ServiceHandle, Shutdown};
 use sqlx::migrate::Migrator;
@@ -28,7 +29,9 @@ pub async fn start(
         keys: keys.clone(),
         bus: bus.clone(),
     });
-    let readiness = db.ready(Readiness::default().nats(bus.client.clone()));
+    // Ready once PostgreSQL answers and the durable consumer is bound.
+    let readiness =
+        consumer_ready::<History>(db.ready(Readiness::default().nats(bus.client.clone())), bus);
     let status = tokio::spawn(serve_projection_status::<History>(
         bus.clone(),
         db.clone(),

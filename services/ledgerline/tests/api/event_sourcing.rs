@@ -581,6 +581,86 @@ async fn a_balance_service_alone_serves_projections_and_names_what_did_not_answe
     );
 }
 
+async fn readyz(http: &reqwest::Client, base: &str) -> (u16, Value) {
+    let response = http.get(format!("{base}/readyz")).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// `/readyz` until it answers `want` (15 s at most); the last answer.
+async fn readyz_until(http: &reqwest::Client, base: &str, want: u16) -> (u16, Value) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let answer = readyz(http, base).await;
+        if answer.0 == want || tokio::time::Instant::now() >= deadline {
+            return answer;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// A projector is ready only while its durable consumer is bound: a new
+/// history read model that is waiting for the processor (to replay the
+/// event store first) is red although its database answers, and turns
+/// green once it follows the stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_projector_is_not_ready_until_its_consumer_is_bound() {
+    let app = spawn_app().await;
+    let (status, all) = readyz_until(&app.http, &app.base, 200).await;
+    assert_eq!(status, 200, "{all}");
+    for service in ["balance-service", "history-service", "audit-service"] {
+        assert_eq!(all["checks"][format!("{service}.consumer")], "ok", "{all}");
+    }
+    assert_eq!(
+        all["checks"]["audit-service.status-consumer"], "ok",
+        "{all}"
+    );
+
+    // A history service on a NATS prefix of its own, where no processor
+    // runs yet. Nothing is applied and it has no consumer there: it waits
+    // to replay the event store before binding one.
+    let mut config = app.config.clone();
+    config.nats_prefix = format!("{}r", config.nats_prefix);
+    config.http_addr = "127.0.0.1:0".parse().unwrap();
+    let shutdown = Shutdown::new();
+    let history = Application::build(config.clone(), &[Target::HistoryService], shutdown.clone())
+        .await
+        .unwrap();
+    let base = format!("http://127.0.0.1:{}", history.port());
+    let history = tokio::spawn(async move { history.run().await.unwrap() });
+    let waiting = readyz(&app.http, &base).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let still_waiting = readyz(&app.http, &base).await;
+    // The processor arrives: the replay ends and the consumer is bound.
+    let mut processor_config = config.clone();
+    processor_config.http_addr = "127.0.0.1:0".parse().unwrap();
+    let processor = Application::build(
+        processor_config,
+        &[Target::CommandProcessor],
+        shutdown.clone(),
+    )
+    .await
+    .unwrap();
+    let processor = tokio::spawn(async move { processor.run().await.unwrap() });
+    let following = readyz_until(&app.http, &base, 200).await;
+    shutdown.cancel();
+    let _ = tokio::join!(history, processor);
+    let bus = Bus::connect(&config.nats_url, &config.nats_prefix, 1)
+        .await
+        .unwrap();
+    bus.delete_streams().await.unwrap();
+
+    for (status, body) in [waiting, still_waiting] {
+        assert_eq!(status, 503, "{body}");
+        let checks = &body["checks"];
+        assert_eq!(checks["history-service.postgres"], "ok", "{body}");
+        assert_ne!(checks["history-service.consumer"], "ok", "{body}");
+    }
+    let (status, body) = following;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["checks"]["history-service.consumer"], "ok", "{body}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_event_sourcing_requests_get_problem_documents() {
     let app = spawn_app().await;
