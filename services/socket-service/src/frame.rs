@@ -1,4 +1,5 @@
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
 use ledgerline_contracts::{EventEnvelope, EventFrame, StatusEnvelope};
@@ -9,7 +10,8 @@ use ledgerline_domain::AccountId;
 #[derive(Debug, Clone)]
 pub struct Frame {
     pub text: Utf8Bytes,
-    pub key: FrameKey,
+    /// Shared: a frame is cloned once per recipient.
+    pub key: Arc<FrameKey>,
 }
 
 impl Frame {
@@ -19,7 +21,7 @@ impl Frame {
         let text = serde_json::to_string(payload).ok()?;
         Some(Self {
             text: Utf8Bytes::from(text),
-            key: FrameKey::Status(seq),
+            key: Arc::new(FrameKey::Status(seq)),
         })
     }
 
@@ -33,7 +35,7 @@ impl Frame {
         .ok()?;
         Some(Self {
             text: Utf8Bytes::from(text),
-            key,
+            key: Arc::new(key),
         })
     }
 }
@@ -74,14 +76,19 @@ impl Delivered {
                 }
                 new
             }
-            FrameKey::Event(account, version) => {
-                let seen = self.event_versions.entry(account.clone()).or_insert(0);
-                let new = *version > *seen;
-                if new {
+            // Looked up before inserting: no allocation for an account
+            // this connection has seen (every frame but its first).
+            FrameKey::Event(account, version) => match self.event_versions.get_mut(account) {
+                Some(seen) if *version > *seen => {
                     *seen = *version;
+                    true
                 }
-                new
-            }
+                Some(_) => false,
+                None => {
+                    self.event_versions.insert(account.clone(), *version);
+                    *version > 0
+                }
+            },
         }
     }
 }

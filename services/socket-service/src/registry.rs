@@ -96,16 +96,18 @@ impl Registry {
     pub fn fan_out(&self, user: &UserId, frame: Frame) {
         let hubs = self.hubs();
         let Some(hub) = hubs.get(user) else { return };
+        let (mut sent, mut kicked) = (0_u64, 0_u64);
         for connection in hub.connections.values() {
-            if connection.frames.try_send(frame.clone()).is_err() {
-                if !connection.kicked.is_cancelled() {
-                    metrics::counter!("ledgerline_socket_slow_consumer_closes_total").increment(1);
-                }
+            if connection.frames.try_send(frame.clone()).is_ok() {
+                sent += 1;
+            } else if !connection.kicked.is_cancelled() {
+                kicked += 1;
                 connection.kicked.cancel();
-            } else {
-                metrics::counter!("ledgerline_socket_frames_total").increment(1);
             }
         }
+        // Counted once per fan-out, not per recipient.
+        metrics::counter!("ledgerline_socket_frames_total").increment(sent);
+        metrics::counter!("ledgerline_socket_slow_consumer_closes_total").increment(kicked);
     }
 
     pub fn connection_count(&self) -> usize {
