@@ -12,10 +12,14 @@ use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 use crate::ensure_checkpoint_tables;
 use crate::rebuild::RebuildBoard;
 
+/// How long a pool replaced after a rebuild's switch stays open for the
+/// work that took it before the switch.
+const RETIRE_AFTER: Duration = Duration::from_secs(10);
+
 /// A read model's schema and pool. Clones share one pool slot: after a
 /// rebuild renames the rebuilt schema into place, the pool is replaced by a
-/// fresh one, so no connection (or statement sqlx prepared on it) from
-/// before the switch is used again.
+/// fresh one, so new work never takes a connection (or a statement sqlx
+/// prepared on it) from before the switch.
 #[derive(Clone)]
 pub struct ReadModelDb {
     inner: Arc<Inner>,
@@ -123,8 +127,11 @@ impl ReadModelDb {
         PgConnection::connect_with(&self.options()?).await
     }
 
-    /// Replaces the pool by a fresh one on the (renamed) live schema; the
-    /// old pool closes once its connections are returned.
+    /// Replaces the pool by a fresh one on the (renamed) live schema. The
+    /// old pool is closed only after [`RETIRE_AFTER`]: a request that took
+    /// it just before the switch still gets a connection (closing at once
+    /// would fail its acquire), and its statements resolve through
+    /// `search_path` to the renamed schema, as other replicas' do.
     pub(crate) async fn replace_pool(&self) -> Result<(), sqlx::Error> {
         let fresh = self
             .pool_for(self.inner.schema, self.inner.pool_size)
@@ -137,7 +144,10 @@ impl ReadModelDb {
                 .unwrap_or_else(PoisonError::into_inner),
             fresh,
         );
-        tokio::spawn(async move { old.close().await });
+        tokio::spawn(async move {
+            tokio::time::sleep(RETIRE_AFTER).await;
+            old.close().await
+        });
         Ok(())
     }
 }

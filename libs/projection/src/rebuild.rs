@@ -226,8 +226,8 @@ async fn rebuild<P: Projector>(
             return Err(error);
         }
     };
-    // This process's pool is replaced: no connection from before the switch
-    // (nor any statement sqlx prepared on it) is used again. Other replicas
+    // This process's pool is replaced: new work takes no connection from
+    // before the switch (nor any statement sqlx prepared on it). Other replicas
     // keep their pools: PostgreSQL re-plans prepared statements when a
     // schema is renamed, resolving names through search_path again.
     if let Err(error) = db.replace_pool().await {
