@@ -73,14 +73,32 @@ pub async fn report_lag<P: Projector>(bus: Bus, db: ReadModelDb, shutdown: Shutd
 /// stream — it is starting, re-binding after a fault, or (a new history
 /// read model) still replaying the event store.
 pub fn consumer_ready<P: Projector>(readiness: Readiness, bus: &Bus) -> Readiness {
+    durable_ready(
+        readiness,
+        "consumer",
+        bus,
+        bus.subjects.events_stream(),
+        P::DURABLE,
+    )
+}
+
+/// Adds a readiness check named `check`: the durable consumer `durable`
+/// on `stream` exists.
+pub fn durable_ready(
+    readiness: Readiness,
+    check: &'static str,
+    bus: &Bus,
+    stream: String,
+    durable: &'static str,
+) -> Readiness {
     let bus = bus.clone();
-    readiness.check("consumer", move || {
-        let bus = bus.clone();
+    readiness.check(check, move || {
+        let (bus, stream) = (bus.clone(), stream.clone());
         async move {
-            bus.consumer_pending(&bus.subjects.events_stream(), P::DURABLE)
+            bus.consumer_pending(&stream, durable)
                 .await
                 .map(|_| ())
-                .map_err(|e| format!("{}: {e}", P::DURABLE))
+                .map_err(|e| format!("{durable}: {e}"))
         }
     })
 }

@@ -1,9 +1,7 @@
 use ledgerline_auth::TokenKeys;
 use ledgerline_bus::Bus;
-use ledgerline_projection::{
-    ReadModelDb, consumer_ready, report_lag, run_projector, serve_projection_status, serve_rebuild,
-};
-use ledgerline_runtime::{Config, Readiness, ServiceHandle, Shutdown};
+use ledgerline_projection::{ReadModel, ReadModelDb, StartFrom, durable_ready, start_read_model};
+use ledgerline_runtime::{Config, ServiceHandle, Shutdown};
 use sqlx::migrate::Migrator;
 
 use crate::routes::{AuditState, routes};
@@ -12,8 +10,9 @@ use crate::{AuditEvents, status_log};
 pub const SCHEMA: &str = "audit";
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
-/// Starts the AuditLog projector, the command-outcome follower, the status
-/// and rebuild responders, and the route.
+/// Starts the AuditLog read model and its route, plus what only the audit
+/// log has: the command-outcome follower on `bank.status.>` (ready once its
+/// durable consumer is bound too, and its pending messages on `/metrics`).
 pub async fn start(
     config: &Config,
     bus: &Bus,
@@ -26,45 +25,27 @@ pub async fn start(
         db: db.clone(),
         keys: keys.clone(),
     });
-    // Ready once PostgreSQL answers and both durable consumers are bound.
-    let statuses = bus.clone();
-    let readiness =
-        consumer_ready::<AuditEvents>(db.ready(Readiness::default().nats(bus.client.clone())), bus)
-            .check("status-consumer", move || {
-                let bus = statuses.clone();
-                async move {
-                    bus.consumer_pending(&bus.subjects.status_stream(), status_log::DURABLE)
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| format!("{}: {e}", status_log::DURABLE))
-                }
-            });
-    Ok(ServiceHandle::new("audit-service", router, readiness)
-        .task(tokio::spawn(run_projector(
-            bus.clone(),
-            db.clone(),
-            AuditEvents,
-            shutdown.clone(),
-        )))
-        .task(tokio::spawn(serve_projection_status::<AuditEvents>(
-            bus.clone(),
-            db.clone(),
-            shutdown.clone(),
-        )))
-        .task(tokio::spawn(serve_rebuild(
-            bus.clone(),
-            db.clone(),
-            AuditEvents,
-            shutdown.clone(),
-        )))
-        .task(tokio::spawn(report_lag::<AuditEvents>(
-            bus.clone(),
-            db.clone(),
-            shutdown.clone(),
-        )))
-        .task(tokio::spawn(status_log::follow_status(
-            bus.clone(),
-            db,
-            shutdown.clone(),
-        ))))
+    let read_model = ReadModel {
+        service: "audit-service",
+        projector: AuditEvents,
+        db: db.clone(),
+        router,
+        start_from: StartFrom::Stream,
+    };
+    let mut handle = start_read_model(bus, shutdown, read_model);
+    let stream = bus.subjects.status_stream();
+    handle.readiness = durable_ready(
+        handle.readiness,
+        "status-consumer",
+        bus,
+        stream.clone(),
+        status_log::DURABLE,
+    );
+    let pending =
+        bus.clone()
+            .report_pending(stream, status_log::DURABLE.to_owned(), shutdown.clone());
+    let outcomes = status_log::follow_status(bus.clone(), db, shutdown.clone());
+    Ok(handle
+        .task(tokio::spawn(outcomes))
+        .task(tokio::spawn(pending)))
 }

@@ -483,6 +483,7 @@ async fn every_projectors_lag_is_on_metrics() {
         r#"ledgerline_consumer_pending{consumer="balance-service"}"#,
         r#"ledgerline_consumer_pending{consumer="history-service"}"#,
         r#"ledgerline_consumer_pending{consumer="audit-service"}"#,
+        r#"ledgerline_consumer_pending{consumer="audit-service-status"}"#,
     ];
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
