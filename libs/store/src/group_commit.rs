@@ -176,8 +176,13 @@ pub(crate) async fn versions(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
+    // One index probe per account (the last entry of `(aggregate_id,
+    // version)`), whatever the accounts' lengths: `max … GROUP BY` over
+    // `= ANY` reads every event of every account, or the whole table.
     let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT aggregate_id, max(version) FROM events WHERE aggregate_id = ANY($1) GROUP BY aggregate_id",
+        "SELECT id, v FROM unnest($1::text[]) AS t(id)
+         CROSS JOIN LATERAL (SELECT version FROM events WHERE aggregate_id = t.id
+                             ORDER BY version DESC LIMIT 1) AS last(v)",
     )
     .bind(ids.iter().map(|id| id.as_str().to_owned()).collect::<Vec<_>>())
     .fetch_all(pool)
