@@ -10,7 +10,11 @@
 //!   command) and its snapshot store (a snapshot every 10 commands).
 //!
 //! `workers` tasks each own a slice of the accounts and run their commands
-//! one after another, as the processor's partitions do. Prints JSON.
+//! one after another, as the processor's partitions do. Ledgerline runs
+//! twice: one command per transaction (`decide_command`), and as its
+//! processor really decides, in groups (`command_processor::group`: each
+//! worker's next `--group` commands decided in order against its cached
+//! accounts, committed in one transaction). Prints JSON.
 
 use std::time::{Duration, Instant};
 
@@ -44,6 +48,10 @@ struct Args {
     commands: usize,
     #[arg(long, default_value_t = 8)]
     workers: usize,
+    /// Commands a worker decides together in the group-commit run (the
+    /// processor takes whatever is waiting on a partition, up to 256).
+    #[arg(long, default_value_t = 32)]
+    group: usize,
 }
 
 /// The command mix, the same for both sides.
@@ -235,6 +243,47 @@ async fn main() -> anyhow::Result<()> {
         .fetch_one(&pool)
         .await?;
 
+    // Ledgerline again, deciding in groups as the processor does.
+    sqlx::query("TRUNCATE events, snapshots, command_outcomes")
+        .execute(&pool)
+        .await?;
+    let group_size = args.group.max(1);
+    let grouped = timed(&args, &plan, |share| {
+        let store = store.clone();
+        async move {
+            let mut cache = command_processor::account_cache::AccountCache::new(10_000);
+            let span = tracing::Span::none();
+            for chunk in share.chunks(group_size) {
+                let messages: Vec<CommandMessage> = chunk
+                    .iter()
+                    .map(|(user, command)| {
+                        let id = Uuid::now_v7();
+                        CommandMessage {
+                            command_id: id,
+                            correlation_id: id,
+                            user_id: user.clone(),
+                            accepted_at: time::OffsetDateTime::now_utc(),
+                            command: command.clone(),
+                        }
+                    })
+                    .collect();
+                let group: Vec<_> = messages.iter().map(|m| (m, &span)).collect();
+                command_processor::group::decide_group(&store, &mut cache, &group, policy)
+                    .await
+                    .context("decide a group")?;
+            }
+            Ok(())
+        }
+    })
+    .await?;
+    let grouped_events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&pool)
+        .await?;
+    anyhow::ensure!(
+        grouped_events == our_events,
+        "group commit stored {grouped_events} events, one at a time {our_events}: not the same decisions"
+    );
+
     // cqrs-es, event store then snapshot store.
     ledgerline_runtime::ensure_database(&args.cqrs_database_url).await?;
     let mut theirs = Vec::new();
@@ -292,6 +341,7 @@ async fn main() -> anyhow::Result<()> {
         }));
     }
     let ours_rate = total as f64 / ours.as_secs_f64();
+    let grouped_rate = total as f64 / grouped.as_secs_f64();
     println!(
         "{}",
         json!({
@@ -300,8 +350,10 @@ async fn main() -> anyhow::Result<()> {
             "events": our_events,
             "workers": args.workers,
             "ledgerline": {"secs": ours.as_secs_f64(), "commandsPerSec": ours_rate},
+            "ledgerlineGroups": {"secs": grouped.as_secs_f64(), "commandsPerSec": grouped_rate, "group": group_size},
             "cqrsEs": theirs,
             "ratioToCqrsEs": theirs.iter().map(|t| ours_rate / t["commandsPerSec"].as_f64().unwrap_or(f64::NAN)).collect::<Vec<_>>(),
+            "groupsRatioToCqrsEs": theirs.iter().map(|t| grouped_rate / t["commandsPerSec"].as_f64().unwrap_or(f64::NAN)).collect::<Vec<_>>(),
         })
     );
     Ok(())

@@ -6,21 +6,19 @@
 //! away — sends the whole group down the one-at-a-time path, which decides
 //! each command afresh from the store and retries in place.
 
-use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use async_nats::jetstream::AckKind;
 use futures::future::join_all;
 use ledgerline_bus::{Bus, Delivery, Outgoing};
 use ledgerline_contracts::{CommandMessage, StatusMessage};
-use ledgerline_domain::{Account, AccountId};
 use ledgerline_runtime::Shutdown;
-use ledgerline_store::{EventStore, StoreError};
+use ledgerline_store::EventStore;
 use tracing::{Instrument, Span};
 
 use crate::account_cache::AccountCache;
 use crate::consumer::{process, publish_outcome, read_command, record_decided, reject_poison};
-use crate::handle::{decision_on, timeout_decision};
+use crate::group::{Settled, decide_group};
 use crate::{DecisionPolicy, transfer};
 
 /// A command read from its delivery, with the span that continues its trace.
@@ -28,18 +26,6 @@ struct Pending {
     delivery: Delivery,
     message: CommandMessage,
     span: Span,
-}
-
-/// What the group commit made of one command.
-enum Settled {
-    /// Its outcome, and whether it was decided just now (`false`: it had
-    /// been decided before and is only published again).
-    Outcome {
-        status: Box<StatusMessage>,
-        fresh: bool,
-    },
-    /// The same command id came earlier in this group: acked, not published.
-    Repeat,
 }
 
 /// Decides a group of deliveries from one partition (see the module docs).
@@ -73,7 +59,8 @@ pub async fn run_batch<S: EventStore>(
     if pending.is_empty() {
         return;
     }
-    let settled = match decide_all(store, cache, &pending, policy).await {
+    let commands: Vec<_> = pending.iter().map(|p| (&p.message, &p.span)).collect();
+    let settled = match decide_group(store, cache, &commands, policy).await {
         Ok(settled) => settled,
         Err(error) => {
             tracing::debug!(%error, size = pending.len(), "group commit declined; deciding one at a time");
@@ -129,133 +116,6 @@ async fn verify<S: EventStore>(
         }
     }
     Ok(genuine)
-}
-
-/// Decides every command in order and commits them all in one transaction.
-/// The cache is updated only after the commit, and forgets every account
-/// of the group when the commit fails.
-async fn decide_all<S: EventStore>(
-    store: &S,
-    cache: &mut AccountCache,
-    pending: &[Pending],
-    policy: DecisionPolicy,
-) -> Result<Vec<Settled>, GroupError> {
-    let ids: Vec<_> = pending.iter().map(|p| p.message.command_id).collect();
-    let known = store.outcomes(&ids).await?;
-    // The cache must be the store's present, or a refusal (which appends
-    // nothing, so no version check would catch it) could rest on an old
-    // balance: anything written behind this task's back is forgotten.
-    let accounts: Vec<AccountId> = pending
-        .iter()
-        .map(|p| p.message.command.account_id())
-        .filter(|id| cache.get(id).is_some())
-        .cloned()
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let stored = store.versions(&accounts).await?;
-    for id in &accounts {
-        let cached = cache.get(id).map(|a| a.version);
-        if cached != Some(stored.get(id).copied().unwrap_or(0)) {
-            cache.forget(id);
-        }
-    }
-    let mut working: HashMap<AccountId, Account> = HashMap::new();
-    let mut seen = HashSet::new();
-    // For each command: its decision's index, or what it is instead.
-    let mut plan: Vec<Result<usize, Settled>> = Vec::with_capacity(pending.len());
-    let mut decisions = Vec::new();
-    for p in pending {
-        let message = &p.message;
-        if !seen.insert(message.command_id) {
-            plan.push(Err(Settled::Repeat));
-            continue;
-        }
-        if let Some(status) = known.get(&message.command_id) {
-            plan.push(Err(Settled::Outcome {
-                status: Box::new(status.clone()),
-                fresh: false,
-            }));
-            continue;
-        }
-        let decision = match p.span.in_scope(|| timeout_decision(message, policy)) {
-            Some(decision) => decision,
-            None => {
-                let id = message.command.account_id();
-                let account = match working.get(id).or_else(|| cache.get(id)) {
-                    Some(account) => {
-                        let _load =
-                            tracing::info_span!(parent: &p.span, "account.load", from = "cache");
-                        account.clone()
-                    }
-                    None => store
-                        .load(id)
-                        .instrument(
-                            tracing::info_span!(parent: &p.span, "account.load", from = "store"),
-                        )
-                        .await?,
-                };
-                let decision = tracing::info_span!(parent: &p.span, "domain.decide")
-                    .in_scope(|| decision_on(&account, message, policy.snapshot_every));
-                let after = decision
-                    .outcome
-                    .as_deref()
-                    .unwrap_or(&[])
-                    .iter()
-                    .fold(account, Account::apply);
-                working.insert(id.clone(), after);
-                decision
-            }
-        };
-        plan.push(Ok(decisions.len()));
-        decisions.push(decision);
-    }
-    // Each command's trace shows the one commit it was part of.
-    let size = decisions.len();
-    let commit_spans: Vec<Span> = pending
-        .iter()
-        .zip(&plan)
-        .filter(|(_, plan)| plan.is_ok())
-        .map(|(p, _)| tracing::info_span!(parent: &p.span, "store.commit", group = size))
-        .collect();
-    let committed = store.commit_all(decisions).await;
-    drop(commit_spans);
-    let mut statuses = match committed {
-        Ok(statuses) => statuses,
-        Err(error) => {
-            for id in working.keys() {
-                cache.forget(id);
-            }
-            return Err(GroupError::Commit(error));
-        }
-    };
-    for account in working.into_values() {
-        cache.put(account);
-    }
-    let mut fresh: Vec<Option<StatusMessage>> = statuses.drain(..).map(Some).collect();
-    plan.into_iter()
-        .map(|step| match step {
-            Ok(index) => fresh
-                .get_mut(index)
-                .and_then(Option::take)
-                .map(|status| Settled::Outcome {
-                    status: Box::new(status),
-                    fresh: true,
-                })
-                .ok_or(GroupError::Missing(index)),
-            Err(settled) => Ok(settled),
-        })
-        .collect()
-}
-
-#[derive(Debug, thiserror::Error)]
-enum GroupError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("group commit: {0}")]
-    Commit(ledgerline_store::CommitError),
-    #[error("the store returned no outcome for decision {0}")]
-    Missing(usize),
 }
 
 /// Publishes every outcome's events, follow-up command and status, in the

@@ -3,13 +3,14 @@
 //! the command's outcome, and publishes both after the commit.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
-mod account_cache;
+pub mod account_cache;
 mod accounts_rpc;
 mod app;
 mod batch;
 mod consumer;
 mod events_page_rpc;
 mod events_rpc;
+pub mod group;
 mod handle;
 pub mod leases;
 mod routes;
