@@ -16,7 +16,7 @@ use crate::registry::Registry;
 use crate::replay::ResumeFrom;
 
 /// Read and write buffer of each socket.
-const SOCKET_BUFFER: usize = 4 * 1024;
+const SOCKET_BUFFER: usize = 2 * 1024;
 /// Largest frame a client may send.
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 /// The subprotocol a browser offers beside its token:
@@ -94,7 +94,8 @@ async fn upgrade(
         .protocols([BEARER_PROTOCOL])
         .max_message_size(MAX_CLIENT_MESSAGE)
         // Small buffers: tungstenite's defaults cost ~138 KiB per idle
-        // connection; 4 KiB ones a few KiB (bench/results).
+        // connection; 2 KiB ones a few KiB (bench/results). A frame is
+        // a few hundred bytes; longer messages still pass, in pieces.
         .read_buffer_size(SOCKET_BUFFER)
         .write_buffer_size(SOCKET_BUFFER)
         .on_upgrade(move |socket| {
