@@ -6,10 +6,11 @@
 use ledgerline_bus::Bus;
 use ledgerline_contracts::EventEnvelope;
 use sqlx::{PgConnection, PgPool};
-use tracing::{Instrument, Span};
 
 use crate::Projector;
-use crate::checkpoint::{advance_checkpoint, advance_version, seen_version};
+use crate::checkpoint::{
+    advance_checkpoint, advance_version, advance_versions, seen_version, seen_versions,
+};
 use crate::read_model::enter_gate;
 
 pub(crate) enum Applied {
@@ -137,53 +138,66 @@ pub(crate) async fn apply_healing<P: Projector>(
 
 /// Applies events in order inside one transaction, healing gaps from the
 /// event store, and moves the checkpoint once for all of them. Returns what
-/// changed the read model. A gap that cannot be healed fails the whole
-/// batch (the caller rolls back). `spans`, when given, has one span per
-/// event (its trace, continued from the message).
+/// changed the read model. The accounts' versions are read (and locked) in
+/// one statement and written back in one; duplicates are dropped and gaps
+/// filled in memory, and the projector applies the rest with
+/// [`Projector::apply_all`]. A gap that cannot be healed fails the whole
+/// batch (the caller rolls back).
 pub(crate) async fn apply_batch_in_tx<P: Projector>(
     bus: &Bus,
     tx: &mut PgConnection,
     projector: &P,
     events: &[EventEnvelope],
-    spans: &[Span],
 ) -> Result<Tally, String> {
-    let mut tally = Tally::default();
-    for (i, event) in events.iter().enumerate() {
-        let span = spans.get(i).cloned().unwrap_or_else(Span::none);
-        apply_healing_in_tx(bus, tx, projector, event, &mut tally)
-            .instrument(span)
-            .await?;
-    }
-    tally.record::<P>(tx).await.map_err(|e| e.to_string())?;
-    Ok(tally)
-}
-
-async fn apply_healing_in_tx<P: Projector>(
-    bus: &Bus,
-    tx: &mut PgConnection,
-    projector: &P,
-    event: &EventEnvelope,
-    tally: &mut Tally,
-) -> Result<(), String> {
     let sql = |e: sqlx::Error| e.to_string();
-    let mut applied = apply_in_tx(tx, projector, event, tally)
-        .await
-        .map_err(sql)?;
-    if let Applied::Gap { seen } = applied {
-        for earlier in missing_before(bus, event, seen).await? {
-            apply_in_tx(tx, projector, &earlier, tally)
-                .await
-                .map_err(sql)?;
+    let ids: Vec<String> = events
+        .iter()
+        .map(|e| e.aggregate_id.as_str().to_owned())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut seen = seen_versions(tx, &ids).await.map_err(sql)?;
+    let mut next: Vec<EventEnvelope> = Vec::with_capacity(events.len());
+    for event in events {
+        let id = event.aggregate_id.as_str();
+        let at = seen.get(id).copied().unwrap_or(0);
+        if event.version <= at {
+            continue;
         }
-        applied = apply_in_tx(tx, projector, event, tally)
-            .await
-            .map_err(sql)?;
+        let mut last = at;
+        if event.version > at + 1 {
+            for earlier in missing_before(bus, event, at).await? {
+                if earlier.version == last + 1 {
+                    last = earlier.version;
+                    next.push(earlier);
+                }
+            }
+            if event.version != last + 1 {
+                return Err(format!(
+                    "{} v{} still follows a gap after v{last}",
+                    event.aggregate_id, event.version
+                ));
+            }
+        }
+        seen.insert(id.to_owned(), event.version);
+        next.push(event.clone());
     }
-    match applied {
-        Applied::Done | Applied::Duplicate => Ok(()),
-        Applied::Gap { seen } => Err(format!(
-            "{} v{} still follows a gap after v{seen}",
-            event.aggregate_id, event.version
-        )),
+    let mut tally = Tally::default();
+    if next.is_empty() {
+        return Ok(tally);
     }
+    projector.apply_all(tx, &next).await.map_err(sql)?;
+    let changed: Vec<(String, i64)> = next
+        .iter()
+        .map(|e| e.aggregate_id.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter_map(|id| seen.get(id).map(|v| (id.to_owned(), *v)))
+        .collect();
+    advance_versions(tx, &changed).await.map_err(sql)?;
+    for event in &next {
+        tally.add(event);
+    }
+    tally.record::<P>(tx).await.map_err(sql)?;
+    Ok(tally)
 }

@@ -50,7 +50,8 @@ pub(crate) async fn handle_batch<P: Projector>(
             span
         })
         .collect();
-    match write_batch(bus, db, projector, &events, &spans).await {
+    // The spans stay open over the batch's transaction and end with it.
+    match write_batch(bus, db, projector, &events).await {
         Ok(tally) => {
             // After the commit, never before: an unacked event comes back.
             let _ = join_all(decoded.iter().map(|(delivery, _)| delivery.ack())).await;
@@ -75,13 +76,12 @@ pub(crate) async fn write_batch<P: Projector>(
     db: &ReadModelDb,
     projector: &P,
     events: &[EventEnvelope],
-    spans: &[Span],
 ) -> Result<Tally, String> {
     let mut tx = db.pool().begin().await.map_err(|e| e.to_string())?;
     enter_gate(&mut tx, db.schema())
         .await
         .map_err(|e| e.to_string())?;
-    let tally = apply_batch_in_tx(bus, &mut tx, projector, events, spans).await?;
+    let tally = apply_batch_in_tx(bus, &mut tx, projector, events).await?;
     tx.commit().await.map_err(|e| e.to_string())?;
     Ok(tally)
 }

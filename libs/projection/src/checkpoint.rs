@@ -36,6 +36,38 @@ pub(crate) async fn seen_version(
     Ok(version.unwrap_or(0))
 }
 
+/// [`seen_version`] of many accounts in one statement (locked the same way).
+pub(crate) async fn seen_versions(
+    tx: &mut PgConnection,
+    aggregate_ids: &[String],
+) -> Result<std::collections::HashMap<String, i64>, sqlx::Error> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT aggregate_id, version FROM projected_versions WHERE aggregate_id = ANY($1)
+         ORDER BY aggregate_id FOR UPDATE",
+    )
+    .bind(aggregate_ids)
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// [`advance_version`] of many accounts in one statement.
+pub(crate) async fn advance_versions(
+    tx: &mut PgConnection,
+    versions: &[(String, i64)],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO projected_versions (aggregate_id, version)
+         SELECT * FROM unnest($1::text[], $2::bigint[])
+         ON CONFLICT (aggregate_id) DO UPDATE SET version = EXCLUDED.version",
+    )
+    .bind(versions.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>())
+    .bind(versions.iter().map(|(_, v)| *v).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await
+    .map(|_| ())
+}
+
 /// Records that the account's event `version` is applied.
 pub(crate) async fn advance_version(
     tx: &mut PgConnection,

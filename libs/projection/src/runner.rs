@@ -28,6 +28,23 @@ pub trait Projector: Clone + Send + Sync + 'static {
         event: &EventEnvelope,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
 
+    /// Applies `events` inside the caller's transaction: in order, each the
+    /// next version of its account (duplicates and gaps are already dealt
+    /// with). The default applies them one by one; a projector may instead
+    /// fold them in memory and write a few set-based statements.
+    fn apply_all(
+        &self,
+        tx: &mut PgConnection,
+        events: &[EventEnvelope],
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send {
+        async move {
+            for event in events {
+                self.apply(&mut *tx, event).await?;
+            }
+            Ok(())
+        }
+    }
+
     /// Copies into a rebuilt schema what the read model holds that the
     /// event store does not (the audit log's command outcomes). Called at
     /// the start of a rebuild and again, with writers paused, just before

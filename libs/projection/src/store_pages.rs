@@ -59,7 +59,7 @@ pub(crate) async fn apply_page<P: Projector>(
     events: &[EventEnvelope],
 ) -> Result<(), String> {
     let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
-    apply_batch_in_tx(bus, &mut tx, projector, events, &[]).await?;
+    apply_batch_in_tx(bus, &mut tx, projector, events).await?;
     tx.commit().await.map_err(|e| e.to_string())
 }
 

@@ -4,6 +4,7 @@
 mod app;
 mod projector;
 mod routes;
+mod set_apply;
 
 pub use app::{SCHEMA, start};
 pub use projector::Balances;

@@ -13,6 +13,12 @@ impl Projector for Balances {
     const NAME: &'static str = "AccountBalances";
     const DURABLE: &'static str = "balance-service";
 
+    /// A batch folded into its final rows: three statements, however many
+    /// events (see `set_apply`).
+    async fn apply_all(&self, tx: &mut PgConnection, events: &[EventEnvelope]) -> Result<(), sqlx::Error> {
+        crate::set_apply::apply_all(tx, events).await
+    }
+
     async fn apply(&self, tx: &mut PgConnection, e: &EventEnvelope) -> Result<(), sqlx::Error> {
         update_balance(&mut *tx, e).await?;
         match &e.event {
