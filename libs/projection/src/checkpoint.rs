@@ -61,7 +61,12 @@ pub(crate) async fn advance_versions(
          SELECT * FROM unnest($1::text[], $2::bigint[])
          ON CONFLICT (aggregate_id) DO UPDATE SET version = EXCLUDED.version",
     )
-    .bind(versions.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>())
+    .bind(
+        versions
+            .iter()
+            .map(|(id, _)| id.clone())
+            .collect::<Vec<_>>(),
+    )
     .bind(versions.iter().map(|(_, v)| *v).collect::<Vec<_>>())
     .execute(&mut *tx)
     .await

@@ -184,7 +184,11 @@ pub(crate) async fn versions(
          CROSS JOIN LATERAL (SELECT version FROM events WHERE aggregate_id = t.id
                              ORDER BY version DESC LIMIT 1) AS last(v)",
     )
-    .bind(ids.iter().map(|id| id.as_str().to_owned()).collect::<Vec<_>>())
+    .bind(
+        ids.iter()
+            .map(|id| id.as_str().to_owned())
+            .collect::<Vec<_>>(),
+    )
     .fetch_all(pool)
     .await?;
     rows.into_iter()

@@ -15,7 +15,11 @@ impl Projector for Balances {
 
     /// A batch folded into its final rows: three statements, however many
     /// events (see `set_apply`).
-    async fn apply_all(&self, tx: &mut PgConnection, events: &[EventEnvelope]) -> Result<(), sqlx::Error> {
+    async fn apply_all(
+        &self,
+        tx: &mut PgConnection,
+        events: &[EventEnvelope],
+    ) -> Result<(), sqlx::Error> {
         crate::set_apply::apply_all(tx, events).await
     }
 

@@ -42,8 +42,12 @@ impl Day {
         } else {
             (&mut self.withdrawals, &mut self.withdrawal_count)
         };
-        *sum = sum.checked_add(amount).ok_or_else(|| overflow("a day's total"))?;
-        *count = count.checked_add(1).ok_or_else(|| overflow("a day's count"))?;
+        *sum = sum
+            .checked_add(amount)
+            .ok_or_else(|| overflow("a day's total"))?;
+        *count = count
+            .checked_add(1)
+            .ok_or_else(|| overflow("a day's count"))?;
         Ok(())
     }
 }
@@ -98,11 +102,12 @@ pub async fn apply_all(tx: &mut PgConnection, events: &[EventEnvelope]) -> Resul
         .filter(|(_, r)| r.opened.is_none())
         .map(|(id, _)| id.clone())
         .collect();
-    let stored: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT account_id, owner_id, currency FROM accounts WHERE account_id = ANY($1)")
-            .bind(&known)
-            .fetch_all(&mut *tx)
-            .await?;
+    let stored: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT account_id, owner_id, currency FROM accounts WHERE account_id = ANY($1)",
+    )
+    .bind(&known)
+    .fetch_all(&mut *tx)
+    .await?;
     let mut owners: HashMap<String, (String, String)> = stored
         .into_iter()
         .map(|(id, owner, currency)| (id, (owner, currency)))
@@ -130,7 +135,10 @@ pub async fn apply_all(tx: &mut PgConnection, events: &[EventEnvelope]) -> Resul
     add_days(tx, &days).await
 }
 
-async fn insert_opened(tx: &mut PgConnection, rows: &BTreeMap<String, Row>) -> Result<(), sqlx::Error> {
+async fn insert_opened(
+    tx: &mut PgConnection,
+    rows: &BTreeMap<String, Row>,
+) -> Result<(), sqlx::Error> {
     let opened: Vec<(&String, &Row, &(String, String))> = rows
         .iter()
         .filter_map(|(id, r)| r.opened.as_ref().map(|o| (id, r, o)))
@@ -154,7 +162,10 @@ async fn insert_opened(tx: &mut PgConnection, rows: &BTreeMap<String, Row>) -> R
     .map(|_| ())
 }
 
-async fn update_existing(tx: &mut PgConnection, rows: &BTreeMap<String, Row>) -> Result<(), sqlx::Error> {
+async fn update_existing(
+    tx: &mut PgConnection,
+    rows: &BTreeMap<String, Row>,
+) -> Result<(), sqlx::Error> {
     let changed: Vec<(&String, &Row)> = rows.iter().filter(|(_, r)| r.opened.is_none()).collect();
     if changed.is_empty() {
         return Ok(());
@@ -169,11 +180,21 @@ async fn update_existing(tx: &mut PgConnection, rows: &BTreeMap<String, Row>) ->
               AS t(account_id, balance, closed, version, updated_at)
          WHERE accounts.account_id = t.account_id",
     )
-    .bind(changed.iter().map(|(id, _)| (*id).clone()).collect::<Vec<_>>())
+    .bind(
+        changed
+            .iter()
+            .map(|(id, _)| (*id).clone())
+            .collect::<Vec<_>>(),
+    )
     .bind(changed.iter().map(|(_, r)| r.balance).collect::<Vec<_>>())
     .bind(changed.iter().map(|(_, r)| r.closed).collect::<Vec<_>>())
     .bind(changed.iter().map(|(_, r)| r.version).collect::<Vec<_>>())
-    .bind(changed.iter().map(|(_, r)| r.updated_at).collect::<Vec<_>>())
+    .bind(
+        changed
+            .iter()
+            .map(|(_, r)| r.updated_at)
+            .collect::<Vec<_>>(),
+    )
     .execute(&mut *tx)
     .await
     .map(|_| ())

@@ -20,7 +20,10 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self, below: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
         (self.0 >> 33) % below
     }
 }
@@ -30,22 +33,23 @@ fn history() -> Vec<EventEnvelope> {
     let start = OffsetDateTime::now_utc() - Duration::days(3);
     let mut accounts: Vec<(AccountId, i64, i64, bool)> = Vec::new(); // id, version, balance, closed
     let mut events = Vec::new();
-    let envelope = |account: &AccountId, version: i64, event: AccountEvent, n: usize| EventEnvelope {
-        event_id: Uuid::now_v7(),
-        aggregate_type: "Account".into(),
-        aggregate_id: account.clone(),
-        version,
-        global_position: n as i64 + 1,
-        schema_version: event.schema_version(),
-        event,
-        metadata: EventMetadata {
-            command_id: Uuid::now_v7(),
-            correlation_id: Uuid::now_v7(),
-            user_id: UserId::parse("alice").unwrap(),
-            timestamp: start + Duration::minutes(10 * n as i64),
-            traceparent: None,
-        },
-    };
+    let envelope =
+        |account: &AccountId, version: i64, event: AccountEvent, n: usize| EventEnvelope {
+            event_id: Uuid::now_v7(),
+            aggregate_type: "Account".into(),
+            aggregate_id: account.clone(),
+            version,
+            global_position: n as i64 + 1,
+            schema_version: event.schema_version(),
+            event,
+            metadata: EventMetadata {
+                command_id: Uuid::now_v7(),
+                correlation_id: Uuid::now_v7(),
+                user_id: UserId::parse("alice").unwrap(),
+                timestamp: start + Duration::minutes(10 * n as i64),
+                traceparent: None,
+            },
+        };
     for a in 0..12 {
         let id = AccountId::parse(format!("acc-{a}")).unwrap();
         let event = AccountEvent::AccountOpened {
@@ -117,7 +121,12 @@ fn history() -> Vec<EventEnvelope> {
         accounts[i] = (id, version + 1, balance, false);
     }
     let (id, version, _, _) = accounts[5].clone();
-    events.push(envelope(&id, version + 1, AccountEvent::AccountClosed {}, events.len()));
+    events.push(envelope(
+        &id,
+        version + 1,
+        AccountEvent::AccountClosed {},
+        events.len(),
+    ));
     events
 }
 
@@ -146,8 +155,12 @@ async fn folding_a_batch_gives_the_rows_applying_each_event_gives() {
     let name = format!("ll_test_balances_{}", Uuid::now_v7().simple());
     let url = format!("{server}/{name}");
     ensure_database(&url).await.unwrap();
-    let one = connect_schema(&url, "one_by_one", &MIGRATOR, 2).await.unwrap();
-    let set = connect_schema(&url, "set_based", &MIGRATOR, 2).await.unwrap();
+    let one = connect_schema(&url, "one_by_one", &MIGRATOR, 2)
+        .await
+        .unwrap();
+    let set = connect_schema(&url, "set_based", &MIGRATOR, 2)
+        .await
+        .unwrap();
     let events = history();
 
     let mut tx = one.begin().await.unwrap();
