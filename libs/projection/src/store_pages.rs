@@ -63,11 +63,31 @@ pub(crate) async fn apply_page<P: Projector>(
     tx.commit().await.map_err(|e| e.to_string())
 }
 
+/// A page, asked for again (half a second apart) up to `retries` times
+/// when it cannot be read (the processor restarting, a NATS reconnect).
+async fn page_with_retries(
+    bus: Bus,
+    after: i64,
+    retries: u32,
+) -> Result<Vec<EventEnvelope>, String> {
+    let mut attempt = 0;
+    loop {
+        match store_page(&bus, after, PAGE).await {
+            Ok(page) => return Ok(page),
+            Err(error) if attempt < retries => {
+                attempt += 1;
+                tracing::debug!(%error, attempt, "event-log page not read; asking again");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
 /// Replays the log after `after` into `pool` until a page comes back empty
 /// (the store's safe head is reached); `on_page` sees the position and the
-/// number of events read so far. A page that cannot be read (the processor
-/// restarting, a NATS reconnect) is asked for again up to `retries` times,
-/// half a second apart. Returns the last position read.
+/// number of events read so far. The next page is read while this one is
+/// applied. Returns the last position read.
 pub(crate) async fn replay<P: Projector>(
     bus: &Bus,
     pool: &PgPool,
@@ -76,24 +96,18 @@ pub(crate) async fn replay<P: Projector>(
     retries: u32,
     mut on_page: impl FnMut(i64, usize),
 ) -> Result<i64, String> {
+    let mut next = tokio::spawn(page_with_retries(bus.clone(), after, retries));
     loop {
-        let mut attempt = 0;
-        let page = loop {
-            match store_page(bus, after, PAGE).await {
-                Ok(page) => break page,
-                Err(error) if attempt < retries => {
-                    attempt += 1;
-                    tracing::debug!(%error, attempt, "event-log page not read; asking again");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-                Err(error) => return Err(error),
-            }
-        };
+        let page = next.await.map_err(|e| format!("reading a page: {e}"))??;
         let Some(last) = page.last() else {
             return Ok(after);
         };
         let last = last.global_position;
-        apply_page(bus, pool, projector, &page).await?;
+        next = tokio::spawn(page_with_retries(bus.clone(), last, retries));
+        if let Err(error) = apply_page(bus, pool, projector, &page).await {
+            next.abort();
+            return Err(error);
+        }
         after = last;
         on_page(after, page.len());
     }
