@@ -36,14 +36,18 @@ pub(crate) async fn seen_version(
     Ok(version.unwrap_or(0))
 }
 
-/// [`seen_version`] of many accounts in one statement (locked the same way).
+/// [`seen_version`] of many accounts in one statement (locked the same
+/// way); `aggregate_ids` sorted, so two writers lock in the same order.
 pub(crate) async fn seen_versions(
     tx: &mut PgConnection,
     aggregate_ids: &[String],
 ) -> Result<std::collections::HashMap<String, i64>, sqlx::Error> {
     let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT aggregate_id, version FROM projected_versions WHERE aggregate_id = ANY($1)
-         ORDER BY aggregate_id FOR UPDATE",
+        // One index probe per id, locked in the ids' (sorted) order; the
+        // `LIMIT` keeps the planner from a join that could scan the table.
+        "SELECT p.aggregate_id, p.version FROM unnest($1::text[]) AS t(id)
+         CROSS JOIN LATERAL (SELECT aggregate_id, version FROM projected_versions
+                             WHERE aggregate_id = t.id LIMIT 1 FOR UPDATE) AS p",
     )
     .bind(aggregate_ids)
     .fetch_all(&mut *tx)

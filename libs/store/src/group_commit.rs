@@ -153,8 +153,13 @@ pub(crate) async fn outcomes(
     if command_ids.is_empty() {
         return Ok(HashMap::new());
     }
+    // One primary-key probe per id (the `LIMIT` keeps the planner from
+    // turning it into a join): `= ANY($1)` under a generic plan was seen
+    // scanning the whole table under load.
     let rows: Vec<(Uuid, serde_json::Value)> = sqlx::query_as(
-        "SELECT command_id, outcome FROM command_outcomes WHERE command_id = ANY($1)",
+        "SELECT t.id, o.outcome FROM unnest($1::uuid[]) AS t(id)
+         CROSS JOIN LATERAL (SELECT outcome FROM command_outcomes
+                             WHERE command_id = t.id LIMIT 1) AS o",
     )
     .bind(command_ids)
     .fetch_all(pool)

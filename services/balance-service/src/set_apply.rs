@@ -103,7 +103,9 @@ pub async fn apply_all(tx: &mut PgConnection, events: &[EventEnvelope]) -> Resul
         .map(|(id, _)| id.clone())
         .collect();
     let stored: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT account_id, owner_id, currency FROM accounts WHERE account_id = ANY($1)",
+        "SELECT a.account_id, a.owner_id, a.currency FROM unnest($1::text[]) AS t(id)
+         CROSS JOIN LATERAL (SELECT account_id, owner_id, currency FROM accounts
+                             WHERE account_id = t.id LIMIT 1) AS a",
     )
     .bind(&known)
     .fetch_all(&mut *tx)
