@@ -26,6 +26,50 @@ impl Projector for AuditEvents {
         .map(|_| ())
     }
 
+    /// The whole batch in one statement, in order.
+    async fn apply_all(
+        &self,
+        tx: &mut PgConnection,
+        events: &[EventEnvelope],
+    ) -> Result<(), sqlx::Error> {
+        let payloads = events
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|err| sqlx::Error::Protocol(err.to_string()))?;
+        sqlx::query(
+            "INSERT INTO entries (kind, ref_id, user_id, account_id, summary, payload)
+             SELECT 'event', ref_id, user_id, account_id, summary, payload
+             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
+                  WITH ORDINALITY AS t(ref_id, user_id, account_id, summary, payload, n)
+             ORDER BY n
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(events.iter().map(|e| e.event_id).collect::<Vec<_>>())
+        .bind(
+            events
+                .iter()
+                .map(|e| e.metadata.user_id.as_str().to_owned())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            events
+                .iter()
+                .map(|e| e.aggregate_id.as_str().to_owned())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            events
+                .iter()
+                .map(|e| format!("{} v{}", e.event.event_type(), e.version))
+                .collect::<Vec<_>>(),
+        )
+        .bind(payloads)
+        .execute(tx)
+        .await
+        .map(|_| ())
+    }
+
     /// Command outcomes are not in the event store: a rebuilt log takes
     /// them from the live one (with their original time), as they are.
     async fn carry_over(
