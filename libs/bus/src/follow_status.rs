@@ -12,6 +12,8 @@ use crate::Bus;
 
 /// The most statuses handed to a `follow_status` recorder at once.
 pub const STATUS_GROUP: usize = 256;
+/// How long a status waits for others to share its transaction.
+pub const STATUS_LINGER: Duration = Duration::from_millis(20);
 
 impl Bus {
     /// Follows `bank.status.>` with the durable consumer `durable` until
@@ -52,7 +54,13 @@ impl Bus {
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             };
-            let mut groups = messages.ready_chunks(STATUS_GROUP);
+            // What arrives within STATUS_LINGER of the first status, up to
+            // a group: one commit for many under load.
+            let mut groups = std::pin::pin!(tokio_stream::StreamExt::chunks_timeout(
+                messages,
+                STATUS_GROUP,
+                STATUS_LINGER
+            ));
             loop {
                 let next =
                     tokio::select! { () = shutdown.cancelled() => return, n = groups.next() => n };

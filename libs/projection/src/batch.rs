@@ -1,5 +1,5 @@
 //! Batched writing, for every projector: the events a pull consumer has
-//! ready, up to [`BATCH_SIZE`], go into one transaction together with the
+//! within [`LINGER`] of the first, up to [`BATCH_SIZE`], go into one transaction together with the
 //! checkpoint, in delivery order, and are acked only after the commit (a
 //! crash before it leaves them unacked, so they are redelivered). A
 //! redelivered event is skipped by its account's version; a gap is healed
@@ -19,6 +19,8 @@ use crate::{Projector, ReadModelDb};
 
 /// Most events written in one transaction.
 pub const BATCH_SIZE: usize = 256;
+/// How long the first event of a batch waits for others to join it.
+pub const LINGER: std::time::Duration = std::time::Duration::from_millis(20);
 
 pub(crate) async fn handle_batch<P: Projector>(
     bus: &Bus,

@@ -11,7 +11,7 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 
 use crate::apply::{Applied, apply_healing};
-use crate::batch::handle_batch;
+use crate::batch::{LINGER, handle_batch};
 use crate::{BATCH_SIZE, ReadModelDb};
 
 /// One read model: how an event changes it.
@@ -95,10 +95,10 @@ pub(crate) async fn bind_consumer(
 }
 
 /// Follows the event stream until shutdown, reconnecting through faults.
-/// Every event the consumer has ready, up to [`crate::BATCH_SIZE`], is
-/// applied in one transaction together with the checkpoint and acked after
-/// the commit (see [`crate::batch`]); a lone event is applied at once, so
-/// batching adds no wait.
+/// Every event that arrives within [`crate::batch::LINGER`] (20 ms) of the
+/// first, up to [`crate::BATCH_SIZE`], is applied in one transaction
+/// together with the checkpoint and acked after the commit (see
+/// [`crate::batch`]); a lone event waits those 20 ms.
 pub async fn run_projector<P: Projector>(
     bus: Bus,
     db: ReadModelDb,
@@ -127,8 +127,12 @@ pub(crate) async fn run_projector_from<P: Projector>(
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         };
-        // Whatever has already arrived, without waiting for more.
-        let mut batches = messages.ready_chunks(BATCH_SIZE);
+        // What arrives within LINGER of the first event, up to a batch:
+        // under load one commit carries many events (and leaves the WAL
+        // to the commands' own commits); alone, an event waits LINGER.
+        let mut batches = std::pin::pin!(tokio_stream::StreamExt::chunks_timeout(
+            messages, BATCH_SIZE, LINGER
+        ));
         loop {
             let next =
                 tokio::select! { () = shutdown.cancelled() => return, n = batches.next() => n };
