@@ -7,11 +7,17 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 use sqlx::PgPool;
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
 /// The most rows inserted in one statement.
 const GROUP: usize = 256;
+/// Groups in flight at once: a request arriving while a group commits
+/// starts the next group instead of waiting for that commit (PostgreSQL
+/// flushes concurrent commits together).
+const WORKERS: usize = 3;
 
 /// A command's row as accepted.
 #[derive(Debug)]
@@ -30,10 +36,13 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Starts the inserting task; it ends when the last clone is dropped.
+    /// Starts the inserting tasks; they end when the last clone is dropped.
     pub fn start(pool: PgPool) -> Self {
         let (queue, requests) = mpsc::channel(4 * GROUP);
-        tokio::spawn(run(pool, requests));
+        let requests = Arc::new(Mutex::new(requests));
+        for _ in 0..WORKERS {
+            tokio::spawn(run(pool.clone(), requests.clone()));
+        }
         Self { queue }
     }
 
@@ -51,15 +60,23 @@ impl Recorder {
     }
 }
 
-async fn run(pool: PgPool, mut requests: mpsc::Receiver<(NewCommand, Reply)>) {
-    while let Some(first) = requests.recv().await {
-        let mut group = vec![first];
-        while group.len() < GROUP {
-            match requests.try_recv() {
-                Ok(next) => group.push(next),
-                Err(_) => break,
+async fn run(pool: PgPool, requests: Arc<Mutex<mpsc::Receiver<(NewCommand, Reply)>>>) {
+    loop {
+        // Take what is waiting (at least one), then let another worker in.
+        let group = {
+            let mut requests = requests.lock().await;
+            let Some(first) = requests.recv().await else {
+                return;
+            };
+            let mut group = vec![first];
+            while group.len() < GROUP {
+                match requests.try_recv() {
+                    Ok(next) => group.push(next),
+                    Err(_) => break,
+                }
             }
-        }
+            group
+        };
         let (rows, replies): (Vec<NewCommand>, Vec<Reply>) = group.into_iter().unzip();
         match insert_all(&pool, &rows).await {
             Ok(mut inserted) => {
@@ -83,6 +100,9 @@ async fn insert_all(pool: &PgPool, rows: &[NewCommand]) -> Result<HashSet<Uuid>,
     let ids: Vec<Uuid> = sqlx::query_scalar(
         "INSERT INTO commands (command_id, user_id, kind, request)
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[])
+         -- Rows in id order: two groups holding the same ids lock them in
+         -- the same order, so they queue instead of deadlocking.
+         ORDER BY 1
          ON CONFLICT (command_id) DO NOTHING
          RETURNING command_id",
     )
