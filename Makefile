@@ -55,7 +55,7 @@ test-chaos: build
 test-bench-smoke: build
 	$(TARGET_DIR)/debug/ledgerctl bench load --private --ledgerline $(LEDGERLINE) \
 		--mode open --rate 50 --duration 3 --users 5 --accounts 1 --drain 60 \
-		--base-port 17450 --work-dir $(TARGET_DIR)/bench-smoke
+		--base-port 17450 --work-dir target/bench-smoke
 
 ## Regenerate proto/schemas from the Rust types.
 proto:
