@@ -89,14 +89,27 @@ impl Bus {
                 if statuses.is_empty() {
                     continue;
                 }
-                let ack = match record(statuses).await {
-                    Ok(()) => AckKind::Ack,
+                let acks = match record(statuses.clone()).await {
+                    Ok(()) => vec![AckKind::Ack; statuses.len()],
                     Err(error) => {
-                        tracing::warn!(%error, durable, "cannot record statuses; will retry");
-                        AckKind::Nak(Some(Duration::from_secs(1)))
+                        // One bad status must not hold back the others:
+                        // each is recorded alone, and only what fails
+                        // alone is retried.
+                        tracing::warn!(%error, durable, "cannot record a group of statuses; recording each alone");
+                        let mut acks = Vec::with_capacity(statuses.len());
+                        for status in statuses {
+                            acks.push(match record(vec![status]).await {
+                                Ok(()) => AckKind::Ack,
+                                Err(error) => {
+                                    tracing::warn!(%error, durable, "cannot record status; will retry");
+                                    AckKind::Nak(Some(Duration::from_secs(1)))
+                                }
+                            });
+                        }
+                        acks
                     }
                 };
-                join_all(deliveries.iter().map(|d| d.ack_with(ack))).await;
+                join_all(deliveries.iter().zip(acks).map(|(d, ack)| d.ack_with(ack))).await;
             }
         }
     }

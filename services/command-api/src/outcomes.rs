@@ -45,6 +45,7 @@ async fn record(pool: &PgPool, statuses: &[StatusMessage]) -> Result<(), sqlx::E
         "INSERT INTO commands (command_id, user_id, kind, request, status, outcome, decided_at)
          SELECT id, user_id, 'unknown', 'null'::jsonb, status, outcome, now()
          FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[]) AS t(id, user_id, status, outcome)
+         ORDER BY id
          ON CONFLICT (command_id) DO UPDATE SET status = EXCLUDED.status, outcome = EXCLUDED.outcome, decided_at = now()
          WHERE commands.status = 'accepted'",
     )

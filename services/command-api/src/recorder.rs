@@ -78,10 +78,14 @@ async fn run(pool: PgPool, requests: Arc<Mutex<mpsc::Receiver<(NewCommand, Reply
             group
         };
         let (rows, replies): (Vec<NewCommand>, Vec<Reply>) = group.into_iter().unzip();
-        match insert_all(&pool, &rows).await {
+        // The same id twice in one group: only the first arrival's row goes
+        // in; the later ones are answered "not inserted" and compared with
+        // it like any repeat.
+        let mut seen = HashSet::new();
+        let first: Vec<&NewCommand> = rows.iter().filter(|r| seen.insert(r.command_id)).collect();
+        match insert_all(&pool, &first).await {
             Ok(mut inserted) => {
                 for (row, reply) in rows.iter().zip(replies) {
-                    // The same id twice in one group: only the first inserted it.
                     let _ = reply.send(Ok(inserted.remove(&row.command_id)));
                 }
             }
@@ -96,7 +100,7 @@ async fn run(pool: PgPool, requests: Arc<Mutex<mpsc::Receiver<(NewCommand, Reply
 }
 
 /// The ids this statement inserted.
-async fn insert_all(pool: &PgPool, rows: &[NewCommand]) -> Result<HashSet<Uuid>, sqlx::Error> {
+async fn insert_all(pool: &PgPool, rows: &[&NewCommand]) -> Result<HashSet<Uuid>, sqlx::Error> {
     let ids: Vec<Uuid> = sqlx::query_scalar(
         "INSERT INTO commands (command_id, user_id, kind, request)
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[])

@@ -37,6 +37,11 @@ pub async fn run_batch<S: EventStore>(
     policy: DecisionPolicy,
     shutdown: &Shutdown,
 ) {
+    // A lease lost (or shutdown) before the group starts: decide nothing,
+    // leave it unacked for the partition's next owner.
+    if shutdown.is_cancelled() {
+        return;
+    }
     let mut pending = Vec::with_capacity(deliveries.len());
     for delivery in deliveries {
         // One span per command, continuing the trace of the request that
@@ -135,8 +140,16 @@ async fn publish<S: EventStore>(
             Settled::Repeat => None,
         })
     };
+    // Two waves: every event is in the stream (retries included) before any
+    // status or next step, so a client that sees a status can rely on its
+    // events being there.
     match outgoing(bus, store, outcomes()).await {
-        Ok(messages) => match bus.publish_all(&messages).await {
+        Ok((events, then)) => match async {
+            bus.publish_all(&events).await?;
+            bus.publish_all(&then).await
+        }
+        .await
+        {
             Ok(()) => return true,
             Err(error) => tracing::warn!(%error, "group publish failed; publishing one at a time"),
         },
@@ -167,32 +180,33 @@ async fn publish<S: EventStore>(
     true
 }
 
-/// Events first, then the transfer's next step or the status envelope
-/// (see [`publish_outcome`]), each carrying its own command's trace.
+/// The group's events, and then its transfers' next steps and status
+/// envelopes (see [`publish_outcome`]), each carrying its own command's
+/// trace.
 async fn outgoing<'a, S: EventStore>(
     bus: &Bus,
     store: &S,
     outcomes: impl Iterator<Item = (&'a Pending, &'a StatusMessage)>,
-) -> Result<Vec<Outgoing>, String> {
-    let mut messages = Vec::new();
+) -> Result<(Vec<Outgoing>, Vec<Outgoing>), String> {
+    let (mut events, mut then) = (Vec::new(), Vec::new());
     for (p, status) in outcomes {
         let follow = transfer::follow_up(store, &p.message, status)
             .await
             .map_err(|e| e.to_string())?;
         p.span.in_scope(|| -> Result<(), String> {
             for event in &status.payload.events {
-                messages.push(bus.outgoing_event(event).map_err(|e| e.to_string())?);
+                events.push(bus.outgoing_event(event).map_err(|e| e.to_string())?);
             }
             if let Some(next) = &follow.next {
-                messages.push(bus.outgoing_command(next).map_err(|e| e.to_string())?);
+                then.push(bus.outgoing_command(next).map_err(|e| e.to_string())?);
             }
             if let Some(status) = &follow.status {
-                messages.push(bus.outgoing_status(status).map_err(|e| e.to_string())?);
+                then.push(bus.outgoing_status(status).map_err(|e| e.to_string())?);
             }
             Ok(())
         })?;
     }
-    Ok(messages)
+    Ok((events, then))
 }
 
 /// The careful path: each command decided from the store, alone.
@@ -205,6 +219,11 @@ async fn one_at_a_time<S: EventStore>(
     shutdown: &Shutdown,
 ) {
     for p in pending {
+        // The lease may lapse while a slow fault drags on: stop deciding,
+        // leave the rest unacked.
+        if shutdown.is_cancelled() {
+            return;
+        }
         cache.forget(p.message.command.account_id());
         process(bus, store, p.delivery, policy, shutdown)
             .instrument(p.span)

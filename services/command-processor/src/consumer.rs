@@ -69,6 +69,9 @@ pub async fn run_partition<S: EventStore>(
         let mut groups = messages.ready_chunks(GROUP_SIZE);
         loop {
             let next = tokio::select! {
+                // Cancellation first: a task whose lease is gone takes no
+                // further group.
+                biased;
                 () = shutdown.cancelled() => return,
                 next = groups.next() => next,
             };
@@ -138,6 +141,9 @@ pub(crate) async fn process<S: EventStore>(
     // shutdown the message is left unacked and comes back after AckWait.
     let mut backoff = Duration::from_millis(100);
     let handled = loop {
+        if shutdown.is_cancelled() {
+            return;
+        }
         match decide_command(store, &message, policy).await {
             Ok(handled) => match publish_outcome(bus, store, &message, &handled.status).await {
                 Ok(()) => break handled,
@@ -211,6 +217,10 @@ pub(crate) async fn reject_poison(bus: &Bus, delivery: Delivery, reason: &str) {
             .next()
             .unwrap_or_default()
             .to_owned();
+        // The reason can echo the sender's bytes: no control characters
+        // (PostgreSQL's jsonb refuses `\u0000`, which would stall the
+        // outcome recorders).
+        let reason: String = reason.chars().filter(|c| !c.is_control()).collect();
         let error = StatusError {
             code: "INVALID_COMMAND".into(),
             message: format!("The command could not be read: {reason}"),

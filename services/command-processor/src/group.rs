@@ -151,3 +151,140 @@ pub enum GroupError {
     #[error("the store returned no outcome for decision {0}")]
     Missing(usize),
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use ledgerline_domain::{AccountCommand, Amount, Balance, Currency, UserId};
+    use ledgerline_store::InMemoryEventStore;
+    use time::OffsetDateTime;
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::handle_command;
+
+    fn message(command: AccountCommand) -> CommandMessage {
+        CommandMessage {
+            command_id: Uuid::now_v7(),
+            correlation_id: Uuid::now_v7(),
+            user_id: UserId::parse("alice").unwrap(),
+            accepted_at: OffsetDateTime::now_utc(),
+            command,
+        }
+    }
+    fn acc() -> AccountId {
+        AccountId::parse("acc-g").unwrap()
+    }
+    fn open() -> CommandMessage {
+        message(AccountCommand::OpenAccount {
+            account_id: acc(),
+            currency: Currency::default(),
+            initial_balance: Balance::ZERO,
+        })
+    }
+    fn deposit(minor: i64) -> CommandMessage {
+        message(AccountCommand::deposit(
+            acc(),
+            Amount::from_minor(minor).unwrap(),
+        ))
+    }
+    fn withdraw(minor: i64) -> CommandMessage {
+        message(AccountCommand::withdraw(
+            acc(),
+            Amount::from_minor(minor).unwrap(),
+        ))
+    }
+    const POLICY: DecisionPolicy = DecisionPolicy {
+        snapshot_every: 10,
+        deadline: None,
+    };
+
+    async fn decide(
+        store: &InMemoryEventStore,
+        cache: &mut AccountCache,
+        messages: &[CommandMessage],
+        policy: DecisionPolicy,
+    ) -> Vec<Settled> {
+        let span = Span::none();
+        let group: Vec<_> = messages.iter().map(|m| (m, &span)).collect();
+        decide_group(store, cache, &group, policy).await.unwrap()
+    }
+
+    fn status(settled: &Settled) -> Option<(ledgerline_contracts::StatusKind, bool)> {
+        match settled {
+            Settled::Outcome { status, fresh } => Some((status.payload.status, *fresh)),
+            Settled::Repeat => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_group_decides_in_order_and_answers_repeats_and_known_ids_from_the_store() {
+        use ledgerline_contracts::StatusKind::{Rejected, Succeeded};
+        let store = InMemoryEventStore::new();
+        let mut cache = AccountCache::new(10);
+        let decided_before = open();
+        handle_command(&store, &decided_before, 10).await.unwrap();
+        // Withdrawing 5 only works after the deposit before it in the group.
+        let (dep, wd) = (deposit(5), withdraw(5));
+        let group = [
+            decided_before.clone(),
+            withdraw(1),
+            dep.clone(),
+            wd.clone(),
+            dep,
+        ];
+        let settled = decide(&store, &mut cache, &group, POLICY).await;
+        let got: Vec<_> = settled.iter().map(status).collect();
+        assert_eq!(
+            got,
+            [
+                Some((Succeeded, false)),
+                Some((Rejected, true)),
+                Some((Succeeded, true)),
+                Some((Succeeded, true)),
+                None
+            ]
+        );
+        let account = store.load(&acc()).await.unwrap();
+        assert_eq!((account.version, account.balance().minor()), (3, 0));
+        assert_eq!(cache.get(&acc()).map(|a| a.version), Some(3));
+    }
+
+    #[tokio::test]
+    async fn an_account_written_behind_the_cache_is_reloaded_before_a_refusal() {
+        use ledgerline_contracts::StatusKind::Succeeded;
+        let store = InMemoryEventStore::new();
+        let mut cache = AccountCache::new(10);
+        decide(&store, &mut cache, &[open()], POLICY).await;
+        // Another writer deposits; the cache still says balance 0.
+        handle_command(&store, &deposit(7), 10).await.unwrap();
+        let settled = decide(&store, &mut cache, &[withdraw(7)], POLICY).await;
+        assert_eq!(status(&settled[0]), Some((Succeeded, true)));
+        assert_eq!(store.load(&acc()).await.unwrap().balance().minor(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_command_past_its_deadline_fails_inside_a_group_and_changes_nothing() {
+        use ledgerline_contracts::StatusKind::{Failed, Succeeded};
+        let store = InMemoryEventStore::new();
+        let mut cache = AccountCache::new(10);
+        let mut late = deposit(9);
+        late.accepted_at -= Duration::from_secs(60);
+        let policy = DecisionPolicy {
+            snapshot_every: 10,
+            deadline: Some(Duration::from_secs(30)),
+        };
+        let settled = decide(&store, &mut cache, &[open(), late, deposit(1)], policy).await;
+        let got: Vec<_> = settled.iter().map(status).collect();
+        assert_eq!(
+            got,
+            [
+                Some((Succeeded, true)),
+                Some((Failed, true)),
+                Some((Succeeded, true))
+            ]
+        );
+        assert_eq!(store.load(&acc()).await.unwrap().balance().minor(), 1);
+    }
+}

@@ -4,6 +4,7 @@
 //! driven only through HTTP and WebSockets.
 
 mod bad_input;
+mod bursts;
 mod end_to_end;
 mod event_sourcing;
 mod group_decisions;
@@ -11,7 +12,6 @@ mod helpers;
 mod read_your_writes;
 mod rebuild;
 mod reliability;
-mod replicas;
 mod resume;
 mod tracing_across_services;
 mod transfers;

@@ -1,5 +1,15 @@
+#![allow(clippy::unwrap_used)]
 //! Several command-processor replicas: each partition is owned by one of
-//! them at a time, and ownership follows replicas as they come and go.
+//! them at a time, and ownership follows replicas as they come and go. A
+//! test binary of its own, so it does not share the machine with the 37
+//! API tests running at once (leases are renewed on a clock).
+
+#[allow(dead_code)]
+#[path = "api/bursts.rs"]
+mod bursts;
+#[allow(dead_code)]
+#[path = "api/helpers.rs"]
+mod helpers;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -7,7 +17,7 @@ use std::time::Duration;
 use ledgerline::Target;
 use ledgerline_bus::Bus;
 
-use crate::group_decisions::{ALL_BUT_THE_PROCESSOR, assert_decided_as_one_at_a_time, burst};
+use crate::bursts::{ALL_BUT_THE_PROCESSOR, assert_decided_as_one_at_a_time, burst};
 use crate::helpers::spawn_services;
 
 /// Partition → the replica holding its lease, from the leases bucket.

@@ -1,0 +1,104 @@
+//! Bursts of commands whose outcomes depend on their order, and the check
+//! that they were decided exactly as one at a time would decide them.
+
+use std::time::Duration;
+
+use command_processor::handle_command;
+use ledgerline::Target;
+use ledgerline_contracts::{CommandMessage, StatusKind};
+use ledgerline_domain::{AccountCommand, AccountId, Amount, Balance, Currency, UserId};
+use ledgerline_store::{EventStore, InMemoryEventStore, PostgresEventStore};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub fn message(account: &str, command: impl FnOnce(AccountId) -> AccountCommand) -> CommandMessage {
+    CommandMessage {
+        command_id: Uuid::now_v7(),
+        correlation_id: Uuid::now_v7(),
+        user_id: UserId::parse("alice").unwrap(),
+        accepted_at: OffsetDateTime::now_utc(),
+        command: command(AccountId::parse(account).unwrap()),
+    }
+}
+
+fn amount(minor: i64) -> Amount {
+    Amount::from_minor(minor).unwrap()
+}
+
+/// Opens, then deposits and withdrawals whose outcomes depend on their
+/// order: a withdrawal decided before its deposit would be refused.
+pub fn burst(accounts: [&str; 3]) -> Vec<CommandMessage> {
+    let mut messages: Vec<CommandMessage> = accounts
+        .iter()
+        .map(|a| {
+            message(a, |account_id| AccountCommand::OpenAccount {
+                account_id,
+                currency: Currency::default(),
+                initial_balance: Balance::ZERO,
+            })
+        })
+        .collect();
+    for round in 0..40_i64 {
+        let account = accounts[(round % 3) as usize];
+        messages.push(message(account, |a| {
+            AccountCommand::deposit(a, amount(10 + round))
+        }));
+        messages.push(message(account, |a| {
+            AccountCommand::withdraw(a, amount(15 + round))
+        }));
+    }
+    // Refused: never opened.
+    messages.push(message("acc-g9", |a| AccountCommand::deposit(a, amount(1))));
+    messages
+}
+
+/// Every service but the command processor (tests start it themselves).
+pub const ALL_BUT_THE_PROCESSOR: [Target; 5] = [
+    Target::CommandApi,
+    Target::BalanceService,
+    Target::HistoryService,
+    Target::AuditService,
+    Target::SocketService,
+];
+
+/// Waits for every command's outcome and checks each (and the accounts)
+/// against the same commands decided one at a time, in order, in memory.
+pub async fn assert_decided_as_one_at_a_time(
+    store: &PostgresEventStore,
+    messages: &[CommandMessage],
+) {
+    let ids: Vec<Uuid> = messages.iter().map(|m| m.command_id).collect();
+    let mut decided = Default::default();
+    for _ in 0..300 {
+        decided = store.outcomes(&ids).await.unwrap();
+        if decided.len() == ids.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(decided.len(), ids.len(), "every command has an outcome");
+    let oracle = InMemoryEventStore::new();
+    let mut accounts = std::collections::BTreeSet::new();
+    for m in messages {
+        let expected = handle_command(&oracle, m, 10).await.unwrap().status.payload;
+        let got = &decided[&m.command_id].payload;
+        assert_eq!(
+            (got.status, got.error.as_ref().map(|e| &e.code)),
+            (expected.status, expected.error.as_ref().map(|e| &e.code)),
+            "{:?}",
+            m.command
+        );
+        accounts.insert(m.command.account_id().clone());
+    }
+    let rejected = decided
+        .values()
+        .filter(|s| s.payload.status == StatusKind::Rejected)
+        .count();
+    assert!(rejected > 0, "the burst includes refusals");
+    for id in accounts {
+        assert_eq!(
+            store.load(&id).await.unwrap(),
+            oracle.load(&id).await.unwrap()
+        );
+    }
+}
