@@ -156,44 +156,23 @@ pub enum GroupError {
 mod tests {
     use std::time::Duration;
 
-    use ledgerline_domain::{AccountCommand, Amount, Balance, Currency, UserId};
     use ledgerline_store::InMemoryEventStore;
-    use time::OffsetDateTime;
-    use uuid::Uuid;
 
     use super::*;
     use crate::handle_command;
+    use crate::test_support::message;
 
-    fn message(command: AccountCommand) -> CommandMessage {
-        CommandMessage {
-            command_id: Uuid::now_v7(),
-            correlation_id: Uuid::now_v7(),
-            user_id: UserId::parse("alice").unwrap(),
-            accepted_at: OffsetDateTime::now_utc(),
-            command,
-        }
-    }
     fn acc() -> AccountId {
         AccountId::parse("acc-g").unwrap()
     }
     fn open() -> CommandMessage {
-        message(AccountCommand::OpenAccount {
-            account_id: acc(),
-            currency: Currency::default(),
-            initial_balance: Balance::ZERO,
-        })
+        message(crate::test_support::open(&acc()))
     }
     fn deposit(minor: i64) -> CommandMessage {
-        message(AccountCommand::deposit(
-            acc(),
-            Amount::from_minor(minor).unwrap(),
-        ))
+        message(crate::test_support::deposit(&acc(), minor))
     }
     fn withdraw(minor: i64) -> CommandMessage {
-        message(AccountCommand::withdraw(
-            acc(),
-            Amount::from_minor(minor).unwrap(),
-        ))
+        message(crate::test_support::withdraw(&acc(), minor))
     }
     const POLICY: DecisionPolicy = DecisionPolicy {
         snapshot_every: 10,

@@ -196,33 +196,20 @@ fn snapshot_due(
 
 #[cfg(test)]
 mod tests {
-    use ledgerline_domain::{AccountCommand, AccountId, Amount, Balance, Currency, UserId};
+    use ledgerline_domain::{AccountCommand, AccountId, Amount};
     use ledgerline_store::InMemoryEventStore;
-    use uuid::Uuid;
 
     use super::*;
+    use crate::test_support::message;
 
-    fn message(command: AccountCommand) -> CommandMessage {
-        CommandMessage {
-            command_id: Uuid::now_v7(),
-            correlation_id: Uuid::now_v7(),
-            user_id: UserId::parse("alice").unwrap(),
-            accepted_at: OffsetDateTime::now_utc(),
-            command,
-        }
-    }
     fn acc() -> AccountId {
         AccountId::parse("acc-1").unwrap()
     }
     fn open() -> AccountCommand {
-        AccountCommand::OpenAccount {
-            account_id: acc(),
-            currency: Currency::default(),
-            initial_balance: Balance::ZERO,
-        }
+        crate::test_support::open(&acc())
     }
     fn deposit(minor: i64) -> AccountCommand {
-        AccountCommand::deposit(acc(), Amount::from_minor(minor).unwrap())
+        crate::test_support::deposit(&acc(), minor)
     }
 
     #[tokio::test]

@@ -15,6 +15,8 @@ mod handle;
 pub mod leases;
 mod routes;
 mod store_head_rpc;
+#[cfg(test)]
+mod test_support;
 pub mod transfer;
 
 pub use app::start;
