@@ -1,11 +1,10 @@
 use ledgerline_contracts::{EventEnvelope, StatusMessage};
 use ledgerline_domain::{Account, AccountId, UserId};
+use sqlx::PgPool;
 use sqlx::migrate::Migrator;
-use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use crate::rows::{EVENT_COLUMNS, EventRow, event_data};
-use crate::stats::status_name;
+use crate::rows::{EVENT_COLUMNS, EventRow};
 use crate::{
     AggregateVersion, CommitError, Decision, EventStore, PointInTime, Rebuilt, StoreError,
     StoreStats,
@@ -96,33 +95,6 @@ pub(crate) fn commit_error(error: sqlx::Error) -> CommitError {
     CommitError::Store(StoreError::Database(error))
 }
 
-async fn insert_events(
-    tx: &mut Transaction<'_, Postgres>,
-    events: &mut [EventEnvelope],
-) -> Result<(), CommitError> {
-    for envelope in events.iter_mut() {
-        let metadata = serde_json::to_value(&envelope.metadata)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let position: i64 = sqlx::query_scalar(
-            "INSERT INTO events (event_id, aggregate_type, aggregate_id, version, event_type, schema_version, data, metadata)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING global_position",
-        )
-        .bind(envelope.event_id)
-        .bind(&envelope.aggregate_type)
-        .bind(envelope.aggregate_id.as_str())
-        .bind(envelope.version)
-        .bind(envelope.event.event_type())
-        .bind(i32::try_from(envelope.schema_version).unwrap_or(i32::MAX))
-        .bind(event_data(&envelope.event)?)
-        .bind(metadata)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(commit_error)?;
-        envelope.global_position = position;
-    }
-    Ok(())
-}
-
 impl EventStore for PostgresEventStore {
     async fn load(&self, id: &AccountId) -> Result<Account, StoreError> {
         let snapshot: Option<serde_json::Value> = sqlx::query_scalar(
@@ -157,37 +129,12 @@ impl EventStore for PostgresEventStore {
             .transpose()
     }
 
+    /// A group of one (see `group_commit`).
     async fn commit(&self, decision: Decision) -> Result<StatusMessage, CommitError> {
-        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
-        let mut envelopes = decision.new_envelopes();
-        insert_events(&mut tx, &mut envelopes).await?;
-        if let Some(snapshot) = &decision.snapshot {
-            let state =
-                serde_json::to_value(snapshot).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            sqlx::query("INSERT INTO snapshots (aggregate_id, version, state) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-                .bind(snapshot.id.as_str())
-                .bind(snapshot.version)
-                .bind(state)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::from)?;
-        }
-        let message = decision.status_message(envelopes);
-        let outcome =
-            serde_json::to_value(&message).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        sqlx::query(
-            "INSERT INTO command_outcomes (command_id, user_id, aggregate_id, status, outcome) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(decision.command_id)
-        .bind(decision.user_id.as_str())
-        .bind(decision.account_id.as_str())
-        .bind(status_name(&message))
-        .bind(outcome)
-        .execute(&mut *tx)
-        .await
-        .map_err(commit_error)?;
-        tx.commit().await.map_err(commit_error)?;
-        Ok(message)
+        crate::group_commit::commit_all(&self.pool, vec![decision])
+            .await?
+            .pop()
+            .ok_or_else(|| CommitError::Store(StoreError::Corrupt("no outcome".into())))
     }
 
     async fn outcomes(

@@ -6,8 +6,6 @@
 //! away — sends the whole group down the one-at-a-time path, which decides
 //! each command afresh from the store and retries in place.
 
-use std::time::Duration;
-
 use async_nats::jetstream::AckKind;
 use futures::future::join_all;
 use ledgerline_bus::{Bus, Delivery, Outgoing};
@@ -17,7 +15,9 @@ use ledgerline_store::EventStore;
 use tracing::{Instrument, Span};
 
 use crate::account_cache::AccountCache;
-use crate::consumer::{process, publish_outcome, read_command, record_decided, reject_poison};
+use crate::consumer::{
+    process, publish_outcome, read_command, record_decided, reject_poison, retry_in_place,
+};
 use crate::group::{Settled, decide_group};
 use crate::{DecisionPolicy, transfer};
 
@@ -158,23 +158,17 @@ async fn publish<S: EventStore>(
         }
     }
     for (p, status) in outcomes() {
-        let mut backoff = Duration::from_millis(100);
-        loop {
-            match publish_outcome(bus, store, &p.message, status)
+        let attempt = || async move {
+            publish_outcome(bus, store, &p.message, status)
                 .instrument(p.span.clone())
                 .await
-            {
-                Ok(()) => break,
-                Err(error) => {
-                    tracing::warn!(%error, command_id = %p.message.command_id, "publish after commit failed; retrying")
-                }
-            }
-            if shutdown.is_cancelled() {
-                return false;
-            }
-            let _ = p.delivery.ack_with(AckKind::Progress).await;
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(2));
+                .map_err(|e| format!("publish after commit failed: {e}"))
+        };
+        if retry_in_place(&p.delivery, p.message.command_id, shutdown, attempt)
+            .await
+            .is_none()
+        {
+            return false;
         }
     }
     true

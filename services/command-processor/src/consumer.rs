@@ -135,32 +135,24 @@ pub(crate) async fn process<S: EventStore>(
         // The store is away: let the message come back after AckWait.
         Err(error) => return tracing::warn!(%error, "cannot verify a transfer step now"),
     }
-    // Faults (PostgreSQL or NATS away) are retried right here rather than
-    // NAKed: a NAK would let the account's next command overtake this one.
-    // In-progress acks keep JetStream from redelivering meanwhile; on
-    // shutdown the message is left unacked and comes back after AckWait.
-    let mut backoff = Duration::from_millis(100);
-    let handled = loop {
-        if shutdown.is_cancelled() {
-            return;
-        }
-        match decide_command(store, &message, policy).await {
-            Ok(handled) => match publish_outcome(bus, store, &message, &handled.status).await {
-                Ok(()) => break handled,
-                Err(error) => {
-                    tracing::warn!(%error, command_id = %message.command_id, "publish after commit failed; retrying")
-                }
-            },
-            Err(error) => {
-                tracing::warn!(%error, command_id = %message.command_id, "cannot decide now; retrying")
-            }
-        }
-        if shutdown.is_cancelled() {
-            return;
-        }
-        let _ = delivery.ack_with(AckKind::Progress).await;
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(2));
+    // Faults (PostgreSQL or NATS away) are retried in place (see
+    // `retry_in_place`); nothing is decided once the lease is gone.
+    if shutdown.is_cancelled() {
+        return;
+    }
+    let command = &message;
+    let attempt = || async move {
+        let handled = decide_command(store, command, policy)
+            .await
+            .map_err(|e| format!("cannot decide now: {e}"))?;
+        publish_outcome(bus, store, command, &handled.status)
+            .await
+            .map_err(|e| format!("publish after commit failed: {e}"))?;
+        Ok(handled)
+    };
+    let Some(handled) = retry_in_place(&delivery, message.command_id, shutdown, attempt).await
+    else {
+        return;
     };
     if let Err(error) = delivery.ack().await {
         tracing::warn!(%error, command_id = %message.command_id, "ack failed; redelivery will republish");
@@ -169,6 +161,38 @@ pub(crate) async fn process<S: EventStore>(
         record_decided(&message, &handled.status);
     }
     tracing::debug!(command_id = %message.command_id, status = ?handled.status.payload.status, fresh = handled.fresh, "command handled");
+}
+
+/// Runs `attempt` until it succeeds, retrying in place with backoff (a
+/// NAK would let the account's next command overtake this one) and
+/// in-progress acks so JetStream does not redeliver meanwhile. `None` when
+/// shutdown (or a lost lease) comes first: the message stays unacked and
+/// comes back after AckWait.
+pub(crate) async fn retry_in_place<T, F>(
+    delivery: &Delivery,
+    command_id: Uuid,
+    shutdown: &Shutdown,
+    mut attempt: impl FnMut() -> F,
+) -> Option<T>
+where
+    F: Future<Output = Result<T, String>>,
+{
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match attempt().await {
+            Ok(value) => return Some(value),
+            Err(error) => tracing::warn!(%error, %command_id, "retrying"),
+        }
+        if shutdown.is_cancelled() {
+            return None;
+        }
+        let _ = delivery.ack_with(AckKind::Progress).await;
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(2));
+        if shutdown.is_cancelled() {
+            return None;
+        }
+    }
 }
 
 /// Events first, then what the outcome sets in motion: a transfer's next
