@@ -91,3 +91,21 @@ impl Config {
         <Self as clap::Parser>::try_parse_from(["ledgerline"])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn a_partition_lease_not_longer_than_the_ack_wait_is_refused() {
+        let parse =
+            |secs: &str| Config::try_parse_from(["ledgerline", "--partition-lease-secs", secs]);
+        for bad in ["10", "0", "601", "15s"] {
+            let error = parse(bad).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(error.contains("--partition-lease-secs"), "{bad}: {error}");
+        }
+        assert_eq!(parse("11").map(|c| c.partition_lease_secs).ok(), Some(11));
+    }
+}
