@@ -230,6 +230,7 @@ async fn main() -> anyhow::Result<()> {
                     user_id: user,
                     accepted_at: time::OffsetDateTime::now_utc(),
                     command,
+                    requeued: None,
                 };
                 command_processor::decide_command(&store, &message, policy)
                     .await
@@ -264,6 +265,7 @@ async fn main() -> anyhow::Result<()> {
                             user_id: user.clone(),
                             accepted_at: time::OffsetDateTime::now_utc(),
                             command: command.clone(),
+                            requeued: None,
                         }
                     })
                     .collect();

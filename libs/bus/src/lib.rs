@@ -8,12 +8,14 @@ mod consumer_health;
 mod follow_status;
 mod outgoing;
 mod partition;
+mod queued;
 mod store_reads;
 mod subjects;
 
 pub use bus::{Bus, BusError, Delivery};
 pub use outgoing::Outgoing;
 pub use partition::partition_of;
+pub use queued::{QUEUED_WALK_LIMIT, Recorded};
 pub use subjects::Subjects;
 
 pub use async_nats;

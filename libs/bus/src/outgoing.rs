@@ -43,7 +43,7 @@ impl Bus {
         let subject = self
             .subjects
             .command(partition_of(account, self.partitions), account);
-        Outgoing::new(subject, &message.command_id.to_string(), message)
+        Outgoing::new(subject, &message.dedup_id(), message)
     }
 
     pub fn outgoing_event(&self, event: &EventEnvelope) -> Result<Outgoing, BusError> {
@@ -57,7 +57,7 @@ impl Bus {
     pub fn outgoing_status(&self, status: &StatusMessage) -> Result<Outgoing, BusError> {
         Outgoing::new(
             self.subjects.status(&status.user_id),
-            &status.payload.command_id.to_string(),
+            &status.key().to_string(),
             status,
         )
     }

@@ -4,6 +4,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod accept;
+mod command_key;
 mod command_message;
 mod event_envelope;
 mod field_error;
@@ -17,6 +18,7 @@ mod store_rpc;
 mod wire_amount;
 
 pub use accept::{AcceptReply, AcceptRequest};
+pub use command_key::{CommandKey, TransferStep};
 pub use command_message::CommandMessage;
 pub use event_envelope::{EventEnvelope, EventMetadata};
 pub use field_error::FieldError;

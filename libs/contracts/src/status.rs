@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::EventEnvelope;
+use crate::{CommandKey, EventEnvelope};
 
 /// How a command ended. Exactly one of these per accepted command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -63,6 +63,15 @@ pub struct StatusEnvelope {
 pub struct StatusMessage {
     pub user_id: UserId,
     pub payload: StatusEnvelope,
+}
+
+impl StatusMessage {
+    /// The key of the user's command this is the outcome of: status
+    /// envelopes are only ever published for a user's own commands (a
+    /// transfer's under the transfer's id).
+    pub fn key(&self) -> CommandKey {
+        CommandKey::of_client(&self.user_id, self.payload.command_id)
+    }
 }
 
 impl StatusEnvelope {

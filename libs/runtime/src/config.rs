@@ -53,6 +53,13 @@ pub struct Config {
     /// as `failed` with code TIMEOUT and is never applied (0: no deadline).
     #[arg(long, env = "COMMAND_DEADLINE_SECS", default_value_t = 30)]
     pub command_deadline_secs: u64,
+    /// An accepted command still without an outcome this many seconds
+    /// after it was accepted is looked for in the broker, and queued again
+    /// under its key if the broker lost it (see the command API's
+    /// reconciler). Keep it below COMMAND_DEADLINE_SECS, so a command the
+    /// broker lost is still decided rather than timed out.
+    #[arg(long, env = "RECONCILE_AFTER_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub reconcile_after_secs: u64,
     /// Frames that may wait for one socket before it is closed as a slow
     /// consumer (it can reconnect and resume).
     #[arg(long, env = "SOCKET_QUEUE", default_value_t = 256)]

@@ -1,5 +1,5 @@
 use ledgerline_contracts::{
-    EventEnvelope, EventMetadata, StatusEnvelope, StatusError, StatusKind, StatusMessage,
+    CommandKey, EventEnvelope, EventMetadata, StatusEnvelope, StatusError, StatusKind, StatusMessage,
 };
 use ledgerline_domain::{AGGREGATE_TYPE, Account, AccountEvent, AccountId, UserId};
 use time::OffsetDateTime;
@@ -9,6 +9,9 @@ use uuid::Uuid;
 /// `expected_version` (none for a rejection) and the outcome to remember.
 #[derive(Debug, Clone)]
 pub struct Decision {
+    /// Where the outcome is kept (see `CommandKey`).
+    pub key: CommandKey,
+    /// The id the events' metadata and the outcome carry.
     pub command_id: Uuid,
     pub correlation_id: Uuid,
     pub user_id: UserId,

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use ledgerline_contracts::{EventEnvelope, StatusMessage};
+use ledgerline_contracts::{CommandKey, EventEnvelope, StatusMessage};
 use ledgerline_domain::AccountId;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -115,10 +115,15 @@ pub(crate) async fn commit_all(
         .collect::<Result<Vec<_>, _>>()
         .map_err(corrupt)?;
     sqlx::query(
-        "INSERT INTO command_outcomes (command_id, user_id, aggregate_id, status, outcome)
+        "INSERT INTO command_outcomes (command_key, user_id, aggregate_id, status, outcome)
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[])",
     )
-    .bind(decisions.iter().map(|d| d.command_id).collect::<Vec<_>>())
+    .bind(
+        decisions
+            .iter()
+            .map(|d| d.key.as_uuid())
+            .collect::<Vec<_>>(),
+    )
     .bind(
         decisions
             .iter()
@@ -145,12 +150,12 @@ pub(crate) async fn commit_all(
     Ok(messages)
 }
 
-/// The stored outcomes of those of `command_ids` that were decided.
+/// The stored outcomes of those of `keys` that were decided.
 pub(crate) async fn outcomes(
     pool: &PgPool,
-    command_ids: &[Uuid],
-) -> Result<HashMap<Uuid, StatusMessage>, StoreError> {
-    if command_ids.is_empty() {
+    keys: &[CommandKey],
+) -> Result<HashMap<CommandKey, StatusMessage>, StoreError> {
+    if keys.is_empty() {
         return Ok(HashMap::new());
     }
     // One primary-key probe per id (the `LIMIT` keeps the planner from
@@ -159,15 +164,15 @@ pub(crate) async fn outcomes(
     let rows: Vec<(Uuid, serde_json::Value)> = sqlx::query_as(
         "SELECT t.id, o.outcome FROM unnest($1::uuid[]) AS t(id)
          CROSS JOIN LATERAL (SELECT outcome FROM command_outcomes
-                             WHERE command_id = t.id LIMIT 1) AS o",
+                             WHERE command_key = t.id LIMIT 1) AS o",
     )
-    .bind(command_ids)
+    .bind(keys.iter().map(|k| k.as_uuid()).collect::<Vec<_>>())
     .fetch_all(pool)
     .await?;
     rows.into_iter()
         .map(|(id, outcome)| {
             serde_json::from_value(outcome)
-                .map(|message| (id, message))
+                .map(|message| (CommandKey::from_stored(id), message))
                 .map_err(|e| StoreError::Corrupt(format!("outcome {id}: {e}")))
         })
         .collect()

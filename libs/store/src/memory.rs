@@ -1,9 +1,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use ledgerline_contracts::{EventEnvelope, StatusMessage};
+use ledgerline_contracts::{CommandKey, EventEnvelope, StatusMessage};
 use ledgerline_domain::{Account, AccountEvent, AccountId, UserId};
-use uuid::Uuid;
 
 use crate::stats::status_name;
 use crate::{
@@ -24,7 +23,7 @@ struct Inner {
     /// Every snapshot of every account, by version (time travel starts
     /// from the latest one at or before its point).
     snapshots: HashMap<AccountId, BTreeMap<i64, Account>>,
-    outcomes: HashMap<Uuid, StatusMessage>,
+    outcomes: HashMap<CommandKey, StatusMessage>,
 }
 
 impl InMemoryEventStore {
@@ -71,7 +70,7 @@ impl Inner {
                 .or_insert_with(|| snapshot.clone());
         }
         let message = decision.status_message(envelopes);
-        self.outcomes.insert(decision.command_id, message.clone());
+        self.outcomes.insert(decision.key, message.clone());
         message
     }
 }
@@ -92,8 +91,8 @@ impl EventStore for InMemoryEventStore {
         Ok(Self::replay(&self.lock(), Account::new(id.clone())))
     }
 
-    async fn outcome(&self, command_id: Uuid) -> Result<Option<StatusMessage>, StoreError> {
-        Ok(self.lock().outcomes.get(&command_id).cloned())
+    async fn outcome(&self, key: CommandKey) -> Result<Option<StatusMessage>, StoreError> {
+        Ok(self.lock().outcomes.get(&key).cloned())
     }
 
     async fn commit(&self, decision: Decision) -> Result<StatusMessage, CommitError> {
@@ -105,12 +104,12 @@ impl EventStore for InMemoryEventStore {
 
     async fn outcomes(
         &self,
-        command_ids: &[Uuid],
-    ) -> Result<HashMap<Uuid, StatusMessage>, StoreError> {
+        keys: &[CommandKey],
+    ) -> Result<HashMap<CommandKey, StatusMessage>, StoreError> {
         let inner = self.lock();
-        Ok(command_ids
+        Ok(keys
             .iter()
-            .filter_map(|id| inner.outcomes.get(id).map(|o| (*id, o.clone())))
+            .filter_map(|key| inner.outcomes.get(key).map(|o| (*key, o.clone())))
             .collect())
     }
 
@@ -130,10 +129,9 @@ impl EventStore for InMemoryEventStore {
         let mut inner = self.lock();
         // Every check first, as if the earlier decisions were in: all or none.
         let mut versions: HashMap<AccountId, i64> = HashMap::new();
-        let mut decided: HashSet<Uuid> = HashSet::new();
+        let mut decided: HashSet<CommandKey> = HashSet::new();
         for decision in &decisions {
-            if inner.outcomes.contains_key(&decision.command_id)
-                || !decided.insert(decision.command_id)
+            if inner.outcomes.contains_key(&decision.key) || !decided.insert(decision.key)
             {
                 return Err(CommitError::AlreadyDecided);
             }

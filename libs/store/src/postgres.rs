@@ -1,8 +1,7 @@
-use ledgerline_contracts::{EventEnvelope, StatusMessage};
+use ledgerline_contracts::{CommandKey, EventEnvelope, StatusMessage};
 use ledgerline_domain::{Account, AccountId, UserId};
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
-use uuid::Uuid;
 
 use crate::rows::{EVENT_COLUMNS, EventRow};
 use crate::{
@@ -115,16 +114,16 @@ impl EventStore for PostgresEventStore {
         self.replay_from(Account::new(id.clone())).await
     }
 
-    async fn outcome(&self, command_id: Uuid) -> Result<Option<StatusMessage>, StoreError> {
+    async fn outcome(&self, key: CommandKey) -> Result<Option<StatusMessage>, StoreError> {
         let outcome: Option<serde_json::Value> =
-            sqlx::query_scalar("SELECT outcome FROM command_outcomes WHERE command_id = $1")
-                .bind(command_id)
+            sqlx::query_scalar("SELECT outcome FROM command_outcomes WHERE command_key = $1")
+                .bind(key.as_uuid())
                 .fetch_optional(&self.pool)
                 .await?;
         outcome
             .map(|o| {
                 serde_json::from_value(o)
-                    .map_err(|e| StoreError::Corrupt(format!("outcome {command_id}: {e}")))
+                    .map_err(|e| StoreError::Corrupt(format!("outcome {key}: {e}")))
             })
             .transpose()
     }
@@ -139,9 +138,9 @@ impl EventStore for PostgresEventStore {
 
     async fn outcomes(
         &self,
-        command_ids: &[Uuid],
-    ) -> Result<std::collections::HashMap<Uuid, StatusMessage>, StoreError> {
-        crate::group_commit::outcomes(&self.pool, command_ids).await
+        keys: &[CommandKey],
+    ) -> Result<std::collections::HashMap<CommandKey, StatusMessage>, StoreError> {
+        crate::group_commit::outcomes(&self.pool, keys).await
     }
 
     async fn versions(

@@ -1,9 +1,8 @@
 use std::collections::HashMap;
 use std::future::Future;
 
-use ledgerline_contracts::{EventEnvelope, StatusMessage};
+use ledgerline_contracts::{CommandKey, EventEnvelope, StatusMessage};
 use ledgerline_domain::{Account, AccountId, UserId};
-use uuid::Uuid;
 
 use crate::{
     AggregateVersion, CommitError, Decision, PointInTime, Rebuilt, StoreError, StoreStats,
@@ -24,7 +23,7 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     /// The stored outcome of a command, if it was decided.
     fn outcome(
         &self,
-        command_id: Uuid,
+        key: CommandKey,
     ) -> impl Future<Output = Result<Option<StatusMessage>, StoreError>> + Send;
 
     /// Appends the decision's events at `expected_version` and records its
@@ -34,11 +33,11 @@ pub trait EventStore: Clone + Send + Sync + 'static {
         decision: Decision,
     ) -> impl Future<Output = Result<StatusMessage, CommitError>> + Send;
 
-    /// The stored outcomes of those of `command_ids` that were decided.
+    /// The stored outcomes of those of `keys` that were decided.
     fn outcomes(
         &self,
-        command_ids: &[Uuid],
-    ) -> impl Future<Output = Result<HashMap<Uuid, StatusMessage>, StoreError>> + Send;
+        keys: &[CommandKey],
+    ) -> impl Future<Output = Result<HashMap<CommandKey, StatusMessage>, StoreError>> + Send;
 
     /// The current version of each of `ids` that has events (a cache of
     /// accounts checks itself against this before deciding on them).

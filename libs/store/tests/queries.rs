@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use ledgerline_contracts::{StatusError, StatusKind};
+use ledgerline_contracts::{CommandKey, StatusError, StatusKind};
 use ledgerline_domain::{Account, AccountEvent, AccountId, Amount, Balance, Currency, UserId};
 use ledgerline_store::{
     Decision, EventStore, InMemoryEventStore, MIGRATOR, PointInTime, PostgresEventStore, SCHEMA,
@@ -92,6 +92,7 @@ async fn append<S: EventStore>(store: &S, account: &AccountId, events: Vec<Accou
     let crosses = after.version / SNAPSHOT_EVERY != current.version / SNAPSHOT_EVERY;
     store
         .commit(Decision {
+            key: CommandKey::from_stored(Uuid::now_v7()),
             command_id: Uuid::now_v7(),
             correlation_id: Uuid::now_v7(),
             user_id: UserId::parse("alice").unwrap(),
@@ -113,6 +114,7 @@ async fn reject<S: EventStore>(store: &S, account: &AccountId) {
     };
     store
         .commit(Decision {
+            key: CommandKey::from_stored(Uuid::now_v7()),
             command_id: Uuid::now_v7(),
             correlation_id: Uuid::now_v7(),
             user_id: UserId::parse("alice").unwrap(),

@@ -6,8 +6,8 @@ use ledgerline_runtime::Shutdown;
 /// The durable consumer on `bank.status.>`.
 pub const DURABLE: &str = "audit-service-status";
 
-/// Records every command outcome; `UNIQUE (kind, ref_id)` makes a
-/// redelivered status a no-op.
+/// Records every command outcome under its command's key; `UNIQUE (kind,
+/// ref_id)` makes a redelivered status a no-op.
 pub async fn follow_status(bus: Bus, db: ReadModelDb, shutdown: Shutdown) {
     bus.follow_status(DURABLE, shutdown, |statuses| {
         let db = db.clone();
@@ -40,10 +40,12 @@ async fn record(db: &ReadModelDb, statuses: &[StatusMessage]) -> Result<(), sqlx
          ORDER BY n
          ON CONFLICT DO NOTHING",
     )
+    // Keyed like the command itself: two users' commands of the same id
+    // are two entries.
     .bind(
         statuses
             .iter()
-            .map(|s| s.payload.command_id)
+            .map(|s| s.key().as_uuid())
             .collect::<Vec<_>>(),
     )
     .bind(

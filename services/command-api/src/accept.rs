@@ -70,6 +70,7 @@ impl AcceptService {
             user_id: request.user_id.clone(),
             accepted_at: OffsetDateTime::now_utc(),
             command: decoded.command,
+            requeued: None,
         };
         let inserted = self.record(&message, kind).await?;
         if let Err(error) = self.bus.publish_command(&message).await {
@@ -77,9 +78,9 @@ impl AcceptService {
             if inserted {
                 // Best effort: a retry with the same key records it again.
                 let _ = sqlx::query(
-                    "DELETE FROM commands WHERE command_id = $1 AND status = 'accepted'",
+                    "DELETE FROM commands WHERE command_key = $1 AND status = 'accepted'",
                 )
-                .bind(command_id)
+                .bind(message.key().as_uuid())
                 .execute(&self.pool)
                 .await;
             }
@@ -95,9 +96,11 @@ impl AcceptService {
         })
     }
 
-    /// Records the command; `false` when this id was accepted before (the
-    /// same command again, which is then queued again under the same id —
-    /// JetStream and the event store both drop the repeat).
+    /// Records the command under its key; `false` when the user's id was
+    /// accepted before (the same command again, which is then queued again
+    /// under the same key — JetStream and the event store both drop the
+    /// repeat). Another user's use of the same id is another key: ids are
+    /// the user's own.
     async fn record(
         &self,
         message: &CommandMessage,
@@ -107,6 +110,7 @@ impl AcceptService {
         let inserted = self
             .recorder
             .insert(NewCommand {
+                key: message.key(),
                 command_id: message.command_id,
                 user_id: message.user_id.as_str().to_owned(),
                 kind: kind.slug(),
@@ -117,24 +121,17 @@ impl AcceptService {
         if inserted {
             return Ok(true);
         }
-        let (owner, previous): (String, serde_json::Value) =
-            sqlx::query_as("SELECT user_id, request FROM commands WHERE command_id = $1")
-                .bind(message.command_id)
+        let previous: serde_json::Value =
+            sqlx::query_scalar("SELECT request FROM commands WHERE command_key = $1")
+                .bind(message.key().as_uuid())
                 .fetch_one(&self.pool)
                 .await
                 .map_err(|e| ApiProblem::unavailable(format!("cannot read the command: {e}")))?;
-        if owner != message.user_id.as_str() {
-            return Err(ApiProblem::new(
-                StatusCode::CONFLICT,
-                "command-id-taken",
-                "This command id is already taken",
-            ));
-        }
         if previous.is_null() {
             // The outcome arrived first (a publish that timed out had been
             // stored after all, and its row was removed): same command.
-            sqlx::query("UPDATE commands SET kind = $2, request = $3 WHERE command_id = $1 AND request = 'null'::jsonb")
-                .bind(message.command_id)
+            sqlx::query("UPDATE commands SET kind = $2, request = $3 WHERE command_key = $1 AND request = 'null'::jsonb")
+                .bind(message.key().as_uuid())
                 .bind(kind.slug())
                 .bind(&request)
                 .execute(&self.pool)

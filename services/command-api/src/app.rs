@@ -5,7 +5,9 @@ use sqlx::migrate::Migrator;
 
 use crate::recorder::Recorder;
 use crate::routes::{ApiState, routes};
-use crate::{AcceptService, accept_rpc, outcomes};
+use std::time::Duration;
+
+use crate::{AcceptService, accept_rpc, outcomes, reconcile};
 
 pub const SCHEMA: &str = "commands";
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -54,7 +56,13 @@ pub async fn start(
         .task(tokio::spawn(pending))
         .task(tokio::spawn(outcomes::follow_outcomes(
             bus.clone(),
+            pool.clone(),
+            shutdown.clone(),
+        )))
+        .task(tokio::spawn(reconcile::run(
+            bus.clone(),
             pool,
+            Duration::from_secs(config.reconcile_after_secs),
             shutdown.clone(),
         )))
         .task(tokio::spawn(accept_rpc::serve(accept, shutdown.clone()))))

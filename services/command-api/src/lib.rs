@@ -8,6 +8,7 @@ mod accept_rpc;
 mod app;
 mod chaos;
 mod outcomes;
+mod reconcile;
 mod recorder;
 mod routes;
 

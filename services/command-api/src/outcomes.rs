@@ -30,25 +30,24 @@ fn status_name(kind: StatusKind) -> &'static str {
 /// before its command's row (a publish that timed out was stored after
 /// all): a placeholder row keeps it for the command to find.
 async fn record(pool: &PgPool, statuses: &[StatusMessage]) -> Result<(), sqlx::Error> {
-    // One row per command id: a statement may not update a row twice.
+    // One row per command: a statement may not update a row twice.
     let mut seen = HashSet::new();
-    let statuses: Vec<&StatusMessage> = statuses
-        .iter()
-        .filter(|s| seen.insert(s.payload.command_id))
-        .collect();
+    let statuses: Vec<&StatusMessage> = statuses.iter().filter(|s| seen.insert(s.key())).collect();
     let outcomes = statuses
         .iter()
         .map(|s| serde_json::to_value(&s.payload))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
     sqlx::query(
-        "INSERT INTO commands (command_id, user_id, kind, request, status, outcome, decided_at)
-         SELECT id, user_id, 'unknown', 'null'::jsonb, status, outcome, now()
-         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[]) AS t(id, user_id, status, outcome)
-         ORDER BY id
-         ON CONFLICT (command_id) DO UPDATE SET status = EXCLUDED.status, outcome = EXCLUDED.outcome, decided_at = now()
+        "INSERT INTO commands (command_key, command_id, user_id, kind, request, status, outcome, decided_at)
+         SELECT key, id, user_id, 'unknown', 'null'::jsonb, status, outcome, now()
+         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[])
+              AS t(key, id, user_id, status, outcome)
+         ORDER BY key
+         ON CONFLICT (command_key) DO UPDATE SET status = EXCLUDED.status, outcome = EXCLUDED.outcome, decided_at = now()
          WHERE commands.status = 'accepted'",
     )
+    .bind(statuses.iter().map(|s| s.key().as_uuid()).collect::<Vec<_>>())
     .bind(statuses.iter().map(|s| s.payload.command_id).collect::<Vec<_>>())
     .bind(statuses.iter().map(|s| s.user_id.as_str().to_owned()).collect::<Vec<_>>())
     .bind(statuses.iter().map(|s| status_name(s.payload.status).to_owned()).collect::<Vec<_>>())

@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 
+use ledgerline_contracts::CommandKey;
 use serde_json::Value;
 use sqlx::PgPool;
 use std::sync::Arc;
@@ -22,6 +23,8 @@ const WORKERS: usize = 3;
 /// A command's row as accepted.
 #[derive(Debug)]
 pub struct NewCommand {
+    pub key: CommandKey,
+    /// The id the user knows it by.
     pub command_id: Uuid,
     pub user_id: String,
     pub kind: &'static str,
@@ -46,8 +49,8 @@ impl Recorder {
         Self { queue }
     }
 
-    /// Inserts the row unless its command id is there already; `true` when
-    /// this call inserted it.
+    /// Inserts the row unless its key is there already; `true` when this
+    /// call inserted it.
     pub async fn insert(&self, row: NewCommand) -> Result<bool, String> {
         let (reply, answer) = oneshot::channel();
         self.queue
@@ -82,11 +85,11 @@ async fn run(pool: PgPool, requests: Arc<Mutex<mpsc::Receiver<(NewCommand, Reply
         // in; the later ones are answered "not inserted" and compared with
         // it like any repeat.
         let mut seen = HashSet::new();
-        let first: Vec<&NewCommand> = rows.iter().filter(|r| seen.insert(r.command_id)).collect();
+        let first: Vec<&NewCommand> = rows.iter().filter(|r| seen.insert(r.key)).collect();
         match insert_all(&pool, &first).await {
             Ok(mut inserted) => {
                 for (row, reply) in rows.iter().zip(replies) {
-                    let _ = reply.send(Ok(inserted.remove(&row.command_id)));
+                    let _ = reply.send(Ok(inserted.remove(&row.key.as_uuid())));
                 }
             }
             Err(error) => {
@@ -99,22 +102,23 @@ async fn run(pool: PgPool, requests: Arc<Mutex<mpsc::Receiver<(NewCommand, Reply
     }
 }
 
-/// The ids this statement inserted.
+/// The keys this statement inserted.
 async fn insert_all(pool: &PgPool, rows: &[&NewCommand]) -> Result<HashSet<Uuid>, sqlx::Error> {
-    let ids: Vec<Uuid> = sqlx::query_scalar(
-        "INSERT INTO commands (command_id, user_id, kind, request)
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[])
-         -- Rows in id order: two groups holding the same ids lock them in
+    let keys: Vec<Uuid> = sqlx::query_scalar(
+        "INSERT INTO commands (command_key, command_id, user_id, kind, request)
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[])
+         -- Rows in key order: two groups holding the same keys lock them in
          -- the same order, so they queue instead of deadlocking.
          ORDER BY 1
-         ON CONFLICT (command_id) DO NOTHING
-         RETURNING command_id",
+         ON CONFLICT (command_key) DO NOTHING
+         RETURNING command_key",
     )
+    .bind(rows.iter().map(|r| r.key.as_uuid()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.command_id).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.user_id.clone()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.kind.to_owned()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.request.clone()).collect::<Vec<_>>())
     .fetch_all(pool)
     .await?;
-    Ok(ids.into_iter().collect())
+    Ok(keys.into_iter().collect())
 }

@@ -4,7 +4,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router, middleware, routing::get};
 use ledgerline_auth::{Caller, TokenKeys};
-use ledgerline_contracts::FieldError;
+use ledgerline_contracts::{CommandKey, FieldError};
 use ledgerline_domain::CommandKind;
 use ledgerline_runtime::{ApiProblem, read_json_body};
 use serde_json::{Value, json};
@@ -86,11 +86,11 @@ async fn command_status(
 ) -> Result<Json<Value>, ApiProblem> {
     let id = Uuid::parse_str(&id)
         .map_err(|e| ApiProblem::invalid(vec![FieldError::new("commandId", e)]))?;
-    let row: Option<(String, String, Option<Value>)> = sqlx::query_as(
-        "SELECT kind, status, outcome FROM commands WHERE command_id = $1 AND user_id = $2",
-    )
-    .bind(id)
-    .bind(caller.user_id.as_str())
+    // The caller's ids are theirs alone: the row is found under the key of
+    // this user and id, never another user's command of the same id.
+    let row: Option<(String, String, Option<Value>)> =
+        sqlx::query_as("SELECT kind, status, outcome FROM commands WHERE command_key = $1")
+            .bind(CommandKey::of_client(&caller.user_id, id).as_uuid())
     .fetch_optional(&state.accept.pool)
     .await
     .map_err(|e| ApiProblem::unavailable(format!("cannot read commands: {e}")))?;

@@ -15,10 +15,9 @@ use ledgerline_store::EventStore;
 use tracing::{Instrument, Span};
 
 use crate::account_cache::AccountCache;
-use crate::consumer::{
-    process, publish_outcome, read_command, record_decided, reject_poison, retry_in_place,
-};
+use crate::consumer::{give_up, process, publish_outcome, read_command, record_decided, reject_poison};
 use crate::group::{Settled, decide_group};
+use crate::retry::{Retried, retry_in_place};
 use crate::{DecisionPolicy, transfer};
 
 /// A command read from its delivery, with the span that continues its trace.
@@ -72,15 +71,19 @@ pub async fn run_batch<S: EventStore>(
             return one_at_a_time(bus, store, cache, pending, policy, shutdown).await;
         }
     };
-    if !publish(bus, store, &pending, &settled, shutdown).await {
+    let Some(given_up) = publish(bus, store, &pending, &settled, shutdown).await else {
         // Shutting down mid-retry: unacked, the commands come back and are
         // answered from their stored outcomes.
         return;
-    }
-    let acks = pending.iter().map(|p| p.delivery.ack());
-    for (result, p) in join_all(acks).await.into_iter().zip(&pending) {
+    };
+    let acks = pending
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !given_up.contains(i))
+        .map(|(_, p)| async move { (p, p.delivery.ack().await) });
+    for (p, result) in join_all(acks).await {
         if let Err(error) = result {
-            tracing::warn!(%error, command_id = %p.message.command_id, "ack failed; redelivery will republish");
+            tracing::warn!(%error, key = %p.message.key(), "ack failed; redelivery will republish");
         }
     }
     for (p, settled) in pending.iter().zip(&settled) {
@@ -109,7 +112,7 @@ async fn verify<S: EventStore>(
         {
             Ok(true) => genuine.push(p),
             Ok(false) => {
-                tracing::warn!(parent: &p.span, command_id = %p.message.command_id, "unverified transfer step dropped");
+                tracing::warn!(parent: &p.span, key = %p.message.key(), "unverified transfer step dropped");
                 let _ = p.delivery.ack_with(AckKind::Term).await;
             }
             Err(error) => {
@@ -126,52 +129,61 @@ async fn verify<S: EventStore>(
 /// Publishes every outcome's events, follow-up command and status, in the
 /// group's order with all acks in flight; on any failure, publishes each
 /// outcome again one at a time until done (JetStream drops the repeats by
-/// id). `false` when shutdown came first.
+/// id). Returns the indices of the commands given up on (their messages are
+/// settled by [`give_up`], not acked), or `None` when shutdown came first.
 async fn publish<S: EventStore>(
     bus: &Bus,
     store: &S,
     pending: &[Pending],
     settled: &[Settled],
     shutdown: &Shutdown,
-) -> bool {
+) -> Option<Vec<usize>> {
     let outcomes = || {
-        pending.iter().zip(settled).filter_map(|(p, s)| match s {
-            Settled::Outcome { status, .. } => Some((p, status.as_ref())),
-            Settled::Repeat => None,
-        })
+        pending
+            .iter()
+            .zip(settled)
+            .enumerate()
+            .filter_map(|(i, (p, s))| match s {
+                Settled::Outcome { status, fresh } => Some((i, p, status.as_ref(), *fresh)),
+                Settled::Repeat => None,
+            })
     };
     // Two waves: every event is in the stream (retries included) before any
     // status or next step, so a client that sees a status can rely on its
     // events being there.
-    match outgoing(bus, store, outcomes()).await {
+    match outgoing(bus, store, outcomes().map(|(_, p, s, fresh)| (p, s, fresh))).await {
         Ok((events, then)) => match async {
             bus.publish_all(&events).await?;
             bus.publish_all(&then).await
         }
         .await
         {
-            Ok(()) => return true,
+            Ok(()) => return Some(Vec::new()),
             Err(error) => tracing::warn!(%error, "group publish failed; publishing one at a time"),
         },
         Err(error) => {
             tracing::warn!(%error, "cannot prepare the group's messages; publishing one at a time")
         }
     }
-    for (p, status) in outcomes() {
-        let attempt = || async move {
-            publish_outcome(bus, store, &p.message, status)
-                .instrument(p.span.clone())
-                .await
-                .map_err(|e| format!("publish after commit failed: {e}"))
+    let mut given_up = Vec::new();
+    for (i, p, status, fresh) in outcomes() {
+        let attempt = || {
+            publish_outcome(bus, store, &p.message, status, fresh).instrument(p.span.clone())
         };
-        if retry_in_place(&p.delivery, p.message.command_id, shutdown, attempt)
-            .await
-            .is_none()
-        {
-            return false;
+        match retry_in_place(&p.delivery, p.message.key(), shutdown, attempt).await {
+            Retried::Done(()) => {}
+            Retried::Stopped => return None,
+            Retried::GaveUp(fault) => {
+                // The outcome is stored and stands; only what follows it
+                // cannot be worked out. The partition moves on.
+                given_up.push(i);
+                give_up(bus, store, &p.delivery, &p.message, shutdown, fault)
+                    .instrument(p.span.clone())
+                    .await;
+            }
         }
     }
-    true
+    Some(given_up)
 }
 
 /// The group's events, and then its transfers' next steps and status
@@ -180,11 +192,11 @@ async fn publish<S: EventStore>(
 async fn outgoing<'a, S: EventStore>(
     bus: &Bus,
     store: &S,
-    outcomes: impl Iterator<Item = (&'a Pending, &'a StatusMessage)>,
+    outcomes: impl Iterator<Item = (&'a Pending, &'a StatusMessage, bool)>,
 ) -> Result<(Vec<Outgoing>, Vec<Outgoing>), String> {
     let (mut events, mut then) = (Vec::new(), Vec::new());
-    for (p, status) in outcomes {
-        let follow = transfer::follow_up(store, &p.message, status)
+    for (p, status, fresh) in outcomes {
+        let follow = transfer::follow_up(store, &p.message, status, fresh)
             .await
             .map_err(|e| e.to_string())?;
         p.span.in_scope(|| -> Result<(), String> {

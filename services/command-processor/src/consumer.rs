@@ -8,10 +8,13 @@ use ledgerline_contracts::{
 };
 use ledgerline_domain::UserId;
 use ledgerline_runtime::Shutdown;
-use ledgerline_store::EventStore;
+use ledgerline_store::{CommitError, EventStore};
 use uuid::Uuid;
 
 use crate::account_cache::AccountCache;
+use crate::fault::Fault;
+use crate::handle::failed_decision;
+use crate::retry::{Retried, retry_in_place};
 use crate::{DecisionPolicy, decide_command, transfer};
 
 /// Redelivery comes back quickly after a crash, yet is long enough for one
@@ -125,72 +128,82 @@ pub(crate) async fn process<S: EventStore>(
         Ok(message) => message,
         Err(reason) => return reject_poison(bus, delivery, &reason).await,
     };
-    match transfer::verified(store, &message).await {
-        Ok(true) => {}
-        Ok(false) => {
-            tracing::warn!(command_id = %message.command_id, "unverified transfer step dropped");
-            let _ = delivery.ack_with(AckKind::Term).await;
-            return;
-        }
-        // The store is away: let the message come back after AckWait.
-        Err(error) => return tracing::warn!(%error, "cannot verify a transfer step now"),
-    }
-    // Faults (PostgreSQL or NATS away) are retried in place (see
-    // `retry_in_place`); nothing is decided once the lease is gone.
+    // Nothing is decided once the lease is gone.
     if shutdown.is_cancelled() {
         return;
     }
     let command = &message;
     let attempt = || async move {
-        let handled = decide_command(store, command, policy)
-            .await
-            .map_err(|e| format!("cannot decide now: {e}"))?;
-        publish_outcome(bus, store, command, &handled.status)
-            .await
-            .map_err(|e| format!("publish after commit failed: {e}"))?;
-        Ok(handled)
+        if !transfer::verified(store, command).await? {
+            return Ok(None);
+        }
+        let handled = decide_command(store, command, policy).await?;
+        publish_outcome(bus, store, command, &handled.status, handled.fresh).await?;
+        Ok(Some(handled))
     };
-    let Some(handled) = retry_in_place(&delivery, message.command_id, shutdown, attempt).await
-    else {
-        return;
-    };
-    if let Err(error) = delivery.ack().await {
-        tracing::warn!(%error, command_id = %message.command_id, "ack failed; redelivery will republish");
+    match retry_in_place(&delivery, message.key(), shutdown, attempt).await {
+        Retried::Stopped => {}
+        Retried::Done(None) => {
+            tracing::warn!(key = %message.key(), "unverified transfer step dropped");
+            let _ = delivery.ack_with(AckKind::Term).await;
+        }
+        Retried::Done(Some(handled)) => {
+            if let Err(error) = delivery.ack().await {
+                tracing::warn!(%error, key = %message.key(), "ack failed; redelivery will republish");
+            }
+            if handled.fresh {
+                record_decided(&message, &handled.status);
+            }
+            tracing::debug!(key = %message.key(), status = ?handled.status.payload.status, fresh = handled.fresh, "command handled");
+        }
+        Retried::GaveUp(fault) => give_up(bus, store, &delivery, &message, shutdown, fault).await,
     }
-    if handled.fresh {
-        record_decided(&message, &handled.status);
-    }
-    tracing::debug!(command_id = %message.command_id, status = ?handled.status.payload.status, fresh = handled.fresh, "command handled");
 }
 
-/// Runs `attempt` until it succeeds, retrying in place with backoff (a
-/// NAK would let the account's next command overtake this one) and
-/// in-progress acks so JetStream does not redeliver meanwhile. `None` when
-/// shutdown (or a lost lease) comes first: the message stays unacked and
-/// comes back after AckWait.
-pub(crate) async fn retry_in_place<T, F>(
+/// A command that cannot be handled however often it is tried ends as
+/// `failed` (`UNDECIDABLE`), told to its user like any outcome, and its
+/// partition moves on. If an outcome was stored before the fault, that
+/// outcome stands (never two); a transfer step that cannot even be verified
+/// is dropped without one.
+pub(crate) async fn give_up<S: EventStore>(
+    bus: &Bus,
+    store: &S,
     delivery: &Delivery,
-    command_id: Uuid,
+    message: &CommandMessage,
     shutdown: &Shutdown,
-    mut attempt: impl FnMut() -> F,
-) -> Option<T>
-where
-    F: Future<Output = Result<T, String>>,
-{
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        match attempt().await {
-            Ok(value) => return Some(value),
-            Err(error) => tracing::warn!(%error, %command_id, "retrying"),
+    fault: Fault,
+) {
+    tracing::error!(%fault, key = %message.key(), "command cannot be decided; it ends as failed");
+    metrics::counter!("ledgerline_commands_undecidable_total").increment(1);
+    let failed = failed_decision(
+        message,
+        StatusError {
+            code: "UNDECIDABLE".into(),
+            message: "The command could not be decided; nothing was applied".into(),
+        },
+    );
+    let attempt = || async {
+        if !transfer::verified(store, message).await? {
+            return Ok(());
         }
-        if shutdown.is_cancelled() {
-            return None;
+        match store.commit(failed.clone()).await {
+            Ok(status) => {
+                publish_outcome(bus, store, message, &status, true).await?;
+                record_decided(message, &status);
+                Ok(())
+            }
+            Err(CommitError::AlreadyDecided) => Ok(()),
+            Err(error) => Err(Fault::from(error)),
         }
-        let _ = delivery.ack_with(AckKind::Progress).await;
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(2));
-        if shutdown.is_cancelled() {
-            return None;
+    };
+    match retry_in_place(delivery, message.key(), shutdown, attempt).await {
+        Retried::Stopped => {}
+        Retried::Done(()) => {
+            let _ = delivery.ack_with(AckKind::Term).await;
+        }
+        Retried::GaveUp(fault) => {
+            tracing::error!(%fault, key = %message.key(), "cannot even store a failed outcome; the message is terminated");
+            let _ = delivery.ack_with(AckKind::Term).await;
         }
     }
 }
@@ -203,20 +216,17 @@ pub(crate) async fn publish_outcome<S: EventStore>(
     store: &S,
     message: &CommandMessage,
     status: &StatusMessage,
-) -> Result<(), String> {
+    fresh: bool,
+) -> Result<(), Fault> {
     for event in &status.payload.events {
-        bus.publish_event(event).await.map_err(|e| e.to_string())?;
+        bus.publish_event(event).await?;
     }
-    let follow = transfer::follow_up(store, message, status)
-        .await
-        .map_err(|e| e.to_string())?;
+    let follow = transfer::follow_up(store, message, status, fresh).await?;
     if let Some(next) = &follow.next {
-        bus.publish_command(next).await.map_err(|e| e.to_string())?;
+        bus.publish_command(next).await?;
     }
     if let Some(status) = &follow.status {
-        bus.publish_status(status)
-            .await
-            .map_err(|e| e.to_string())?;
+        bus.publish_status(status).await?;
     }
     Ok(())
 }

@@ -34,8 +34,8 @@ pub async fn decide_group<S: EventStore>(
     pending: &[(&CommandMessage, &Span)],
     policy: DecisionPolicy,
 ) -> Result<Vec<Settled>, GroupError> {
-    let ids: Vec<_> = pending.iter().map(|(m, _)| m.command_id).collect();
-    let known = store.outcomes(&ids).await?;
+    let keys: Vec<_> = pending.iter().map(|(m, _)| m.key()).collect();
+    let known = store.outcomes(&keys).await?;
     // The cache must be the store's present, or a refusal (which appends
     // nothing, so no version check would catch it) could rest on an old
     // balance: anything written behind this task's back is forgotten.
@@ -60,11 +60,11 @@ pub async fn decide_group<S: EventStore>(
     let mut plan: Vec<Result<usize, Settled>> = Vec::with_capacity(pending.len());
     let mut decisions = Vec::new();
     for &(message, span) in pending {
-        if !seen.insert(message.command_id) {
+        if !seen.insert(message.key()) {
             plan.push(Err(Settled::Repeat));
             continue;
         }
-        if let Some(status) = known.get(&message.command_id) {
+        if let Some(status) = known.get(&message.key()) {
             plan.push(Err(Settled::Outcome {
                 status: Box::new(status.clone()),
                 fresh: false,

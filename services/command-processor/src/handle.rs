@@ -56,7 +56,7 @@ pub async fn decide_command<S: EventStore>(
     policy: DecisionPolicy,
 ) -> Result<Handled, StoreError> {
     let snapshot_every = policy.snapshot_every;
-    if let Some(status) = store.outcome(message.command_id).await? {
+    if let Some(status) = store.outcome(message.key()).await? {
         return Ok(Handled {
             status,
             fresh: false,
@@ -71,7 +71,7 @@ pub async fn decide_command<S: EventStore>(
             }),
             Err(CommitError::Store(e)) => Err(e),
             Err(_) => store
-                .outcome(message.command_id)
+                .outcome(message.key())
                 .await?
                 .map(|status| Handled {
                     status,
@@ -102,7 +102,7 @@ pub async fn decide_command<S: EventStore>(
             }
             Err(CommitError::Conflict) => continue,
             Err(CommitError::AlreadyDecided) => {
-                if let Some(status) = store.outcome(message.command_id).await? {
+                if let Some(status) = store.outcome(message.key()).await? {
                     return Ok(Handled {
                         status,
                         fresh: false,
@@ -131,14 +131,23 @@ pub(crate) fn timeout_decision(
     {
         return None;
     }
-    let error = StatusError {
-        code: "TIMEOUT".to_owned(),
-        message: format!(
-            "The command was not decided within {} s; it was not applied",
-            deadline.as_secs()
-        ),
-    };
-    Some(Decision {
+    Some(failed_decision(
+        message,
+        StatusError {
+            code: "TIMEOUT".to_owned(),
+            message: format!(
+                "The command was not decided within {} s; it was not applied",
+                deadline.as_secs()
+            ),
+        },
+    ))
+}
+
+/// A `failed` outcome for `message`: nothing applied, and — stored like any
+/// outcome — never applied later.
+pub(crate) fn failed_decision(message: &CommandMessage, error: StatusError) -> Decision {
+    Decision {
+        key: message.key(),
         command_id: message.command_id,
         correlation_id: message.correlation_id,
         user_id: message.user_id.clone(),
@@ -148,7 +157,7 @@ pub(crate) fn timeout_decision(
         outcome: Err((StatusKind::Failed, error)),
         decided_at: OffsetDateTime::now_utc(),
         traceparent: ledgerline_telemetry::traceparent(),
-    })
+    }
 }
 
 /// The decision on `message` against `account` as it is: its events (or
@@ -168,6 +177,7 @@ pub(crate) fn decision_on(
         )
     });
     Decision {
+        key: message.key(),
         command_id: message.command_id,
         correlation_id: message.correlation_id,
         user_id: message.user_id.clone(),
@@ -244,7 +254,7 @@ mod tests {
             Some("INSUFFICIENT_FUNDS")
         );
         assert_eq!(store.load(&acc()).await.unwrap().version, 1);
-        assert!(store.outcome(over.command_id).await.unwrap().is_some());
+        assert!(store.outcome(over.key()).await.unwrap().is_some());
     }
 
     #[tokio::test]

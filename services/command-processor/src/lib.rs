@@ -10,9 +10,11 @@ mod batch;
 mod consumer;
 mod events_page_rpc;
 mod events_rpc;
+mod fault;
 pub mod group;
 mod handle;
 pub mod leases;
+mod retry;
 mod routes;
 mod store_head_rpc;
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub fn message(command: AccountCommand) -> CommandMessage {
         user_id: UserId::parse("alice").unwrap(),
         accepted_at: OffsetDateTime::now_utc(),
         command,
+        requeued: None,
     }
 }
 

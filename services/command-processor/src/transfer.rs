@@ -14,17 +14,11 @@
 //! transfer's own command id.
 
 use ledgerline_contracts::{
-    CommandMessage, StatusEnvelope, StatusError, StatusKind, StatusMessage,
+    CommandMessage, StatusEnvelope, StatusError, StatusKind, StatusMessage, TransferStep,
 };
 use ledgerline_domain::{AccountCommand, AccountEvent};
 use ledgerline_store::{EventStore, StoreError};
 use time::OffsetDateTime;
-use uuid::Uuid;
-
-/// The id of a later step of transfer `transfer` (`credit`, `complete`, `refund`).
-pub fn step_id(transfer: Uuid, step: &str) -> Uuid {
-    Uuid::new_v5(&transfer, step.as_bytes())
-}
 
 /// What a committed outcome sets in motion.
 #[derive(Debug, Default)]
@@ -35,14 +29,18 @@ pub struct FollowUp {
     pub status: Option<StatusMessage>,
 }
 
-fn step(message: &CommandMessage, name: &str, command: AccountCommand) -> CommandMessage {
-    let transfer = message.correlation_id;
+/// A later step of `message`'s transfer, keyed where no client id reaches
+/// (see `CommandKey`).
+fn step(message: &CommandMessage, step: TransferStep, command: AccountCommand) -> CommandMessage {
     CommandMessage {
-        command_id: step_id(transfer, name),
-        correlation_id: transfer,
+        command_id: message.step_key(step).as_uuid(),
+        correlation_id: message.correlation_id,
         user_id: message.user_id.clone(),
         accepted_at: OffsetDateTime::now_utc(),
         command,
+        // A reconciler's repeat queues the steps it sets in motion under
+        // dedup ids of their own as well: the originals may be gone.
+        requeued: message.requeued,
     }
 }
 
@@ -78,7 +76,35 @@ fn final_status(
     }
 }
 
+/// What `message`'s outcome sets in motion. For an outcome decided before
+/// (`fresh == false`: a redelivery, or the reconciler's repeat) the
+/// transfer is followed through the store past every step already decided,
+/// so a repeat re-queues only the first step still undecided — or tells the
+/// user the final status — and never a step that has had its outcome.
 pub async fn follow_up<S: EventStore>(
+    store: &S,
+    message: &CommandMessage,
+    outcome: &StatusMessage,
+    fresh: bool,
+) -> Result<FollowUp, StoreError> {
+    let mut follow = next_of(store, message, outcome).await?;
+    if fresh {
+        return Ok(follow);
+    }
+    while let Some(next) = follow.next.take() {
+        match store.outcome(next.key()).await? {
+            Some(decided) => follow = next_of(store, &next, &decided).await?,
+            None => {
+                follow.next = Some(next);
+                break;
+            }
+        }
+    }
+    Ok(follow)
+}
+
+/// The step after `message`, or the status it ends with, from its outcome alone.
+async fn next_of<S: EventStore>(
     store: &S,
     message: &CommandMessage,
     outcome: &StatusMessage,
@@ -97,7 +123,7 @@ pub async fn follow_up<S: EventStore>(
             let Some(currency) = currency else {
                 return Err(StoreError::Corrupt(format!(
                     "transfer {} succeeded without a debit",
-                    message.command_id
+                    message.key()
                 )));
             };
             let credit = AccountCommand::CreditTransfer {
@@ -107,7 +133,7 @@ pub async fn follow_up<S: EventStore>(
                 currency,
             };
             FollowUp {
-                next: Some(step(message, "credit", credit)),
+                next: Some(step(message, TransferStep::Credit, credit)),
                 status: None,
             }
         }
@@ -123,14 +149,15 @@ pub async fn follow_up<S: EventStore>(
                     to_account_id: account_id.clone(),
                     amount: *amount,
                 };
-                ("complete", complete)
+                (TransferStep::Complete, complete)
             } else {
+                // Refused, or failed: either way the money goes back.
                 let refund = AccountCommand::RefundTransfer {
                     account_id: from_account_id.clone(),
                     to_account_id: account_id.clone(),
                     amount: *amount,
                 };
-                ("refund", refund)
+                (TransferStep::Refund, refund)
             };
             FollowUp {
                 next: Some(step(message, name, command)),
@@ -144,7 +171,7 @@ pub async fn follow_up<S: EventStore>(
         AccountCommand::RefundTransfer { .. } => {
             // The user learns why the target refused.
             let credit = store
-                .outcome(step_id(message.correlation_id, "credit"))
+                .outcome(message.step_key(TransferStep::Credit))
                 .await?;
             let refusal = credit.and_then(|c| c.payload.error).unwrap_or(StatusError {
                 code: "TRANSFER_REFUSED".into(),
@@ -164,38 +191,35 @@ pub async fn follow_up<S: EventStore>(
     Ok(follow)
 }
 
-/// A later step is genuine only if it carries its deterministic id and its
-/// predecessor's stored outcome says it is due — a message forged on NATS
-/// cannot create money. An unverified step is dropped without an outcome,
-/// so it can never block the real one.
+/// A later step is genuine only if it carries the key its transfer derives
+/// and its predecessor's stored outcome says it is due — a message forged on
+/// NATS cannot create money. An unverified step is dropped without an
+/// outcome, so it can never block the real one.
 pub async fn verified<S: EventStore>(
     store: &S,
     message: &CommandMessage,
 ) -> Result<bool, StoreError> {
-    let transfer = message.correlation_id;
-    let (name, predecessor, wanted) = match &message.command {
-        AccountCommand::CreditTransfer { .. } => ("credit", transfer, StatusKind::Succeeded),
-        AccountCommand::CompleteTransfer { .. } => (
-            "complete",
-            step_id(transfer, "credit"),
-            StatusKind::Succeeded,
-        ),
-        AccountCommand::RefundTransfer { .. } => {
-            ("refund", step_id(transfer, "credit"), StatusKind::Rejected)
-        }
-        _ => return Ok(true),
+    let Some(this) = message.transfer_step() else {
+        return Ok(true);
     };
-    if message.command_id != step_id(transfer, name) {
+    if message.key() != message.step_key(this) {
         return Ok(false);
     }
+    let credit = message.step_key(TransferStep::Credit);
+    let (predecessor, due): (_, fn(StatusKind) -> bool) = match this {
+        TransferStep::Credit => (message.transfer_key(), |s| s == StatusKind::Succeeded),
+        TransferStep::Complete => (credit, |s| s == StatusKind::Succeeded),
+        // A credit refused, or failed for good: the money goes back.
+        TransferStep::Refund => (credit, |s| s != StatusKind::Succeeded),
+    };
     let Some(before) = store.outcome(predecessor).await? else {
         return Ok(false);
     };
-    if before.payload.status != wanted || before.user_id != message.user_id {
+    if !due(before.payload.status) || before.user_id != message.user_id {
         return Ok(false);
     }
     // The step must move exactly what the transfer debited, between the same accounts.
-    let debit = store.outcome(transfer).await?.and_then(|d| {
+    let debit = store.outcome(message.transfer_key()).await?.and_then(|d| {
         d.payload.events.iter().find_map(|e| match &e.event {
             AccountEvent::TransferDebited {
                 to_account_id,
@@ -229,8 +253,10 @@ pub async fn verified<S: EventStore>(
 
 #[cfg(test)]
 mod tests {
+    use ledgerline_contracts::CommandKey;
     use ledgerline_domain::{AccountId, Amount, Balance, Currency, UserId};
     use ledgerline_store::InMemoryEventStore;
+    use uuid::Uuid;
 
     use super::*;
     use crate::handle_command;
@@ -246,6 +272,7 @@ mod tests {
             user_id: UserId::parse(user).unwrap(),
             accepted_at: OffsetDateTime::now_utc(),
             command,
+            requeued: None,
         }
     }
     async fn open(store: &InMemoryEventStore, user: &str, account: &str, minor: i64) {
@@ -278,7 +305,9 @@ mod tests {
                 message.command
             );
             let handled = handle_command(store, &message, 10).await.unwrap();
-            let follow = follow_up(store, &message, &handled.status).await.unwrap();
+            let follow = follow_up(store, &message, &handled.status, handled.fresh)
+                .await
+                .unwrap();
             statuses.extend(follow.status);
             next = follow.next;
             steps += 1;
@@ -353,12 +382,16 @@ mod tests {
         let mut next = Some(message("alice", transfer("to", 40)));
         while let Some(step) = next.take() {
             let handled = handle_command(&store, &step, 10).await.unwrap();
-            let follow = follow_up(&store, &step, &handled.status).await.unwrap();
+            let follow = follow_up(&store, &step, &handled.status, handled.fresh)
+                .await
+                .unwrap();
             // "Crash" before the follow-up was published: redelivery answers
             // from the store and derives the very same follow-up.
             let again = handle_command(&store, &step, 10).await.unwrap();
             assert!(!again.fresh);
-            let follow_again = follow_up(&store, &step, &again.status).await.unwrap();
+            let follow_again = follow_up(&store, &step, &again.status, again.fresh)
+                .await
+                .unwrap();
             assert_eq!(
                 follow.next.as_ref().map(|m| m.command_id),
                 follow_again.next.as_ref().map(|m| m.command_id)
@@ -379,8 +412,10 @@ mod tests {
         open(&store, "mallory", "from", 0).await;
         open(&store, "mallory", "to", 0).await;
         let transfer_id = Uuid::now_v7();
+        let mallory = UserId::parse("mallory").unwrap();
+        let transfer = CommandKey::of_client(&mallory, transfer_id);
         let forged = CommandMessage {
-            command_id: step_id(transfer_id, "credit"),
+            command_id: CommandKey::of_step(transfer, TransferStep::Credit).as_uuid(),
             correlation_id: transfer_id,
             user_id: UserId::parse("mallory").unwrap(),
             accepted_at: OffsetDateTime::now_utc(),
@@ -390,6 +425,7 @@ mod tests {
                 amount: Amount::from_minor(1_000_000).unwrap(),
                 currency: Currency::default(),
             },
+            requeued: None,
         };
         assert!(
             !verified(&store, &forged).await.unwrap(),

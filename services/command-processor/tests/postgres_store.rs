@@ -2,7 +2,7 @@
 //! The PostgreSQL event store under concurrency, on a database of its own.
 
 use command_processor::handle_command;
-use ledgerline_contracts::CommandMessage;
+use ledgerline_contracts::{CommandKey, CommandMessage};
 use ledgerline_domain::{
     AccountCommand, AccountEvent, AccountId, Amount, Balance, Currency, UserId,
 };
@@ -61,6 +61,7 @@ fn message(command: AccountCommand) -> CommandMessage {
         user_id: alice(),
         accepted_at: OffsetDateTime::now_utc(),
         command,
+        requeued: None,
     }
 }
 fn open() -> AccountCommand {
@@ -74,8 +75,10 @@ fn deposit(minor: i64) -> AccountCommand {
     AccountCommand::deposit(acc(), Amount::from_minor(minor).unwrap())
 }
 fn deposit_decision(expected_version: i64, minor: i64) -> Decision {
+    let command_id = Uuid::now_v7();
     Decision {
-        command_id: Uuid::now_v7(),
+        key: CommandKey::of_client(&alice(), command_id),
+        command_id,
         correlation_id: Uuid::now_v7(),
         user_id: alice(),
         account_id: acc(),
@@ -301,6 +304,7 @@ async fn a_group_commit_stores_every_decision_in_order_or_none() {
         deposit_decision(3, 1),
     ];
     let ids: Vec<Uuid> = group.iter().map(|d| d.command_id).collect();
+    let keys: Vec<CommandKey> = group.iter().map(|d| d.key).collect();
     let outcomes = db.store.commit_all(group).await.unwrap();
     let positions: Vec<i64> = outcomes
         .iter()
@@ -314,23 +318,23 @@ async fn a_group_commit_stores_every_decision_in_order_or_none() {
             .collect::<Vec<_>>(),
         ids
     );
-    assert_eq!(db.store.outcomes(&ids).await.unwrap().len(), 3);
+    assert_eq!(db.store.outcomes(&keys).await.unwrap().len(), 3);
     assert_eq!(db.store.load(&acc()).await.unwrap().version, 4);
 
     // One stale decision spoils the group: nothing of it is stored.
     let fresh = deposit_decision(4, 2);
-    let fresh_id = fresh.command_id;
+    let fresh_key = fresh.key;
     let result = db
         .store
         .commit_all(vec![fresh, deposit_decision(3, 9)])
         .await;
     assert!(matches!(result, Err(CommitError::Conflict)), "{result:?}");
-    assert!(db.store.outcome(fresh_id).await.unwrap().is_none());
+    assert!(db.store.outcome(fresh_key).await.unwrap().is_none());
     assert_eq!(db.store.load(&acc()).await.unwrap().version, 4);
 
     // A command decided before spoils it too.
     let mut again = deposit_decision(4, 2);
-    again.command_id = ids[0];
+    again.key = keys[0];
     let result = db.store.commit_all(vec![again]).await;
     assert!(
         matches!(result, Err(CommitError::AlreadyDecided)),

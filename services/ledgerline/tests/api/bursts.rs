@@ -18,6 +18,7 @@ pub fn message(account: &str, command: impl FnOnce(AccountId) -> AccountCommand)
         user_id: UserId::parse("alice").unwrap(),
         accepted_at: OffsetDateTime::now_utc(),
         command: command(AccountId::parse(account).unwrap()),
+        requeued: None,
     }
 }
 
@@ -67,21 +68,21 @@ pub async fn assert_decided_as_one_at_a_time(
     store: &PostgresEventStore,
     messages: &[CommandMessage],
 ) {
-    let ids: Vec<Uuid> = messages.iter().map(|m| m.command_id).collect();
+    let keys: Vec<_> = messages.iter().map(|m| m.key()).collect();
     let mut decided = Default::default();
     for _ in 0..300 {
-        decided = store.outcomes(&ids).await.unwrap();
-        if decided.len() == ids.len() {
+        decided = store.outcomes(&keys).await.unwrap();
+        if decided.len() == keys.len() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(decided.len(), ids.len(), "every command has an outcome");
+    assert_eq!(decided.len(), keys.len(), "every command has an outcome");
     let oracle = InMemoryEventStore::new();
     let mut accounts = std::collections::BTreeSet::new();
     for m in messages {
         let expected = handle_command(&oracle, m, 10).await.unwrap().status.payload;
-        let got = &decided[&m.command_id].payload;
+        let got = &decided[&m.key()].payload;
         assert_eq!(
             (got.status, got.error.as_ref().map(|e| &e.code)),
             (expected.status, expected.error.as_ref().map(|e| &e.code)),

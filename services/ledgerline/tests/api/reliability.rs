@@ -23,6 +23,7 @@ fn deposit_message(user: &str, account: &str, minor: i64) -> CommandMessage {
             AccountId::parse(account).unwrap(),
             Amount::from_minor(minor).unwrap(),
         ),
+        requeued: None,
     }
 }
 

@@ -168,6 +168,7 @@ fn transfer_message(command_id: Uuid, amount: i64) -> CommandMessage {
             to_account_id: AccountId::parse("acc-b").unwrap(),
             amount: Amount::from_minor(amount).unwrap(),
         },
+        requeued: None,
     }
 }
 
@@ -192,7 +193,7 @@ async fn crash_after(steps: usize) {
     for step in 0..steps {
         let handled = handle_command(&store, &message, 10).await.unwrap();
         if step + 1 < steps {
-            message = follow_up(&store, &message, &handled.status)
+            message = follow_up(&store, &message, &handled.status, handled.fresh)
                 .await
                 .unwrap()
                 .next

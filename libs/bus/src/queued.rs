@@ -1,0 +1,104 @@
+//! What the broker still holds, for the command API's reconciler: which
+//! commands of an account are still queued, and how far the outcome
+//! follower has recorded the status stream.
+
+use std::collections::HashSet;
+
+use async_nats::jetstream::consumer::pull;
+use async_nats::jetstream::stream::DirectGetErrorKind;
+use ledgerline_contracts::CommandKey;
+use ledgerline_domain::AccountId;
+use uuid::Uuid;
+
+use crate::{Bus, BusError, partition_of};
+
+/// The most queued messages read for one account before giving up on
+/// telling which are there (see [`Bus::queued_commands`]).
+pub const QUEUED_WALK_LIMIT: usize = 1_000;
+
+/// How far a durable consumer has recorded its stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    /// The stream's last sequence when asked.
+    pub last_sequence: u64,
+    /// Every message up to this sequence has been acked by the consumer.
+    pub ack_floor: u64,
+}
+
+fn failed(what: &'static str) -> impl Fn(&dyn std::fmt::Display) -> BusError {
+    move |e| BusError::JetStream {
+        what,
+        message: e.to_string(),
+    }
+}
+
+impl Bus {
+    /// The keys of `account`'s commands still in the work queue (not yet
+    /// acked by the processor), read from the dedup ids of the messages on
+    /// its subject. `None` when more than [`QUEUED_WALK_LIMIT`] are queued:
+    /// the account is too busy to tell, and whatever waits there is not lost.
+    pub async fn queued_commands(
+        &self,
+        account: &AccountId,
+    ) -> Result<Option<HashSet<CommandKey>>, BusError> {
+        let stream = self
+            .js
+            .get_stream(self.subjects.commands_stream())
+            .await
+            .map_err(|e| failed("getting stream")(&e))?;
+        let subject = self
+            .subjects
+            .command(partition_of(account, self.partitions), account);
+        let mut keys = HashSet::new();
+        let mut next = None;
+        for _ in 0..QUEUED_WALK_LIMIT {
+            let message = match stream
+                .direct_get_next_for_subject(subject.clone(), next)
+                .await
+            {
+                Ok(message) => message,
+                Err(e) if e.kind() == DirectGetErrorKind::NotFound => return Ok(Some(keys)),
+                Err(e) => return Err(failed("direct get")(&e)),
+            };
+            next = Some(message.sequence + 1);
+            // `{key}` or `{key}:requeue:{n}` (see `CommandMessage::dedup_id`).
+            let key = message
+                .headers
+                .get("Nats-Msg-Id")
+                .and_then(|id| id.as_str().split(':').next().map(Uuid::parse_str))
+                .and_then(Result::ok);
+            if let Some(key) = key {
+                keys.insert(CommandKey::from_stored(key));
+            }
+        }
+        Ok(None)
+    }
+
+    /// How far `durable` has recorded `stream` (acked, so its writes are
+    /// committed).
+    pub async fn recorded(&self, stream: &str, durable: &str) -> Result<Recorded, BusError> {
+        let mut stream = self
+            .js
+            .get_stream(stream)
+            .await
+            .map_err(|e| failed("getting stream")(&e))?;
+        let last_sequence = stream
+            .info()
+            .await
+            .map_err(|e| failed("stream info")(&e))?
+            .state
+            .last_sequence;
+        let mut consumer = stream
+            .get_consumer::<pull::Config>(durable)
+            .await
+            .map_err(|e| failed("getting consumer")(&e))?;
+        let info = consumer
+            .info()
+            .await
+            .map_err(|e| failed("consumer info")(&e))?;
+        Ok(Recorded {
+            last_sequence,
+            ack_floor: info.ack_floor.stream_sequence,
+        })
+    }
+}
