@@ -1,5 +1,6 @@
 use ledgerline_contracts::{
-    CommandKey, EventEnvelope, EventMetadata, StatusEnvelope, StatusError, StatusKind, StatusMessage,
+    CommandKey, EventEnvelope, EventMetadata, StatusEnvelope, StatusError, StatusKind,
+    StatusMessage,
 };
 use ledgerline_domain::{AGGREGATE_TYPE, Account, AccountEvent, AccountId, UserId};
 use time::OffsetDateTime;

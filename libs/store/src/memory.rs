@@ -131,8 +131,7 @@ impl EventStore for InMemoryEventStore {
         let mut versions: HashMap<AccountId, i64> = HashMap::new();
         let mut decided: HashSet<CommandKey> = HashSet::new();
         for decision in &decisions {
-            if inner.outcomes.contains_key(&decision.key) || !decided.insert(decision.key)
-            {
+            if inner.outcomes.contains_key(&decision.key) || !decided.insert(decision.key) {
                 return Err(CommitError::AlreadyDecided);
             }
             let current = match versions.get(&decision.account_id) {

@@ -52,8 +52,13 @@ pub async fn run(bus: Bus, pool: PgPool, after: Duration, shutdown: Shutdown) {
         }
         match round(&bus, &pool, after, &mut follower).await {
             Ok(0) => {}
-            Ok(requeued) => tracing::info!(requeued, "queued again accepted commands the broker no longer held"),
-            Err(error) => tracing::warn!(%error, "reconciling accepted commands failed; next round retries"),
+            Ok(requeued) => tracing::info!(
+                requeued,
+                "queued again accepted commands the broker no longer held"
+            ),
+            Err(error) => {
+                tracing::warn!(%error, "reconciling accepted commands failed; next round retries")
+            }
         }
     }
 }
@@ -87,7 +92,11 @@ async fn round(
     stale.sort_by_key(|s| s.message.accepted_at);
     let mut held: HashMap<AccountId, Option<HashSet<CommandKey>>> = HashMap::new();
     let mut requeued = 0;
-    for Stale { mut message, requeues } in stale {
+    for Stale {
+        mut message,
+        requeues,
+    } in stale
+    {
         let account = message.command.account_id().clone();
         let queued = match held.get(&account) {
             Some(queued) => queued,
@@ -97,7 +106,10 @@ async fn round(
             }
         };
         // Still queued (or too many queued to tell): it will be decided.
-        if queued.as_ref().is_none_or(|keys| keys.contains(&message.key())) {
+        if queued
+            .as_ref()
+            .is_none_or(|keys| keys.contains(&message.key()))
+        {
             continue;
         }
         let attempt = requeues + 1;
@@ -222,12 +234,18 @@ mod tests {
         assert_eq!(lag.observe(start, at((10, 10))), Some(Duration::ZERO));
         // Behind what it was 5 s ago, past what it was 10 s ago.
         let five = start + Duration::from_secs(5);
-        assert_eq!(lag.observe(five, at((20, 12))), Some(Duration::from_secs(5)));
+        assert_eq!(
+            lag.observe(five, at((20, 12))),
+            Some(Duration::from_secs(5))
+        );
         let ten = start + Duration::from_secs(10);
         assert_eq!(lag.observe(ten, at((30, 25))), Some(Duration::from_secs(5)));
         // Stuck: the lag grows.
         let sixty = start + Duration::from_secs(60);
-        assert_eq!(lag.observe(sixty, at((40, 25))), Some(Duration::from_secs(55)));
+        assert_eq!(
+            lag.observe(sixty, at((40, 25))),
+            Some(Duration::from_secs(55))
+        );
     }
 
     #[test]

@@ -91,9 +91,9 @@ async fn command_status(
     let row: Option<(String, String, Option<Value>)> =
         sqlx::query_as("SELECT kind, status, outcome FROM commands WHERE command_key = $1")
             .bind(CommandKey::of_client(&caller.user_id, id).as_uuid())
-    .fetch_optional(&state.accept.pool)
-    .await
-    .map_err(|e| ApiProblem::unavailable(format!("cannot read commands: {e}")))?;
+            .fetch_optional(&state.accept.pool)
+            .await
+            .map_err(|e| ApiProblem::unavailable(format!("cannot read commands: {e}")))?;
     let (kind, status, outcome) =
         row.ok_or_else(|| ApiProblem::not_found(format!("no command {id} of yours")))?;
     Ok(Json(

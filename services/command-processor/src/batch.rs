@@ -15,7 +15,9 @@ use ledgerline_store::EventStore;
 use tracing::{Instrument, Span};
 
 use crate::account_cache::AccountCache;
-use crate::consumer::{give_up, process, publish_outcome, read_command, record_decided, reject_poison};
+use crate::consumer::{
+    give_up, process, publish_outcome, read_command, record_decided, reject_poison,
+};
 use crate::group::{Settled, decide_group};
 use crate::retry::{Retried, retry_in_place};
 use crate::{DecisionPolicy, transfer};
@@ -167,9 +169,8 @@ async fn publish<S: EventStore>(
     }
     let mut given_up = Vec::new();
     for (i, p, status, fresh) in outcomes() {
-        let attempt = || {
-            publish_outcome(bus, store, &p.message, status, fresh).instrument(p.span.clone())
-        };
+        let attempt =
+            || publish_outcome(bus, store, &p.message, status, fresh).instrument(p.span.clone());
         match retry_in_place(&p.delivery, p.message.key(), shutdown, attempt).await {
             Retried::Done(()) => {}
             Retried::Stopped => return None,

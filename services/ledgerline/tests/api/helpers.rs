@@ -317,3 +317,68 @@ pub async fn send_text(socket: &mut Socket, text: &str) {
         .await
         .expect("send frame");
 }
+
+impl TestApp {
+    /// Polls `GET /commands/{id}` (as `token`'s user) until the command has
+    /// an outcome (30 s at most); returns the answer.
+    pub async fn outcome(&self, token: &str, command_id: &str) -> Value {
+        let path = format!("/commands/{command_id}");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let (status, body) = self.get(token, &path).await;
+            if status == 200 && body["status"] != "accepted" {
+                return body;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{path} never got an outcome; last: {status} {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// A NATS server of the test's own, on a free port with its own store
+/// directory: for tests that break the broker (purge a stream) or must not
+/// share it.
+pub struct PrivateNats {
+    pub port: u16,
+    dir: std::path::PathBuf,
+    child: std::process::Child,
+}
+
+impl PrivateNats {
+    pub async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let dir = std::env::temp_dir().join(format!("ledgerline-nats-{}", Uuid::now_v7().simple()));
+        let child = std::process::Command::new("nats-server")
+            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+            .arg(&dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nats-server runs (it is installed where the tests run)");
+        for _ in 0..100 {
+            if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Self { port, dir, child }
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for PrivateNats {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -4,7 +4,9 @@
 //! driven only through HTTP and WebSockets.
 
 mod bad_input;
+mod broker_loss;
 mod bursts;
+mod command_ids;
 mod end_to_end;
 mod event_sourcing;
 mod group_decisions;

@@ -1,0 +1,177 @@
+//! Faults of the broker and of stored data, each on a NATS server of the
+//! test's own: every 202 still reaches exactly one outcome, and nothing
+//! holds a command partition for ever.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use ledgerline::Target;
+use ledgerline_bus::partition_of;
+use ledgerline_domain::AccountId;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::bursts::ALL_BUT_THE_PROCESSOR;
+use crate::helpers::{PrivateNats, TestApp, spawn_app_with, spawn_services};
+
+async fn accepted(app: &TestApp, token: &str, kind: &str, body: serde_json::Value) -> String {
+    app.accepted(token, kind, body).await
+}
+
+/// An account id on `partition`, other than those in `taken`.
+fn on_partition(partition: u32, partitions: u32, prefix: &str) -> String {
+    (0..)
+        .map(|i| format!("{prefix}-{i}"))
+        .find(|id| partition_of(&AccountId::parse(id).unwrap(), partitions) == partition)
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_that_cannot_be_decided_fails_and_its_partition_moves_on() {
+    let nats = PrivateNats::start().await;
+    let app = spawn_app_with(|c| c.nats_url = nats.url()).await;
+    let partitions = app.config.command_partitions;
+    let (alice, carol) = (app.token("alice").await, app.token("carol").await);
+    let poisoned = "acc-poisoned";
+    let partition = partition_of(&AccountId::parse(poisoned).unwrap(), partitions);
+    let neighbour = on_partition(partition, partitions, "acc-carol");
+    let id = accepted(&app, &alice, "open-account", json!({"accountId": poisoned})).await;
+    assert_eq!(app.outcome(&alice, &id).await["status"], "succeeded");
+
+    // The account's stored events stop decoding: every attempt to load it
+    // will fail the same way.
+    let store = app.event_store().await;
+    sqlx::query(
+        "INSERT INTO events (event_id, aggregate_type, aggregate_id, version, event_type,
+                             schema_version, data, metadata)
+         VALUES ($1, 'BankAccount', $2, 2, 'MoneyDeposited', 2, '{\"garbage\": true}', '{}')",
+    )
+    .bind(Uuid::now_v7())
+    .bind(poisoned)
+    .execute(store.pool())
+    .await
+    .unwrap();
+
+    // A command on it, and a neighbour's commands on the same partition
+    // queued behind it.
+    let stuck = accepted(
+        &app,
+        &alice,
+        "deposit",
+        json!({"accountId": poisoned, "amount": 5}),
+    )
+    .await;
+    let opened = accepted(
+        &app,
+        &carol,
+        "open-account",
+        json!({"accountId": neighbour}),
+    )
+    .await;
+    let deposit = accepted(
+        &app,
+        &carol,
+        "deposit",
+        json!({"accountId": neighbour, "amount": 7}),
+    )
+    .await;
+
+    let outcome = app.outcome(&alice, &stuck).await;
+    assert_eq!(
+        (&outcome["status"], &outcome["outcome"]["error"]["code"]),
+        (&json!("failed"), &json!("UNDECIDABLE")),
+        "{outcome}"
+    );
+    assert_eq!(app.outcome(&carol, &opened).await["status"], "succeeded");
+    assert_eq!(app.outcome(&carol, &deposit).await["status"], "succeeded");
+    // The partition keeps deciding.
+    let later = accepted(
+        &app,
+        &carol,
+        "deposit",
+        json!({"accountId": neighbour, "amount": 1}),
+    )
+    .await;
+    assert_eq!(app.outcome(&carol, &later).await["status"], "succeeded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepted_commands_the_broker_lost_are_still_decided_exactly_once() {
+    let nats = PrivateNats::start().await;
+    let app = spawn_services(&ALL_BUT_THE_PROCESSOR, |c| {
+        c.nats_url = nats.url();
+        c.reconcile_after_secs = 2;
+        c.command_deadline_secs = 600;
+    })
+    .await;
+    let (_, processor) = app.spawn_service(Target::CommandProcessor).await;
+    let alice = app.token("alice").await;
+    let opened = accepted(
+        &app,
+        &alice,
+        "open-account",
+        json!({"accountId": "acc-lost"}),
+    )
+    .await;
+    assert_eq!(app.outcome(&alice, &opened).await["status"], "succeeded");
+
+    // The processor stops; 400 deposits are accepted (each answered 202 only
+    // once JetStream stored it), and the broker loses the first 200.
+    processor.cancel();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut ids = Vec::new();
+    for half in 0..2 {
+        for chunk in 0..10 {
+            let posts = (0..20).map(|i| {
+                let n = half * 200 + chunk * 20 + i;
+                let body = json!({"accountId": "acc-lost", "amount": "1.00", "reference": format!("d{n}")});
+                accepted(&app, &alice, "deposit", body)
+            });
+            ids.extend(join_all(posts).await);
+        }
+        if half == 0 {
+            let bus = app.bus().await;
+            let stream = bus
+                .js
+                .get_stream(bus.subjects.commands_stream())
+                .await
+                .unwrap();
+            let purged = stream.purge().await.unwrap();
+            assert_eq!(purged.purged, 200, "the broker held the first 200");
+        }
+    }
+
+    // A processor comes back: every accepted command gets its outcome.
+    let (port, processor) = app.spawn_service(Target::CommandProcessor).await;
+    let mut outcomes = Vec::new();
+    for id in &ids {
+        outcomes.push(app.outcome(&alice, id).await);
+    }
+    let succeeded = outcomes
+        .iter()
+        .filter(|o| o["status"] == "succeeded")
+        .count();
+    assert_eq!(
+        succeeded,
+        400,
+        "{:?}",
+        outcomes.iter().find(|o| o["status"] != "succeeded")
+    );
+    // Each exactly once: 400 deposits of 1.00 and nothing else.
+    let account: serde_json::Value = app
+        .http
+        .get(format!("http://127.0.0.1:{port}/queries/account/acc-lost"))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (&account["balance"], &account["version"]),
+        (&json!(40_000), &json!(401)),
+        "{account}"
+    );
+    processor.cancel();
+}
