@@ -1,7 +1,8 @@
 //! `ledgerctl chaos`: the services as separate processes under steady load,
 //! with sockets connected and resuming, while processes are SIGKILLed, NATS
-//! is restarted and PostgreSQL is stopped for 10 s; then every guarantee is
-//! checked and the figures printed.
+//! is restarted, the broker loses queued commands it had acknowledged and
+//! PostgreSQL is stopped for 10 s; then every guarantee is checked and the
+//! figures printed.
 
 pub(crate) mod infra;
 mod load;
@@ -51,11 +52,18 @@ pub struct ChaosArgs {
     base_port: u16,
 }
 
+/// The run's NATS subject prefix.
+const PREFIX: &str = "chaos";
+
 #[derive(Debug, Clone, Copy)]
 enum Fault {
     Kill(&'static str),
     RestartNats,
     StopPostgres,
+    /// The processor is down for 3 s while commands are accepted, then the
+    /// command stream is purged: acknowledged commands the broker lost (what
+    /// a single server's unflushed writes or an operator's purge do).
+    LoseCommands,
 }
 
 pub async fn run(args: ChaosArgs) -> anyhow::Result<bool> {
@@ -87,7 +95,7 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<bool> {
     let env = vec![
         ("DATABASE_URL".to_owned(), postgres.url("ledgerline")),
         ("NATS_URL".to_owned(), nats.url()),
-        ("NATS_PREFIX".to_owned(), "chaos".to_owned()),
+        ("NATS_PREFIX".to_owned(), PREFIX.to_owned()),
         ("JWT_SECRET".to_owned(), "chaos-secret".to_owned()),
         ("DEMO_LOGIN".to_owned(), "true".to_owned()),
         ("COMMAND_PARTITIONS".to_owned(), "4".to_owned()),
@@ -194,11 +202,13 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<bool> {
         Fault::RestartNats,
         Fault::StopPostgres,
         Fault::Kill("command-processor"),
+        Fault::LoseCommands,
     ];
     faults.shuffle(&mut rng);
     let slot = Duration::from_secs(args.duration) / (faults.len() as u32 + 1);
     let mut log = Vec::new();
     let mut readiness_red = false;
+    let mut figures_lost_by_broker = 0;
     let load_started = Instant::now();
     for (i, fault) in faults.iter().enumerate() {
         let jitter = slot.mul_f64(rng.random_range(0.0..0.6));
@@ -222,6 +232,16 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<bool> {
                 nats.restart().await?;
                 log.push(format!(
                     "{when:>5.1} s  SIGKILL nats-server, restarted after 1 s"
+                ));
+            }
+            Fault::LoseCommands => {
+                services.kill("command-processor").await;
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                let lost = purge_commands(&nats.url()).await?;
+                figures_lost_by_broker += lost;
+                services.start("command-processor").await?;
+                log.push(format!(
+                    "{when:>5.1} s  processor down 3 s, then the command stream purged: {lost} accepted commands lost by the broker"
                 ));
             }
             Fault::StopPostgres => {
@@ -268,7 +288,10 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<bool> {
         let _ = s.await;
     }
 
-    let mut figures = Figures::default();
+    let mut figures = Figures {
+        lost_by_broker: figures_lost_by_broker,
+        ..Figures::default()
+    };
     // Every socket and load task has ended: take the record out of its lock.
     let record_snapshot = std::mem::take(&mut *record.lock());
     let record_ref = &record_snapshot;
@@ -332,6 +355,16 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<bool> {
         started.elapsed(),
     )?;
     Ok(checks.iter().all(|c| c.passed))
+}
+
+/// Empties the run's command stream; how many queued commands it dropped.
+async fn purge_commands(nats_url: &str) -> anyhow::Result<u64> {
+    let client = async_nats::connect(nats_url).await?;
+    let js = async_nats::jetstream::new(client);
+    let stream = js
+        .get_stream(ledgerline_bus::Subjects::new(PREFIX).commands_stream())
+        .await?;
+    Ok(stream.purge().await?.purged)
 }
 
 async fn login(

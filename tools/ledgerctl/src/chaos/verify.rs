@@ -39,6 +39,9 @@ pub struct Figures {
     pub envelopes_expected: usize,
     pub envelopes_lost: usize,
     pub envelopes_doubled: usize,
+    /// Accepted commands the broker lost (the purge); reconciled, they must
+    /// still end with exactly one outcome each.
+    pub lost_by_broker: u64,
     pub events_in_store: usize,
     pub accounts: usize,
     pub accounts_money_right: usize,
