@@ -340,6 +340,17 @@ def check_compose(config: dict) -> dict:
         m for m, ok in (("no -js", "-js" in cmd), ("no -m 8222", "-m" in cmd and "8222" in cmd),
                         ("no -sd", "-sd" in cmd), ("no volume", bool(nats.get("volumes"))),
                         ("health check not :8222/healthz", ":8222/healthz" in hc)) if not ok])
+    # Durability: one server, so it must sync every write (deploy/nats.conf);
+    # the k8s cluster keeps three replicas of every stream instead.
+    conf_mounted = any(str(v).startswith("./deploy/nats.conf:") for v in nats.get("volumes") or [])
+    conf_text = (ROOT / "deploy/nats.conf").read_text() if (ROOT / "deploy/nats.conf").exists() else ""
+    R.problems("compose NATS syncs every write (deploy/nats.conf: sync_interval always)", [
+        m for m, ok in (("deploy/nats.conf not mounted", conf_mounted),
+                        ("not passed with -c", "-c" in cmd),
+                        ("no sync_interval: always", re.search(r"^\s*sync_interval:\s*always\s*$", conf_text, re.M) is not None))
+        if not ok])
+    R.check("k8s keeps every stream on 3 servers (STREAM_REPLICAS=3)",
+            "STREAM_REPLICAS=3" in (ROOT / "k8s/base/config.env").read_text().split())
     pg = services.get("postgres", {})
     R.problems("compose PostgreSQL 15: volume, pg_isready check", [
         m for m, ok in (("not postgres:15", str(pg.get("image", "")).startswith("postgres:15")),
