@@ -15,7 +15,7 @@ mod subjects;
 pub use bus::{Bus, BusError, Delivery};
 pub use outgoing::Outgoing;
 pub use partition::partition_of;
-pub use queued::{QUEUED_WALK_LIMIT, Recorded};
+pub use queued::{Queued, Recorded};
 pub use subjects::Subjects;
 
 pub use async_nats;

@@ -12,9 +12,16 @@ use uuid::Uuid;
 
 use crate::{Bus, BusError, partition_of};
 
-/// The most queued messages read for one account before giving up on
-/// telling which are there (see [`Bus::queued_commands`]).
-pub const QUEUED_WALK_LIMIT: usize = 1_000;
+/// The commands of one account still in the work queue, as far as they
+/// were read.
+#[derive(Debug, Default)]
+pub struct Queued {
+    pub keys: HashSet<CommandKey>,
+    /// Messages read to find them.
+    pub read: usize,
+    /// `false` when the walk stopped at its limit before the last one.
+    pub complete: bool,
+}
 
 /// How far a durable consumer has recorded its stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,12 +42,12 @@ fn failed(what: &'static str) -> impl Fn(&dyn std::fmt::Display) -> BusError {
 impl Bus {
     /// The keys of `account`'s commands still in the work queue (not yet
     /// acked by the processor), read from the dedup ids of the messages on
-    /// its subject. `None` when more than [`QUEUED_WALK_LIMIT`] are queued:
-    /// the account is too busy to tell, and whatever waits there is not lost.
+    /// its subject — at most `limit` of them.
     pub async fn queued_commands(
         &self,
         account: &AccountId,
-    ) -> Result<Option<HashSet<CommandKey>>, BusError> {
+        limit: usize,
+    ) -> Result<Queued, BusError> {
         let stream = self
             .js
             .get_stream(self.subjects.commands_stream())
@@ -49,17 +56,21 @@ impl Bus {
         let subject = self
             .subjects
             .command(partition_of(account, self.partitions), account);
-        let mut keys = HashSet::new();
+        let mut queued = Queued::default();
         let mut next = None;
-        for _ in 0..QUEUED_WALK_LIMIT {
+        while queued.read < limit {
             let message = match stream
                 .direct_get_next_for_subject(subject.clone(), next)
                 .await
             {
                 Ok(message) => message,
-                Err(e) if e.kind() == DirectGetErrorKind::NotFound => return Ok(Some(keys)),
+                Err(e) if e.kind() == DirectGetErrorKind::NotFound => {
+                    queued.complete = true;
+                    return Ok(queued);
+                }
                 Err(e) => return Err(failed("direct get")(&e)),
             };
+            queued.read += 1;
             next = Some(message.sequence + 1);
             // `{key}` or `{key}:requeue:{n}` (see `CommandMessage::dedup_id`).
             let key = message
@@ -68,10 +79,10 @@ impl Bus {
                 .and_then(|id| id.as_str().split(':').next().map(Uuid::parse_str))
                 .and_then(Result::ok);
             if let Some(key) = key {
-                keys.insert(CommandKey::from_stored(key));
+                queued.keys.insert(CommandKey::from_stored(key));
             }
         }
-        Ok(None)
+        Ok(queued)
     }
 
     /// How far `durable` has recorded `stream` (acked, so its writes are

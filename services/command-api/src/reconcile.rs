@@ -6,12 +6,12 @@
 //!
 //! Every `after / 2`, commands accepted more than `after` ago and still
 //! without an outcome are looked up in the broker (their account's subject
-//! in the work queue). One that is no longer there is queued again under its
-//! key with a dedup id of its own (`{key}:requeue:{n}`), which no earlier
-//! publish can shadow; the processor, owner of the decision, then decides it
-//! exactly once — or declares it `failed` (`TIMEOUT` once past the command
-//! deadline), and if it was decided already only publishes that outcome
-//! again. The API never declares an outcome itself, so there are never two.
+//! in the work queue, reading at most 2,000 queued messages a round). One
+//! that is no longer there is queued again under its key with a dedup id of
+//! its own (`{key}:requeue:{n}`), which no earlier publish can shadow; the
+//! processor, owner of the decision, then decides it exactly once — or
+//! declares it `failed` (`TIMEOUT` once past the command deadline), and if
+//! it was decided already only publishes that outcome again. The API never declares an outcome itself, so there are never two.
 //!
 //! A command whose status is in the status stream but not yet recorded here
 //! looks undecided too; requeuing it would republish its status, which
@@ -19,11 +19,11 @@
 //! reconciler works only while the outcome follower is less than
 //! [`MAX_FOLLOWER_LAG`] behind the status stream.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use ledgerline_bus::{Bus, Recorded};
-use ledgerline_contracts::{CommandKey, CommandMessage};
+use ledgerline_bus::{Bus, Queued, Recorded};
+use ledgerline_contracts::CommandMessage;
 use ledgerline_domain::{AccountCommand, AccountId, UserId};
 use ledgerline_runtime::Shutdown;
 use sqlx::PgPool;
@@ -38,6 +38,10 @@ use crate::outcomes;
 pub const MAX_REQUEUES: i32 = 10;
 /// Commands looked at per round.
 const ROUND: i64 = 256;
+/// Queued messages read per round to tell which commands are still there:
+/// under a deep backlog the look-up costs the broker at most this much, and
+/// what was not looked at waits for a later round.
+const WALK_BUDGET: usize = 2_000;
 /// See the module documentation; well inside JetStream's 2-minute window.
 pub const MAX_FOLLOWER_LAG: Duration = Duration::from_secs(30);
 
@@ -90,7 +94,8 @@ async fn round(
     }
     let mut stale = claim(pool, after).await?;
     stale.sort_by_key(|s| s.message.accepted_at);
-    let mut held: HashMap<AccountId, Option<HashSet<CommandKey>>> = HashMap::new();
+    let mut held: HashMap<AccountId, Queued> = HashMap::new();
+    let mut budget = WALK_BUDGET;
     let mut requeued = 0;
     for Stale {
         mut message,
@@ -100,16 +105,15 @@ async fn round(
         let account = message.command.account_id().clone();
         let queued = match held.get(&account) {
             Some(queued) => queued,
+            None if budget == 0 => continue,
             None => {
-                let queued = bus.queued_commands(&account).await?;
+                let queued = bus.queued_commands(&account, budget).await?;
+                budget -= queued.read.min(budget);
                 held.entry(account).or_insert(queued)
             }
         };
         // Still queued (or too many queued to tell): it will be decided.
-        if queued
-            .as_ref()
-            .is_none_or(|keys| keys.contains(&message.key()))
-        {
+        if !queued.complete || queued.keys.contains(&message.key()) {
             continue;
         }
         let attempt = requeues + 1;
