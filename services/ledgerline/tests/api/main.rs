@@ -5,10 +5,13 @@
 
 mod bad_input;
 mod bursts;
+mod edge_security;
 mod end_to_end;
 mod event_sourcing;
 mod group_decisions;
 mod helpers;
+mod http_timeouts;
+mod raw_http;
 mod read_your_writes;
 mod rebuild;
 mod reliability;
