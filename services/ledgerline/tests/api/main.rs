@@ -3,6 +3,7 @@
 //! NATS and PostgreSQL, each test with its own database and subject prefix,
 //! driven only through HTTP and WebSockets.
 
+mod audit_visibility;
 mod bad_input;
 mod bursts;
 mod edge_security;
