@@ -5,6 +5,7 @@
 
 mod audit_visibility;
 mod bad_input;
+mod balance_pages;
 mod bursts;
 mod edge_security;
 mod end_to_end;
