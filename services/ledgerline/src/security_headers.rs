@@ -9,10 +9,11 @@ use axum::response::Response;
 
 /// The browser app loads its scripts, styles and data from its own origin
 /// and talks to `/ws` (`ws:`/`wss:`: `'self'` does not cover a WebSocket
-/// URL in every browser); nothing may frame it, embed plugins or move its
-/// base URL. No `'unsafe-inline'`: an injected script cannot run.
+/// URL in every browser); its only image is the empty `data:` favicon that
+/// stops a request for `/favicon.ico`. Nothing may frame it, embed plugins
+/// or move its base URL. No `'unsafe-inline'`: an injected script cannot run.
 pub const CONTENT_SECURITY: &str = "default-src 'self'; connect-src 'self' ws: wss:; \
-     frame-ancestors 'none'; object-src 'none'; base-uri 'none'";
+     img-src 'self' data:; frame-ancestors 'none'; object-src 'none'; base-uri 'none'";
 
 /// How the browser app's static files may be cached: kept, but checked
 /// for a new version on every use (they are not content-hashed).
