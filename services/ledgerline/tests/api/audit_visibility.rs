@@ -42,7 +42,9 @@ async fn a_transfer_shows_each_side_only_to_its_owner() {
         has_event(b, "acc-a", "TransferCredited")
             && has_event(b, "acc-b", "TransferDebited")
             && has_event(b, "acc-b", "TransferCompleted")
-            && items(b).iter().any(|e| e["payload"]["commandId"] == transfer.as_str() && e["kind"] == "status")
+            && items(b)
+                .iter()
+                .any(|e| e["payload"]["commandId"] == transfer.as_str() && e["kind"] == "status")
     })
     .await;
 
@@ -57,7 +59,10 @@ async fn a_transfer_shows_each_side_only_to_its_owner() {
         "the sender sees the transfer's outcome: {bobs}"
     );
     for entry in items(&bobs) {
-        assert_eq!(entry["accountId"], "acc-b", "bob sees another's entry: {entry}");
+        assert_eq!(
+            entry["accountId"], "acc-b",
+            "bob sees another's entry: {entry}"
+        );
         assert_ne!(entry["payload"]["eventType"], "TransferCredited", "{entry}");
     }
 
@@ -69,6 +74,9 @@ async fn a_transfer_shows_each_side_only_to_its_owner() {
         .unwrap();
     assert_eq!(credited["payload"]["data"]["balanceAfter"], 1);
     for entry in items(&alices) {
-        assert_eq!(entry["accountId"], "acc-a", "alice sees another's entry: {entry}");
+        assert_eq!(
+            entry["accountId"], "acc-a",
+            "alice sees another's entry: {entry}"
+        );
     }
 }

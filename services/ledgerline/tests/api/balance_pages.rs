@@ -44,9 +44,11 @@ async fn many_accounts_come_in_linked_pages_each_account_once() {
     let bob = app.token("bob").await;
     let ids: Vec<String> = (0..ACCOUNTS).map(|n| format!("acc-{n:03}")).collect();
     for chunk in ids.chunks(25) {
-        join_all(chunk.iter().map(|id| {
-            app.accepted(&alice, "open-account", json!({ "accountId": id }))
-        }))
+        join_all(
+            chunk
+                .iter()
+                .map(|id| app.accepted(&alice, "open-account", json!({ "accountId": id }))),
+        )
         .await;
     }
     app.accepted(&bob, "open-account", json!({"accountId": "acc-bob"}))
@@ -99,7 +101,12 @@ async fn many_accounts_come_in_linked_pages_each_account_once() {
     let (_, link, body) = page(&app, &alice, "/projections/AccountBalances").await;
     assert_eq!(body["items"].as_array().map(Vec::len), Some(100));
     assert!(link.is_some());
-    let (_, link, body) = page(&app, &alice, "/projections/AccountBalances?after=acc-149&limit=100").await;
+    let (_, link, body) = page(
+        &app,
+        &alice,
+        "/projections/AccountBalances?after=acc-149&limit=100",
+    )
+    .await;
     assert_eq!(body["items"].as_array().map(Vec::len), Some(100));
     assert_eq!(link, None);
 }
