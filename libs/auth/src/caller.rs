@@ -4,7 +4,7 @@ use axum::http::request::Parts;
 use ledgerline_domain::UserId;
 use ledgerline_runtime::ApiProblem;
 
-use crate::TokenKeys;
+use crate::{AuthError, TokenKeys};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -34,16 +34,6 @@ impl Caller {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum AuthError {
-    #[error("missing bearer token")]
-    Missing,
-    #[error("invalid token: {0}")]
-    InvalidToken(String),
-    #[error("cannot sign token: {0}")]
-    Signing(String),
-}
-
 impl From<AuthError> for ApiProblem {
     fn from(error: AuthError) -> Self {
         match error {
@@ -56,14 +46,10 @@ impl From<AuthError> for ApiProblem {
 /// The token of an `Authorization: Bearer …` header.
 pub fn bearer_token(parts: &Parts) -> Result<&str, AuthError> {
     let value = parts.headers.get(AUTHORIZATION).ok_or(AuthError::Missing)?;
-    let value = value
-        .to_str()
-        .map_err(|_| AuthError::InvalidToken("header is not text".into()))?;
-    let (scheme, token) = value
-        .split_once(' ')
-        .ok_or(AuthError::InvalidToken("expected 'Bearer <token>'".into()))?;
+    let value = value.to_str().map_err(|_| AuthError::Malformed)?;
+    let (scheme, token) = value.split_once(' ').ok_or(AuthError::Malformed)?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(AuthError::InvalidToken("expected 'Bearer <token>'".into()));
+        return Err(AuthError::Malformed);
     }
     Ok(token.trim())
 }

@@ -4,8 +4,10 @@
 
 mod caller;
 mod demo_login;
+mod error;
 mod keys;
 
-pub use caller::{AuthError, Caller, Role, bearer_token};
+pub use caller::{Caller, Role, bearer_token};
 pub use demo_login::demo_login_routes;
+pub use error::AuthError;
 pub use keys::TokenKeys;

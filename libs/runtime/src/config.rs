@@ -1,6 +1,11 @@
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use ledgerline_domain::Amount;
+
+/// The longest life a bearer token may claim unless `TOKEN_MAX_TTL_SECS`
+/// says otherwise: a day.
+pub const DEFAULT_TOKEN_MAX_TTL_SECS: u64 = 24 * 3600;
 
 /// Configuration by environment (or flags), with defaults for a local run
 /// against NATS on 127.0.0.1:4222 and PostgreSQL on 127.0.0.1:5432.
@@ -22,15 +27,22 @@ pub struct Config {
     /// (`bank` → BANK_COMMANDS, BANK_EVENTS, BANK_STATUS).
     #[arg(long, env = "NATS_PREFIX", default_value = "bank")]
     pub nats_prefix: String,
-    /// HS256 secret for bearer tokens. Required unless demo sign-in is on.
+    /// HS256 secret for bearer tokens. Required unless demo sign-in is on,
+    /// which otherwise makes a random one at start (good for one process
+    /// only: every process of a deployment must share the secret).
     #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
     /// Enables `POST /auth/demo-login` (never in production).
     #[arg(long, env = "DEMO_LOGIN", default_value_t = false)]
     pub demo_login: bool,
-    /// Lifetime of demo tokens, in seconds.
-    #[arg(long, env = "TOKEN_TTL_SECS", default_value_t = 8 * 3600)]
+    /// Lifetime of demo tokens, in seconds (at most TOKEN_MAX_TTL_SECS).
+    #[arg(long, env = "TOKEN_TTL_SECS", default_value_t = 8 * 3600, value_parser = clap::value_parser!(u64).range(1..))]
     pub token_ttl_secs: u64,
+    /// The longest life any bearer token may have, in seconds: a token
+    /// whose `exp` lies further than this after its `iat` (or after now)
+    /// is refused, whoever signed it.
+    #[arg(long, env = "TOKEN_MAX_TTL_SECS", default_value_t = DEFAULT_TOKEN_MAX_TTL_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub token_max_ttl_secs: u64,
     /// Largest amount a single command may move, in major units.
     #[arg(long, env = "MAX_AMOUNT", default_value = "1000000.00", value_parser = parse_max_amount)]
     pub max_amount: Amount,
@@ -64,6 +76,24 @@ pub struct Config {
     /// consumer (it can reconnect and resume).
     #[arg(long, env = "SOCKET_QUEUE", default_value_t = 256)]
     pub socket_queue: usize,
+    /// Seconds a client may take to send a request's head, from its first
+    /// byte: a head is a few hundred bytes, sent at once by any real
+    /// client; 10 s leaves room for a lossy mobile link's retransmissions
+    /// and cuts a slowloris trickle.
+    #[arg(long, env = "HTTP_HEADER_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub http_header_timeout_secs: u64,
+    /// Seconds a client may take to send a request's whole body, from the
+    /// end of its head (else 408): bodies are at most BODY_LIMIT (16 KiB),
+    /// which even a 20 kbit/s link sends in under 7 s.
+    #[arg(long, env = "HTTP_BODY_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub http_body_timeout_secs: u64,
+    /// Seconds a connection may sit with no request on it (before its
+    /// first, or after an answer) before it is closed. Long enough for a
+    /// browser to reuse its connection across a burst of clicks and for a
+    /// proxy's pool; short enough that idle connections cannot pile up.
+    /// WebSockets are not HTTP requests once upgraded: they never expire.
+    #[arg(long, env = "HTTP_IDLE_TIMEOUT_SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub http_idle_timeout_secs: u64,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "BODY_LIMIT", default_value_t = 16 * 1024)]
     pub body_limit: usize,
@@ -92,10 +122,44 @@ fn parse_rate(text: &str) -> Result<f64, String> {
     }
 }
 
+/// How long the HTTP server waits for each part of a client's request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpTimeouts {
+    pub header: Duration,
+    pub body: Duration,
+    pub idle: Duration,
+}
+
+/// Settings that are each valid but do not fit together.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("TOKEN_TTL_SECS ({ttl}) must not exceed TOKEN_MAX_TTL_SECS ({max})")]
+    TokenTtlAboveMax { ttl: u64, max: u64 },
+}
+
 impl Config {
     /// Defaults and environment, no command line: what tests start from.
     pub fn from_env() -> Result<Self, clap::Error> {
         <Self as clap::Parser>::try_parse_from(["ledgerline"])
+    }
+
+    /// Checks what clap cannot: rules across settings.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.token_ttl_secs > self.token_max_ttl_secs {
+            return Err(ConfigError::TokenTtlAboveMax {
+                ttl: self.token_ttl_secs,
+                max: self.token_max_ttl_secs,
+            });
+        }
+        Ok(())
+    }
+
+    pub fn http_timeouts(&self) -> HttpTimeouts {
+        HttpTimeouts {
+            header: Duration::from_secs(self.http_header_timeout_secs),
+            body: Duration::from_secs(self.http_body_timeout_secs),
+            idle: Duration::from_secs(self.http_idle_timeout_secs),
+        }
     }
 }
 
@@ -114,5 +178,42 @@ mod tests {
             assert!(error.contains("--partition-lease-secs"), "{bad}: {error}");
         }
         assert_eq!(parse("11").map(|c| c.partition_lease_secs).ok(), Some(11));
+    }
+
+    #[test]
+    fn a_token_ttl_above_the_maximum_is_refused() {
+        let parse = |args: &[&str]| {
+            Config::try_parse_from(["ledgerline"].iter().chain(args))
+                .map_err(|e| e.to_string())
+                .and_then(|c| c.validate().map(|()| c).map_err(|e| e.to_string()))
+        };
+        let too_long = parse(&["--token-ttl-secs", "7200", "--token-max-ttl-secs", "3600"]);
+        assert_eq!(
+            too_long.err().as_deref(),
+            Some("TOKEN_TTL_SECS (7200) must not exceed TOKEN_MAX_TTL_SECS (3600)")
+        );
+        assert!(parse(&["--token-ttl-secs", "3600", "--token-max-ttl-secs", "3600"]).is_ok());
+        assert!(parse(&["--token-max-ttl-secs", "0"]).is_err());
+        // The defaults fit together.
+        assert!(parse(&[]).is_ok());
+    }
+
+    #[test]
+    fn http_timeouts_are_whole_seconds_from_one_to_an_hour() {
+        for flag in [
+            "--http-header-timeout-secs",
+            "--http-body-timeout-secs",
+            "--http-idle-timeout-secs",
+        ] {
+            for bad in ["0", "3601", "1.5"] {
+                assert!(
+                    Config::try_parse_from(["ledgerline", flag, bad]).is_err(),
+                    "{flag} {bad}"
+                );
+            }
+        }
+        let config =
+            Config::try_parse_from(["ledgerline", "--http-idle-timeout-secs", "2"]).unwrap();
+        assert_eq!(config.http_timeouts().idle, Duration::from_secs(2));
     }
 }

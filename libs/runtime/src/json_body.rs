@@ -1,7 +1,10 @@
+use std::error::Error;
+
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode, header};
+use http_body_util::LengthLimitError;
 
-use crate::ApiProblem;
+use crate::{ApiProblem, BodyTimedOut};
 
 fn is_json(headers: &HeaderMap) -> bool {
     headers
@@ -11,8 +14,22 @@ fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
 }
 
-/// The body of a JSON request: `application/json` (else 415) and at most
-/// `limit` bytes (else 413), read without buffering more than the limit.
+/// Whether `error`, or an error it wraps, is a `T`: body errors arrive
+/// wrapped by each layer they passed (the length limit, axum's body).
+pub(crate) fn caused_by<'e, T: Error + 'static>(error: &'e (dyn Error + 'static)) -> Option<&'e T> {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if let Some(found) = error.downcast_ref::<T>() {
+            return Some(found);
+        }
+        cause = error.source();
+    }
+    None
+}
+
+/// The body of a JSON request: `application/json` (else 415), at most
+/// `limit` bytes (else 413), read without buffering more than the limit,
+/// and in full before the server's body deadline (else 408).
 pub async fn read_json_body(
     headers: &HeaderMap,
     body: Body,
@@ -25,12 +42,24 @@ pub async fn read_json_body(
             "Send application/json",
         ));
     }
-    axum::body::to_bytes(body, limit).await.map_err(|_| {
-        ApiProblem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body-too-large",
-            "The body is too large",
-        )
-        .detail(format!("at most {limit} bytes"))
+    axum::body::to_bytes(body, limit).await.map_err(|error| {
+        if let Some(BodyTimedOut(within)) = caused_by::<BodyTimedOut>(&error) {
+            return ApiProblem::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body-timeout",
+                "The body did not arrive in time",
+            )
+            .detail(format!("send the whole body within {} s", within.as_secs()));
+        }
+        if caused_by::<LengthLimitError>(&error).is_some() {
+            return ApiProblem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body-too-large",
+                "The body is too large",
+            )
+            .detail(format!("at most {limit} bytes"));
+        }
+        // The client went away or broke the framing (bad chunked encoding).
+        ApiProblem::bad_request("the body could not be read")
     })
 }

@@ -3,6 +3,7 @@
 //! and shutdown.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod body_deadline;
 mod config;
 mod db;
 mod health;
@@ -12,7 +13,8 @@ mod query;
 mod service;
 mod shutdown;
 
-pub use config::Config;
+pub use body_deadline::{BodyTimedOut, with_deadline};
+pub use config::{Config, ConfigError, DEFAULT_TOKEN_MAX_TTL_SECS, HttpTimeouts};
 pub use db::{DbError, connect_schema, ensure_database};
 pub use health::{Readiness, health_routes};
 pub use json_body::read_json_body;

@@ -1,4 +1,5 @@
 use ledgerline_contracts::EventEnvelope;
+use ledgerline_domain::AccountEvent;
 use ledgerline_projection::Projector;
 use sqlx::{AssertSqlSafe, PgConnection};
 
@@ -9,40 +10,35 @@ impl Projector for AuditEvents {
     const NAME: &'static str = "AuditLog";
     const DURABLE: &'static str = "audit-service";
 
+    /// One event is a batch of one: the same statements.
     async fn apply(&self, tx: &mut PgConnection, e: &EventEnvelope) -> Result<(), sqlx::Error> {
-        let payload =
-            serde_json::to_value(e).map_err(|err| sqlx::Error::Protocol(err.to_string()))?;
-        sqlx::query(
-            "INSERT INTO entries (kind, ref_id, user_id, account_id, summary, payload)
-             VALUES ('event', $1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-        )
-        .bind(e.event_id)
-        .bind(e.metadata.user_id.as_str())
-        .bind(e.aggregate_id.as_str())
-        .bind(format!("{} v{}", e.event.event_type(), e.version))
-        .bind(payload)
-        .execute(tx)
-        .await
-        .map(|_| ())
+        self.apply_all(tx, std::slice::from_ref(e)).await
     }
 
-    /// The whole batch in one statement, in order.
+    /// The batch's new accounts' owners, then its entries, one statement
+    /// each, in order. Each entry is filed under its account's owner, not
+    /// under the user whose command caused it: a transfer's credit is the
+    /// receiver's to read, though the sender's command made it.
     async fn apply_all(
         &self,
         tx: &mut PgConnection,
         events: &[EventEnvelope],
     ) -> Result<(), sqlx::Error> {
+        record_owners(tx, events).await?;
         let payloads = events
             .iter()
             .map(serde_json::to_value)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|err| sqlx::Error::Protocol(err.to_string()))?;
+        // An account whose owner is unknown (never, as events come in
+        // order) gets a NULL owner: visible to operators only.
         sqlx::query(
-            "INSERT INTO entries (kind, ref_id, user_id, account_id, summary, payload)
-             SELECT 'event', ref_id, user_id, account_id, summary, payload
+            "INSERT INTO entries (kind, ref_id, user_id, account_id, owner_id, summary, payload)
+             SELECT 'event', t.ref_id, t.user_id, t.account_id, o.owner_id, t.summary, t.payload
              FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
                   WITH ORDINALITY AS t(ref_id, user_id, account_id, summary, payload, n)
-             ORDER BY n
+             LEFT JOIN account_owners o ON o.account_id = t.account_id
+             ORDER BY t.n
              ON CONFLICT DO NOTHING",
         )
         .bind(events.iter().map(|e| e.event_id).collect::<Vec<_>>())
@@ -88,4 +84,30 @@ impl Projector for AuditEvents {
         .await
         .map(|_| ())
     }
+}
+
+/// The owners of the accounts this batch opens.
+async fn record_owners(tx: &mut PgConnection, events: &[EventEnvelope]) -> Result<(), sqlx::Error> {
+    let (accounts, owners): (Vec<String>, Vec<String>) = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            AccountEvent::AccountOpened { owner_id, .. } => Some((
+                e.aggregate_id.as_str().to_owned(),
+                owner_id.as_str().to_owned(),
+            )),
+            _ => None,
+        })
+        .unzip();
+    if accounts.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO account_owners (account_id, owner_id)
+         SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING",
+    )
+    .bind(accounts)
+    .bind(owners)
+    .execute(tx)
+    .await
+    .map(|_| ())
 }

@@ -48,6 +48,20 @@ struct Entry {
     recorded_at: OffsetDateTime,
 }
 
+/// Every entry, for operators.
+const EVERY_ENTRY: &str = "SELECT id, kind, user_id, account_id, summary, payload, recorded_at
+     FROM entries WHERE ($1::bigint IS NULL OR id < $1)
+     ORDER BY id DESC LIMIT $2";
+
+/// The entries a user may read: the events of the accounts they own and
+/// the outcomes of the commands they issued — so each side of a transfer
+/// sees its own side only. The `CASE` is the index `entries_reader`'s.
+const READERS_ENTRIES: &str = "SELECT id, kind, user_id, account_id, summary, payload, recorded_at
+     FROM entries
+     WHERE (CASE kind WHEN 'status' THEN user_id ELSE owner_id END) = $3
+       AND ($1::bigint IS NULL OR id < $1)
+     ORDER BY id DESC LIMIT $2";
+
 /// The caller's audit entries, newest first; operators see everyone's.
 async fn audit_log(
     State(state): State<AuditState>,
@@ -63,18 +77,26 @@ async fn audit_log(
             )]));
         }
     };
-    let user = (!caller.is_operator()).then(|| caller.user_id.to_string());
-    let items: Vec<Entry> = sqlx::query_as(
-        "SELECT id, kind, user_id, account_id, summary, payload, recorded_at FROM entries
-         WHERE ($1::text IS NULL OR user_id = $1) AND ($2::bigint IS NULL OR id < $2)
-         ORDER BY id DESC LIMIT $3",
-    )
-    .bind(user)
-    .bind(q.before)
-    .bind(limit)
-    .fetch_all(&state.db.pool())
-    .await
-    .map_err(|e| ApiProblem::unavailable(format!("cannot read the audit log: {e}")))?;
+    let pool = state.db.pool();
+    let read = match caller.is_operator() {
+        true => {
+            sqlx::query_as(EVERY_ENTRY)
+                .bind(q.before)
+                .bind(limit)
+                .fetch_all(&pool)
+                .await
+        }
+        false => {
+            sqlx::query_as(READERS_ENTRIES)
+                .bind(q.before)
+                .bind(limit)
+                .bind(caller.user_id.as_str())
+                .fetch_all(&pool)
+                .await
+        }
+    };
+    let items: Vec<Entry> =
+        read.map_err(|e| ApiProblem::unavailable(format!("cannot read the audit log: {e}")))?;
     let next = items.last().map(|e| e.id);
     Ok(Json(json!({ "items": items, "nextBefore": next })))
 }

@@ -5,12 +5,14 @@ use anyhow::Context;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
+use axum::http::header::CACHE_CONTROL;
 use axum::http::{Method, StatusCode};
+use axum::middleware::map_response;
 use axum::response::IntoResponse;
-use ledgerline_auth::TokenKeys;
 use ledgerline_bus::Bus;
 use ledgerline_runtime::{
-    ApiProblem, Config, Readiness, ServiceHandle, Shutdown, ensure_database, health_routes,
+    ApiProblem, Config, HttpTimeouts, Readiness, ServiceHandle, Shutdown, ensure_database,
+    health_routes,
 };
 use tokio::net::TcpListener;
 use tower::ServiceExt;
@@ -18,29 +20,20 @@ use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
 use crate::Target;
+use crate::security_headers::{STATIC_CACHING, security_headers};
+use crate::token_keys::token_keys;
 
-/// The secret demo mode signs with when JWT_SECRET is not set.
-const DEMO_SECRET: &str = "ledgerline-demo-secret-not-for-production";
-/// How long in-flight work may take to finish after SIGTERM.
+/// How long in-flight work (HTTP requests, then consumers) may take to
+/// finish after SIGTERM.
 const DRAIN_BOUND: Duration = Duration::from_secs(10);
 
 /// The started services behind one bound listener.
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    timeouts: HttpTimeouts,
     handles: Vec<ServiceHandle>,
     shutdown: Shutdown,
-}
-
-fn token_keys(config: &Config) -> anyhow::Result<TokenKeys> {
-    match (&config.jwt_secret, config.demo_login) {
-        (Some(secret), _) if !secret.is_empty() => Ok(TokenKeys::new(secret.as_bytes())),
-        (_, true) => {
-            tracing::warn!("JWT_SECRET not set: demo mode signs tokens with a built-in secret");
-            Ok(TokenKeys::new(DEMO_SECRET.as_bytes()))
-        }
-        _ => anyhow::bail!("JWT_SECRET is required (or set DEMO_LOGIN=true for a local demo)"),
-    }
 }
 
 impl Application {
@@ -51,6 +44,7 @@ impl Application {
         targets: &[Target],
         shutdown: Shutdown,
     ) -> anyhow::Result<Self> {
+        config.validate()?;
         let keys = token_keys(&config)?;
         // Count from the start, not from the first scrape.
         ledgerline_telemetry::prometheus();
@@ -101,6 +95,7 @@ impl Application {
         Ok(Self {
             listener,
             router,
+            timeouts: config.http_timeouts(),
             handles,
             shutdown,
         })
@@ -113,14 +108,17 @@ impl Application {
             .unwrap_or_default()
     }
 
-    /// Serves until shutdown, then lets consumers finish what is in flight
-    /// (bounded), and returns.
+    /// Serves until shutdown, then lets HTTP requests and consumers finish
+    /// what is in flight (each bounded), and returns.
     pub async fn run(self) -> anyhow::Result<()> {
-        let shutdown = self.shutdown.clone();
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await
-            .context("serving HTTP")?;
+        crate::server::serve(
+            self.listener,
+            self.router,
+            self.timeouts,
+            self.shutdown.clone(),
+            DRAIN_BOUND,
+        )
+        .await;
         let tasks = self.handles.into_iter().flat_map(|h| h.tasks);
         if tokio::time::timeout(DRAIN_BOUND, futures_join(tasks))
             .await
@@ -169,7 +167,8 @@ fn compose(handles: &[ServiceHandle], web_dir: &str) -> Router {
             let is_read = matches!(*request.method(), Method::GET | Method::HEAD);
             match is_read {
                 true => match web.oneshot(request).await {
-                    Ok(response) if response.status() != StatusCode::NOT_FOUND => {
+                    Ok(mut response) if response.status() != StatusCode::NOT_FOUND => {
+                        response.headers_mut().insert(CACHE_CONTROL, STATIC_CACHING);
                         response.map(Body::new)
                     }
                     _ => not_found().into_response(),
@@ -180,11 +179,14 @@ fn compose(handles: &[ServiceHandle], web_dir: &str) -> Router {
     } else {
         router = router.fallback(|| async { not_found() });
     }
-    router.method_not_allowed_fallback(|| async {
-        ApiProblem::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method-not-allowed",
-            "This route does not take that method",
-        )
-    })
+    router
+        .method_not_allowed_fallback(|| async {
+            ApiProblem::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "This route does not take that method",
+            )
+        })
+        // Last, so it covers every answer: routes, fallbacks, 404s.
+        .layer(map_response(security_headers))
 }

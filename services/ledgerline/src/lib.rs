@@ -4,7 +4,10 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod application;
+mod security_headers;
+mod server;
 mod target;
+mod token_keys;
 
 pub use application::Application;
 pub use target::Target;

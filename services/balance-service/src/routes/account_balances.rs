@@ -1,0 +1,169 @@
+//! `GET /projections/AccountBalances?after=&limit=`: the caller's accounts
+//! and balances, a page at a time in account-id order, beside the read
+//! model's status. A page is bounded (issue 11): 300 accounts are three
+//! answers, not one huge one; `Link: <…>; rel="next"` (RFC 8288) names the
+//! next page while there is one.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header::LINK;
+use axum::http::{HeaderMap, HeaderValue};
+use ledgerline_auth::Caller;
+use ledgerline_contracts::FieldError;
+use ledgerline_domain::AccountId;
+use ledgerline_projection::{Projector, local_view};
+use ledgerline_runtime::{ApiProblem, ValidQuery};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::{BalanceState, read_failed};
+use crate::Balances;
+
+const PATH: &str = "/projections/AccountBalances";
+/// Accounts per page unless `limit` says otherwise.
+const DEFAULT_PAGE: i64 = 100;
+/// The most a page may hold.
+const MAX_PAGE: i64 = 500;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct BalancesQuery {
+    /// Read-your-writes: wait until this global position is applied.
+    min_position: Option<i64>,
+    /// Only accounts whose id sorts after this one (the previous page's last).
+    after: Option<String>,
+    /// Text, so that a bad value is a 422 naming the field, as every
+    /// other invalid value is, not a 400 from the query parser.
+    limit: Option<String>,
+}
+
+/// Where a page starts and how long it is.
+#[derive(Debug, PartialEq, Eq)]
+struct Page {
+    after: Option<AccountId>,
+    limit: i64,
+}
+
+impl Page {
+    fn parse(after: Option<String>, limit: Option<String>) -> Result<Self, ApiProblem> {
+        let after = after
+            .map(AccountId::parse)
+            .transpose()
+            .map_err(|e| FieldError::new("after", e));
+        let limit = match limit.as_deref().map(str::parse::<i64>) {
+            None => Ok(DEFAULT_PAGE),
+            Some(Ok(n)) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+            Some(_) => Err(FieldError::new(
+                "limit",
+                format!("must be a whole number from 1 to {MAX_PAGE}"),
+            )),
+        };
+        match (after, limit) {
+            (Ok(after), Ok(limit)) => Ok(Self { after, limit }),
+            (after, limit) => Err(ApiProblem::invalid(
+                [after.err(), limit.err()].into_iter().flatten().collect(),
+            )),
+        }
+    }
+
+    /// The `Link` to the page after one that ended with `last`.
+    fn next_link(&self, last: &str) -> Option<HeaderValue> {
+        // Account ids are `[A-Za-z0-9_-]`: nothing to escape.
+        let link = format!("<{PATH}?after={last}&limit={}>; rel=\"next\"", self.limit);
+        HeaderValue::from_str(&link).ok()
+    }
+}
+
+#[derive(Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+struct AccountBalance {
+    account_id: String,
+    owner_id: String,
+    currency: String,
+    /// Minor units.
+    balance: i64,
+    status: String,
+    version: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    updated_at: OffsetDateTime,
+}
+
+/// The caller's accounts and balances, with the read model's status (the
+/// same fields `GET /projections/{name}` has for the others).
+pub(super) async fn account_balances(
+    State(state): State<BalanceState>,
+    caller: Caller,
+    ValidQuery(q): ValidQuery<BalancesQuery>,
+) -> Result<(HeaderMap, Json<Value>), ApiProblem> {
+    let page = Page::parse(q.after, q.limit)?;
+    let pool = state.db.pool();
+    let min = ledgerline_projection::min_position(q.min_position)?;
+    ledgerline_projection::wait_for_position(&state.bus, &pool, min).await?;
+    // One row more than the page: whether it exists says if a next page
+    // does, without an empty last page.
+    let (view, rows) = tokio::join!(
+        local_view(&state.bus, &state.db, Balances::NAME),
+        sqlx::query_as::<_, AccountBalance>(
+            "SELECT account_id, owner_id, currency, balance, status, version, updated_at
+             FROM accounts
+             WHERE owner_id = $1 AND ($2::text IS NULL OR account_id > $2)
+             ORDER BY account_id LIMIT $3",
+        )
+        .bind(caller.user_id.as_str())
+        .bind(page.after.as_ref().map(AccountId::as_str))
+        .bind(page.limit + 1)
+        .fetch_all(&pool)
+    );
+    let view = view.map_err(read_failed("the projection status"))?;
+    let mut items = rows.map_err(read_failed("balances"))?;
+    let mut headers = HeaderMap::new();
+    if items.len() as i64 > page.limit {
+        items.truncate(page.limit as usize);
+        if let Some(link) = items
+            .last()
+            .and_then(|last| page.next_link(&last.account_id))
+        {
+            headers.insert(LINK, link);
+        }
+    }
+    let mut body = serde_json::to_value(view).map_err(ApiProblem::internal)?;
+    body["items"] = serde_json::to_value(items).map_err(ApiProblem::internal)?;
+    Ok((headers, Json(body)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(after: Option<&str>, limit: Option<&str>) -> Result<Page, ApiProblem> {
+        Page::parse(after.map(str::to_owned), limit.map(str::to_owned))
+    }
+
+    #[test]
+    fn a_page_is_100_accounts_unless_asked_for_1_to_500() {
+        assert_eq!(parse(None, None).unwrap().limit, 100);
+        assert_eq!(parse(None, Some("500")).unwrap().limit, 500);
+        assert_eq!(parse(None, Some("1")).unwrap().limit, 1);
+        for bad in ["0", "501", "-1", "abc", "1.5", "", " 5"] {
+            let problem = parse(None, Some(bad)).err().unwrap();
+            assert_eq!(problem.status().as_u16(), 422, "{bad}");
+        }
+    }
+
+    #[test]
+    fn both_bad_fields_are_named_at_once() {
+        let problem = parse(Some("a.b"), Some("0")).err().unwrap();
+        let fields: Vec<&str> = problem.0.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["after", "limit"]);
+    }
+
+    #[test]
+    fn the_next_link_continues_after_the_last_account_with_the_same_limit() {
+        let page = parse(Some("acc-1"), Some("2")).unwrap();
+        assert_eq!(
+            page.next_link("acc-9").unwrap(),
+            r#"</projections/AccountBalances?after=acc-9&limit=2>; rel="next""#
+        );
+    }
+}
