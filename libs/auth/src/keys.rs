@@ -63,6 +63,17 @@ impl TokenKeys {
         };
         Ok(Caller { user_id, role })
     }
+
+    /// As [`TokenKeys::verify`], with the moment the token expires (`exp`):
+    /// what outlives a request — a socket — must end when its token does.
+    pub fn verify_with_expiry(&self, token: &str) -> Result<(Caller, OffsetDateTime), AuthError> {
+        let caller = self.verify(token)?;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.0.decoding, &self.0.validation)
+            .map_err(|e| AuthError::InvalidToken(e.to_string()))?;
+        let expires_at = OffsetDateTime::from_unix_timestamp(data.claims.exp)
+            .map_err(|e| AuthError::InvalidToken(format!("exp {e}")))?;
+        Ok((caller, expires_at))
+    }
 }
 
 #[cfg(test)]
@@ -81,6 +92,18 @@ mod tests {
         let token = keys().issue(&alice(), Role::Operator, 60).unwrap();
         let caller = keys().verify(&token).unwrap();
         assert_eq!((caller.user_id, caller.role), (alice(), Role::Operator));
+    }
+
+    #[test]
+    fn verify_with_expiry_gives_the_tokens_exp() {
+        let before = OffsetDateTime::now_utc().unix_timestamp();
+        let token = keys().issue(&alice(), Role::User, 120).unwrap();
+        let (caller, expires_at) = keys().verify_with_expiry(&token).unwrap();
+        assert_eq!(caller.user_id, alice());
+        let exp = expires_at.unix_timestamp();
+        assert!((before + 120..=before + 121).contains(&exp), "{exp}");
+        let expired = keys().issue(&alice(), Role::User, -10).unwrap();
+        assert!(keys().verify_with_expiry(&expired).is_err());
     }
 
     #[test]
