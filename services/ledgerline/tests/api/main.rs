@@ -13,5 +13,8 @@ mod read_your_writes;
 mod rebuild;
 mod reliability;
 mod resume;
+mod socket_expiry;
+mod socket_feed;
+mod socket_limits;
 mod tracing_across_services;
 mod transfers;
