@@ -28,8 +28,20 @@ pub fn for_client(message: &str) -> String {
             } else {
                 "one of the allowed values"
             };
-            out.push(format!("{json}{trail}"));
             i = name_at + 1;
+            // serde also says "struct Foo with 5 elements" (a struct may
+            // come as an array): the count is of Rust fields, not JSON.
+            let mut trail = trail.to_owned();
+            if trail.is_empty()
+                && words.get(i) == Some(&"with")
+                && words.get(i + 1).is_some_and(|n| n.parse::<usize>().is_ok())
+                && let Some(unit) = words.get(i + 2)
+                && unit.starts_with("element")
+            {
+                trail = unit[unit.trim_end_matches([',', '.', ';', ':']).len()..].to_owned();
+                i += 3;
+            }
+            out.push(format!("{json}{trail}"));
             continue;
         }
         out.push(if words[i].contains("::") {
@@ -66,6 +78,10 @@ mod tests {
         assert_eq!(
             for_client("invalid type: integer `1`, expected enum Currency, at"),
             "invalid type: integer `1`, expected one of the allowed values, at"
+        );
+        assert_eq!(
+            for_client("invalid length 0, expected struct ClientFrame with 5 elements at line 1"),
+            "invalid length 0, expected a JSON object at line 1"
         );
         assert_eq!(
             for_client("expected tuple struct Amount"),
