@@ -42,14 +42,14 @@ pub async fn start(registry: &Registry, shutdown: &CancellationToken) -> anyhow:
         .await
         .context("subscribing to every status envelope")?;
     let alive = Arc::new(AtomicBool::new(true));
-    let prefix = subjects.prefix();
+    // `bank.evt.>` → `bank.evt.`: what precedes the account in a subject.
     let routes = EventRoutes {
         registry: registry.clone(),
-        subject_prefix: format!("{prefix}.evt."),
+        subject_prefix: subjects.all_events().trim_end_matches('>').to_owned(),
     };
     let status_routes = StatusRoutes {
         registry: registry.clone(),
-        subject_prefix: format!("{prefix}.status."),
+        subject_prefix: subjects.all_status().trim_end_matches('>').to_owned(),
     };
     let tasks = vec![
         tokio::spawn(pump(events, shutdown.clone(), alive.clone(), move |m| {
@@ -62,35 +62,62 @@ pub async fn start(registry: &Registry, shutdown: &CancellationToken) -> anyhow:
     Ok(Feed { tasks, alive })
 }
 
-/// An ordered push consumer from now on: JetStream recreates it after a
-/// gap or a reconnect from the last sequence seen, and each message
-/// carries its stream sequence for the frame's `seq`.
-async fn ordered(registry: &Registry, stream: String, filter: String) -> anyhow::Result<Ordered> {
+/// An ordered push consumer of what comes after the stream's current last
+/// message: the client recreates it after a gap or a reconnect from the
+/// last sequence it delivered, and each message carries its stream
+/// sequence for the frame's `seq`.
+struct Subscription {
+    messages: Ordered,
+    /// The stream's last sequence when the feed started. A consumer
+    /// recreated before it delivered anything restarts from the stream's
+    /// first message (the client knows no later sequence); what is at or
+    /// below this floor is history, never a live frame.
+    floor: u64,
+}
+
+async fn ordered(
+    registry: &Registry,
+    stream: String,
+    filter: String,
+) -> anyhow::Result<Subscription> {
     let bus = &registry.bus;
-    let stream = bus.js.get_stream(&stream).await?;
+    let mut stream = bus.js.get_stream(&stream).await?;
+    let floor = stream.info().await?.state.last_sequence;
     let config = OrderedConfig {
         deliver_subject: bus.client.new_inbox(),
         filter_subject: filter,
-        deliver_policy: DeliverPolicy::New,
+        deliver_policy: DeliverPolicy::ByStartSequence {
+            start_sequence: floor.saturating_add(1),
+        },
         description: Some("socket-service feed".to_owned()),
         ..Default::default()
     };
-    Ok(stream.create_consumer(config).await?.messages().await?)
+    let messages = stream.create_consumer(config).await?.messages().await?;
+    Ok(Subscription { messages, floor })
 }
 
 async fn pump(
-    mut messages: Ordered,
+    subscription: Subscription,
     shutdown: CancellationToken,
     alive: Arc<AtomicBool>,
     mut route: impl FnMut(Message),
 ) {
+    let Subscription {
+        mut messages,
+        floor,
+    } = subscription;
     loop {
         let next = tokio::select! {
             () = shutdown.cancelled() => return,
             next = messages.next() => next,
         };
         match next {
-            Some(Ok(message)) => route(message),
+            Some(Ok(message)) => {
+                let seq = message.info().map(|i| i.stream_sequence).unwrap_or(0);
+                if seq > floor {
+                    route(message);
+                }
+            }
             // The ordered consumer recreates itself; nothing to do but note it.
             Some(Err(error)) => tracing::warn!(%error, "socket feed consumer error"),
             None => {
