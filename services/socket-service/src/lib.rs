@@ -18,6 +18,7 @@ mod refresh;
 mod registry;
 mod replay;
 mod routes;
+mod safe_mark;
 mod upgrade;
 
 pub use app::start;

@@ -99,6 +99,11 @@ async fn missed_events(
     after: i64,
     frames: &mut Vec<Frame>,
 ) -> Result<(), ReplayError> {
+    // Otherwise a page could end early, below a held-back mark, and look
+    // like the end.
+    crate::safe_mark::wait_until_head_is_readable(bus)
+        .await
+        .map_err(ReplayError::Events)?;
     let mut position = after;
     loop {
         let page = bus

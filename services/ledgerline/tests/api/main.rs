@@ -13,6 +13,7 @@ mod read_your_writes;
 mod rebuild;
 mod reliability;
 mod resume;
+mod resume_below_the_mark;
 mod socket_expiry;
 mod socket_feed;
 mod socket_limits;
