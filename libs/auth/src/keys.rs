@@ -70,6 +70,11 @@ impl TokenKeys {
     /// The caller a token stands for. The signature is checked first (by
     /// the library), so every other refusal is about a token we signed.
     pub fn verify(&self, token: &str) -> Result<Caller, AuthError> {
+        self.verify_claims(token).map(|(caller, _)| caller)
+    }
+
+    /// The caller and the token's `exp`.
+    fn verify_claims(&self, token: &str) -> Result<(Caller, i64), AuthError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.0.decoding, &self.0.validation)
             .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => AuthError::Expired,
@@ -83,7 +88,7 @@ impl TokenKeys {
             Some("operator") => Role::Operator,
             _ => Role::User,
         };
-        Ok(Caller { user_id, role })
+        Ok((Caller { user_id, role }, claims.exp))
     }
 
     /// A token may not outlive the bound from when it was issued, nor from
@@ -96,6 +101,15 @@ impl TokenKeys {
             return Err(AuthError::TooLongLived);
         }
         Ok(())
+    }
+
+    /// As [`TokenKeys::verify`], with the moment the token expires (`exp`):
+    /// what outlives a request — a socket — must end when its token does.
+    pub fn verify_with_expiry(&self, token: &str) -> Result<(Caller, OffsetDateTime), AuthError> {
+        let (caller, exp) = self.verify_claims(token)?;
+        let expires_at = OffsetDateTime::from_unix_timestamp(exp)
+            .map_err(|e| AuthError::InvalidToken(format!("exp {e}")))?;
+        Ok((caller, expires_at))
     }
 }
 
@@ -115,6 +129,18 @@ mod tests {
         let token = keys().issue(&alice(), Role::Operator, 60).unwrap();
         let caller = keys().verify(&token).unwrap();
         assert_eq!((caller.user_id, caller.role), (alice(), Role::Operator));
+    }
+
+    #[test]
+    fn verify_with_expiry_gives_the_tokens_exp() {
+        let before = OffsetDateTime::now_utc().unix_timestamp();
+        let token = keys().issue(&alice(), Role::User, 120).unwrap();
+        let (caller, expires_at) = keys().verify_with_expiry(&token).unwrap();
+        assert_eq!(caller.user_id, alice());
+        let exp = expires_at.unix_timestamp();
+        assert!((before + 120..=before + 121).contains(&exp), "{exp}");
+        let expired = keys().issue(&alice(), Role::User, -10).unwrap();
+        assert!(keys().verify_with_expiry(&expired).is_err());
     }
 
     #[test]

@@ -27,6 +27,7 @@ frame_type!(AcceptedFrameType, Accepted);
 frame_type!(ErrorFrameType, Error);
 frame_type!(HeartbeatFrameType, Heartbeat);
 frame_type!(WelcomeFrameType, Welcome);
+frame_type!(RefreshedFrameType, Refreshed);
 
 /// An event of one of the user's accounts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -88,8 +89,24 @@ pub struct WelcomeFrame {
     pub connection_id: Uuid,
 }
 
-/// What a client may send: `{"type":"ping"}` or
-/// `{"type":"command","command":"deposit","body":{…},"requestId":"r1"}`.
+/// The answer to a `refresh` frame that was taken: the socket now stays
+/// open until `expiresAt`, the new token's `exp` (it closed with 4001
+/// `token expired` at the old one's otherwise).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshedFrame {
+    #[serde(rename = "type")]
+    pub frame_type: RefreshedFrameType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "String")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// What a client may send: `{"type":"ping"}`,
+/// `{"type":"command","command":"deposit","body":{…},"requestId":"r1"}` or
+/// `{"type":"refresh","token":"<new JWT of the same user>"}`.
 /// A plain struct (not a tagged enum) so `body` stays raw JSON text and its
 /// amounts are parsed exactly by the same code as HTTP bodies.
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
@@ -108,6 +125,10 @@ pub struct ClientFrame {
     #[serde(default)]
     #[schemars(with = "Option<serde_json::Value>")]
     pub body: Option<Box<RawValue>>,
+    /// For `refresh`: a new bearer token of the socket's user; the socket
+    /// then closes at its expiry instead of the old token's.
+    #[serde(default)]
+    pub token: Option<String>,
 }
 
 #[derive(JsonSchema)]
@@ -116,4 +137,5 @@ pub struct ClientFrame {
 enum ClientFrameType {
     Command,
     Ping,
+    Refresh,
 }

@@ -23,7 +23,8 @@ pub use command_message::CommandMessage;
 pub use event_envelope::{EventEnvelope, EventMetadata};
 pub use field_error::FieldError;
 pub use frames::{
-    AcceptedFrame, ClientFrame, ErrorFrame, EventFrame, HeartbeatFrame, WelcomeFrame,
+    AcceptedFrame, ClientFrame, ErrorFrame, EventFrame, HeartbeatFrame, RefreshedFrame,
+    WelcomeFrame,
 };
 pub use problem::Problem;
 pub use projection_rpc::{ProjectionReport, StoreHead};

@@ -23,6 +23,7 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         ("error-frame", schema_for!(ErrorFrame)),
         ("heartbeat-frame", schema_for!(HeartbeatFrame)),
         ("welcome-frame", schema_for!(WelcomeFrame)),
+        ("refreshed-frame", schema_for!(RefreshedFrame)),
         ("client-frame", schema_for!(ClientFrame)),
     ]
 }

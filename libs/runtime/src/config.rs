@@ -94,6 +94,11 @@ pub struct Config {
     /// WebSockets are not HTTP requests once upgraded: they never expire.
     #[arg(long, env = "HTTP_IDLE_TIMEOUT_SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub http_idle_timeout_secs: u64,
+    /// Seconds one write to a socket may take. A client that does not read
+    /// for this long is dropped (the TCP connection ends): a blocked write
+    /// must not hold a connection, its task and its buffers for ever.
+    #[arg(long, env = "SOCKET_WRITE_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub socket_write_timeout_secs: u64,
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "BODY_LIMIT", default_value_t = 16 * 1024)]
     pub body_limit: usize,

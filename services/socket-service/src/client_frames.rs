@@ -1,3 +1,4 @@
+use ledgerline_auth::TokenKeys;
 use ledgerline_bus::Bus;
 use ledgerline_contracts::{
     AcceptReply, AcceptRequest, AcceptedFrame, ClientFrame, DecodeError, ErrorFrame, FieldError,
@@ -6,63 +7,117 @@ use ledgerline_contracts::{
 use ledgerline_domain::{Amount, CommandKind, UserId};
 use time::OffsetDateTime;
 
-fn error(
+use crate::public_text::for_client;
+use crate::refresh::refresh;
+
+/// Every `error` frame answering a client frame is built here, so every
+/// message and field message passes [`for_client`] on its way out.
+pub fn error(
     request_id: Option<String>,
     code: &str,
     message: impl Into<String>,
     errors: Vec<FieldError>,
 ) -> String {
+    let errors = errors
+        .into_iter()
+        .map(|e| FieldError::new(&e.field, for_client(&e.message)))
+        .collect();
     let frame = ErrorFrame {
         frame_type: Default::default(),
         request_id,
         code: code.to_owned(),
-        message: message.into(),
+        message: for_client(&message.into()),
         errors,
     };
     serde_json::to_string(&frame).unwrap_or_default()
 }
 
+/// The reply to one client frame, and the socket's new expiry when the
+/// frame was a `refresh` that was taken.
+#[derive(Debug)]
+pub struct Answer {
+    pub text: String,
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+impl Answer {
+    pub fn text(text: String) -> Self {
+        Self {
+            text,
+            expires_at: None,
+        }
+    }
+}
+
+/// What a client frame is answered with: who the socket is for and what
+/// the answers need.
+pub struct Context<'a> {
+    pub bus: &'a Bus,
+    pub keys: &'a TokenKeys,
+    pub user: &'a UserId,
+    pub max_amount: Amount,
+}
+
 /// Answers one text frame from a client: `ping` gets a heartbeat, a
 /// `command` is validated by the same code as HTTP bodies and accepted by
-/// the command API, anything else gets an error frame. Never fails.
-pub async fn answer(bus: &Bus, user: &UserId, text: &str, max_amount: Amount) -> String {
+/// the command API, a `refresh` may move the socket's expiry, anything else
+/// gets an error frame. Never fails.
+pub async fn answer(context: &Context<'_>, text: &str) -> Answer {
     let frame: ClientFrame = match serde_json::from_str(text) {
         Ok(f) => f,
         Err(e) => {
-            return error(
+            return Answer::text(error(
                 None,
                 "INVALID_FRAME",
                 format!("not a valid frame: {e}"),
                 vec![],
-            );
+            ));
         }
     };
     let request_id = frame.request_id.clone();
     if request_id.as_ref().is_some_and(|r| r.len() > 128) {
-        return error(
+        return Answer::text(error(
             None,
             "INVALID_FRAME",
             "requestId must be at most 128 characters",
             vec![],
-        );
+        ));
     }
     match frame.frame_type.as_str() {
-        "ping" => serde_json::to_string(&HeartbeatFrame {
-            frame_type: Default::default(),
-            timestamp: OffsetDateTime::now_utc(),
-        })
-        .unwrap_or_default(),
-        "command" => command(bus, user, frame, max_amount).await,
-        other => error(
+        "ping" => Answer::text(
+            serde_json::to_string(&HeartbeatFrame {
+                frame_type: Default::default(),
+                timestamp: OffsetDateTime::now_utc(),
+            })
+            .unwrap_or_default(),
+        ),
+        "command" => Answer::text(command(context, frame).await),
+        "refresh" => refresh(
+            context.keys,
+            context.user,
+            request_id,
+            frame.token.as_deref(),
+        ),
+        // The client's own word, quoted back (shortened).
+        other => Answer::text(error(
             request_id,
             "INVALID_FRAME",
-            format!("unknown frame type '{other}'"),
+            format!(
+                "unknown frame type '{}'; expected ping, command or refresh",
+                other.chars().take(64).collect::<String>()
+            ),
             vec![],
-        ),
+        )),
     }
 }
 
-async fn command(bus: &Bus, user: &UserId, frame: ClientFrame, max_amount: Amount) -> String {
+async fn command(context: &Context<'_>, frame: ClientFrame) -> String {
+    let Context {
+        bus,
+        user,
+        max_amount,
+        ..
+    } = *context;
     let request_id = frame.request_id;
     let Some(kind) = frame.command.as_deref().and_then(CommandKind::from_slug) else {
         let field = FieldError::new(
@@ -126,11 +181,15 @@ async fn command(bus: &Bus, user: &UserId, frame: ClientFrame, max_amount: Amoun
                 problem.errors,
             )
         }
-        Err(e) => error(
-            request_id,
-            "UNAVAILABLE",
-            format!("the command was not queued: {e}"),
-            vec![],
-        ),
+        Err(e) => {
+            // Which subject, which library error: for the log, not the client.
+            tracing::warn!(error = %e, %user, "socket command not handed to the command API");
+            error(
+                request_id,
+                "UNAVAILABLE",
+                "the command API did not answer; nothing was queued, try again",
+                vec![],
+            )
+        }
     }
 }

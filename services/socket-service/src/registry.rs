@@ -1,116 +1,100 @@
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
 
+use futures::FutureExt;
 use ledgerline_bus::Bus;
 use ledgerline_domain::{AccountId, UserId};
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::frame::Frame;
+use crate::routes::{Connection, Ready, Routes};
 
-/// One open socket, as the fan-out sees it.
-pub struct Connection {
-    pub frames: mpsc::Sender<Frame>,
-    /// Cancelled when the connection fell too far behind.
-    pub kicked: CancellationToken,
-}
+/// How long a join waits for the accounts a user owns.
+const ACCOUNTS_OF_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// A user with at least one open socket: their connections and the NATS
-/// consumers that feed them (stopped when the last socket closes).
-struct Hub {
-    connections: HashMap<Uuid, Connection>,
-    accounts: HashSet<AccountId>,
-    stop: CancellationToken,
-}
-
+/// The routing table, shared by the sockets (which join and leave it) and
+/// the process-wide feed (which routes through it).
 #[derive(Clone)]
 pub struct Registry {
-    hubs: Arc<Mutex<HashMap<UserId, Hub>>>,
-    /// Serialises joins and leaves, so a hub is started and stopped once.
-    membership: Arc<tokio::sync::Mutex<()>>,
+    routes: Arc<Mutex<Routes>>,
     pub bus: Bus,
     /// How many frames may wait for one slow connection before it is closed.
     pub queue: usize,
-    shutdown: CancellationToken,
 }
 
 impl Registry {
-    pub fn new(bus: Bus, queue: usize, shutdown: CancellationToken) -> Self {
+    pub fn new(bus: Bus, queue: usize) -> Self {
         Self {
-            hubs: Arc::default(),
-            membership: Arc::default(),
+            routes: Arc::default(),
             bus,
             queue: queue.max(1),
-            shutdown,
         }
     }
 
-    fn hubs(&self) -> MutexGuard<'_, HashMap<UserId, Hub>> {
-        self.hubs.lock().unwrap_or_else(|p| p.into_inner())
+    /// The table, for one short, synchronous look (never held across an
+    /// `.await`).
+    pub fn routes(&self) -> MutexGuard<'_, Routes> {
+        lock(&self.routes)
     }
 
-    /// Adds a connection. Returns once the user's consumers are subscribed,
-    /// so everything published after `join` returns reaches the socket.
+    /// Adds a connection. Returns once the user's accounts are in the
+    /// table, so — the feed being subscribed before the service serves at
+    /// all — everything published after `join` returns reaches the socket.
+    /// Each user's lookup is their own: one slow lookup holds up no one
+    /// else's socket.
     pub async fn join(&self, user: &UserId, id: Uuid, connection: Connection) {
-        let _guard = self.membership.lock().await;
-        if let Some(hub) = self.hubs().get_mut(user) {
-            hub.connections.insert(id, connection);
-            return;
-        }
-        let stop = self.shutdown.child_token();
-        let hub = Hub {
-            connections: HashMap::from([(id, connection)]),
-            accounts: HashSet::new(),
-            stop: stop.clone(),
-        };
-        self.hubs().insert(user.clone(), hub);
-        crate::follow::start_user(self.clone(), user.clone(), stop).await;
+        let ready = self
+            .routes()
+            .join(user, id, connection, || self.learn_accounts(user));
+        ready.await;
     }
 
-    pub async fn leave(&self, user: &UserId, id: Uuid) {
-        let _guard = self.membership.lock().await;
-        let mut hubs = self.hubs();
-        if let Some(hub) = hubs.get_mut(user) {
-            hub.connections.remove(&id);
-            if hub.connections.is_empty() {
-                hub.stop.cancel();
-                hubs.remove(user);
+    pub fn leave(&self, user: &UserId, id: Uuid) {
+        self.routes().leave(user, id);
+    }
+
+    /// The hub exists before the lookup is asked: an `AccountOpened` of the
+    /// user that the feed sees from now on is adopted there, and what was
+    /// committed (and published) before is in the lookup's answer.
+    fn learn_accounts(&self, user: &UserId) -> Ready {
+        // Weak: the table holds this future until it is done.
+        let routes: Weak<Mutex<Routes>> = Arc::downgrade(&self.routes);
+        let (bus, user) = (self.bus.clone(), user.clone());
+        async move {
+            let accounts = owned_accounts(&bus, &user).await;
+            if let Some(routes) = routes.upgrade() {
+                let mut routes = lock(&routes);
+                for account in &accounts {
+                    routes.adopt(&user, account);
+                }
             }
         }
+        .boxed()
+        .shared()
     }
+}
 
-    /// Claims an account for the user's hub: `Some(stop)` the first time,
-    /// so each account is followed once per hub.
-    pub fn claim_account(&self, user: &UserId, account: &AccountId) -> Option<CancellationToken> {
-        let mut hubs = self.hubs();
-        let hub = hubs.get_mut(user)?;
-        hub.accounts
-            .insert(account.clone())
-            .then(|| hub.stop.clone())
-    }
+fn lock(routes: &Mutex<Routes>) -> MutexGuard<'_, Routes> {
+    routes.lock().unwrap_or_else(|p| p.into_inner())
+}
 
-    /// Sends one serialised frame to every connection of `user`. A
-    /// connection whose queue is full is kicked: it gets a close with a
-    /// reason and reconnects, instead of the server buffering without end.
-    pub fn fan_out(&self, user: &UserId, frame: Frame) {
-        let hubs = self.hubs();
-        let Some(hub) = hubs.get(user) else { return };
-        let (mut sent, mut kicked) = (0_u64, 0_u64);
-        for connection in hub.connections.values() {
-            if connection.frames.try_send(frame.clone()).is_ok() {
-                sent += 1;
-            } else if !connection.kicked.is_cancelled() {
-                kicked += 1;
-                connection.kicked.cancel();
+/// The accounts `user` owns, from the command processor
+/// (`bank.rpc.accounts-of.{user}`). Without an answer the socket still
+/// opens, and follows only the accounts opened from now on.
+async fn owned_accounts(bus: &Bus, user: &UserId) -> Vec<AccountId> {
+    let request = bus
+        .client
+        .request(bus.subjects.accounts_of(user), "".into());
+    match tokio::time::timeout(ACCOUNTS_OF_TIMEOUT, request).await {
+        Ok(Ok(answer)) => match serde_json::from_slice(&answer.payload) {
+            Ok(accounts) => accounts,
+            Err(error) => {
+                tracing::warn!(%error, %user, "undecodable accounts-of answer; following new accounts only");
+                Vec::new()
             }
+        },
+        _ => {
+            tracing::warn!(%user, "accounts-of lookup failed; following new accounts only");
+            Vec::new()
         }
-        // Counted once per fan-out, not per recipient.
-        metrics::counter!("ledgerline_socket_frames_total").increment(sent);
-        metrics::counter!("ledgerline_socket_slow_consumer_closes_total").increment(kicked);
-    }
-
-    pub fn connection_count(&self) -> usize {
-        self.hubs().values().map(|h| h.connections.len()).sum()
     }
 }

@@ -33,6 +33,18 @@ pub enum ReplayError {
     TooFarBehind,
 }
 
+impl ReplayError {
+    /// What the `RESUME_INCOMPLETE` frame says: the kind of failure, not
+    /// the library's error text (that goes to the log).
+    pub fn public_message(&self) -> String {
+        match self {
+            Self::Status(_) => "missed status envelopes could not be read".to_owned(),
+            Self::Events(_) => "missed events could not be read".to_owned(),
+            Self::TooFarBehind => format!("more than {MAX_REPLAY} frames were missed"),
+        }
+    }
+}
+
 pub async fn missed(bus: &Bus, user: &UserId, from: ResumeFrom) -> Result<Vec<Frame>, ReplayError> {
     let mut frames = Vec::new();
     if let Some(seq) = from.status_seq {
@@ -87,6 +99,11 @@ async fn missed_events(
     after: i64,
     frames: &mut Vec<Frame>,
 ) -> Result<(), ReplayError> {
+    // Otherwise a page could end early, below a held-back mark, and look
+    // like the end.
+    crate::safe_mark::wait_until_head_is_readable(bus)
+        .await
+        .map_err(ReplayError::Events)?;
     let mut position = after;
     loop {
         let page = bus

@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -5,20 +7,20 @@ use axum::extract::{FromRef, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use ledgerline_auth::{AuthError, TokenKeys};
+use ledgerline_auth::{AuthError, Caller, TokenKeys};
 use ledgerline_domain::Amount;
 use ledgerline_runtime::{ApiProblem, ValidQuery};
 use serde::Deserialize;
+use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
+use crate::closing::MAX_CLIENT_MESSAGE;
 use crate::connection::{self, Session};
 use crate::registry::Registry;
 use crate::replay::ResumeFrom;
 
 /// Read and write buffer of each socket.
 const SOCKET_BUFFER: usize = 2 * 1024;
-/// Largest frame a client may send.
-const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 /// The subprotocol a browser offers beside its token:
 /// `new WebSocket(url, ["bearer", token])`.
 const BEARER_PROTOCOL: &str = "bearer";
@@ -29,6 +31,8 @@ pub struct SocketState {
     pub keys: TokenKeys,
     pub max_amount: Amount,
     pub shutdown: CancellationToken,
+    /// How long one write to a socket may take (`SOCKET_WRITE_TIMEOUT_SECS`).
+    pub write_timeout: Duration,
 }
 
 impl FromRef<SocketState> for TokenKeys {
@@ -78,13 +82,14 @@ async fn upgrade(
     headers: HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiProblem> {
-    let caller = state.keys.verify(token(&query, &headers)?)?;
+    let (caller, expires_at) = authenticate(&state.keys, &query, &headers)?;
     let ws = ws.map_err(|e| ApiProblem::bad_request(format!("not a WebSocket upgrade: {e}")))?;
     let SocketState {
         registry,
+        keys,
         max_amount,
         shutdown,
-        ..
+        write_timeout,
     } = state;
     let resume = ResumeFrom {
         status_seq: query.status_seq,
@@ -92,7 +97,10 @@ async fn upgrade(
     };
     Ok(ws
         .protocols([BEARER_PROTOCOL])
+        // Both bounds: without a frame limit tungstenite reads a frame of up
+        // to 16 MiB into memory before the message limit refuses it.
         .max_message_size(MAX_CLIENT_MESSAGE)
+        .max_frame_size(MAX_CLIENT_MESSAGE)
         // Small buffers: tungstenite's defaults cost ~138 KiB per idle
         // connection; 2 KiB ones a few KiB (bench/results). A frame is
         // a few hundred bytes; longer messages still pass, in pieces.
@@ -101,12 +109,35 @@ async fn upgrade(
         .on_upgrade(move |socket| {
             let session = Session {
                 registry,
+                keys,
                 user: caller.user_id,
+                expires_at,
                 max_amount,
                 resume,
                 shutdown,
+                write_timeout,
             };
             connection::serve(socket, session)
         })
         .into_response())
+}
+
+/// The caller and their token's expiry. The problem document says what
+/// to do, not which check of the JWT library failed (that is logged).
+fn authenticate(
+    keys: &TokenKeys,
+    query: &WsQuery,
+    headers: &HeaderMap,
+) -> Result<(Caller, OffsetDateTime), ApiProblem> {
+    let token = token(query, headers).map_err(|_| {
+        ApiProblem::unauthorized(
+            "missing bearer token: send it in ?access_token= or as a Sec-WebSocket-Protocol entry beside \"bearer\"",
+        )
+    })?;
+    keys.verify_with_expiry(token).map_err(|error| {
+        tracing::info!(%error, "socket token refused");
+        ApiProblem::unauthorized(
+            "the token is not valid: malformed, expired or not issued by this server",
+        )
+    })
 }
