@@ -1,10 +1,10 @@
 // Reads what the socket did not bring: the AccountBalances read model
-// (every page, with this tab's `minPosition`, so it has this tab's own
-// writes) and each account's event log from the event store (the truth the
+// (every page, with `minPosition`: it answers only once it has this tab's own
+// writes and every event this tab has shown, so no balance on screen goes
+// back) and each account's event log from the event store (the truth the
 // history rows are made from). At sign-in and reload, after an incomplete
 // resume, and for the versions a gap shows were missed.
 import type { ApiClient } from './api.js';
-import type { OwnWrites } from './ryw.js';
 import type { LedgerState } from './state.js';
 
 /** How many of an account's latest events are read for its history (50 rows need at most this many). */
@@ -17,7 +17,8 @@ const MAX_EVENT_PAGES = 100;
 export interface LoaderDeps {
   api: ApiClient;
   ledger: LedgerState;
-  ownWrites: () => OwnWrites | null;
+  /** The `minPosition` for read-model reads (null: nothing to wait for). */
+  readPosition: () => number | null;
   /** Bumped at sign-in and sign-out: answers for an ended session are dropped. */
   epoch: () => number;
   onChanged: () => void;
@@ -67,7 +68,7 @@ export class AccountLoader {
   private async catchUpOnce(): Promise<void> {
     const { api, ledger, epoch } = this.deps;
     const mine = epoch();
-    const b = await api.balances(this.deps.ownWrites()?.minPosition ?? null);
+    const b = await api.balances(this.deps.readPosition());
     if (mine !== epoch()) return;
     if (!b.ok) {
       if (b.kind === 'problem' && b.status === 401) this.deps.onUnauthorized();

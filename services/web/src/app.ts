@@ -75,7 +75,7 @@ const api = new ApiClient({
 const sender = new CommandSender({ api, socket: () => socket, useSocket: config.socketCommands !== false });
 const commands = new Commands({ sender, book, onChange: () => render(), onUnauthorized: () => signOut(EXPIRED), epoch: () => epoch });
 const outcomes = new Outcomes({ book, ownWrites: () => ownWrites, onChange: () => render() });
-const loader = new AccountLoader({ api, ledger, ownWrites: () => ownWrites, epoch: () => epoch, onChanged: () => render(), onUnauthorized: () => signOut(EXPIRED) });
+const loader = new AccountLoader({ api, ledger, readPosition: () => readPosition(), epoch: () => epoch, onChanged: () => render(), onUnauthorized: () => signOut(EXPIRED) });
 const renewal = new TokenRenewal({
   api,
   session: () => session,
@@ -91,6 +91,19 @@ const projections = new ProjectionsPanel(api, () => ownWrites?.minPosition ?? nu
 let accounts: AccountList;
 let openForm: OpenAccountForm;
 let transferForm: TransferForm;
+
+/**
+ * What a read-model read waits for: this tab's own last write (read your
+ * writes) and the last event the socket brought (monotonic reads) — after
+ * a reload too, both being kept in sessionStorage. So a balance read never
+ * shows less than the page already showed.
+ */
+function readPosition(): number | null {
+  const own = ownWrites?.minPosition ?? null;
+  const seen = resume?.current.eventPosition ?? null;
+  const p = Math.max(own ?? 0, seen ?? 0);
+  return p > 0 ? p : null;
+}
 
 function render(): void {
   if (!accounts) return;
@@ -333,8 +346,10 @@ function boot(): void {
     accounts: () => ledger.list().map((a) => ({ ...a })),
     pendingCount: () => book.pending().length,
     resumePoint: () => (resume ? resume.current : null),
-    /** The `minPosition` this tab sends to read models (null: no own write known). */
+    /** This tab's own last write position (null: none known). */
     ownPosition: () => ownWrites?.minPosition ?? null,
+    /** The `minPosition` this tab sends to read models: its own writes and the events it has shown. */
+    readPosition: () => readPosition(),
   };
 }
 
