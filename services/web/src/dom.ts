@@ -28,9 +28,8 @@ export function cssId(s: string): string {
   return s.replace(/[^A-Za-z0-9_-]/g, '_');
 }
 
-/** Local time of an RFC 3339 timestamp ("" when unreadable). */
-export function localTime(ts: string, withDate = false): string {
+/** Local time of day of an RFC 3339 timestamp ("" when unreadable). */
+export function localTime(ts: string): string {
   const d = new Date(ts);
-  if (Number.isNaN(d.getTime())) return '';
-  return withDate ? d.toLocaleString() : d.toLocaleTimeString();
+  return Number.isNaN(d.getTime()) ? '' : d.toLocaleTimeString();
 }

@@ -85,7 +85,7 @@ export class EventLogPanel {
       h('td', { class: 'num', 'data-testid': 'event-amount' }, amount),
       h('td', { class: 'num' }, formatWireAmount(d.balanceAfter)),
       h('td', {}, details(ev)),
-      h('td', {}, h('time', { datetime: ts, title: ts }, localTime(ts, true))),
+      h('td', {}, h('time', { datetime: ts, title: ts }, localTime(ts))),
       h('td', {}, asOf),
     );
   }

@@ -79,14 +79,18 @@ export class ProjectionsPanel {
     const own = this.ownPosition();
     this.rows.replaceChildren(...list.items.map((p) => {
       const hasOwn = own === null || p.checkpoint === null ? null : p.checkpoint >= own;
-      const last = p.lastRebuild?.outcome ? `last rebuild ${p.lastRebuild.outcome}` : '';
-      return h('tr', { 'data-testid': `projection-${p.name}`, 'data-status': p.status, 'data-lag': p.lag ?? '' },
-        h('th', { scope: 'row' }, p.name),
-        h('td', { 'data-testid': 'projection-state', class: `rm-${p.status}` }, projectionState(p)),
-        h('td', { 'data-testid': 'projection-lag' }, lagText(p)),
-        h('td', { class: 'num' }, p.checkpoint === null ? '—' : String(p.checkpoint)),
-        h('td', {}, hasOwn === null ? '' : hasOwn ? 'has your last change' : 'not yet your last change', last ? h('span', { class: 'muted' }, ` · ${last}`) : null),
-        h('td', {}, p.lastUpdated ? localTime(p.lastUpdated) : '—'),
+      const facts = [
+        p.checkpoint === null ? 'checkpoint unknown' : `checkpoint ${p.checkpoint}`,
+        hasOwn === null ? '' : hasOwn ? 'has your last change' : 'not yet your last change',
+        p.lastRebuild?.outcome ? `last rebuild ${p.lastRebuild.outcome}` : '',
+        p.lastUpdated ? `updated ${localTime(p.lastUpdated)}` : '',
+      ].filter((x) => x);
+      return h('li', { class: 'rm', 'data-testid': `projection-${p.name}`, 'data-status': p.status, 'data-lag': p.lag ?? '' },
+        h('div', { class: 'rm-line' },
+          h('strong', { class: 'rm-name' }, p.name),
+          h('span', { 'data-testid': 'projection-state', class: `rm-state rm-${p.status}` }, projectionState(p)),
+          h('span', { 'data-testid': 'projection-lag', class: 'rm-lag' }, lagText(p))),
+        h('div', { class: 'muted rm-facts' }, facts.join(' · ')),
       );
     }));
     this.note.textContent = list.headPosition === null ? 'Event store head: unknown.' : `Event store head: position ${list.headPosition}.`;
