@@ -3,50 +3,26 @@
 // and owns the session's lifecycle. Each piece lives in its own module.
 import { AccountList } from './account-list.js';
 import { AccountLoader } from './account-loader.js';
-import { ApiClient, DEFAULT_HTTP_RETRY, type RetryPolicy } from './api.js';
-import type { BackoffPolicy } from './backoff.js';
+import { ApiClient, DEFAULT_HTTP_RETRY } from './api.js';
 import { CommandSender } from './command-sender.js';
 import { Commands } from './commands.js';
+import { config, locale, maxAmountMinor, storage } from './config.js';
 import { byTestId } from './dom.js';
 import { IntentBook } from './intents.js';
-import { DEFAULT_MAX_AMOUNT_MINOR, parseAmountInput } from './money.js';
+import { FrameHandler, REFRESH_PREFIX } from './frames.js';
 import { Outcomes } from './outcomes.js';
 import { ID_RE, OpenAccountForm, TransferForm } from './page-forms.js';
 import { ProjectionsPanel } from './projections-panel.js';
 import { ResumeTracker } from './resume.js';
 import { OwnWrites } from './ryw.js';
 import { SharedSession, tokenExpired, type Session } from './session.js';
-import { LiveSocket, type ConnectionState, type ServerFrame } from './socket.js';
-import { LedgerState, type EventEnvelope, type StatusEnvelope } from './state.js';
-import { clearToasts, toast } from './toasts.js';
+import { LiveSocket, type ConnectionState } from './socket.js';
+import { LedgerState } from './state.js';
+import { clearToasts } from './toasts.js';
 import { TokenRenewal } from './token-renewal.js';
 import { problemText } from './wording.js';
 
-interface AppConfig {
-  httpRetry?: Partial<RetryPolicy>;
-  socketBackoff?: Partial<BackoffPolicy>;
-  /** false: commands go over HTTP only, never as socket frames. */
-  socketCommands?: boolean;
-  /** The server's MAX_AMOUNT when it is not the default ("1000000.00"). */
-  maxAmount?: string;
-  projectionsPollMs?: number;
-}
-const config: AppConfig = (window as unknown as { LEDGERLINE_CONFIG?: AppConfig }).LEDGERLINE_CONFIG ?? {};
-const locale = navigator.language || 'en-US';
-const maxAmountMinor = (() => {
-  const p = config.maxAmount ? parseAmountInput(config.maxAmount, { maxMinor: 10n ** 30n }) : null;
-  return p?.ok ? p.minor : DEFAULT_MAX_AMOUNT_MINOR;
-})();
-
 const EXPIRED = 'Your session has expired: sign in again.';
-
-function storage(kind: 'local' | 'session'): Storage | null {
-  try {
-    return kind === 'local' ? localStorage : sessionStorage;
-  } catch {
-    return null;
-  }
-}
 
 // ---- state ------------------------------------------------------------------
 
@@ -86,6 +62,7 @@ const renewal = new TokenRenewal({
   refreshSocket: (token) => refreshSocket(token),
   onExpired: () => signOut(EXPIRED),
 });
+const frames = new FrameHandler({ ledger, loader, outcomes, sender, resume: () => resume, render: () => render(), reconnect: () => socket?.drop() });
 const projections = new ProjectionsPanel(api, () => ownWrites?.minPosition ?? null, config.projectionsPollMs);
 
 let accounts: AccountList;
@@ -123,54 +100,6 @@ function setConnection(s: ConnectionState): void {
   if (s !== 'connected') sender.onSocketLost();
 }
 
-// ---- frames -------------------------------------------------------------------
-
-/** An event the socket brought (live or replayed). */
-function applyPushed(ev: EventEnvelope): void {
-  const r = ledger.applyEvent(ev);
-  // Applied now, or already reflected: nothing at or before it needs replaying.
-  resume?.noteEvent(ev.globalPosition);
-  if (r.gap) void loader.heal(ev.aggregateId, r.missingAfter ?? 0);
-}
-
-function onFrame(frame: ServerFrame): void {
-  if (sender.onFrame(frame)) return;
-  switch (frame.type) {
-    case 'status': {
-      const env = frame as unknown as StatusEnvelope;
-      for (const ev of env.events ?? []) applyPushed(ev);
-      resume?.noteStatus(env.seq);
-      outcomes.onStatus(env);
-      render();
-      break;
-    }
-    case 'event': {
-      const ev = (frame as unknown as { event?: EventEnvelope }).event;
-      if (ev) {
-        applyPushed(ev);
-        render();
-      }
-      break;
-    }
-    case 'error': {
-      const requestId = typeof frame.requestId === 'string' ? frame.requestId : '';
-      if (frame.code === 'RESUME_INCOMPLETE') {
-        // The server could not replay what we missed: read it instead.
-        loader.loadAll();
-      } else if (requestId.startsWith('refresh:')) {
-        // The socket would not take the new token: a new connection presents it instead.
-        socket?.drop();
-      } else if (frame.code !== 'TOKEN_EXPIRED') {
-        toast('failed', `The live connection reported a problem: ${problemText({ title: String(frame.message ?? 'unknown'), errors: frame.errors as never })}`, { code: typeof frame.code === 'string' ? frame.code : undefined });
-      }
-      break;
-    }
-    default:
-      // welcome, heartbeat, refreshed: nothing to show
-      break;
-  }
-}
-
 function onConnected(): void {
   // A resumed connection gets what it missed from the server; only
   // RESUME_INCOMPLETE sends us to read it. The first connection of a sign-in reads.
@@ -194,7 +123,7 @@ function wsUrl(): string {
 
 function refreshSocket(token: string): void {
   // Not connected: the next connection carries the new token anyway.
-  socket?.send({ type: 'refresh', token, requestId: `refresh:${++refreshes}` });
+  socket?.send({ type: 'refresh', token, requestId: `${REFRESH_PREFIX}${++refreshes}` });
 }
 
 // ---- session ------------------------------------------------------------------
@@ -213,7 +142,7 @@ function startSession(restored: boolean): void {
   byTestId('user-box').hidden = false;
   socket = new LiveSocket({
     url: wsUrl,
-    onFrame,
+    onFrame: (f) => frames.onFrame(f),
     onState: setConnection,
     onConnected,
     onClosed: (code) => {
