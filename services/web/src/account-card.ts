@@ -87,7 +87,6 @@ export class AccountCard {
       errorLine,
     );
     this.form = new IntentForm({
-      form: formEl,
       fields: [this.amount, this.reference],
       clearOnSuccess: [this.amount, this.reference],
       buttons: { deposit, withdraw },

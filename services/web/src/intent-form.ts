@@ -12,7 +12,6 @@ import { problemText } from './wording.js';
 const AFTER_CLEAR_MS = 1_000;
 
 export interface IntentFormParts {
-  form: HTMLFormElement;
   /** The fields whose values make the intent (a change of any is a new intent). */
   fields: (HTMLInputElement | HTMLSelectElement)[];
   /** Fields emptied on success. */

@@ -28,7 +28,6 @@ export class OpenAccountForm {
     const el = byTestId<HTMLFormElement>('open-account-form');
     if (decimalSeparator(deps.locale) === ',') this.initial.placeholder = '0,00';
     this.form = new IntentForm({
-      form: el,
       fields: [this.id, this.initial],
       clearOnSuccess: [this.id, this.initial],
       buttons: { open: byTestId<HTMLButtonElement>('open-account-submit') },
@@ -81,7 +80,6 @@ export class TransferForm {
     const el = byTestId<HTMLFormElement>('transfer-form');
     if (decimalSeparator(deps.locale) === ',') this.amount.placeholder = '0,00';
     this.form = new IntentForm({
-      form: el,
       fields: [this.from, this.to, this.amount],
       clearOnSuccess: [this.to, this.amount],
       buttons: { transfer: this.submitButton },
