@@ -34,6 +34,8 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', webDir, ch
   const sockets = new Set(); // {userId, send, close}
   const statusLog = []; // [{userId, seq, frame}] as BANK_STATUS would hold them
   let globalPosition = 0;
+  /** The highest position the stand-in read models applied. */
+  let rmCheckpoint = 0;
   let statusSeq = 0;
   let eventSeq = 0;
   const queue = []; // per-process command queue, decided in order
@@ -68,6 +70,7 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', webDir, ch
 
   function updateReadModels(ev) {
     setTimeout(() => {
+      rmCheckpoint = Math.max(rmCheckpoint, ev.globalPosition);
       const a = accounts.get(ev.aggregateId);
       const cur = balancesRM.get(ev.aggregateId);
       if (!cur || cur.version < ev.version) {
@@ -202,10 +205,21 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', webDir, ch
     } catch {
       return problem(res, 400, 'Malformed JSON');
     }
-    const key = req.headers['idempotency-key'];
-    const dedupKey = key ? `${userId}|${key}` : null;
-    if (dedupKey && idem.has(dedupKey)) return json(res, 202, idem.get(dedupKey));
-    const cmd = { type: name, userId, commandId: randomUUID() };
+    const r = acceptCommand(userId, name, body, req.headers['idempotency-key']);
+    if (r.errors) return problem(res, 422, 'Invalid request', 'The request body is invalid', r.errors);
+    json(res, 202, r.accepted);
+  }
+
+  /**
+   * Validates and queues a command (HTTP or socket). The id is the body's
+   * `commandId` or one derived from the Idempotency-Key, else a new one; the
+   * same id of the same user again is the same command.
+   */
+  function acceptCommand(userId, name, body, key) {
+    const given = typeof body?.commandId === 'string' ? body.commandId : key ? createHash('sha1').update(`${userId}:${key}`).digest('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12}).*/, '$1-$2-5$3-8$4-$5').slice(0, 36) : null;
+    const dedupKey = given ? `${userId}|${given}` : null;
+    if (dedupKey && idem.has(dedupKey)) return { accepted: idem.get(dedupKey) };
+    const cmd = { type: name, userId, commandId: given ?? randomUUID() };
     const errors = [];
     if (name === 'open-account') {
       cmd.accountId = body.accountId ?? `acc-${randomUUID().slice(0, 8)}`;
@@ -233,12 +247,51 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', webDir, ch
       }
     }
     if (typeof cmd.accountId !== 'string' || !ID_RE.test(cmd.accountId)) errors.push({ field: name === 'transfer' ? 'fromAccountId' : 'accountId', message: 'invalid id' });
-    if (errors.length) return problem(res, 422, 'Invalid request', 'The request body is invalid', errors);
+    if (errors.length) return { errors };
     const accepted = { commandId: cmd.commandId, status: 'accepted', statusUrl: `/commands/${cmd.commandId}` };
     if (dedupKey) idem.set(dedupKey, accepted);
     queue.push(cmd);
     processNext();
-    json(res, 202, accepted);
+    return { accepted };
+  }
+
+  /** A client frame on the socket: ping, command or refresh. */
+  function onClientFrame(entry, text) {
+    let f;
+    try {
+      f = JSON.parse(text);
+    } catch {
+      return entry.send(JSON.stringify({ type: 'error', code: 'INVALID_FRAME', message: 'expected a JSON object' }));
+    }
+    const requestId = f.requestId ?? null;
+    if (f.type === 'ping') return entry.send(JSON.stringify({ type: 'heartbeat', timestamp: new Date().toISOString() }));
+    if (f.type === 'refresh') {
+      const u = users.get(f.token ?? '');
+      if (u !== entry.userId) return entry.send(JSON.stringify({ type: 'error', requestId, code: 'INVALID_TOKEN', message: 'that token is not valid for this socket' }));
+      return entry.send(JSON.stringify({ type: 'refreshed', requestId, expiresAt: new Date(Date.now() + 8 * 3600_000).toISOString() }));
+    }
+    if (f.type === 'command' && /^(open-account|deposit|withdraw|close-account|transfer)$/.test(f.command ?? '')) {
+      const r = acceptCommand(entry.userId, f.command, f.body ?? {}, null);
+      if (r.errors) return entry.send(JSON.stringify({ type: 'error', requestId, code: 'INVALID_COMMAND', message: 'the command is not valid', errors: r.errors }));
+      return entry.send(JSON.stringify({ type: 'accepted', requestId, commandId: r.accepted.commandId, statusUrl: r.accepted.statusUrl }));
+    }
+    entry.send(JSON.stringify({ type: 'error', requestId, code: 'INVALID_FRAME', message: 'unknown frame type; expected ping, command or refresh' }));
+  }
+
+  /** The account rebuilt from its events up to a version, or up to an instant. */
+  function accountAt(id, version, asOf) {
+    const list = events.get(id) ?? [];
+    const upTo = version !== null ? list.filter((e) => e.version <= version) : list.filter((e) => Date.parse(e.metadata.timestamp) <= Date.parse(asOf));
+    const a = { accountId: id, ownerId: accounts.get(id).ownerId, currency: accounts.get(id).currency, balance: 0, status: 'open', version: 0, inFlight: 0 };
+    for (const e of upTo) {
+      if (e.eventType === 'AccountOpened') a.balance = e.data.initialBalance;
+      else if (e.data.balanceAfter !== undefined) a.balance = e.data.balanceAfter;
+      if (e.eventType === 'TransferDebited') a.inFlight += e.data.amount;
+      if (e.eventType === 'TransferCompleted' || e.eventType === 'TransferRefunded') a.inFlight -= e.data.amount;
+      if (e.eventType === 'AccountClosed') a.status = 'closed';
+      a.version = e.version;
+    }
+    return { ...a, rebuiltFrom: { snapshotVersion: null, eventsReplayed: upTo.length }, ...(asOf ? { asOf } : {}) };
   }
 
   const server = createServer(async (req, res) => {
@@ -259,6 +312,34 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', webDir, ch
         const userId = auth(req);
         if (!userId) return problem(res, 401, 'Unauthorized');
         return json(res, 200, { items: [...balancesRM.values()].filter((b) => b.ownerId === userId) });
+      }
+      const ev = /^\/events\/account\/([^/]+)$/.exec(p);
+      const qa = /^\/queries\/account\/([^/]+)$/.exec(p);
+      if (ev || qa) {
+        const userId = auth(req);
+        if (!userId) return problem(res, 401, 'Unauthorized');
+        const id = decodeURIComponent((ev ?? qa)[1]);
+        const a = accounts.get(id);
+        if (!a) return problem(res, 404, 'Not found', `account ${id} does not exist`);
+        if (a.ownerId !== userId) return problem(res, 403, 'Forbidden');
+        if (ev) {
+          const after = Number(url.searchParams.get('afterVersion') ?? 0);
+          const limit = Number(url.searchParams.get('limit') ?? 100);
+          const items = (events.get(id) ?? []).filter((e) => e.version > after).slice(0, limit);
+          return json(res, 200, { items, nextAfterVersion: items.at(-1)?.version ?? null });
+        }
+        const v = url.searchParams.get('version');
+        const asOf = url.searchParams.get('asOf');
+        if (v !== null && Number(v) > a.version) return problem(res, 404, 'Not found', `account ${id} has no version ${v}; its current version is ${a.version}`);
+        if (asOf !== null && Number.isNaN(Date.parse(asOf))) return problem(res, 422, 'Invalid request', null, [{ field: 'asOf', message: 'must be an RFC 3339 timestamp' }]);
+        const at = accountAt(id, v === null ? (asOf === null ? a.version : null) : Number(v), asOf);
+        if (at.version === 0) return problem(res, 404, 'Not found', `account ${id} did not exist yet at that time`);
+        return json(res, 200, at);
+      }
+      if (p === '/projections') {
+        if (!auth(req)) return problem(res, 401, 'Unauthorized');
+        const view = (name) => ({ name, status: 'live', checkpoint: rmCheckpoint, eventsApplied: rmCheckpoint, lag: globalPosition - rmCheckpoint, lastUpdated: new Date().toISOString() });
+        return json(res, 200, { headPosition: globalPosition, items: ['AccountBalances', 'TransactionHistory', 'AuditLog'].map(view) });
       }
       if (p === '/projections/TransactionHistory') {
         const userId = auth(req);
@@ -341,11 +422,34 @@ export async function startMockServer({ port = 0, host = '127.0.0.1', webDir, ch
     const done = () => { clearInterval(hb); sockets.delete(entry); };
     sock.on('close', done);
     sock.on('error', done);
-    sock.on('data', (buf) => {
-      const opcode = buf[0] & 0x0f;
-      if (opcode === 8) {
-        if (!sock.destroyed) sock.end(frame(8, Buffer.alloc(0)));
-        done();
+    // Client frames are masked; small single frames are all this stand-in reads.
+    let pending = Buffer.alloc(0);
+    sock.on('data', (chunk) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 2) {
+        const opcode = pending[0] & 0x0f;
+        let len = pending[1] & 0x7f;
+        let off = 2;
+        if (len === 126) {
+          if (pending.length < 4) return;
+          len = pending.readUInt16BE(2);
+          off = 4;
+        } else if (len === 127) {
+          if (pending.length < 10) return;
+          len = Number(pending.readBigUInt64BE(2));
+          off = 10;
+        }
+        if (pending.length < off + 4 + len) return;
+        const mask = pending.subarray(off, off + 4);
+        const payload = Buffer.from(pending.subarray(off + 4, off + 4 + len));
+        for (let i = 0; i < payload.length; i++) payload[i] ^= mask[i % 4];
+        pending = pending.subarray(off + 4 + len);
+        if (opcode === 8) {
+          if (!sock.destroyed) sock.end(frame(8, Buffer.alloc(0)));
+          done();
+          return;
+        }
+        if (opcode === 1) onClientFrame(entry, payload.toString('utf8'));
       }
     });
     entry.send(JSON.stringify({ type: 'welcome', userId, connectionId: randomUUID() }));

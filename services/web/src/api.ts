@@ -1,8 +1,10 @@
-// HTTP side of the app: request builders (pure, tested against the JSON
-// Schemas in proto/schemas) and a client that retries network errors and 5xx
-// with backoff, always reusing the same Idempotency-Key.
+// The HTTP side of the app: a client that retries network errors and 5xx
+// with backoff — every try of one request is the same request, so a command
+// carries the same `commandId` each time — and the routes the app reads.
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
+import { commandPath, type CommandName } from './requests.js';
 import { withMinPosition } from './ryw.js';
+import type { BalanceItem, EventEnvelope } from './state.js';
 
 export interface RetryPolicy extends BackoffPolicy {
   /** Total tries, the first one included. */
@@ -23,107 +25,41 @@ export interface Problem {
 }
 export interface AcceptedResponse { commandId: string; status: string; statusUrl: string }
 export interface LoginResponse { token: string; userId: string; role?: string }
-
-export interface OpenAccountRequest { accountId?: string; initialBalance?: string; currency?: string }
-export interface AmountRequest { accountId: string; amount: string }
-export interface DepositRequest extends AmountRequest { reference?: string }
-export interface CloseAccountRequest { accountId: string }
-export interface TransferRequest { fromAccountId: string; toAccountId: string; amount: string }
-
-export interface BalanceItem {
+export interface EventPage { items: EventEnvelope[]; nextAfterVersion: number | null }
+/** `GET /queries/account/{id}`: the account rebuilt from its events (now, or as it was). */
+export interface AccountAt {
   accountId: string;
   ownerId?: string;
   currency: string;
-  balance: number;
-  status: 'open' | 'closed' | string;
+  balance: unknown;
+  status: string;
   version: number;
-  updatedAt?: string;
+  inFlight?: unknown;
+  asOf?: string;
+  rebuiltFrom?: { snapshotVersion: number | null; eventsReplayed: number };
 }
-export interface HistoryItem {
-  eventId: string;
-  accountId: string;
-  version: number;
-  eventType: string;
-  amount: number | null;
-  /** Null for AccountClosed and TransferCompleted (no balance change). */
-  balanceAfter: number | null;
-  commandId?: string;
-  timestamp: string;
+export interface ProjectionView {
+  name: string;
+  /** `live`, `rebuilding` or `unreachable`. */
+  status: string;
+  checkpoint: number | null;
+  eventsApplied: number | null;
+  lag: number | null;
+  lastUpdated: string | null;
+  rebuild?: { phase?: string; replayed?: number | null; head?: number | null } | null;
+  lastRebuild?: { outcome?: string; replayed?: number; finishedAt?: string } | null;
 }
-
-export type CommandName = 'open-account' | 'deposit' | 'withdraw' | 'close-account' | 'transfer';
-
-// ---- request builders -----------------------------------------------------
-
-/** Only the fields the person filled in; absent ones are left out entirely. */
-export function buildOpenAccountBody(input: { accountId?: string; initialBalance?: string; currency?: string }): OpenAccountRequest {
-  const body: OpenAccountRequest = {};
-  const id = input.accountId?.trim();
-  if (id) body.accountId = id;
-  const init = input.initialBalance?.trim();
-  if (init) body.initialBalance = init;
-  const cur = input.currency?.trim();
-  if (cur) body.currency = cur.toUpperCase();
-  return body;
-}
-
-export function buildAmountBody(accountId: string, amountWire: string): AmountRequest {
-  return { accountId, amount: amountWire };
-}
-
-export const REFERENCE_MAX = 140;
-
-/**
- * Checks a deposit reference as typed. Empty (after trimming) means none.
- * Otherwise 1–140 characters (code points), with no control characters.
- */
-export function parseReferenceInput(raw: string): { ok: true; value: string | null } | { ok: false; message: string } {
-  const value = raw.trim();
-  if (value === '') return { ok: true, value: null };
-  if (/\p{Cc}/u.test(value)) return { ok: false, message: 'Reference must not contain control characters' };
-  if ([...value].length > REFERENCE_MAX) return { ok: false, message: `Reference must be at most ${REFERENCE_MAX} characters` };
-  return { ok: true, value };
-}
-
-/** A deposit; `reference` is sent only when there is one. */
-export function buildDepositBody(accountId: string, amountWire: string, reference?: string | null): DepositRequest {
-  const body: DepositRequest = { accountId, amount: amountWire };
-  if (reference) body.reference = reference;
-  return body;
-}
-
-export function buildCloseBody(accountId: string): CloseAccountRequest {
-  return { accountId };
-}
-
-/**
- * A transfer from one of the user's accounts to any account id. A transfer
- * to the same account is left for the server to refuse (422, field
- * `toAccountId`), so the app shows the server's own words.
- */
-export function buildTransferBody(fromAccountId: string, toAccountId: string, amountWire: string): TransferRequest {
-  return { fromAccountId, toAccountId: toAccountId.trim(), amount: amountWire };
-}
-
-export function commandPath(name: CommandName): string {
-  return `/commands/${name}`;
-}
-
-/** The headers of one command POST. */
-export function commandHeaders(token: string, idempotencyKey: string): Record<string, string> {
-  return {
-    Authorization: `Bearer ${token}`,
-    'Content-Type': 'application/json',
-    'Idempotency-Key': idempotencyKey,
-  };
-}
+export interface ProjectionList { headPosition: number | null; items: ProjectionView[] }
 
 // ---- results --------------------------------------------------------------
 
 export type ApiResult<T> =
-  | { ok: true; status: number; body: T; attempts: number }
+  | { ok: true; status: number; body: T; attempts: number; headers: Headers }
   | { ok: false; kind: 'problem'; status: number; problem: Problem; attempts: number }
-  | { ok: false; kind: 'network'; message: string; attempts: number };
+  | { ok: false; kind: 'network'; message: string; attempts: number }
+  | { ok: false; kind: 'stopped'; attempts: number };
+
+export type ApiFailure = Extract<ApiResult<unknown>, { ok: false }>;
 
 /** Reads a non-2xx answer as a problem document, or makes one up for it. */
 export async function readProblem(res: Response): Promise<Problem> {
@@ -139,15 +75,29 @@ export async function readProblem(res: Response): Promise<Problem> {
       /* fall through */
     }
   }
-  return { type: 'about:blank', title: res.statusText || `HTTP ${res.status}`, status: res.status, detail: text && text.length < 300 ? text : undefined };
+  return { type: 'about:blank', title: res.statusText || 'The server refused the request', status: res.status, detail: text && text.length < 300 ? text : undefined };
 }
 
-/** A line a person can read: "Invalid request: amount: must be positive". */
-export function describeProblem(p: Problem): string {
-  const parts = [p.title];
-  if (p.detail) parts.push(p.detail);
-  for (const e of p.errors ?? []) parts.push(`${e.field}: ${e.message}`);
-  return parts.join(' — ');
+/** The `rel="next"` target of an RFC 8288 `Link` header, or null. */
+export function nextLink(header: string | null): string | null {
+  if (!header) return null;
+  for (const part of header.split(',')) {
+    const m = /<([^>]*)>\s*;(.*)$/.exec(part.trim());
+    if (m && /\brel="?next"?/.test(m[2])) return m[1];
+  }
+  return null;
+}
+
+export interface RetryInfo { path: string; attempt: number; maxAttempts: number; delayMs: number; reason: string }
+
+export interface RequestOptions {
+  body?: unknown;
+  headers?: Record<string, string>;
+  auth?: boolean;
+  /** Before each retry (the UI shows "retrying… attempt 2 of 8"). */
+  onRetry?: (info: RetryInfo) => void;
+  /** Checked before every retry: true ends the retries (the outcome is known already). */
+  shouldStop?: () => boolean;
 }
 
 export interface ApiClientOptions {
@@ -157,9 +107,10 @@ export interface ApiClientOptions {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   retry?: RetryPolicy;
-  /** Called before each retry, for the UI ("retrying in 400 ms"). */
-  onRetry?: (info: { path: string; attempt: number; delayMs: number; reason: string }) => void;
 }
+
+/** The most pages of balances read in one go (500 a page at most on the server). */
+const MAX_BALANCE_PAGES = 1000;
 
 export class ApiClient {
   private readonly baseUrl: string;
@@ -178,10 +129,9 @@ export class ApiClient {
 
   /**
    * One logical request. Network errors and 5xx are retried with backoff;
-   * the headers (so the Idempotency-Key) are the same on every try. 4xx is
-   * returned at once as a problem.
+   * the body and headers are the same on every try. 4xx is returned at once.
    */
-  async request<T>(method: string, path: string, init: { body?: unknown; headers?: Record<string, string>; auth?: boolean } = {}): Promise<ApiResult<T>> {
+  async request<T>(method: string, path: string, init: RequestOptions = {}): Promise<ApiResult<T>> {
     const headers: Record<string, string> = { Accept: 'application/json', ...(init.headers ?? {}) };
     if (init.auth !== false) {
       const token = this.opts.getToken();
@@ -207,44 +157,80 @@ export class ApiClient {
             // Not retried: the server did answer, just not as agreed.
             return { ok: false, kind: 'problem', status: res.status, attempts: attempt, problem: { type: 'about:blank', title: 'Unreadable answer', status: res.status, detail: 'the server answered with something that is not JSON' } };
           }
-          return { ok: true, status: res.status, body, attempts: attempt };
+          return { ok: true, status: res.status, body, attempts: attempt, headers: res.headers };
         }
         const problem = await readProblem(res);
         last = { ok: false, kind: 'problem', status: res.status, problem, attempts: attempt };
         if (res.status < 500) return last;
-        reason = `HTTP ${res.status}`;
+        reason = 'the server is unavailable';
       } catch (e) {
         const message = e instanceof Error ? e.message : String(e);
         last = { ok: false, kind: 'network', message, attempts: attempt };
-        reason = message;
+        reason = 'the network failed';
       }
       if (attempt < max) {
+        if (init.shouldStop?.()) return { ok: false, kind: 'stopped', attempts: attempt };
         const delayMs = backoffDelay(attempt - 1, this.retry, this.random);
-        this.opts.onRetry?.({ path, attempt, delayMs, reason });
+        init.onRetry?.({ path, attempt: attempt + 1, maxAttempts: max, delayMs, reason });
         await this.sleep(delayMs);
+        if (init.shouldStop?.()) return { ok: false, kind: 'stopped', attempts: attempt };
       }
     }
     return last;
   }
 
-  login(userId: string): Promise<ApiResult<LoginResponse>> {
-    return this.request<LoginResponse>('POST', '/auth/demo-login', { body: { userId }, auth: false });
+  login(userId: string, role?: string): Promise<ApiResult<LoginResponse>> {
+    const body: Record<string, string> = { userId };
+    if (role && role !== 'user') body.role = role;
+    return this.request<LoginResponse>('POST', '/auth/demo-login', { body, auth: false });
   }
 
-  command(name: CommandName, body: unknown, idempotencyKey: string): Promise<ApiResult<AcceptedResponse>> {
-    return this.request<AcceptedResponse>('POST', commandPath(name), { body, headers: { 'Idempotency-Key': idempotencyKey } });
+  /** A command; `body` carries the intent's `commandId`, so a retry is the same command. */
+  command(name: CommandName, body: unknown, opts: Pick<RequestOptions, 'onRetry' | 'shouldStop'> = {}): Promise<ApiResult<AcceptedResponse>> {
+    return this.request<AcceptedResponse>('POST', commandPath(name), { body, ...opts });
   }
 
   /**
-   * Read models. `minPosition` (read-your-writes): the server answers once the
-   * read model has applied the event at that global position, else 503 with
-   * Retry-After, retried here like any 5xx.
+   * Every page of AccountBalances, following `Link: <…>; rel="next"`.
+   * `minPosition` (read-your-writes): the server answers once the read model
+   * has applied that event, else 503 with Retry-After, retried like any 5xx.
    */
-  balances(minPosition: number | null = null): Promise<ApiResult<{ items: BalanceItem[] }>> {
-    return this.request('GET', `/projections/AccountBalances${withMinPosition({}, minPosition)}`);
+  async balances(minPosition: number | null = null): Promise<ApiResult<{ items: BalanceItem[] }>> {
+    const items: BalanceItem[] = [];
+    let path: string | null = `/projections/AccountBalances${withMinPosition({}, minPosition)}`;
+    let attempts = 0;
+    for (let page = 0; path && page < MAX_BALANCE_PAGES; page++) {
+      const r: ApiResult<{ items: BalanceItem[] }> = await this.request('GET', path);
+      if (!r.ok) return r;
+      attempts += r.attempts;
+      items.push(...(r.body.items ?? []));
+      const next = nextLink(r.headers.get('link'));
+      path = next && next.startsWith('/') ? withMinPositionKept(next, minPosition) : null;
+      if (!path) return { ...r, attempts, body: { ...r.body, items } };
+    }
+    return { ok: false, kind: 'problem', status: 508, attempts, problem: { type: 'about:blank', title: 'Too many pages of balances', status: 508 } };
   }
 
-  history(accountId: string, limit = 50, minPosition: number | null = null): Promise<ApiResult<{ items: HistoryItem[] }>> {
-    return this.request('GET', `/projections/TransactionHistory${withMinPosition({ accountId, limit: String(limit) }, minPosition)}`);
+  /** One page of an account's event log: versions after `afterVersion`, oldest first. */
+  accountEvents(accountId: string, afterVersion: number, limit = 100): Promise<ApiResult<EventPage>> {
+    const q = new URLSearchParams({ afterVersion: String(Math.max(0, afterVersion)), limit: String(limit) });
+    return this.request('GET', `/events/account/${encodeURIComponent(accountId)}?${q}`);
   }
+
+  /** The account rebuilt as it was after `version` events, or at the instant `asOf` (RFC 3339). */
+  accountAt(accountId: string, at: { version: number } | { asOf: string }): Promise<ApiResult<AccountAt>> {
+    const q = 'version' in at ? `version=${at.version}` : `asOf=${encodeURIComponent(at.asOf)}`;
+    return this.request('GET', `/queries/account/${encodeURIComponent(accountId)}?${q}`);
+  }
+
+  /** Every read model: checkpoint, lag and state (live / rebuilding / unreachable). */
+  projections(): Promise<ApiResult<ProjectionList>> {
+    return this.request('GET', '/projections');
+  }
+}
+
+/** A next-page link keeps the read's `minPosition` (the server's link may leave it out). */
+function withMinPositionKept(path: string, minPosition: number | null): string {
+  if (minPosition === null || /[?&]minPosition=/.test(path)) return path;
+  return `${path}${path.includes('?') ? '&' : '?'}minPosition=${minPosition}`;
 }

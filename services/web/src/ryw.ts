@@ -1,7 +1,8 @@
 // Read-your-writes: the highest `position` (global position of a command's
 // last event) from the status envelopes of commands THIS TAB submitted. Read
-// models are asked with `?minPosition=` that value, so they answer only once
-// they have applied this tab's own writes (or 503 with Retry-After, which the
+// models are asked with `?minPosition=` at least that value (app.ts also
+// counts the last event the socket brought), so they answer only once they
+// have applied this tab's own writes (or 503 with Retry-After, which the
 // HTTP client retries like any 5xx). Kept in memory and in sessionStorage
 // (per tab), so a reload of the tab still reads its own writes.
 

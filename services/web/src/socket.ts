@@ -20,6 +20,8 @@ export interface LiveSocketOptions {
   onState: (state: ConnectionState) => void;
   /** After every (re)connect, once the welcome frame arrived. */
   onConnected: () => void;
+  /** The server closed the socket (4001: the token expired); a reconnect follows unless stopped. */
+  onClosed?: (code: number) => void;
   backoff?: BackoffPolicy;
   /** No frame (not even a heartbeat) for this long: the socket is dead. */
   silenceMs?: number;
@@ -81,6 +83,18 @@ export class LiveSocket {
     this.retryTimer = null;
     this.teardown();
     this.setState('offline');
+  }
+
+  /** Sends one frame when connected; false when there is no connected socket to send it on. */
+  send(frame: object): boolean {
+    const ws = this.ws;
+    if (!ws || this.state !== 'connected' || ws.readyState !== WebSocket.OPEN) return false;
+    try {
+      ws.send(JSON.stringify(frame));
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /**
@@ -151,12 +165,13 @@ export class LiveSocket {
     ws.onerror = () => {
       /* onclose follows */
     };
-    ws.onclose = () => {
+    ws.onclose = (ev: CloseEvent) => {
       if (this.ws !== ws) return;
       this.ws = null;
       if (this.welcomeTimer) clearTimeout(this.welcomeTimer);
       this.welcomeTimer = null;
       this.handleLoss();
+      this.opts.onClosed?.(ev.code);
     };
   }
 

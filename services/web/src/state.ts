@@ -1,8 +1,10 @@
-// The app's picture of the user's accounts. It changes only by applying
-// pushed events (live or replayed on resume, deduplicated by per-account
-// version) and by merging the read models (at sign-in or reload, when a
-// resume is incomplete, when a version gap shows), never by guesswork.
-import type { BalanceItem, HistoryItem } from './api.js';
+// The app's picture of the user's accounts: their balances and the events
+// the page has seen of each. It changes only by applying events (pushed
+// live, replayed on resume, or read from the account's event log, all
+// deduplicated by per-account version) and by merging the AccountBalances
+// read model, where only a newer version wins — so nothing on screen ever
+// moves an account back.
+import { minorFromWire } from './money.js';
 
 export interface EventEnvelope {
   eventId: string;
@@ -31,6 +33,17 @@ export interface StatusEnvelope {
   timestamp: string;
 }
 
+/** One row of `GET /projections/AccountBalances` (balance in the server's outgoing unit). */
+export interface BalanceItem {
+  accountId: string;
+  ownerId?: string;
+  currency: string;
+  balance: unknown;
+  status: 'open' | 'closed' | string;
+  version: number;
+  updatedAt?: string;
+}
+
 export interface Account {
   accountId: string;
   ownerId?: string;
@@ -42,108 +55,40 @@ export interface Account {
   version: number;
 }
 
-export interface HistoryEntry {
-  eventId: string;
-  accountId: string;
-  version: number;
-  eventType: string;
-  amount: number | null;
-  balanceAfter: number | null;
-  commandId?: string;
-  timestamp: string;
-  /**
-   * The other account of a transfer (its target, or for TransferCredited its
-   * source). Known from pushed events only: read-model rows do not carry it.
-   */
-  counterparty?: string | null;
-  /** A deposit's reference ("Invoice 42"). Known from pushed events only. */
-  reference?: string | null;
-}
-
 export interface ApplyResult {
   /** The event moved the account forward. */
   applied: boolean;
-  /** Versions were skipped: some events were missed and need catching up. */
+  /** Versions were skipped: some events were missed and need reading. */
   gap: boolean;
-}
-
-function num(v: unknown): number | null {
-  return typeof v === 'number' && Number.isSafeInteger(v) ? v : null;
-}
-
-export function eventToHistoryEntry(ev: EventEnvelope): HistoryEntry {
-  const d = ev.data ?? {};
-  let amount = num(d.amount);
-  let balanceAfter = num(d.balanceAfter);
-  if (ev.eventType === 'AccountOpened') {
-    amount = null;
-    balanceAfter = num(d.initialBalance);
-  }
-  return {
-    eventId: ev.eventId,
-    accountId: ev.aggregateId,
-    version: ev.version,
-    eventType: ev.eventType,
-    amount,
-    balanceAfter,
-    commandId: ev.metadata?.commandId,
-    timestamp: ev.metadata?.timestamp ?? '',
-    counterparty: counterpartyOf(ev.eventType, d),
-    reference: ev.eventType === 'MoneyDeposited' ? str(d.reference) : null,
-  };
-}
-
-function str(v: unknown): string | null {
-  return typeof v === 'string' && v !== '' ? v : null;
-}
-
-/** The other account of a transfer event, null for any other event. */
-export function counterpartyOf(eventType: string, data: Record<string, unknown>): string | null {
-  switch (eventType) {
-    case 'TransferDebited':
-    case 'TransferCompleted':
-    case 'TransferRefunded':
-      return str(data.toAccountId);
-    case 'TransferCredited':
-      return str(data.fromAccountId);
-    default:
-      return null;
-  }
+  /** With a gap: the version the account had, i.e. read its events after this one. */
+  missingAfter?: number;
 }
 
 export class LedgerState {
   readonly accounts = new Map<string, Account>();
-  private readonly histories = new Map<string, Map<number, HistoryEntry>>();
+  private readonly eventsByAccount = new Map<string, Map<number, EventEnvelope>>();
 
   clear(): void {
     this.accounts.clear();
-    this.histories.clear();
+    this.eventsByAccount.clear();
   }
 
-  private addHistory(e: HistoryEntry): boolean {
-    let h = this.histories.get(e.accountId);
-    if (!h) {
-      h = new Map();
-      this.histories.set(e.accountId, h);
+  /** Keeps one event of an account's log; false when it was known. */
+  private remember(ev: EventEnvelope): boolean {
+    let m = this.eventsByAccount.get(ev.aggregateId);
+    if (!m) {
+      m = new Map();
+      this.eventsByAccount.set(ev.aggregateId, m);
     }
-    const known = h.get(e.version);
-    if (known) {
-      // A read-model row first, the pushed event later: keep what only the event knows.
-      let merged = known;
-      if (!known.counterparty && e.counterparty) merged = { ...merged, counterparty: e.counterparty };
-      if (!known.reference && e.reference) merged = { ...merged, reference: e.reference };
-      if (merged === known) return false;
-      h.set(e.version, merged);
-      return true;
-    }
-    h.set(e.version, e);
+    if (m.has(ev.version)) return false;
+    m.set(ev.version, ev);
     return true;
   }
 
-  /** Applies one event; an event at or below the known version is a duplicate. */
+  /** Applies one event; an event at or below the account's version only joins its log. */
   applyEvent(ev: EventEnvelope): ApplyResult {
     const id = ev.aggregateId;
-    this.addHistory(eventToHistoryEntry(ev));
+    this.remember(ev);
     const d = ev.data ?? {};
     let acc = this.accounts.get(id);
     if (!acc) {
@@ -151,25 +96,15 @@ export class LedgerState {
       this.accounts.set(id, acc);
     }
     if (ev.version <= acc.version) return { applied: false, gap: false };
-    const gap = ev.version !== acc.version + 1;
+    const before = acc.version;
+    const gap = ev.version !== before + 1;
     switch (ev.eventType) {
       case 'AccountOpened':
         acc.ownerId = typeof d.ownerId === 'string' ? d.ownerId : acc.ownerId;
         acc.currency = typeof d.currency === 'string' ? d.currency : acc.currency;
-        acc.balance = num(d.initialBalance) ?? 0;
+        acc.balance = minorFromWire(d.initialBalance) ?? 0;
         acc.status = 'open';
         break;
-      case 'MoneyDeposited':
-      case 'MoneyWithdrawn':
-      // Transfers: the debit takes the money at once (it is "in flight"),
-      // a credit adds it on the target, a refund brings it back.
-      case 'TransferDebited':
-      case 'TransferCredited':
-      case 'TransferRefunded': {
-        const after = num(d.balanceAfter);
-        if (after !== null) acc.balance = after;
-        break;
-      }
       case 'TransferCompleted':
         // The target took the money: no balance change on the source.
         break;
@@ -177,29 +112,32 @@ export class LedgerState {
         acc.status = 'closed';
         break;
       default: {
-        // Event types added later: take balanceAfter when given.
-        const after = num(d.balanceAfter);
+        // Deposits, withdrawals and transfer steps (the debit takes the
+        // money at once, a credit adds it, a refund brings it back) — and
+        // event types added later — carry the balance after them.
+        const after = minorFromWire(d.balanceAfter);
         if (after !== null) acc.balance = after;
       }
     }
     acc.version = ev.version;
-    return { applied: true, gap };
+    return gap ? { applied: true, gap, missingAfter: before } : { applied: true, gap };
   }
 
   /** Merges the AccountBalances read model: only newer versions win. */
   mergeBalances(items: BalanceItem[]): string[] {
     const changed: string[] = [];
     for (const it of items) {
+      const balance = minorFromWire(it.balance) ?? 0;
       let acc = this.accounts.get(it.accountId);
       if (!acc) {
-        acc = { accountId: it.accountId, currency: it.currency, balance: it.balance, status: it.status, version: it.version, ownerId: it.ownerId };
+        acc = { accountId: it.accountId, currency: it.currency, balance, status: it.status, version: it.version, ownerId: it.ownerId };
         this.accounts.set(it.accountId, acc);
         changed.push(it.accountId);
         continue;
       }
       if (!acc.currency && it.currency) acc.currency = it.currency;
       if (it.version > acc.version) {
-        acc.balance = it.balance;
+        acc.balance = balance;
         acc.status = it.status;
         acc.version = it.version;
         if (it.ownerId) acc.ownerId = it.ownerId;
@@ -209,32 +147,31 @@ export class LedgerState {
     return changed;
   }
 
-  /** Merges TransactionHistory items; the newest one may move the account forward. */
-  mergeHistory(accountId: string, items: HistoryItem[]): boolean {
-    let changed = false;
-    for (const it of items) {
-      if (this.addHistory({ ...it, accountId })) changed = true;
-    }
-    const acc = this.accounts.get(accountId);
-    if (acc && items.length > 0) {
-      // Every row newer than the account, oldest first: the balance is the
-      // last balanceAfter given (a newest TransferCompleted has none).
-      const newer = items.filter((it) => it.version > acc.version).sort((a, b) => a.version - b.version);
-      for (const it of newer) {
-        if (it.balanceAfter !== null && it.balanceAfter !== undefined) acc.balance = it.balanceAfter;
-        if (it.eventType === 'AccountClosed') acc.status = 'closed';
-        acc.version = it.version;
-        changed = true;
-      }
-    }
-    return changed;
+  /** The events of an account the page knows, oldest first. */
+  events(accountId: string): EventEnvelope[] {
+    const m = this.eventsByAccount.get(accountId);
+    if (!m) return [];
+    return [...m.values()].sort((a, b) => a.version - b.version);
   }
 
-  /** Newest first. */
-  history(accountId: string, limit = 50): HistoryEntry[] {
-    const h = this.histories.get(accountId);
-    if (!h) return [];
-    return [...h.values()].sort((a, b) => b.version - a.version).slice(0, limit);
+  /** The highest version from which on every event of the account is known (0: from the start). */
+  knownThrough(accountId: string): number {
+    const m = this.eventsByAccount.get(accountId);
+    if (!m || m.size === 0) return 0;
+    const versions = [...m.keys()].sort((a, b) => a - b);
+    let v = versions[0];
+    for (const x of versions.slice(1)) {
+      if (x !== v + 1) break;
+      v = x;
+    }
+    return v;
+  }
+
+  /** The lowest version known of the account's log (null: none). */
+  lowestKnown(accountId: string): number | null {
+    const m = this.eventsByAccount.get(accountId);
+    if (!m || m.size === 0) return null;
+    return Math.min(...m.keys());
   }
 
   list(): Account[] {

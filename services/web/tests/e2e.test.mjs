@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { startBackend } from './lib/backend.mjs';
 import {
-  apiFetch, balanceOf, card, connectionText, demoToken, instrument, launchBrowser, moveMoney, openAccount,
-  signIn, toasts, uniqueId, waitBalance, waitFor, waitToast,
+  acceptedIds, apiFetch, balanceOf, card, connectionText, demoToken, httpCommandsOnly, instrument, launchBrowser, moveMoney, openAccount,
+  signIn, toasts, uniqueId, UUID_V7_RE, waitBalance, waitFor, waitToast,
 } from './lib/browser.mjs';
 import { check, checkFrame } from './lib/schemas.mjs';
 import { SCREENSHOT_DIR } from './lib/paths.mjs';
@@ -29,6 +29,7 @@ describe('ledgerline web app', () => {
   async function newPage(opts = {}) {
     const ctx = await browser.newContext({ viewport: opts.viewport ?? { width: 1200, height: 800 } });
     contexts.push(ctx);
+    if (opts.httpOnly) await httpCommandsOnly(ctx);
     const page = await ctx.newPage();
     const rec = instrument(page, opts);
     return { ctx, page, rec };
@@ -45,7 +46,7 @@ describe('ledgerline web app', () => {
   test('two tabs of one user: a deposit in one shows in the other within 1 s, with a toast in both', async () => {
     const user = uniqueId('alice');
     const { ctx, page: p1, rec: r1 } = await newPage();
-    const p2 = await ctx.newPage(); // same context, separate tab: its own sessionStorage
+    const p2 = await ctx.newPage(); // same context, separate tab: its own sessionStorage, the shared sign-in
     const r2 = instrument(p2);
     await signIn(p1, backend.baseUrl, user);
     await signIn(p2, backend.baseUrl, user);
@@ -57,20 +58,22 @@ describe('ledgerline web app', () => {
     await waitToast(p1, 'success', new RegExp(`Opening account ${acc} succeeded`));
     await waitToast(p2, 'success', new RegExp(`Opening account ${acc} succeeded`));
 
-    // Hold the POST a moment so the pending state is observable.
-    await p1.route('**/commands/deposit', async (route) => {
-      await new Promise((r) => setTimeout(r, 400));
-      await route.continue();
-    });
+    // The pending marker shows at once (the command goes over the socket and is decided in
+    // milliseconds, so its texts are recorded as they change rather than read afterwards).
+    await p1.evaluate((id) => {
+      const el = document.querySelector(`[data-testid="account-${id}"] [data-testid="pending"]`);
+      window.__pendingLog = [];
+      new MutationObserver(() => window.__pendingLog.push(el.hidden ? '' : el.textContent)).observe(el, { childList: true, characterData: true, subtree: true, attributes: true });
+    }, acc);
     await moveMoney(p1, acc, 'deposit', '5');
-    const pendingText = await card(p1, acc).getByTestId('pending').textContent();
-    assert.match(pendingText, /1 pending/);
     await waitBalance(p1, acc, '15.00');
+    const pendingTexts = await p1.evaluate(() => window.__pendingLog);
+    assert.ok(pendingTexts.some((t) => /1 pending/.test(t)), `pending marker texts: ${JSON.stringify(pendingTexts)}`);
     const shownAt = Date.now();
     await waitBalance(p2, acc, '15.00', 1_000);
     assert.ok(Date.now() - shownAt <= 1_000);
-    await waitToast(p1, 'success', /Deposit of 5\.00 succeeded/);
-    await waitToast(p2, 'success', /Deposit of 5\.00 succeeded/);
+    await waitToast(p1, 'success', new RegExp(`Deposit of 5\\.00 into ${acc} succeeded`));
+    await waitToast(p2, 'success', new RegExp(`Deposit of 5\\.00 into ${acc} succeeded`));
     await waitFor(async () => await card(p1, acc).getByTestId('pending').isHidden(), 'pending marker cleared');
     // The feed has it too, in both tabs.
     for (const p of [p1, p2]) {
@@ -100,7 +103,7 @@ describe('ledgerline web app', () => {
     await openAccount(pa, acc, '3.00');
     await moveMoney(pa, acc, 'deposit', '2');
     await waitBalance(pa, acc, '5.00');
-    await waitToast(pa, 'success', /Deposit of 2\.00 succeeded/);
+    await waitToast(pa, 'success', new RegExp(`Deposit of 2\\.00 into ${acc} succeeded`));
     // Give any stray frame time to arrive at bob's tab, then look.
     await pb.waitForTimeout(1_000);
     assert.equal(await pb.locator('[data-testid^="account-"]').count(), 0);
@@ -125,7 +128,7 @@ describe('ledgerline web app', () => {
     await waitBalance(page, acc, '1.00');
     await moveMoney(page, acc, 'withdraw', '5');
     const text = await waitToast(page, 'rejected', /Insufficient funds/);
-    assert.match(text, /Withdrawal of 5\.00 rejected/);
+    assert.match(text, new RegExp(`Withdrawal of 5\\.00 from ${acc} rejected`));
     const code = await page.locator('.toast.rejected').first().getAttribute('data-code');
     assert.equal(code, 'INSUFFICIENT_FUNDS');
     const status = rec.frames.find((f) => f.type === 'status' && f.status === 'rejected');
@@ -154,18 +157,19 @@ describe('ledgerline web app', () => {
     page.on('request', (req) => {
       const u = new URL(req.url());
       if (req.method() === 'GET' && u.pathname.startsWith('/projections/')) log.push({ kind: 'read', url: u.pathname + u.search });
+      if (req.method() === 'GET' && u.pathname.startsWith('/events/account/')) log.push({ kind: 'events', url: u.pathname + u.search });
     });
     return {
       log,
       socketOpened: (url) => log.push({ kind: 'ws', url }),
       wsUrls: () => log.filter((e) => e.kind === 'ws').map((e) => new URL(e.url)),
       /** GET /projections/* made after the n-th (0-based) socket was opened. */
-      readsAfterSocket: (n) => {
+      readsAfterSocket: (n, kind = 'read') => {
         let seen = -1;
         const out = [];
         for (const e of log) {
           if (e.kind === 'ws') seen++;
-          else if (seen >= n) out.push(e.url);
+          else if (seen >= n && e.kind === kind) out.push(e.url);
         }
         return out;
       },
@@ -259,7 +263,7 @@ describe('ledgerline web app', () => {
     await waitBalance(page, acc, '7.00', 5_000);
     await waitFor(async () => (await card(page, acc).getByTestId('history').textContent()).includes('+5.00'), 'history caught up');
     // The other client's deposit is an outcome this tab had not seen: its toast shows here.
-    await waitToast(page, 'success', /Deposit of 5\.00 succeeded/, 5_000);
+    await waitToast(page, 'success', new RegExp(`Deposit of 5\\.00 into ${acc} succeeded`), 5_000);
     assert.equal(await page.locator(`.toast.success[data-command-id="${depositId}"]`).count(), 1, 'one toast for the deposit');
     const log = await page.evaluate(() => window.__connLog);
     const iR = log.indexOf('reconnecting');
@@ -293,7 +297,7 @@ describe('ledgerline web app', () => {
     assert.equal(again.searchParams.get('eventPosition'), String(replayedEvent.event.globalPosition), `second reconnect URL ${again}`);
     await moveMoney(page, acc, 'deposit', '1');
     await waitBalance(page, acc, '8.00');
-    await waitToast(page, 'success', /Deposit of 1\.00 succeeded/);
+    await waitToast(page, 'success', new RegExp(`Deposit of 1\\.00 into ${acc} succeeded`));
 
     // The browser going offline shows "offline"; back online, it reconnects (and resumes).
     await ctx.setOffline(true);
@@ -336,7 +340,7 @@ describe('ledgerline web app', () => {
     await page.getByTestId('logout').waitFor({ state: 'visible' });
     await waitFor(async () => (await connectionText(page)) === 'connected', '"connected" after the reload', 15_000);
     await waitBalance(page, acc, '5.00');
-    await waitToast(page, 'success', /Deposit of 4\.00 succeeded/, 5_000);
+    await waitToast(page, 'success', new RegExp(`Deposit of 4\\.00 into ${acc} succeeded`), 5_000);
     const urls = traffic.wsUrls();
     const reloaded = urls.at(-1);
     assert.equal(urls.length, 2, urls.join(' '));
@@ -351,14 +355,15 @@ describe('ledgerline web app', () => {
     const user = uniqueId('alice');
     const { page, rec } = await newPage();
     const reads = [];
+    const isRead = (u) => u.pathname.startsWith('/projections/') || u.pathname.startsWith('/events/');
     page.on('request', (req) => {
       const u = new URL(req.url());
-      if (req.method() === 'GET' && u.pathname.startsWith('/projections/')) reads.push({ url: u, at: Date.now() });
+      if (req.method() === 'GET' && isRead(u)) reads.push({ url: u, at: Date.now() });
     });
     const answers = [];
     page.on('response', (res) => {
       const u = new URL(res.url());
-      if (res.request().method() !== 'GET' || !u.pathname.startsWith('/projections/')) return;
+      if (res.request().method() !== 'GET' || !isRead(u)) return;
       rec.pendingChecks.push(res.json().then((body) => answers.push({ url: u, status: res.status(), body }), () => {}));
     });
     await signIn(page, backend.baseUrl, user);
@@ -367,7 +372,7 @@ describe('ledgerline web app', () => {
     await waitBalance(page, acc, '1.00');
     const depositAt = Date.now();
     await moveMoney(page, acc, 'deposit', '2');
-    await waitToast(page, 'success', /Deposit of 2\.00 succeeded/);
+    await waitToast(page, 'success', new RegExp(`Deposit of 2\\.00 into ${acc} succeeded`));
     const status = await waitFor(() => rec.frames.find((f) => f.type === 'status' && f.entityId === acc && f.events.some((e) => e.eventType === 'MoneyDeposited')), 'the deposit\'s status envelope');
     assert.equal(checkFrame(status), null);
     assert.equal(typeof status.position, 'number', `status envelope without position: ${JSON.stringify(status)}`);
@@ -375,7 +380,7 @@ describe('ledgerline web app', () => {
     await waitFor(async () => (await page.evaluate(() => window.__ledgerline.ownPosition())) === status.position, 'the tab remembers the deposit\'s position');
     // The reads of the sign-in, before any own write, had nothing to wait for
     // (the 1.5 s second read may come after the deposit: then it does wait).
-    const before = reads.filter((r) => r.at < depositAt);
+    const before = reads.filter((r) => r.at < depositAt && r.url.pathname.startsWith('/projections/'));
     assert.ok(before.length > 0 && before.every((r) => !r.url.searchParams.has('minPosition')), before.map((r) => r.url.search).join(' '));
 
     // A reload reads the read models again: with this tab's minPosition.
@@ -383,9 +388,11 @@ describe('ledgerline web app', () => {
     await page.reload();
     await page.getByTestId('logout').waitFor({ state: 'visible' });
     await waitBalance(page, acc, '3.00');
-    await waitFor(() => reads.some((r) => r.at >= reloadAt && r.url.pathname === '/projections/TransactionHistory'), 'history read after the reload');
+    // The history is read from the event store itself (issue 14: rows are made from events), which is never behind.
+    await waitFor(() => reads.some((r) => r.at >= reloadAt && r.url.pathname === `/events/account/${acc}`), 'event log read after the reload');
     await Promise.all(rec.pendingChecks);
-    const after = reads.filter((r) => r.at >= reloadAt);
+    const after = reads.filter((r) => r.at >= reloadAt && r.url.pathname.startsWith('/projections/'));
+    assert.ok(after.length > 0, 'a read-model read after the reload');
     for (const r of after) assert.equal(r.url.searchParams.get('minPosition'), String(status.position), `read without minPosition: ${r.url}`);
     const isBal = (a) => a.url.pathname === '/projections/AccountBalances' && a.url.searchParams.get('minPosition') === String(status.position);
     await waitFor(async () => { await Promise.all(rec.pendingChecks); return answers.some(isBal); }, 'the balances answer after the reload');
@@ -394,12 +401,12 @@ describe('ledgerline web app', () => {
     assert.equal(bal.status, 200);
     assert.equal(bal.body.items.find((i) => i.accountId === acc)?.balance, 300, JSON.stringify(bal.body.items));
     // Wait for the answer itself, not only the request: it may still be in flight.
-    const isHist = (a) => a.url.pathname === '/projections/TransactionHistory' && a.url.searchParams.get('accountId') === acc && a.url.searchParams.get('minPosition') === String(status.position);
-    await waitFor(async () => { await Promise.all(rec.pendingChecks); return answers.some(isHist); }, 'the history answer after the reload');
-    const hist = answers.find(isHist);
-    assert.ok(hist, `no TransactionHistory answer for minPosition=${status.position}`);
-    assert.equal(hist.status, 200);
-    assert.ok(hist.body.items.some((i) => i.commandId === status.commandId && i.eventType === 'MoneyDeposited'), JSON.stringify(hist.body.items));
+    const isLog = (a) => a.url.pathname === `/events/account/${acc}`;
+    await waitFor(async () => { await Promise.all(rec.pendingChecks); return answers.some(isLog); }, 'the event log answer after the reload');
+    const log = answers.find(isLog);
+    assert.equal(log.status, 200);
+    assert.ok(log.body.items.some((i) => i.metadata.commandId === status.commandId && i.eventType === 'MoneyDeposited'), JSON.stringify(log.body.items));
+    await waitFor(async () => (await card(page, acc).getByTestId('history-item').count()) === 2, 'opened + deposit in the history after the reload');
     await rec.assertClean();
   });
 
@@ -445,15 +452,18 @@ describe('ledgerline web app', () => {
     assert.ok(urls.length >= 2 && urls[1].searchParams.has('statusSeq'), urls.join(' '));
     const reads = traffic.readsAfterSocket(1);
     assert.ok(reads.some((u) => u.startsWith('/projections/AccountBalances')), `reads after RESUME_INCOMPLETE: ${reads}`);
-    assert.ok(reads.some((u) => u.startsWith(`/projections/TransactionHistory?accountId=${acc}`)), `reads after RESUME_INCOMPLETE: ${reads}`);
+    // History rows come from the account's event log (issue 14), read from the store.
+    const logReads = traffic.readsAfterSocket(1, 'events');
+    assert.ok(logReads.some((u) => u.startsWith(`/events/account/${acc}?`)), `event log reads after RESUME_INCOMPLETE: ${logReads}`);
     for (const f of injected) assert.equal(checkFrame(f), null);
     assert.equal((await toasts(page, 'failed')).length, 0, 'RESUME_INCOMPLETE is handled, not shown');
     await rec.assertClean();
   });
 
-  test('4xx problems are shown and never retried; 5xx are retried with the same Idempotency-Key', async () => {
+  test('4xx problems are shown and never retried; 5xx are retried with the same commandId', async () => {
     const user = uniqueId('alice');
-    const { page, rec } = await newPage();
+    // About HTTP retries: commands over HTTP only (the socket would otherwise take them).
+    const { page, rec } = await newPage({ httpOnly: true });
     await signIn(page, backend.baseUrl, user);
     const acc = uniqueId('acc-');
     await openAccount(page, acc, '1.00');
@@ -477,15 +487,18 @@ describe('ledgerline web app', () => {
       });
     });
     await moveMoney(page, acc, 'withdraw', '0.50');
-    const t = await waitToast(page, 'failed', /Invalid request/);
-    assert.match(t, /amount is too precise/);
+    // What is wrong, with the field as labelled on screen — no status code, no internal field name (issue 14).
+    const t = await waitToast(page, 'failed', new RegExp(`Withdrawal of 0\\.50 from ${acc} was not accepted`));
+    assert.match(t, /Amount at most 2 decimals/);
+    assert.doesNotMatch(t, /422/);
+    assert.match(await card(page, acc).getByTestId('field-error').textContent(), /Amount at most 2 decimals/);
     await page.waitForTimeout(700);
     assert.equal(hits, 1);
 
-    // 503 twice, then through to the server: one deposit, one key.
+    // 503 twice, then through to the server: one deposit, one command id.
     const keys = [];
     await page.route('**/commands/deposit', async (route) => {
-      keys.push(route.request().headers()['idempotency-key']);
+      keys.push(JSON.parse(route.request().postData()).commandId);
       if (keys.length <= 2) {
         await route.fulfill({ status: 503, contentType: 'application/problem+json', body: JSON.stringify({ type: 'urn:ledgerline:problem:unavailable', title: 'Service unavailable', status: 503 }) });
       } else {
@@ -494,9 +507,10 @@ describe('ledgerline web app', () => {
     });
     await moveMoney(page, acc, 'deposit', '2');
     await waitBalance(page, acc, '3.00');
-    await waitToast(page, 'success', /Deposit of 2\.00 succeeded/);
+    await waitToast(page, 'success', new RegExp(`Deposit of 2\\.00 into ${acc} succeeded`));
     assert.equal(keys.length, 3);
-    assert.equal(new Set(keys).size, 1, 'the same Idempotency-Key on every try');
+    assert.equal(new Set(keys).size, 1, 'the same commandId on every try');
+    assert.match(keys[0], UUID_V7_RE);
     // Client-side validation: nothing is sent for a bad amount.
     await moveMoney(page, acc, 'deposit', '1.234');
     assert.match(await card(page, acc).locator('.field-error').textContent(), /at most 2 decimals/);
@@ -517,13 +531,16 @@ describe('ledgerline web app', () => {
     assert.equal(await c.getByTestId('reference').getAttribute('maxlength'), '140');
     await c.getByTestId('reference').fill('Invoice 42');
     await moveMoney(page, acc, 'deposit', '10');
-    await waitToast(page, 'success', /Deposit of 10\.00 succeeded/);
+    await waitToast(page, 'success', new RegExp(`Deposit of 10\\.00 into ${acc} succeeded`));
     await waitBalance(page, acc, '11.00');
 
-    const sent = rec.requests.filter((r) => r.path === '/commands/deposit').map((r) => JSON.parse(r.body));
+    // Sent once (over the socket or HTTP), with the intent's command id.
+    const sent = rec.commands.filter((c) => c.name === 'deposit').map((c) => c.body);
     assert.equal(sent.length, 1, JSON.stringify(sent));
     assert.equal(check('deposit-request.json', sent[0]), null);
-    assert.deepEqual(sent[0], { accountId: acc, amount: '10.00', reference: 'Invoice 42' });
+    const { commandId, ...fields } = sent[0];
+    assert.match(commandId, UUID_V7_RE);
+    assert.deepEqual(fields, { accountId: acc, amount: '10.00', reference: 'Invoice 42' });
     const status = await waitFor(() => rec.frames.find((f) => f.type === 'status' && f.entityId === acc && f.events?.some((e) => e.eventType === 'MoneyDeposited')), 'the deposit\'s status envelope');
     assert.equal(checkFrame(status), null);
     assert.equal(status.events.find((e) => e.eventType === 'MoneyDeposited').data.reference, 'Invoice 42');
@@ -564,6 +581,11 @@ describe('ledgerline web app', () => {
     await waitBalance(page, acc, '0.00');
     await card(page, acc).getByTestId('close').focus();
     await page.keyboard.press('Enter');
+    // Closing asks first (issue 14); the focus starts on Cancel, Tab reaches the confirmation.
+    await page.getByTestId('confirm-dialog').waitFor({ state: 'visible' });
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'confirm-no');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
     await waitFor(async () => (await card(page, acc).getByTestId('status').textContent()) === 'closed', 'account closed');
     assert.ok(await card(page, acc).getByTestId('deposit').isDisabled());
     await waitToast(page, 'success', new RegExp(`Closing account ${acc} succeeded`));
@@ -589,7 +611,7 @@ describe('ledgerline web app', () => {
     await waitToast(page, 'rejected', /Insufficient funds/);
     // A second, raw socket on the same page sends a frame the server must refuse.
     const errorFrame = await page.evaluate(async () => {
-      const { token } = JSON.parse(sessionStorage.getItem('ledgerline.session'));
+      const { token } = JSON.parse(localStorage.getItem('ledgerline.session'));
       const ws = new WebSocket(`ws://${location.host}/ws?access_token=${encodeURIComponent(token)}`);
       return await new Promise((resolve) => {
         const t = setTimeout(() => resolve(null), 5_000);
@@ -605,18 +627,23 @@ describe('ledgerline web app', () => {
       });
     });
     assert.ok(errorFrame, 'an error frame for a bad client frame');
+    // That bad frame was this test's, not the app's.
+    rec.violations = rec.violations.filter((v) => !/no-such-frame/.test(v));
     // Heartbeats come every ~15 s.
     await waitFor(() => rec.frames.some((f) => f.type === 'heartbeat'), 'a heartbeat frame', 25_000, 200);
     const seen = new Set(rec.frames.map((f) => f.type));
-    for (const t of ['welcome', 'status', 'event', 'heartbeat', 'error']) assert.ok(seen.has(t), `saw a ${t} frame (saw ${[...seen]})`);
+    for (const t of ['welcome', 'status', 'event', 'heartbeat', 'error', 'accepted']) assert.ok(seen.has(t), `saw a ${t} frame (saw ${[...seen]})`);
     const statuses = rec.frames.filter((f) => f.type === 'status');
     assert.ok(statuses.some((f) => f.status === 'succeeded' && f.events.length > 0));
     assert.ok(statuses.some((f) => f.status === 'rejected' && f.error?.code === 'INSUFFICIENT_FUNDS'));
-    assert.ok(rec.responses.length >= 3 && rec.responses.every((r) => r.status === 202), JSON.stringify(rec.responses.map((r) => r.status)));
+    // Commands go over the socket when it is connected: accepted frames, the 202's twin.
+    assert.ok((await acceptedIds(rec)).length >= 3, JSON.stringify(rec.frames.filter((f) => f.type === 'accepted')));
+    assert.ok(rec.responses.every((r) => r.status === 202), JSON.stringify(rec.responses.map((r) => r.status)));
+    assert.ok(rec.sent.some((f) => f.type === 'command'), 'command frames were sent');
     await rec.assertClean();
   });
 
-  test('screenshot of the main screen, and readable at 375 px', async () => {
+  test('screenshot of the main screen; at 375 px balances come first, toasts cover no card, tap targets are at least 40 px', async () => {
     const user = uniqueId('demo');
     const { page, rec } = await newPage({ viewport: { width: 1280, height: 760 } });
     await signIn(page, backend.baseUrl, user);
@@ -637,7 +664,7 @@ describe('ledgerline web app', () => {
     await page.getByTestId('transfer-submit').click();
     await waitBalance(page, savings, '1550.00');
     await waitBalance(page, checking, '305.50');
-    await waitToast(page, 'success', /Transfer of 200\.00 to .* succeeded/);
+    await waitToast(page, 'success', new RegExp(`Transfer of 200\\.00 from ${savings} to ${checking} succeeded`));
     await moveMoney(page, checking, 'withdraw', '500');
     await waitToast(page, 'rejected', /Insufficient funds/);
     mkdirSync(SCREENSHOT_DIR, { recursive: true });
@@ -649,6 +676,35 @@ describe('ledgerline web app', () => {
     assert.ok(overflow <= 375, `page is ${overflow}px wide at 375px`);
     const cardBox = await card(page, checking).boundingBox();
     assert.ok(cardBox.x >= 0 && cardBox.x + cardBox.width <= 375, JSON.stringify(cardBox));
+    // Issue 14, mobile: balances come first — every card above the forms.
+    const layout = await page.evaluate(() => {
+      const top = (el) => el.getBoundingClientRect().top + window.scrollY;
+      const box = (el) => { const r = el.getBoundingClientRect(); return { top: r.top + window.scrollY, bottom: r.bottom + window.scrollY, left: r.left, right: r.right }; };
+      const visible = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden'; };
+      const cards = [...document.querySelectorAll('[data-testid^="account-"]')];
+      return {
+        lastCardBottom: Math.max(...cards.map((c) => c.getBoundingClientRect().bottom + window.scrollY)),
+        firstBalanceTop: top(cards[0].querySelector('[data-testid="balance"]')),
+        transferTop: top(document.querySelector('[data-testid="transfer-form"]')),
+        openTop: top(document.querySelector('[data-testid="open-account-form"]')),
+        toasts: [...document.querySelectorAll('.toast')].filter(visible).map(box),
+        cards: cards.map(box),
+        // Tap targets: every visible control at least 40 × 40 px.
+        small: [...document.querySelectorAll('button, input, select, summary, a[href]')].filter(visible)
+          .map((el) => ({ el: el.getAttribute('data-testid') ?? el.outerHTML.slice(0, 60), w: el.getBoundingClientRect().width, h: el.getBoundingClientRect().height }))
+          .filter((x) => x.w < 40 || x.h < 40),
+      };
+    });
+    assert.ok(layout.lastCardBottom <= layout.transferTop && layout.lastCardBottom <= layout.openTop, `cards before the forms: ${JSON.stringify(layout)}`);
+    assert.ok(layout.firstBalanceTop < 812, 'the first balance is on the first screen');
+    assert.ok(layout.toasts.length > 0, 'a toast is shown (the rejected withdrawal)');
+    for (const t of layout.toasts) {
+      for (const c of layout.cards) {
+        const overlap = t.left < c.right && c.left < t.right && t.top < c.bottom && c.top < t.bottom;
+        assert.ok(!overlap, `a toast ${JSON.stringify(t)} covers a card ${JSON.stringify(c)}`);
+      }
+    }
+    assert.deepEqual(layout.small, [], 'tap targets under 40 px');
     await page.screenshot({ path: join(SCREENSHOT_DIR, 'mobile.png'), fullPage: true });
     await rec.assertClean();
   });

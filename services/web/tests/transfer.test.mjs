@@ -5,7 +5,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startBackend } from './lib/backend.mjs';
 import {
-  balanceOf, card, instrument, launchBrowser, openAccount, signIn, toasts, uniqueId, waitBalance, waitFor, waitToast,
+  acceptedIds, balanceOf, card, instrument, launchBrowser, openAccount, signIn, toasts, uniqueId, waitBalance, waitFor, waitToast,
 } from './lib/browser.mjs';
 
 /** Fills the transfer form and clicks "Transfer". */
@@ -16,13 +16,13 @@ async function transfer(page, from, to, amount) {
   await page.getByTestId('transfer-submit').click();
 }
 
-/** The commandId of the n-th accepted POST /commands/transfer of a page. */
+/** The commandId of the n-th transfer a page sent and the server accepted (over the socket or HTTP). */
 async function transferId(rec, n = 0) {
-  const r = await waitFor(async () => {
-    await Promise.all(rec.pendingChecks);
-    return rec.responses.filter((x) => x.path === '/commands/transfer' && x.status === 202)[n];
+  return waitFor(async () => {
+    const accepted = new Set(await acceptedIds(rec));
+    const ids = [...new Set(rec.commands.filter((c) => c.name === 'transfer').map((c) => c.commandId))];
+    return accepted.has(ids[n]) ? ids[n] : null;
   }, `accepted transfer #${n}`);
-  return r.body.commandId;
 }
 
 const historyText = (page, acc) => card(page, acc).getByTestId('history').textContent();
@@ -67,7 +67,7 @@ describe('transfers', () => {
     await transfer(page, a, b, '5');
     await waitBalance(page, a, '5.00');
     await waitBalance(page, b, '6.00');
-    await waitToast(page, 'success', new RegExp(`^Transfer of 5\\.00 to ${b} succeeded`));
+    await waitToast(page, 'success', new RegExp(`^Transfer of 5\\.00 from ${a} to ${b} succeeded`));
     const id = await transferId(rec);
     // Only one outcome, under the transfer's own commandId.
     await page.waitForTimeout(1_000);
@@ -104,7 +104,7 @@ describe('transfers', () => {
     await page.keyboard.press('Enter');
     await waitBalance(page, b, '4.75');
     await waitBalance(page, a, '6.25');
-    await waitToast(page, 'success', new RegExp(`^Transfer of 1\\.25 to ${a} succeeded`));
+    await waitToast(page, 'success', new RegExp(`^Transfer of 1\\.25 from ${b} to ${a} succeeded`));
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'transfer-submit');
     // Every form control has a label.
@@ -139,7 +139,7 @@ describe('transfers', () => {
     await waitFor(async () => (await historyText(pb, b)).includes(`Transfer from ${a}`), 'bob\'s history: "Transfer from …"');
     assert.match(await historyText(pb, b), /\+7\.50/);
     await waitBalance(pa, a, '12.50');
-    await waitToast(pa, 'success', new RegExp(`^Transfer of 7\\.50 to ${b} succeeded`));
+    await waitToast(pa, 'success', new RegExp(`^Transfer of 7\\.50 from ${a} to ${b} succeeded`));
     const id = await transferId(ra);
     await pb.waitForTimeout(1_000);
     assert.deepEqual(await toasts(pb), [], 'bob gets no toast of alice\'s transfer');
@@ -165,7 +165,7 @@ describe('transfers', () => {
     const missing = uniqueId('missing-');
 
     await transfer(page, a, missing, '2');
-    const text = await waitToast(page, 'rejected', new RegExp(`^Transfer of 2\\.00 to ${missing} rejected`));
+    const text = await waitToast(page, 'rejected', new RegExp(`^Transfer of 2\\.00 from ${a} to ${missing} rejected`));
     assert.match(text, /Account not found/);
     const id = await transferId(rec);
     assert.equal(await page.locator(`.toast.rejected[data-command-id="${id}"]`).getAttribute('data-code'), 'ACCOUNT_NOT_FOUND');
@@ -193,7 +193,7 @@ describe('transfers', () => {
     // More than the balance: refused at once, nothing moves.
     const before = rec.frames.length;
     await transfer(page, a, missing, '50');
-    const t2 = await waitToast(page, 'rejected', /^Transfer of 50\.00 to .* rejected/);
+    const t2 = await waitToast(page, 'rejected', new RegExp(`^Transfer of 50\\.00 from ${a} to ${missing} rejected`));
     assert.match(t2, /Insufficient funds/);
     const id2 = await transferId(rec, 1);
     const s2 = rec.frames.find((f) => f.type === 'status' && f.commandId === id2);
@@ -205,34 +205,41 @@ describe('transfers', () => {
     await rec.assertClean();
   });
 
-  test('to the same account: the server\'s 422 is shown and nothing is sent again', async () => {
+  test('to the same account: the server\'s refusal is shown in the form\'s words and nothing is sent again', async () => {
     const alice = uniqueId('alice');
     const { page, rec } = await newPage();
     await signIn(page, backend.baseUrl, alice);
     const a = uniqueId('acc-');
     await openAccount(page, a, '4.00');
     await waitBalance(page, a, '4.00');
-    let posts = 0;
-    page.on('request', (req) => {
-      if (req.method() === 'POST' && new URL(req.url()).pathname === '/commands/transfer') posts++;
-    });
+    const sentTransfers = () => rec.commands.filter((c) => c.name === 'transfer');
 
     await transfer(page, a, a, '1');
-    const text = await waitToast(page, 'failed', /^Transfer of 1\.00 to .* was not accepted/);
-    assert.match(text, /toAccountId/);
-    assert.equal(await page.locator('.toast.failed').first().getAttribute('data-code'), '422');
-    await waitFor(async () => /toAccountId/.test(await page.getByTestId('transfer-error').textContent()), 'the reason next to the form');
+    // Refused by the server (a 422 over HTTP, an INVALID_COMMAND error frame over the socket),
+    // and said with the labels on screen: no internal field name, no status code (issue 14).
+    const text = await waitToast(page, 'failed', new RegExp(`^Transfer of 1\\.00 from ${a} to ${a} was not accepted`));
+    assert.match(text, /To account must differ from the From account/);
+    assert.doesNotMatch(text, /toAccountId|fromAccountId|422/);
+    assert.ok(['422', 'INVALID_COMMAND'].includes(await page.locator('.toast.failed').first().getAttribute('data-code')));
+    await waitFor(async () => /To account must differ from the From account/.test(await page.getByTestId('transfer-error').textContent()), 'the reason next to the form');
+    assert.doesNotMatch(await page.getByTestId('transfer-error').textContent(), /AccountId/);
     assert.equal(await page.getByTestId('transfer-to').getAttribute('aria-invalid'), 'true');
     await Promise.all(rec.pendingChecks);
-    const answers = rec.responses.filter((r) => r.path === '/commands/transfer');
-    assert.equal(answers.length, 1);
-    assert.equal(answers[0].status, 422);
-    assert.ok(answers[0].body.errors.some((e) => e.field === 'toAccountId'), JSON.stringify(answers[0].body));
+    const refusals = [
+      ...rec.responses.filter((r) => r.path === '/commands/transfer').map((r) => r.body),
+      ...rec.frames.filter((f) => f.type === 'error' && String(f.requestId ?? '').startsWith('cmd:')),
+    ];
+    assert.equal(refusals.length, 1, JSON.stringify(refusals));
+    assert.ok(refusals[0].errors.some((e) => e.field === 'toAccountId'), JSON.stringify(refusals[0]));
     await page.waitForTimeout(1_500);
-    assert.equal(posts, 1, 'a 4xx is never retried');
+    assert.equal(sentTransfers().length, 1, 'a refusal is never retried');
     assert.equal(await balanceOf(page, a), '4.00');
     assert.equal(rec.frames.filter((f) => f.type === 'status' && f.entityId === a).length, 1, 'only the opening\'s status');
     assert.ok(await card(page, a).getByTestId('pending').isHidden());
+    // Editing the field clears its message.
+    await page.getByTestId('transfer-to').fill(uniqueId('acc-'));
+    assert.equal(await page.getByTestId('transfer-error').textContent(), '');
+    assert.equal(await page.getByTestId('transfer-to').getAttribute('aria-invalid'), null);
 
     // Client-side checks send nothing: a bad target id, a bad amount.
     await transfer(page, a, 'not an id', '1');
@@ -241,7 +248,7 @@ describe('transfers', () => {
     assert.match(await page.getByTestId('transfer-error').textContent(), /at most 2 decimals/);
     assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'transfer-amount');
     await page.waitForTimeout(300);
-    assert.equal(posts, 1);
+    assert.equal(sentTransfers().length, 1);
     rec.consoleErrors = rec.consoleErrors.filter((e) => !/status of 422/.test(e));
     await rec.assertClean();
   });

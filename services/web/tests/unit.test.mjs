@@ -2,11 +2,13 @@
 // and of its request builders against the committed JSON Schemas.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatMinor, parseAmountInput } from '../dist/money.js';
+import { decimalSeparator, formatMinor, formatMinorGrouped, formatWireAmount, minorFromWire, parseAmountInput } from '../dist/money.js';
 import { backoffDelay } from '../dist/backoff.js';
-import { ApiClient, buildAmountBody, buildCloseBody, buildDepositBody, buildOpenAccountBody, parseReferenceInput, buildTransferBody, commandHeaders, commandPath } from '../dist/api.js';
-import { LedgerState, eventToHistoryEntry } from '../dist/state.js';
-import { newUuid } from '../dist/ids.js';
+import { ApiClient, nextLink } from '../dist/api.js';
+import { buildAmountBody, buildCloseBody, buildDepositBody, buildOpenAccountBody, parseReferenceInput, buildTransferBody, commandPath, withCommandId } from '../dist/requests.js';
+import { LedgerState } from '../dist/state.js';
+import { historyRows, rowText } from '../dist/history.js';
+import { newCommandId, newUuid, UUID_V7_RE } from '../dist/ids.js';
 import { ResumeTracker, resumeKey, resumeQuery } from '../dist/resume.js';
 import { OwnWrites, ownWritesKey, withMinPosition } from '../dist/ryw.js';
 import { check, checkFrame, REQUEST_SCHEMA, SCHEMA_FILES, schemaExists } from './lib/schemas.mjs';
@@ -34,6 +36,49 @@ test('parseAmountInput accepts major units with at most 2 decimals', () => {
     assert.equal(parseAmountInput(bad).ok, false, bad);
   }
   assert.deepEqual(parseAmountInput('0', { allowZero: true }), { ok: true, minor: 0n, wire: '0.00' });
+});
+
+test('amount messages say what is wrong, the maximum is known before posting, and the decimal comma is read where the locale writes it', () => {
+  const msg = (t, o) => parseAmountInput(t, o).message;
+  assert.equal(msg(''), 'Enter an amount');
+  assert.equal(msg('0'), 'The amount must be more than 0');
+  assert.equal(msg('0.00'), 'The amount must be more than 0');
+  assert.equal(msg('-5'), 'The amount must be more than 0');
+  assert.equal(msg('1.234'), 'The amount can have at most 2 decimals');
+  assert.equal(msg('1000000.01', { locale: 'en-US' }), 'The amount must be at most 1,000,000.00');
+  assert.deepEqual(parseAmountInput('1000000.00'), { ok: true, minor: 100_000_000n, wire: '1000000.00' });
+  assert.equal(msg('abc', { locale: 'en-US' }), 'Enter a number, e.g. 10.50');
+  assert.equal(msg('1,50', { locale: 'en-US' }), 'Enter a number, e.g. 10.50', 'no decimal comma where the locale writes a point');
+  assert.equal(msg('1,000.00', { locale: 'en-US' }), 'Enter a number, e.g. 10.50', 'thousands separators are not guessed at');
+  // German: 10,50 is ten and a half; the point still works; the maximum is written the German way.
+  assert.equal(decimalSeparator('de-DE'), ',');
+  assert.equal(decimalSeparator('en-US'), '.');
+  assert.deepEqual(parseAmountInput('10,50', { locale: 'de-DE' }), { ok: true, minor: 1050n, wire: '10.50' });
+  assert.deepEqual(parseAmountInput('10,5', { locale: 'fr-FR' }), { ok: true, minor: 1050n, wire: '10.50' });
+  assert.deepEqual(parseAmountInput('10.50', { locale: 'de-DE' }), { ok: true, minor: 1050n, wire: '10.50' });
+  assert.equal(msg('1,234', { locale: 'de-DE' }), 'The amount can have at most 2 decimals');
+  assert.equal(msg('x', { locale: 'de-DE' }), 'Enter a number, e.g. 10,50');
+  assert.equal(msg('1000000,01', { locale: 'de-DE' }), 'The amount must be at most 1.000.000,00');
+  assert.equal(msg('5.01', { maxMinor: 500n }), 'The amount must be at most 5.00');
+  assert.equal(formatMinorGrouped(123456789n, 'en-US'), '1,234,567.89');
+});
+
+test('amounts from the server are read in one place (minor units today)', () => {
+  assert.equal(minorFromWire(1050), 1050);
+  for (const bad of [null, undefined, '10.50', 1.5, Number.MAX_SAFE_INTEGER + 2]) assert.equal(minorFromWire(bad), null, String(bad));
+  assert.equal(formatWireAmount(1050), '10.50');
+  assert.equal(formatWireAmount(null), '');
+});
+
+test('command ids are UUID v7: time-ordered, version 7, RFC variant', () => {
+  const a = newCommandId(1_700_000_000_000);
+  const b = newCommandId(1_700_000_000_001);
+  assert.match(a, UUID_V7_RE);
+  assert.match(b, UUID_V7_RE);
+  assert.ok(a < b, 'later ids sort later');
+  assert.equal(a.replace(/-/g, '').slice(0, 12), (1_700_000_000_000).toString(16).padStart(12, '0'));
+  assert.notEqual(newCommandId(), newCommandId());
+  assert.match(newCommandId(), UUID_V7_RE);
 });
 
 test('backoff grows exponentially, is capped and jittered', () => {
@@ -80,10 +125,10 @@ test('request builders produce bodies valid against the request schemas', () => 
   assert.notEqual(check('transfer-request.json', { fromAccountId: 'acc-1', amount: '5.00' }), null);
   assert.notEqual(check('transfer-request.json', { fromAccountId: 'acc-1', toAccountId: 'acc 2', amount: '5.00' }), null);
   assert.notEqual(check('transfer-request.json', { fromAccountId: 'acc-1', toAccountId: 'acc-2', amount: '5.001' }), null);
-  const h = commandHeaders('tok', newUuid());
-  assert.equal(h.Authorization, 'Bearer tok');
-  assert.equal(h['Content-Type'], 'application/json');
-  assert.match(h['Idempotency-Key'], /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  // Every body can carry the intent's command id, and stays valid with it.
+  const id = newCommandId();
+  for (const [name, body] of cases) assert.equal(check(REQUEST_SCHEMA[commandPath(name)], withCommandId(body, id)), null, name);
+  assert.deepEqual(withCommandId({ accountId: 'acc-1' }, id), { accountId: 'acc-1', commandId: id });
 });
 
 test('deposit builder: reference sent only when given, checked in the browser before sending', () => {
@@ -111,18 +156,14 @@ test('deposit builder: reference sent only when given, checked in the browser be
   assert.equal(check('deposit-request.json', buildDepositBody('acc-1', parseAmountInput('10').wire, ref.value)), null);
 });
 
-test('a deposit event carries its reference into history; a read-model row gains it from the pushed event', () => {
+test('a deposit event carries its reference into its history row', () => {
   const ev = (reference) => ({
     eventId: 'e2', aggregateId: 'acc-1', version: 2, globalPosition: 7, eventType: 'MoneyDeposited', schemaVersion: 2,
-    data: { amount: 1000, balanceAfter: 1000, reference }, metadata: { commandId: 'c1', timestamp: '2026-01-01T00:00:00Z' },
+    data: { amount: 1000, balanceAfter: 1000, reference }, metadata: { commandId: 'c1', correlationId: 'c1', userId: 'u', timestamp: '2026-01-01T00:00:00Z' },
   });
-  assert.equal(eventToHistoryEntry(ev('Invoice 42')).reference, 'Invoice 42');
-  assert.equal(eventToHistoryEntry(ev(null)).reference, null);
-  const s = new LedgerState();
-  s.mergeHistory('acc-1', [{ eventId: 'e2', accountId: 'acc-1', version: 2, eventType: 'MoneyDeposited', amount: 1000, balanceAfter: 1000, timestamp: '2026-01-01T00:00:00Z' }]);
-  assert.equal(s.history('acc-1')[0].reference ?? null, null);
-  s.applyEvent(ev('Invoice 42'));
-  assert.equal(s.history('acc-1').find((e) => e.version === 2).reference, 'Invoice 42');
+  assert.equal(historyRows([ev('Invoice 42')])[0].reference, 'Invoice 42');
+  assert.equal(rowText(historyRows([ev('Invoice 42')])[0]), 'Deposit · Invoice 42');
+  assert.equal(historyRows([ev(null)])[0].reference, null);
 });
 
 function fakeResponse(status, body, contentType = 'application/json') {
@@ -149,7 +190,7 @@ function clientWith(responses) {
 
 const PROBLEM_503 = { type: 'urn:ledgerline:problem:unavailable', title: 'Service unavailable', status: 503 };
 
-test('commands retry network errors and 5xx with backoff, reusing the Idempotency-Key', async () => {
+test('commands retry network errors and 5xx with backoff, sending the same commandId every time', async () => {
   const accepted = { commandId: newUuid(), status: 'accepted', statusUrl: '/commands/x' };
   const { client, calls, delays } = clientWith([
     fakeResponse(503, PROBLEM_503, 'application/problem+json'),
@@ -157,9 +198,11 @@ test('commands retry network errors and 5xx with backoff, reusing the Idempotenc
     fakeResponse(502, undefined, 'text/plain'),
     fakeResponse(202, accepted),
   ]);
-  const key = newUuid();
-  const res = await client.command('deposit', buildAmountBody('acc-1', '1.00'), key);
+  const id = newCommandId();
+  const retries = [];
+  const res = await client.command('deposit', withCommandId(buildAmountBody('acc-1', '1.00'), id), { onRetry: (r) => retries.push(`${r.attempt}/${r.maxAttempts}`) });
   assert.equal(res.ok, true);
+  assert.deepEqual(retries, ['2/6', '3/6', '4/6'], 'the UI hears of each retry and its attempt');
   assert.equal(res.attempts, 4);
   assert.deepEqual(res.body, accepted);
   assert.equal(check('accepted-response.json', res.body), null);
@@ -167,10 +210,10 @@ test('commands retry network errors and 5xx with backoff, reusing the Idempotenc
   for (const c of calls) {
     assert.equal(c.url, '/commands/deposit');
     assert.equal(c.init.method, 'POST');
-    assert.equal(c.init.headers['Idempotency-Key'], key);
+    assert.equal('Idempotency-Key' in c.init.headers, false, 'the id is the body\'s commandId, not a second one');
     assert.equal(c.init.headers.Authorization, 'Bearer tok');
     assert.equal(c.init.headers['Content-Type'], 'application/json');
-    assert.equal(c.init.body, '{"accountId":"acc-1","amount":"1.00"}');
+    assert.equal(c.init.body, `{"accountId":"acc-1","amount":"1.00","commandId":"${id}"}`);
   }
   assert.deepEqual(delays, [150, 300, 600]);
 });
@@ -179,7 +222,7 @@ test('4xx is returned at once as a problem and never retried', async () => {
   const problem = { type: 'urn:ledgerline:problem:invalid-body', title: 'Invalid request', status: 422, detail: 'bad amount', errors: [{ field: 'amount', message: 'must be > 0' }] };
   assert.equal(check('problem.json', problem), null);
   const { client, calls, delays } = clientWith([fakeResponse(422, problem, 'application/problem+json')]);
-  const res = await client.command('deposit', buildAmountBody('acc-1', '1.00'), newUuid());
+  const res = await client.command('deposit', withCommandId(buildAmountBody('acc-1', '1.00'), newCommandId()));
   assert.equal(res.ok, false);
   assert.equal(res.kind, 'problem');
   assert.equal(res.status, 422);
@@ -190,11 +233,23 @@ test('4xx is returned at once as a problem and never retried', async () => {
 
 test('retries stop after maxAttempts with the last failure', async () => {
   const { client, calls, delays } = clientWith(Array.from({ length: 6 }, () => fakeResponse(503, PROBLEM_503, 'application/problem+json')));
-  const res = await client.command('withdraw', buildAmountBody('acc-1', '1.00'), newUuid());
+  const res = await client.command('withdraw', withCommandId(buildAmountBody('acc-1', '1.00'), newCommandId()));
   assert.equal(res.ok, false);
   assert.equal(res.status, 503);
   assert.equal(calls.length, 6);
   assert.deepEqual(delays, [150, 300, 600, 1200, 2400]);
+});
+
+test('retries stop as soon as the outcome is known', async () => {
+  const { client, calls } = clientWith(Array.from({ length: 6 }, () => fakeResponse(503, PROBLEM_503, 'application/problem+json')));
+  let known = false;
+  const res = await client.command('withdraw', withCommandId(buildAmountBody('acc-1', '1.00'), newCommandId()), {
+    onRetry: (r) => { if (r.attempt === 3) known = true; },
+    shouldStop: () => known,
+  });
+  assert.equal(res.ok, false);
+  assert.equal(res.kind, 'stopped');
+  assert.equal(calls.length, 2);
 });
 
 // ---- state ------------------------------------------------------------------
@@ -241,13 +296,18 @@ test('events apply once, in version order; duplicates and stale versions are ign
   assert.equal(acc.balance, 1300);
   assert.equal(acc.version, 3);
   assert.equal(acc.currency, 'EUR');
-  assert.deepEqual(s.history('acc-1').map((h) => [h.version, h.eventType, h.amount, h.balanceAfter]), [
+  assert.deepEqual(historyRows(s.events('acc-1')).map((h) => [h.version, h.eventType, h.amount, h.balanceAfter]), [
     [3, 'MoneyWithdrawn', 200, 1300],
     [2, 'MoneyDeposited', 500, 1500],
-    [1, 'AccountOpened', null, 1000],
+    [1, 'AccountOpened', 1000, 1000],
   ]);
+  assert.equal(s.knownThrough('acc-1'), 3);
   const gap = s.applyEvent(ev('acc-1', 5, 'MoneyDeposited', { amount: 100, balanceAfter: 1500 }));
-  assert.deepEqual(gap, { applied: true, gap: true });
+  assert.deepEqual(gap, { applied: true, gap: true, missingAfter: 3 }, 'the versions after 3 were missed');
+  assert.equal(s.knownThrough('acc-1'), 3, 'known without a hole up to 3');
+  s.applyEvent(ev('acc-1', 4, 'MoneyDeposited', { amount: 100, balanceAfter: 1400 }));
+  assert.equal(s.knownThrough('acc-1'), 5, 'the missing version read later fills the log');
+  assert.equal(s.accounts.get('acc-1').balance, 1500, 'and moves nothing back');
   s.applyEvent(ev('acc-1', 6, 'AccountClosed', {}));
   assert.equal(s.accounts.get('acc-1').status, 'closed');
 });
@@ -266,16 +326,19 @@ test('read-model catch-up merges by version and never moves an account back', ()
   ]);
   assert.equal(s.accounts.get('acc-1').balance, 900);
   assert.equal(s.accounts.get('acc-2').balance, 100);
-  s.mergeHistory('acc-1', [
-    { eventId: newUuid(), accountId: 'acc-1', version: 4, eventType: 'MoneyWithdrawn', amount: 100, balanceAfter: 800, commandId: newUuid(), timestamp: 't' },
-    { eventId: newUuid(), accountId: 'acc-1', version: 3, eventType: 'MoneyDeposited', amount: 400, balanceAfter: 900, commandId: newUuid(), timestamp: 't' },
-    { eventId: newUuid(), accountId: 'acc-1', version: 2, eventType: 'MoneyDeposited', amount: 500, balanceAfter: 500, commandId: newUuid(), timestamp: 't' },
-  ]);
+  // The event log read after it moves the account on and fills in its history.
+  for (const e of [
+    ev('acc-1', 3, 'MoneyDeposited', { amount: 400, balanceAfter: 900 }),
+    ev('acc-1', 4, 'MoneyWithdrawn', { amount: 100, balanceAfter: 800 }),
+  ]) s.applyEvent(e);
   assert.equal(s.accounts.get('acc-1').balance, 800);
   assert.equal(s.accounts.get('acc-1').version, 4);
-  assert.deepEqual(s.history('acc-1').map((h) => h.version), [4, 3, 2, 1]);
+  assert.deepEqual(historyRows(s.events('acc-1')).map((h) => h.version), [4, 3, 2, 1]);
   // The event frame for version 4 arriving after the catch-up changes nothing.
   assert.equal(s.applyEvent(ev('acc-1', 4, 'MoneyWithdrawn', { amount: 100, balanceAfter: 800 })).applied, false);
+  // A stale read model after all that does not move it back either.
+  s.mergeBalances([{ accountId: 'acc-1', ownerId: USER, currency: 'EUR', balance: 900, status: 'open', version: 3, updatedAt: 'x' }]);
+  assert.equal(s.accounts.get('acc-1').balance, 800);
 });
 
 // ---- resume point -----------------------------------------------------------
@@ -394,12 +457,12 @@ test('read models are read with minPosition, and their 503 (not there yet) is re
   const b = await client.balances(20);
   assert.equal(b.ok, true);
   assert.equal(b.attempts, 2);
-  const h = await client.history('acc-1', 50, 20);
+  const h = await client.balances(20);
   assert.equal(h.ok, true);
   assert.equal(h.attempts, 2);
   assert.deepEqual(calls.map((c) => c.url), [
     '/projections/AccountBalances?minPosition=20', '/projections/AccountBalances?minPosition=20',
-    '/projections/TransactionHistory?accountId=acc-1&limit=50&minPosition=20', '/projections/TransactionHistory?accountId=acc-1&limit=50&minPosition=20',
+    '/projections/AccountBalances?minPosition=20', '/projections/AccountBalances?minPosition=20',
   ]);
   assert.deepEqual(delays, [150, 150]);
   // No own write known: no minPosition.
@@ -437,35 +500,209 @@ test('transfer events: the debit drops the balance at once, a refund brings it b
   assert.equal(s.accounts.get('acc-1').balance, 600);
   s.applyEvent(refund);
   assert.equal(s.accounts.get('acc-1').balance, 700);
-  assert.deepEqual(s.history('acc-1').map((h) => [h.eventType, h.amount, h.balanceAfter, h.counterparty]), [
-    ['TransferRefunded', 100, 700, 'gone'],
-    ['TransferDebited', 100, 600, 'gone'],
-    ['TransferCompleted', 300, null, 'acc-2'],
-    ['TransferDebited', 300, 700, 'acc-2'],
-    ['AccountOpened', null, 1000, null],
+  assert.deepEqual(historyRows(s.events('acc-1')).map((h) => [h.eventType, h.amount, h.balanceAfter, rowText(h)]), [
+    ['TransferRefunded', 100, 700, 'Transfer refunded · to gone'],
+    ['TransferDebited', 100, 600, 'Transfer to gone · in flight'],
+    ['TransferDebited', 300, 700, 'Transfer to acc-2 · in flight'],
+    ['AccountOpened', 1000, 1000, 'Account opened'],
   ]);
-  assert.equal(s.history('acc-2')[0].counterparty, 'acc-1');
+  assert.equal(rowText(historyRows(s.events('acc-2'))[0]), 'Transfer from acc-1');
   // Status envelopes carrying transfer events validate too.
   const succeeded = { type: 'status', seq: 9, commandId: done.metadata.correlationId, entityType: 'BankAccount', entityId: 'acc-1', status: 'succeeded', success: true, error: null, events: [done], timestamp: '2026-11-22T10:00:00Z' };
   assert.equal(checkFrame(succeeded), null);
   assert.equal(checkFrame({ type: 'event', seq: 4, event: credit }), null);
 });
 
-test('read-model catch-up over transfers: the balance is the last balanceAfter given, not a TransferCompleted\'s null', () => {
-  const s = new LedgerState();
-  s.applyEvent(ev('acc-1', 1, 'AccountOpened', { ownerId: USER, currency: 'EUR', initialBalance: 1000 }));
-  // Missed while away: a debit and its completion (the newest row has no balanceAfter).
-  s.mergeHistory('acc-1', [
-    { eventId: newUuid(), accountId: 'acc-1', version: 3, eventType: 'TransferCompleted', amount: 400, balanceAfter: null, commandId: newUuid(), timestamp: 't' },
-    { eventId: newUuid(), accountId: 'acc-1', version: 2, eventType: 'TransferDebited', amount: 400, balanceAfter: 600, commandId: newUuid(), timestamp: 't' },
-    { eventId: newUuid(), accountId: 'acc-1', version: 1, eventType: 'AccountOpened', amount: null, balanceAfter: 1000, commandId: newUuid(), timestamp: 't' },
+test('history rows come from events alone: one row per money movement, the same wording whichever way the events came', () => {
+  const transfer = newUuid();
+  const refused = newUuid();
+  const step = (e, correlationId) => ({ ...e, metadata: { ...e.metadata, correlationId } });
+  const log = [
+    ev('acc-1', 1, 'AccountOpened', { ownerId: USER, currency: 'EUR', initialBalance: 0 }),
+    ev('acc-1', 2, 'MoneyDeposited', { amount: 1000, balanceAfter: 1000, reference: 'Invoice 42' }),
+    step(ev('acc-1', 3, 'TransferDebited', { toAccountId: 'acc-2', amount: 300, currency: 'EUR', balanceAfter: 700 }), transfer),
+    step(ev('acc-1', 4, 'TransferCompleted', { toAccountId: 'acc-2', amount: 300 }), transfer),
+    step(ev('acc-1', 5, 'TransferDebited', { toAccountId: 'gone', amount: 100, currency: 'EUR', balanceAfter: 600 }), refused),
+    step(ev('acc-1', 6, 'TransferRefunded', { toAccountId: 'gone', amount: 100, balanceAfter: 700 }), refused),
+    ev('acc-1', 7, 'MoneyWithdrawn', { amount: 700, balanceAfter: 0 }),
+    ev('acc-1', 8, 'AccountClosed', {}),
+  ];
+  const expected = [
+    'Account closed',
+    'Withdrawal',
+    'Transfer refunded · to gone',
+    'Transfer to gone · refunded',
+    'Transfer to acc-2 · completed',
+    'Deposit · Invoice 42',
+    'Account opened',
+  ];
+  // Pushed live one by one (in another tab, the same) …
+  const live = new LedgerState();
+  for (const e of log) live.applyEvent(e);
+  assert.deepEqual(historyRows(live.events('acc-1')).map(rowText), expected);
+  // … or read from the event log after a reload, in any order, with duplicates: the same rows.
+  const reloaded = new LedgerState();
+  reloaded.mergeBalances([{ accountId: 'acc-1', ownerId: USER, currency: 'EUR', balance: 0, status: 'closed', version: 8 }]);
+  for (const e of [...log].reverse().concat(log.slice(2, 4))) reloaded.applyEvent(e);
+  assert.deepEqual(historyRows(reloaded.events('acc-1')).map(rowText), expected);
+  // The completion is no second transfer: one row for the transfer, marked completed.
+  const rows = historyRows(live.events('acc-1'));
+  assert.equal(rows.filter((r) => /acc-2/.test(rowText(r))).length, 1);
+  assert.deepEqual(rows.map((r) => `${r.sign}${r.amount ?? ''}`), ['', '−700', '+100', '−100', '−300', '+1000', '']);
+  assert.equal(historyRows(live.events('acc-1'), 3).length, 3, 'at most the rows asked for');
+});
+
+test('next-page links (RFC 8288) are followed for every page of balances, keeping minPosition', async () => {
+  assert.equal(nextLink('</projections/AccountBalances?after=acc-099&limit=100>; rel="next"'), '/projections/AccountBalances?after=acc-099&limit=100');
+  assert.equal(nextLink('<https://x/a>; rel="prev", </b?after=2>; rel="next"'), '/b?after=2');
+  assert.equal(nextLink(null), null);
+  assert.equal(nextLink('</a>; rel="prev"'), null);
+  const page = (items, next) => new Response(JSON.stringify({ items }), { status: 200, headers: { 'content-type': 'application/json', ...(next ? { link: `<${next}>; rel="next"` } : {}) } });
+  const item = (id) => ({ accountId: id, ownerId: USER, currency: 'EUR', balance: 1, status: 'open', version: 1 });
+  const { client, calls } = clientWith([
+    page([item('a'), item('b')], '/projections/AccountBalances?after=b&limit=2'),
+    page([item('c'), item('d')], '/projections/AccountBalances?after=d&limit=2'),
+    page([item('e')], null),
   ]);
-  assert.equal(s.accounts.get('acc-1').balance, 600);
-  assert.equal(s.accounts.get('acc-1').version, 3);
-  assert.equal(s.history('acc-1')[1].counterparty, undefined, 'read-model rows do not name the other account');
-  // The pushed event arriving later adds what only it knows, without moving the account.
-  const late = ev('acc-1', 2, 'TransferDebited', { toAccountId: 'acc-9', amount: 400, currency: 'EUR', balanceAfter: 600 });
-  assert.equal(s.applyEvent(late).applied, false);
-  assert.equal(s.history('acc-1')[1].counterparty, 'acc-9');
-  assert.equal(s.accounts.get('acc-1').balance, 600);
+  const r = await client.balances(7);
+  assert.equal(r.ok, true);
+  assert.deepEqual(r.body.items.map((i) => i.accountId), ['a', 'b', 'c', 'd', 'e']);
+  assert.deepEqual(calls.map((c) => c.url), [
+    '/projections/AccountBalances?minPosition=7',
+    '/projections/AccountBalances?after=b&limit=2&minPosition=7',
+    '/projections/AccountBalances?after=d&limit=2&minPosition=7',
+  ]);
+});
+
+// ---- wording, intents, sending, session ---------------------------------------
+
+test('toasts name the account, and both accounts of a transfer; the server\'s field names become the labels on screen', async () => {
+  const { commandLabel, outcomeText, fieldMessage, problemText, pendingText } = await import('../dist/wording.js');
+  assert.equal(commandLabel('deposit', { accountId: 'acc-1', amount: '5.00' }), 'Deposit of 5.00 into acc-1');
+  assert.equal(commandLabel('withdraw', { accountId: 'acc-1', amount: '5.00' }), 'Withdrawal of 5.00 from acc-1');
+  assert.equal(commandLabel('transfer', { fromAccountId: 'a', toAccountId: 'b', amount: '2.50' }), 'Transfer of 2.50 from a to b');
+  assert.equal(commandLabel('open-account', {}), 'Opening an account');
+  assert.equal(commandLabel('close-account', { accountId: 'a' }), 'Closing account a');
+  const env = (events, extra = {}) => ({ type: 'status', seq: 1, commandId: newUuid(), entityType: 'BankAccount', entityId: 'acc-1', status: 'succeeded', success: true, error: null, events, timestamp: 't', ...extra });
+  // From the events, so a tab that did not send the command names it as well.
+  assert.equal(outcomeText(env([ev('acc-1', 2, 'MoneyDeposited', { amount: 500, balanceAfter: 500 })])), 'Deposit of 5.00 into acc-1 succeeded');
+  assert.equal(outcomeText(env([ev('acc-1', 3, 'TransferCompleted', { toAccountId: 'acc-2', amount: 250 })])), 'Transfer of 2.50 from acc-1 to acc-2 succeeded');
+  const refused = env([], { status: 'rejected', success: false, error: { code: 'INSUFFICIENT_FUNDS', message: 'Insufficient funds' } });
+  assert.equal(outcomeText(refused, 'Withdrawal of 9.00 from acc-1'), 'Withdrawal of 9.00 from acc-1 rejected: Insufficient funds');
+  assert.equal(outcomeText(refused), 'A command on acc-1 rejected: Insufficient funds');
+  assert.equal(fieldMessage('toAccountId', 'must differ from fromAccountId'), 'To account must differ from the From account');
+  assert.equal(fieldMessage('amount', 'must have at most 2 fraction digits'), 'Amount must have at most 2 fraction digits');
+  assert.equal(fieldMessage('body', 'expected a JSON object'), 'The request expected a JSON object');
+  assert.equal(problemText({ title: 'The request is not valid', errors: [{ field: 'toAccountId', message: 'must differ from fromAccountId' }] }), 'To account must differ from the From account');
+  assert.equal(problemText({ title: 'Not found', detail: 'account a1 did not exist yet at that time' }), 'account a1 did not exist yet at that time');
+  for (const text of [problemText({ title: 'x', errors: [{ field: 'fromAccountId', message: 'must differ from toAccountId' }] })]) assert.doesNotMatch(text, /AccountId/);
+  const { CommandIntent } = await import('../dist/intents.js');
+  const a = new CommandIntent('deposit', { accountId: 'acc-1', amount: '1.00' }, 'Deposit', 'acc-1', 'f');
+  const b = new CommandIntent('deposit', { accountId: 'acc-1', amount: '1.00' }, 'Deposit', 'acc-1', 'g');
+  assert.equal(pendingText([a, b]), '2 pending');
+  b.set('retrying', { attempt: 3, maxAttempts: 9 });
+  assert.equal(pendingText([a, b]), 'retrying… (attempt 3 of 9)');
+  assert.equal(pendingText([]), '');
+});
+
+test('one intent, one command id: a repeated submit of an unchanged form is ignored, a change makes a new intent, a give-up is retried with the same id', async () => {
+  const { CommandIntent, IntentSlot, IntentBook } = await import('../dist/intents.js');
+  let fields = '5.00';
+  const slot = new IntentSlot(() => fields);
+  const make = (f) => new CommandIntent('deposit', { accountId: 'acc-1', amount: f }, `Deposit of ${f}`, 'acc-1', f);
+  const first = slot.take('deposit', make);
+  assert.equal(first.again, false);
+  assert.match(first.intent.commandId, UUID_V7_RE);
+  assert.equal(first.intent.body.commandId, first.intent.commandId);
+  assert.equal(slot.locked, true);
+  assert.equal(slot.take('deposit', make), null, 'a double click is the same intent');
+  assert.equal(slot.take('withdraw', make), null, 'the other button of the form too, while pending');
+  // Sending gave up: pressing again retries the same intent, with its id.
+  first.intent.set('unsent');
+  assert.equal(slot.locked, false);
+  const again = slot.take('deposit', make);
+  assert.equal(again.again, true);
+  assert.equal(again.intent, first.intent);
+  // The person changes the form: a new intent, while the old one may still be pending.
+  again.intent.set('accepted');
+  fields = '6.00';
+  assert.equal(slot.locked, false);
+  const second = slot.take('deposit', make);
+  assert.equal(second.again, false);
+  assert.notEqual(second.intent.commandId, first.intent.commandId);
+  // The book ends intents by their outcome and remembers whose they were.
+  const book = new IntentBook();
+  book.add(second.intent);
+  assert.equal(book.pending().length, 1);
+  assert.equal(book.finish(second.intent.commandId, 'succeeded'), second.intent);
+  assert.equal(second.intent.succeeded, true);
+  assert.equal(second.intent.phase, 'done');
+  assert.equal(book.pending().length, 0);
+  assert.equal(book.isOwn(second.intent.commandId), true);
+  assert.equal(book.isOwn(newUuid()), false);
+  assert.notEqual(slot.take('deposit', make), null, 'after the outcome the same form may submit again');
+});
+
+test('commands go over the socket when it is connected, and over HTTP with the same body when it cannot take them', async () => {
+  const { CommandSender } = await import('../dist/command-sender.js');
+  const accepted = { commandId: newCommandId(), status: 'accepted', statusUrl: '/commands/x' };
+  const body = withCommandId(buildAmountBody('acc-1', '1.00'), newCommandId());
+  const sent = [];
+  let answer = null;
+  const socket = { connectionState: 'connected', send: (f) => { sent.push(f); if (answer) queueMicrotask(() => sender.onFrame(answer(f))); return true; } };
+  const { client, calls } = clientWith([fakeResponse(503, PROBLEM_503, 'application/problem+json'), fakeResponse(202, accepted), fakeResponse(202, accepted)]);
+  const sender = new CommandSender({ api: client, socket: () => socket, useSocket: true, answerMs: 50 });
+  // Accepted on the socket: no HTTP at all.
+  answer = (f) => ({ type: 'accepted', requestId: f.requestId, commandId: f.body.commandId, statusUrl: '/commands/x' });
+  assert.deepEqual(await sender.send('deposit', body), { ok: true, via: 'socket' });
+  assert.equal(calls.length, 0);
+  assert.equal(checkFrame(answer(sent[0])), null);
+  assert.deepEqual(sent[0], { type: 'command', command: 'deposit', body, requestId: `cmd:${body.commandId}` });
+  // The command API is unavailable behind the socket: HTTP takes over, same body, and the attempts count on.
+  answer = (f) => ({ type: 'error', requestId: f.requestId, code: 'UNAVAILABLE', message: 'the command API did not answer; nothing was queued, try again' });
+  const progress = [];
+  assert.deepEqual(await sender.send('deposit', body, { onProgress: (p) => progress.push(`${p.attempt}/${p.maxAttempts}`) }), { ok: true, via: 'http' });
+  assert.deepEqual(progress, ['2/7', '3/7']);
+  assert.equal(calls.length, 2);
+  for (const c of calls) assert.equal(c.init.body, JSON.stringify(body));
+  // No answer in time (the socket died quietly): HTTP again.
+  answer = null;
+  assert.deepEqual(await sender.send('deposit', body), { ok: true, via: 'http' });
+  // Refused as invalid on the socket: not sent again anywhere.
+  answer = (f) => ({ type: 'error', requestId: f.requestId, code: 'INVALID_COMMAND', message: 'the command is not valid', errors: [{ field: 'amount', message: 'must be greater than zero' }] });
+  const refused = await sender.send('deposit', body);
+  assert.equal(refused.kind, 'refused');
+  assert.equal(refused.code, 'INVALID_COMMAND');
+  assert.equal(calls.length, 3);
+  // A late answer to a frame HTTP took over from is swallowed, not shown.
+  assert.equal(sender.onFrame({ type: 'accepted', requestId: 'cmd:late', commandId: newUuid(), statusUrl: '/x' }), true);
+  assert.equal(sender.onFrame({ type: 'error', code: 'INVALID_FRAME', message: 'x' }), false);
+});
+
+test('the token is renewed a quarter of its life before it ends (at most 5 minutes before)', async () => {
+  const { renewDelay, tokenTimes, tokenExpired } = await import('../dist/session.js');
+  const jwt = (payload) => `h.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.s`;
+  const now = 1_000_000_000_000;
+  const eightHours = jwt({ sub: 'alice', iat: now / 1000, exp: now / 1000 + 8 * 3600 });
+  assert.deepEqual(tokenTimes(eightHours), { expiresAt: now + 8 * 3600_000, issuedAt: now });
+  assert.equal(renewDelay(eightHours, now), 8 * 3600_000 - 5 * 60_000);
+  const short = jwt({ sub: 'alice', iat: now / 1000, exp: now / 1000 + 20 });
+  assert.equal(renewDelay(short, now), 15_000);
+  assert.equal(renewDelay(short, now + 19_000), 0, 'late: at once');
+  assert.equal(tokenExpired(short, now + 19_999), false);
+  assert.equal(tokenExpired(short, now + 20_000), true);
+  assert.equal(tokenTimes('not-a-jwt'), null);
+  assert.equal(renewDelay('a.b.c'), null);
+});
+
+test('read-model states and lag in words', async () => {
+  const { projectionState, lagText } = await import('../dist/projections-panel.js');
+  const live = { name: 'AccountBalances', status: 'live', checkpoint: 10, eventsApplied: 10, lag: 0, lastUpdated: null };
+  assert.equal(projectionState(live), 'live');
+  assert.equal(lagText(live), 'up to date');
+  assert.equal(lagText({ ...live, lag: 3 }), '3 events behind');
+  assert.equal(lagText({ ...live, lag: null }), 'unknown');
+  assert.equal(projectionState({ ...live, status: 'rebuilding', rebuild: { phase: 'replaying', replayed: 40, head: 160 } }), 'rebuilding 25 % (replaying): 40 of 160 events');
+  assert.equal(projectionState({ ...live, status: 'rebuilding', rebuild: { phase: 'replaying', replayed: 0, head: null } }), 'rebuilding (replaying)');
+  assert.equal(projectionState({ ...live, status: 'unreachable' }), 'unreachable');
 });

@@ -37,7 +37,7 @@ function dropDatabase(name) {
 }
 
 /**
- * @param {{ chaos?: number, name?: string }} opts
+ * @param {{ chaos?: number, name?: string, env?: Record<string, string> }} opts
  * @returns {Promise<{ baseUrl: string, prefix: string, db: string, logPath: string, stop: () => Promise<void> }>}
  */
 export async function startBackend(opts = {}) {
@@ -69,6 +69,7 @@ export async function startBackend(opts = {}) {
     JWT_SECRET: 'test',
     WEB_DIR: DIST_DIR,
     RUST_LOG: process.env.RUST_LOG || 'info',
+    ...(opts.env ?? {}),
   };
   if (opts.chaos !== undefined) env.CHAOS_FAILURE_RATE = String(opts.chaos);
   else delete env.CHAOS_FAILURE_RATE;

@@ -3,7 +3,7 @@
 // against the contracts.
 import { chromium } from 'playwright-core';
 import { randomBytes } from 'node:crypto';
-import { check, checkFrame, REQUEST_SCHEMA } from './schemas.mjs';
+import { check, checkClientFrame, checkFrame, REQUEST_SCHEMA } from './schemas.mjs';
 
 export const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
@@ -21,7 +21,20 @@ export function uniqueId(prefix) {
   return `${prefix}${randomBytes(4).toString('hex')}`;
 }
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** The app mints a UUID v7 per user intent and sends it as the body's `commandId`. */
+export const UUID_V7_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+
+/** Checks what every command body must carry, however it is sent; returns a list of problems. */
+function commandBodyProblems(where, body) {
+  const out = [];
+  for (const field of ['amount', 'initialBalance']) {
+    if (body && field in body && typeof body[field] !== 'string') {
+      out.push(`${where}: ${field} must be sent as a string, got ${JSON.stringify(body[field])}`);
+    }
+  }
+  if (!UUID_V7_RE.test(body?.commandId ?? '')) out.push(`${where}: commandId is not a UUID v7: ${body?.commandId}`);
+  return out;
+}
 
 /**
  * Instruments a page. `allowConsole` lists regexes of browser-made console
@@ -31,9 +44,16 @@ export function instrument(page, { allowConsole = [] } = {}) {
   const rec = {
     consoleErrors: [],
     violations: [],
+    /** Frames received on the app's sockets. */
     frames: [],
+    /** Frames the app sent on its sockets. */
+    sent: [],
+    /** Command POSTs. */
     requests: [],
+    /** Answers to command POSTs. */
     responses: [],
+    /** Every command the app sent, either way: { via: 'http' | 'socket', name, body, commandId }. */
+    commands: [],
     pendingChecks: [],
   };
   page.on('console', (msg) => {
@@ -60,12 +80,10 @@ export function instrument(page, { allowConsole = [] } = {}) {
     }
     const err = check(schema, parsed);
     if (err) rec.violations.push(`request ${url.pathname}: ${err}`);
-    for (const field of ['amount', 'initialBalance']) {
-      if (field in parsed && typeof parsed[field] !== 'string') {
-        rec.violations.push(`request ${url.pathname}: ${field} must be sent as a string, got ${JSON.stringify(parsed[field])}`);
-      }
-    }
-    if (!UUID_RE.test(headers['idempotency-key'] ?? '')) rec.violations.push(`request ${url.pathname}: Idempotency-Key is not a UUID: ${headers['idempotency-key']}`);
+    rec.violations.push(...commandBodyProblems(`request ${url.pathname}`, parsed));
+    // The id is the body's commandId; an Idempotency-Key beside it would be a second, different id.
+    if ('idempotency-key' in headers) rec.violations.push(`request ${url.pathname}: Idempotency-Key sent beside commandId`);
+    rec.commands.push({ via: 'http', name: url.pathname.slice('/commands/'.length), body: parsed, commandId: parsed.commandId });
     if (!/^Bearer \S+$/.test(headers.authorization ?? '')) rec.violations.push(`request ${url.pathname}: no Bearer token`);
     if (!/^application\/json/.test(headers['content-type'] ?? '')) rec.violations.push(`request ${url.pathname}: Content-Type ${headers['content-type']}`);
   });
@@ -97,6 +115,22 @@ export function instrument(page, { allowConsole = [] } = {}) {
   });
 
   page.on('websocket', (ws) => {
+    ws.on('framesent', ({ payload }) => {
+      let frame;
+      try {
+        frame = JSON.parse(typeof payload === 'string' ? payload : payload.toString('utf8'));
+      } catch {
+        rec.violations.push(`sent frame is not JSON: ${String(payload).slice(0, 200)}`);
+        return;
+      }
+      rec.sent.push(frame);
+      const err = checkClientFrame(frame);
+      if (err) rec.violations.push(`sent frame: ${err}`);
+      if (frame.type === 'command') {
+        rec.violations.push(...commandBodyProblems(`command frame ${frame.command}`, frame.body));
+        rec.commands.push({ via: 'socket', name: frame.command, body: frame.body, commandId: frame.body?.commandId });
+      }
+    });
     ws.on('framereceived', ({ payload }) => {
       let frame;
       try {
@@ -136,13 +170,44 @@ export async function waitFor(fn, what, timeoutMs = 10_000, intervalMs = 50) {
   }
 }
 
+/** Command ids the server accepted for a page, over HTTP (202) or the socket (`accepted` frames). */
+export async function acceptedIds(rec) {
+  await Promise.all(rec.pendingChecks);
+  return [
+    ...rec.responses.filter((r) => r.status === 202).map((r) => r.body.commandId),
+    ...rec.frames.filter((f) => f.type === 'accepted').map((f) => f.commandId),
+  ];
+}
+
+/** Page init script: commands over HTTP only (for tests about HTTP retries). */
+export function httpCommandsOnly(ctxOrPage, extra = {}) {
+  return ctxOrPage.addInitScript((cfg) => {
+    window.LEDGERLINE_CONFIG = { ...(window.LEDGERLINE_CONFIG ?? {}), socketCommands: false, ...cfg };
+  }, extra);
+}
+
 // ---- page helpers -------------------------------------------------------
 
+/**
+ * Opens the app signed in as userId. The sign-in is shared by the tabs of a
+ * browser context: a tab of a context already signed in as userId is
+ * signed in as soon as it opens.
+ */
 export async function signIn(page, baseUrl, userId) {
   await page.goto(baseUrl + '/');
-  await page.getByTestId('login-user').fill(userId);
-  await page.getByTestId('login-submit').click();
+  await waitFor(async () => (await page.getByTestId('login-user').isVisible()) || (await page.getByTestId('logout').isVisible()), 'the sign-in form or the app');
+  if (await page.getByTestId('logout').isVisible()) {
+    if ((await page.getByTestId('current-user').textContent()) !== userId) {
+      await page.getByTestId('logout').click();
+      await page.getByTestId('login-user').waitFor({ state: 'visible' });
+    }
+  }
+  if (await page.getByTestId('login-user').isVisible()) {
+    await page.getByTestId('login-user').fill(userId);
+    await page.getByTestId('login-submit').click();
+  }
   await page.getByTestId('logout').waitFor({ state: 'visible' });
+  await waitFor(async () => (await page.getByTestId('current-user').textContent()) === userId, `signed in as ${userId}`);
   await waitFor(async () => (await connectionText(page)) === 'connected', 'connection "connected"', 15_000);
 }
 

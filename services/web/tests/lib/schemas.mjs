@@ -22,6 +22,9 @@ export const SCHEMA_FILES = [
   'welcome-frame.json',
   'heartbeat-frame.json',
   'error-frame.json',
+  'accepted-frame.json',
+  'refreshed-frame.json',
+  'client-frame.json',
 ];
 
 function makeAjv() {
@@ -80,6 +83,8 @@ export const FRAME_SCHEMA = {
   event: 'event-frame.json',
   heartbeat: 'heartbeat-frame.json',
   error: 'error-frame.json',
+  accepted: 'accepted-frame.json',
+  refreshed: 'refreshed-frame.json',
 };
 
 /** Validates one server frame by its type; null when valid. */
@@ -87,4 +92,24 @@ export function checkFrame(frame) {
   const file = FRAME_SCHEMA[frame?.type];
   if (!file) return `unknown frame type ${JSON.stringify(frame?.type)}: ${JSON.stringify(frame).slice(0, 200)}`;
   return check(file, frame);
+}
+
+/** Command names a `command` frame may carry, by the HTTP route whose body it takes. */
+export function requestSchemaOf(commandName) {
+  return REQUEST_SCHEMA[`/commands/${commandName}`];
+}
+
+/**
+ * Validates one frame the client sent: the frame against client-frame.json
+ * and, for a command, its body against that command's request schema.
+ */
+export function checkClientFrame(frame) {
+  const err = check('client-frame.json', frame);
+  if (err) return err;
+  if (frame.type === 'command') {
+    const schema = requestSchemaOf(frame.command);
+    if (!schema) return `command frame names an unknown command ${JSON.stringify(frame.command)}`;
+    return check(schema, frame.body);
+  }
+  return null;
 }
