@@ -160,9 +160,7 @@ async fn main() -> anyhow::Result<()> {
         let Some(last) = page.last() else { break };
         after = last.global_position;
         let mut tx = balances.begin().await?;
-        for event in &page {
-            projector.apply(&mut tx, event).await?;
-        }
+        projector.apply(&mut tx, &page).await?;
         tx.commit().await?;
         applied += page.len() as i64;
     }
@@ -185,7 +183,9 @@ async fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     for event in &page {
         let mut tx = balances.begin().await?;
-        projector.apply(&mut tx, event).await?;
+        projector
+            .apply(&mut tx, std::slice::from_ref(event))
+            .await?;
         tx.commit().await?;
     }
     let per_event = t.elapsed();

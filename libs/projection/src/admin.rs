@@ -14,7 +14,7 @@ use ledgerline_runtime::Shutdown;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::rebuild::{RebuildOutcome, RebuildProgress};
+use crate::rebuild_board::{RebuildOutcome, RebuildProgress};
 use crate::{Projector, ReadModelDb, projection_status};
 
 /// The read models the admin routes know (`Projector::NAME` of each

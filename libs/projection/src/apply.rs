@@ -1,26 +1,20 @@
-//! Applying events to a read model: many in one transaction (a live batch,
-//! a replay page), or one event per transaction (the fallback when a batch
-//! fails). Either way the per-account version skips duplicates and detects
-//! gaps, and the checkpoint moves in the same transaction as the update.
+//! The one way events reach a read model — a live batch, a single event
+//! retried on its own (a batch of one), a page replayed from the event
+//! store: in one transaction, duplicates skipped by their account's
+//! version, a gap healed from the event store before the event after it,
+//! the projector's set-based [`Projector::apply`], the accounts' versions
+//! and the checkpoint written before the commit.
+
+use std::collections::BTreeSet;
 
 use ledgerline_bus::Bus;
 use ledgerline_contracts::EventEnvelope;
 use sqlx::{PgConnection, PgPool};
 
-use crate::Projector;
-use crate::checkpoint::{
-    advance_checkpoint, advance_version, advance_versions, seen_version, seen_versions,
-};
+use crate::checkpoint::{advance_checkpoint, advance_versions, seen_versions};
+use crate::heal::{GapError, missing_before};
+use crate::projector::Projector;
 use crate::read_model::enter_gate;
-
-pub(crate) enum Applied {
-    Done,
-    Duplicate,
-    /// An earlier version of the account has not arrived yet.
-    Gap {
-        seen: i64,
-    },
-}
 
 /// What one transaction applied: the checkpoint moves by this, once, just
 /// before the commit.
@@ -32,131 +26,46 @@ pub(crate) struct Tally {
     pub position: i64,
 }
 
-impl Tally {
-    fn add(&mut self, event: &EventEnvelope) {
-        self.events += 1;
-        self.position = self.position.max(event.global_position);
-    }
-
-    /// Writes the checkpoint, if anything was applied.
-    pub(crate) async fn record<P: Projector>(
-        &self,
-        tx: &mut PgConnection,
-    ) -> Result<(), sqlx::Error> {
-        match self.events {
-            0 => Ok(()),
-            n => advance_checkpoint(tx, P::NAME, n, self.position).await,
-        }
-    }
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ApplyError {
+    #[error(transparent)]
+    Gap(#[from] GapError),
+    #[error("applying events: {0}")]
+    Sql(#[from] sqlx::Error),
 }
 
-/// Applies one event inside the caller's transaction, unless it is a
-/// duplicate or comes after a gap; the caller records the checkpoint.
-async fn apply_in_tx<P: Projector>(
-    tx: &mut PgConnection,
-    projector: &P,
-    event: &EventEnvelope,
-    tally: &mut Tally,
-) -> Result<Applied, sqlx::Error> {
-    let seen = seen_version(tx, event.aggregate_id.as_str()).await?;
-    if event.version <= seen {
-        return Ok(Applied::Duplicate);
-    }
-    if event.version > seen + 1 {
-        return Ok(Applied::Gap { seen });
-    }
-    projector.apply(tx, event).await?;
-    advance_version(tx, event.aggregate_id.as_str(), event.version).await?;
-    tally.add(event);
-    Ok(Applied::Done)
-}
-
-/// One event, one transaction. `gate` names the live schema whose switch
-/// gate the write holds (a shadow being rebuilt has no gate).
-pub(crate) async fn apply_once<P: Projector>(
+/// Applies `events` in one transaction of their own on `pool` and commits.
+/// `gate` names the live schema whose switch gate the write holds (a shadow
+/// being rebuilt has none). Nothing is written unless all of it is.
+pub(crate) async fn commit_events<P: Projector>(
+    bus: &Bus,
     pool: &PgPool,
     gate: Option<&str>,
     projector: &P,
-    event: &EventEnvelope,
-) -> Result<Applied, sqlx::Error> {
+    events: &[EventEnvelope],
+) -> Result<Tally, ApplyError> {
     let mut tx = pool.begin().await?;
     if let Some(schema) = gate {
         enter_gate(&mut tx, schema).await?;
     }
-    let mut tally = Tally::default();
-    let applied = apply_in_tx(&mut tx, projector, event, &mut tally).await?;
-    if matches!(applied, Applied::Done) {
-        tally.record::<P>(&mut tx).await?;
-        tx.commit().await?;
-    }
-    Ok(applied)
+    let tally = apply_events(bus, &mut tx, projector, events).await?;
+    tx.commit().await?;
+    Ok(tally)
 }
 
-/// Versions `seen + 1 .. event.version` of the account, read from the event
-/// store through its owner (a publish lost between the processor's commit
-/// and JetStream).
-pub(crate) async fn missing_before(
-    bus: &Bus,
-    event: &EventEnvelope,
-    seen: i64,
-) -> Result<Vec<EventEnvelope>, String> {
-    let missing = event.version - seen - 1;
-    tracing::info!(account = %event.aggregate_id, seen, got = event.version, "gap; healing from the event store");
-    let earlier = bus
-        .account_events(&event.aggregate_id, seen, missing)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(earlier
-        .into_iter()
-        .filter(|e| e.version < event.version)
-        .collect())
-}
-
-/// Applies the event, healing a gap before it first (each step its own
-/// transaction).
-pub(crate) async fn apply_healing<P: Projector>(
-    bus: &Bus,
-    pool: &PgPool,
-    gate: Option<&str>,
-    projector: &P,
-    event: &EventEnvelope,
-) -> Result<Applied, String> {
-    match apply_once(pool, gate, projector, event).await {
-        Ok(Applied::Gap { seen }) => {
-            for earlier in missing_before(bus, event, seen).await? {
-                apply_once(pool, gate, projector, &earlier)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-            apply_once(pool, gate, projector, event)
-                .await
-                .map_err(|e| e.to_string())
-        }
-        other => other.map_err(|e| e.to_string()),
-    }
-}
-
-/// Applies events in order inside one transaction, healing gaps from the
-/// event store, and moves the checkpoint once for all of them. Returns what
-/// changed the read model. The accounts' versions are read (and locked) in
-/// one statement and written back in one; duplicates are dropped and gaps
-/// filled in memory, and the projector applies the rest with
-/// [`Projector::apply_all`]. A gap that cannot be healed fails the whole
-/// batch (the caller rolls back).
-pub(crate) async fn apply_batch_in_tx<P: Projector>(
+/// Applies events in order inside the caller's transaction and moves the
+/// checkpoint once for all of them. The accounts' versions are read (and
+/// locked) in one statement and written back in one; duplicates are
+/// dropped and gaps filled in memory, and the projector applies the rest.
+/// A gap that cannot be healed fails the whole call (the caller rolls back).
+async fn apply_events<P: Projector>(
     bus: &Bus,
     tx: &mut PgConnection,
     projector: &P,
     events: &[EventEnvelope],
-) -> Result<Tally, String> {
-    let sql = |e: sqlx::Error| e.to_string();
-    let ids: Vec<String> = events
-        .iter()
-        .map(|e| e.aggregate_id.as_str().to_owned())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let mut seen = seen_versions(tx, &ids).await.map_err(sql)?;
+) -> Result<Tally, ApplyError> {
+    let ids: Vec<String> = accounts(events).map(str::to_owned).collect();
+    let mut seen = seen_versions(tx, &ids).await?;
     let mut next: Vec<EventEnvelope> = Vec::with_capacity(events.len());
     for event in events {
         let id = event.aggregate_id.as_str();
@@ -164,20 +73,8 @@ pub(crate) async fn apply_batch_in_tx<P: Projector>(
         if event.version <= at {
             continue;
         }
-        let mut last = at;
         if event.version > at + 1 {
-            for earlier in missing_before(bus, event, at).await? {
-                if earlier.version == last + 1 {
-                    last = earlier.version;
-                    next.push(earlier);
-                }
-            }
-            if event.version != last + 1 {
-                return Err(format!(
-                    "{} v{} still follows a gap after v{last}",
-                    event.aggregate_id, event.version
-                ));
-            }
+            next.extend(missing_before(bus, event, at).await?);
         }
         seen.insert(id.to_owned(), event.version);
         next.push(event.clone());
@@ -186,18 +83,25 @@ pub(crate) async fn apply_batch_in_tx<P: Projector>(
     if next.is_empty() {
         return Ok(tally);
     }
-    projector.apply_all(tx, &next).await.map_err(sql)?;
-    let changed: Vec<(String, i64)> = next
-        .iter()
-        .map(|e| e.aggregate_id.as_str())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
+    projector.apply(tx, &next).await?;
+    let changed: Vec<(String, i64)> = accounts(&next)
         .filter_map(|id| seen.get(id).map(|v| (id.to_owned(), *v)))
         .collect();
-    advance_versions(tx, &changed).await.map_err(sql)?;
+    advance_versions(tx, &changed).await?;
     for event in &next {
-        tally.add(event);
+        tally.events += 1;
+        tally.position = tally.position.max(event.global_position);
     }
-    tally.record::<P>(tx).await.map_err(sql)?;
+    advance_checkpoint(tx, P::NAME, tally.events, tally.position).await?;
     Ok(tally)
+}
+
+/// The accounts `events` belong to, each once, sorted (the order rows are
+/// locked in).
+fn accounts(events: &[EventEnvelope]) -> impl Iterator<Item = &str> {
+    events
+        .iter()
+        .map(|e| e.aggregate_id.as_str())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
 }

@@ -1,26 +1,26 @@
-//! Batched writing, for every projector: the events a pull consumer has
-//! within [`LINGER`] of the first, up to [`BATCH_SIZE`], go into one transaction together with the
-//! checkpoint, in delivery order, and are acked only after the commit (a
-//! crash before it leaves them unacked, so they are redelivered). A
-//! redelivered event is skipped by its account's version; a gap is healed
-//! from the event store inside the same transaction. A batch that fails is
-//! rolled back and applied again one event per transaction, so one bad
-//! event holds back only itself (and its account's later events).
+//! What the live projector does with the deliveries in hand: the events a
+//! pull consumer has within [`LINGER`] of the first, up to [`BATCH_SIZE`],
+//! go into one transaction together with the checkpoint, in delivery order
+//! (see [`crate::apply`]), and are acked only after the commit (a crash
+//! before it leaves them unacked, so they are redelivered and skipped as
+//! duplicates). A batch that fails is rolled back and each of its events
+//! applied again as a batch of one, so one bad event holds back only itself
+//! (and its account's later events): it is NAKed, the others acked.
+//!
+//! [`LINGER`]: crate::tuning::LINGER
+//! [`BATCH_SIZE`]: crate::tuning::BATCH_SIZE
 
+use async_nats::jetstream::AckKind;
 use futures::future::join_all;
 use ledgerline_bus::{Bus, Delivery};
 use ledgerline_contracts::EventEnvelope;
 use tracing::{Instrument, Span};
 
-use crate::apply::{Tally, apply_batch_in_tx};
-use crate::read_model::enter_gate;
-use crate::runner::{apply_and_settle, count_applied, decode};
-use crate::{Projector, ReadModelDb};
-
-/// Most events written in one transaction.
-pub const BATCH_SIZE: usize = 256;
-/// How long the first event of a batch waits for others to join it.
-pub const LINGER: std::time::Duration = std::time::Duration::from_millis(20);
+use crate::apply::{ApplyError, Tally, commit_events};
+use crate::heal::GapError;
+use crate::projector::Projector;
+use crate::read_model::ReadModelDb;
+use crate::tuning::{FAULT_RETRY, GAP_RETRY};
 
 pub(crate) async fn handle_batch<P: Projector>(
     bus: &Bus,
@@ -53,37 +53,73 @@ pub(crate) async fn handle_batch<P: Projector>(
         })
         .collect();
     // The spans stay open over the batch's transaction and end with it.
-    match write_batch(bus, db, projector, &events).await {
-        Ok(tally) => {
-            // After the commit, never before: an unacked event comes back.
-            let _ = join_all(decoded.iter().map(|(delivery, _)| delivery.ack())).await;
-            if tally.events > 0 {
-                count_applied::<P>(tally.events.unsigned_abs(), tally.position);
-            }
-        }
+    match write::<P>(bus, db, projector, &events).await {
+        Ok(tally) => acked::<P>(decoded.iter().map(|(delivery, _)| delivery), tally).await,
         Err(error) => {
             tracing::warn!(%error, projection = P::NAME, events = decoded.len(), "batch failed; applying its events one by one");
             for ((delivery, event), span) in decoded.iter().zip(spans) {
-                apply_and_settle(bus, db, projector, delivery, event)
-                    .instrument(span)
-                    .await;
+                let one = std::slice::from_ref(event);
+                async {
+                    match write::<P>(bus, db, projector, one).await {
+                        Ok(tally) => acked::<P>([delivery], tally).await,
+                        Err(error) => retry_later::<P>(delivery, event, &error).await,
+                    }
+                }
+                .instrument(span)
+                .await;
             }
         }
     }
 }
 
-/// One transaction: the switch gate (shared), the events, the checkpoint.
-pub(crate) async fn write_batch<P: Projector>(
+/// One transaction on the live read model, holding its switch gate.
+async fn write<P: Projector>(
     bus: &Bus,
     db: &ReadModelDb,
     projector: &P,
     events: &[EventEnvelope],
-) -> Result<Tally, String> {
-    let mut tx = db.pool().begin().await.map_err(|e| e.to_string())?;
-    enter_gate(&mut tx, db.schema())
-        .await
-        .map_err(|e| e.to_string())?;
-    let tally = apply_batch_in_tx(bus, &mut tx, projector, events).await?;
-    tx.commit().await.map_err(|e| e.to_string())?;
-    Ok(tally)
+) -> Result<Tally, ApplyError> {
+    commit_events(bus, &db.pool(), Some(db.schema()), projector, events).await
+}
+
+/// Acks what was committed — after the commit, never before: an unacked
+/// event comes back.
+async fn acked<'a, P: Projector>(deliveries: impl IntoIterator<Item = &'a Delivery>, tally: Tally) {
+    let _ = join_all(deliveries.into_iter().map(Delivery::ack)).await;
+    if tally.events > 0 {
+        metrics::counter!("ledgerline_projection_events_total", "projection" => P::NAME)
+            .increment(tally.events.unsigned_abs());
+        metrics::gauge!("ledgerline_projection_position", "projection" => P::NAME)
+            .set(tally.position as f64);
+    }
+}
+
+/// NAKs an event that could not be applied on its own: it comes back
+/// later — soon when it only waits for the store to hold the versions
+/// before it, a little later after a fault.
+async fn retry_later<P: Projector>(delivery: &Delivery, event: &EventEnvelope, error: &ApplyError) {
+    let delay = match error {
+        ApplyError::Gap(GapError::NotYet { last, .. }) => {
+            tracing::info!(account = %event.aggregate_id, seen = last, got = event.version, projection = P::NAME, "gap not healed yet; retrying");
+            GAP_RETRY
+        }
+        _ => {
+            tracing::warn!(%error, projection = P::NAME, "cannot apply event; will retry");
+            FAULT_RETRY
+        }
+    };
+    let _ = delivery.ack_with(AckKind::Nak(Some(delay))).await;
+}
+
+/// Decodes a delivery; an undecodable one is terminated (a buggy publisher
+/// must not stop the read model).
+async fn decode<P: Projector>(delivery: &Delivery) -> Option<EventEnvelope> {
+    match serde_json::from_slice(&delivery.payload) {
+        Ok(e) => Some(e),
+        Err(error) => {
+            tracing::warn!(%error, subject = %delivery.subject, projection = P::NAME, "undecodable event terminated");
+            let _ = delivery.ack_with(AckKind::Term).await;
+            None
+        }
+    }
 }

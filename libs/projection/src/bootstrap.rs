@@ -1,25 +1,14 @@
 //! Starting a new read model from the event store rather than from the
 //! beginning of the event stream (which keeps only days of events).
 
-use std::time::Duration;
-
 use ledgerline_bus::Bus;
 use ledgerline_runtime::Shutdown;
 use time::OffsetDateTime;
 
 use crate::runner::run_projector_from;
 use crate::store_pages::{Patience, head_within, replay_to};
+use crate::tuning::{BOOTSTRAP_OVERLAP, BOOTSTRAP_PAGE_RETRIES, BOOTSTRAP_PATIENCE};
 use crate::{Projector, ReadModelDb, projection_status};
-
-/// The replay holds every event committed before the bootstrap began (it
-/// catches up with the head read after that moment); the stream is followed
-/// from this long before, to cover clock skew between this process and the
-/// NATS server. What both deliver is skipped as a duplicate.
-const OVERLAP: Duration = Duration::from_secs(60);
-/// How long to wait for the command processor (and the store's safe
-/// high-water mark) before giving up on the bootstrap and replaying the
-/// stream from its beginning instead.
-const PATIENCE: Duration = Duration::from_secs(30);
 
 /// Like [`crate::run_projector`], but a read model that has never applied
 /// an event, and whose consumer does not exist yet, first replays the event
@@ -52,9 +41,7 @@ async fn bootstrap<P: Projector>(
     let started = OffsetDateTime::now_utc();
     let mut replayed = 0;
     let caught_up = async {
-        let head = head_within(bus, PATIENCE).await?;
-        // A processor that does not serve event-log pages at all (an older
-        // version) is given up on quickly: the stream is replayed instead.
+        let head = head_within(bus, BOOTSTRAP_PATIENCE).await?;
         replay_to(
             bus,
             &db.pool(),
@@ -62,8 +49,8 @@ async fn bootstrap<P: Projector>(
             0,
             head,
             Patience {
-                wait: PATIENCE,
-                page_retries: 2,
+                wait: BOOTSTRAP_PATIENCE,
+                page_retries: BOOTSTRAP_PAGE_RETRIES,
             },
             |_, n| replayed += n,
         )
@@ -77,7 +64,7 @@ async fn bootstrap<P: Projector>(
                 position,
                 "bootstrapped from the event store"
             );
-            Some(started - OVERLAP)
+            Some(started - BOOTSTRAP_OVERLAP)
         }
         Err(error) => {
             tracing::warn!(%error, projection = P::NAME, "cannot bootstrap from the event store; replaying the stream");

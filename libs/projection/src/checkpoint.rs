@@ -1,3 +1,8 @@
+//! The read model's own bookkeeping, in its schema: the last version
+//! applied of each account and the projection's checkpoint.
+
+use std::collections::HashMap;
+
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
@@ -23,25 +28,14 @@ pub async fn ensure_checkpoint_tables(pool: &PgPool) -> Result<(), sqlx::Error> 
     .map(|_| ())
 }
 
-pub(crate) async fn seen_version(
-    tx: &mut PgConnection,
-    aggregate_id: &str,
-) -> Result<i64, sqlx::Error> {
-    let version: Option<i64> = sqlx::query_scalar(
-        "SELECT version FROM projected_versions WHERE aggregate_id = $1 FOR UPDATE",
-    )
-    .bind(aggregate_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    Ok(version.unwrap_or(0))
-}
-
-/// [`seen_version`] of many accounts in one statement (locked the same
-/// way); `aggregate_ids` sorted, so two writers lock in the same order.
+/// The last version applied of each account (absent: none yet), read in
+/// one statement and locked until the transaction ends, so a concurrent
+/// writer of the same accounts waits; `aggregate_ids` sorted, so two
+/// writers lock in the same order.
 pub(crate) async fn seen_versions(
     tx: &mut PgConnection,
     aggregate_ids: &[String],
-) -> Result<std::collections::HashMap<String, i64>, sqlx::Error> {
+) -> Result<HashMap<String, i64>, sqlx::Error> {
     let rows: Vec<(String, i64)> = sqlx::query_as(
         // One index probe per id, locked in the ids' (sorted) order; the
         // `LIMIT` keeps the planner from a join that could scan the table.
@@ -55,7 +49,7 @@ pub(crate) async fn seen_versions(
     Ok(rows.into_iter().collect())
 }
 
-/// [`advance_version`] of many accounts in one statement.
+/// Records that each account's event `version` is applied, in one statement.
 pub(crate) async fn advance_versions(
     tx: &mut PgConnection,
     versions: &[(String, i64)],
@@ -72,23 +66,6 @@ pub(crate) async fn advance_versions(
             .collect::<Vec<_>>(),
     )
     .bind(versions.iter().map(|(_, v)| *v).collect::<Vec<_>>())
-    .execute(&mut *tx)
-    .await
-    .map(|_| ())
-}
-
-/// Records that the account's event `version` is applied.
-pub(crate) async fn advance_version(
-    tx: &mut PgConnection,
-    aggregate_id: &str,
-    version: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO projected_versions (aggregate_id, version) VALUES ($1, $2)
-         ON CONFLICT (aggregate_id) DO UPDATE SET version = EXCLUDED.version",
-    )
-    .bind(aggregate_id)
-    .bind(version)
     .execute(&mut *tx)
     .await
     .map(|_| ())
@@ -123,6 +100,12 @@ pub struct ProjectionStatus {
     pub events: i64,
     #[serde(with = "time::serde::rfc3339::option")]
     pub updated_at: Option<OffsetDateTime>,
+}
+
+/// Store head − checkpoint, never negative (the head may have been read
+/// before the checkpoint moved on).
+pub fn lag(head: i64, checkpoint: i64) -> i64 {
+    head.saturating_sub(checkpoint).max(0)
 }
 
 pub async fn projection_status(pool: &PgPool, name: &str) -> Result<ProjectionStatus, sqlx::Error> {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use ledgerline_bus::Bus;
 use ledgerline_runtime::{Readiness, Shutdown};
 
-use crate::{Projector, ReadModelDb, projection_status, store_head};
+use crate::{Projector, ReadModelDb, lag, projection_status, store_head};
 
 /// How often the gauges are refreshed once both are known.
 const EVERY: Duration = Duration::from_secs(5);
@@ -18,12 +18,6 @@ const EVERY: Duration = Duration::from_secs(5);
 /// answering, yet); after that, every [`EVERY`] whatever the answer.
 const UNTIL_KNOWN: Duration = Duration::from_millis(500);
 const START_UP: Duration = Duration::from_secs(30);
-
-/// Store head − checkpoint, never negative (the head may have been read
-/// before the checkpoint moved on).
-pub fn lag(head: i64, checkpoint: i64) -> i64 {
-    head.saturating_sub(checkpoint).max(0)
-}
 
 /// Keeps `ledgerline_projection_lag_events{projection}` (store head −
 /// checkpoint; left as it was while the command processor does not say its

@@ -4,31 +4,46 @@
 //! loses nothing. Also: bootstrapping a new read model from the event
 //! store, rebuilding one without downtime, and starting a read-model
 //! service ([`start_read_model`]).
+//!
+//! The modules, each using only those listed before it: `tuning`,
+//! `projector`, `checkpoint`, `rebuild_board`, `heal`, `account_owners`
+//! (the leaves); `read_model` (the schema, its pool and switch gate);
+//! `apply` (the one way events reach a read model); `batch` and `runner`
+//! (the live projector); `read_your_writes`; `admin` (status over NATS);
+//! `store_pages` (replaying the event store); `bootstrap`, `rebuild`,
+//! `health`; `service` (all of it started together).
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod account_owners;
 mod admin;
 mod apply;
 mod batch;
 mod bootstrap;
 mod checkpoint;
+mod heal;
 mod health;
+mod projector;
 mod read_model;
 mod read_your_writes;
 mod rebuild;
+mod rebuild_board;
 mod runner;
 mod service;
 mod store_pages;
+pub mod tuning;
 
+pub use account_owners::record_account_owners;
 pub use admin::{
     GATHER_WINDOW, LIVE, ProjectionView, ProjectionsOverview, ProjectorStatus, READ_MODELS,
     REBUILDING, UNREACHABLE, gather, local_view, serve_projection_status, store_head,
 };
-pub use batch::BATCH_SIZE;
 pub use bootstrap::run_projector_bootstrapped;
-pub use checkpoint::{ProjectionStatus, ensure_checkpoint_tables, projection_status};
-pub use health::{consumer_ready, durable_ready, lag, report_lag};
+pub use checkpoint::{ProjectionStatus, ensure_checkpoint_tables, lag, projection_status};
+pub use health::{consumer_ready, durable_ready, report_lag};
+pub use projector::Projector;
 pub use read_model::{ReadModelDb, ReadModelError, write_gated};
-pub use read_your_writes::{READ_YOUR_WRITES_PATIENCE, min_position, wait_for_position};
-pub use rebuild::{RebuildAnswer, RebuildOutcome, RebuildProgress, request_rebuild, serve_rebuild};
-pub use runner::{Projector, run_projector};
+pub use read_your_writes::{min_position, wait_for_position};
+pub use rebuild::{RebuildAnswer, request_rebuild, serve_rebuild};
+pub use rebuild_board::{RebuildOutcome, RebuildProgress};
+pub use runner::run_projector;
 pub use service::{ReadModel, StartFrom, start_read_model};

@@ -9,8 +9,8 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 
-use crate::ensure_checkpoint_tables;
-use crate::rebuild::RebuildBoard;
+use crate::checkpoint::ensure_checkpoint_tables;
+use crate::rebuild_board::RebuildBoard;
 
 /// How long a pool replaced after a rebuild's switch stays open for the
 /// work that took it before the switch.

@@ -13,8 +13,7 @@ use ledgerline_bus::Bus;
 use ledgerline_runtime::ApiProblem;
 use sqlx::PgPool;
 
-/// How long a query waits for its read model before answering 503.
-pub const READ_YOUR_WRITES_PATIENCE: Duration = Duration::from_secs(3);
+use crate::tuning::READ_YOUR_WRITES_PATIENCE;
 
 /// Checks a `?minPosition=` value: a global position is never negative.
 pub fn min_position(value: Option<i64>) -> Result<i64, ApiProblem> {

@@ -20,44 +20,10 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::read_model::gate_key;
-use crate::store_pages::{PAGE_RETRIES, Patience, apply_page, head_within, replay, replay_to};
+use crate::rebuild_board::{RebuildOutcome, RebuildProgress};
+use crate::store_pages::{Patience, apply_page, head_within, replay, replay_to};
+use crate::tuning::PAGE_RETRIES;
 use crate::{Projector, ReadModelDb, ensure_checkpoint_tables};
-
-/// A rebuild under way, as `GET /projections` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RebuildProgress {
-    pub id: Uuid,
-    /// `replaying`, then `switching` while writers are paused.
-    pub phase: String,
-    /// Events read from the event store so far.
-    pub replayed: i64,
-    /// The store's head when last asked (replayed / head is the progress).
-    pub head: Option<i64>,
-    #[serde(with = "time::serde::rfc3339")]
-    pub started_at: OffsetDateTime,
-}
-
-/// How the last rebuild ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RebuildOutcome {
-    pub id: Uuid,
-    /// `completed` or `failed` (the live read model is then untouched).
-    pub outcome: String,
-    pub replayed: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(with = "time::serde::rfc3339")]
-    pub finished_at: OffsetDateTime,
-}
-
-/// What this process knows about its read model's rebuilds.
-#[derive(Debug, Default)]
-pub(crate) struct RebuildBoard {
-    pub current: Option<RebuildProgress>,
-    pub last: Option<RebuildOutcome>,
-}
 
 /// The projector's answer on `bank.rpc.projections.rebuild.{name}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,13 +10,9 @@ use ledgerline_contracts::{EventEnvelope, EventsReply, UserEventsRequest};
 use sqlx::PgPool;
 
 use crate::Projector;
-use crate::apply::apply_batch_in_tx;
+use crate::apply::commit_events;
+use crate::tuning::REPLAY_PAGE;
 
-/// Events per page (the processor allows up to 1000).
-pub(crate) const PAGE: i64 = 500;
-/// How often a page that could not be read is asked for again (500 ms
-/// apart) before the replay gives up.
-pub(crate) const PAGE_RETRIES: u32 = 20;
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The events with `global_position > after`, oldest first, at most `limit`.
@@ -58,9 +54,10 @@ pub(crate) async fn apply_page<P: Projector>(
     projector: &P,
     events: &[EventEnvelope],
 ) -> Result<(), String> {
-    let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
-    apply_batch_in_tx(bus, &mut tx, projector, events).await?;
-    tx.commit().await.map_err(|e| e.to_string())
+    commit_events(bus, pool, None, projector, events)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 /// A page, asked for again (half a second apart) up to `retries` times
@@ -72,7 +69,7 @@ async fn page_with_retries(
 ) -> Result<Vec<EventEnvelope>, String> {
     let mut attempt = 0;
     loop {
-        match store_page(&bus, after, PAGE).await {
+        match store_page(&bus, after, REPLAY_PAGE).await {
             Ok(page) => return Ok(page),
             Err(error) if attempt < retries => {
                 attempt += 1;

@@ -28,23 +28,29 @@ impl Projector for Moves {
     const NAME: &'static str = "Moves";
     const DURABLE: &'static str = "moves-test";
 
-    async fn apply(&self, tx: &mut PgConnection, e: &EventEnvelope) -> Result<(), sqlx::Error> {
-        let AccountEvent::MoneyDeposited { amount, .. } = &e.event else {
-            return Ok(());
-        };
-        if amount.minor() == POISON {
-            return Err(sqlx::Error::Protocol("a poison event".into()));
+    async fn apply(
+        &self,
+        tx: &mut PgConnection,
+        events: &[EventEnvelope],
+    ) -> Result<(), sqlx::Error> {
+        for e in events {
+            let AccountEvent::MoneyDeposited { amount, .. } = &e.event else {
+                continue;
+            };
+            if amount.minor() == POISON {
+                return Err(sqlx::Error::Protocol("a poison event".into()));
+            }
+            sqlx::query(
+                "INSERT INTO moves (account_id, version, amount, global_position) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(e.aggregate_id.as_str())
+            .bind(e.version)
+            .bind(amount.minor())
+            .bind(e.global_position)
+            .execute(&mut *tx)
+            .await?;
         }
-        sqlx::query(
-            "INSERT INTO moves (account_id, version, amount, global_position) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(e.aggregate_id.as_str())
-        .bind(e.version)
-        .bind(amount.minor())
-        .bind(e.global_position)
-        .execute(tx)
-        .await
-        .map(|_| ())
+        Ok(())
     }
 }
 

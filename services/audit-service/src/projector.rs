@@ -1,6 +1,5 @@
 use ledgerline_contracts::EventEnvelope;
-use ledgerline_domain::AccountEvent;
-use ledgerline_projection::Projector;
+use ledgerline_projection::{Projector, record_account_owners};
 use sqlx::{AssertSqlSafe, PgConnection};
 
 #[derive(Clone)]
@@ -10,21 +9,16 @@ impl Projector for AuditEvents {
     const NAME: &'static str = "AuditLog";
     const DURABLE: &'static str = "audit-service";
 
-    /// One event is a batch of one: the same statements.
-    async fn apply(&self, tx: &mut PgConnection, e: &EventEnvelope) -> Result<(), sqlx::Error> {
-        self.apply_all(tx, std::slice::from_ref(e)).await
-    }
-
     /// The batch's new accounts' owners, then its entries, one statement
     /// each, in order. Each entry is filed under its account's owner, not
     /// under the user whose command caused it: a transfer's credit is the
     /// receiver's to read, though the sender's command made it.
-    async fn apply_all(
+    async fn apply(
         &self,
         tx: &mut PgConnection,
         events: &[EventEnvelope],
     ) -> Result<(), sqlx::Error> {
-        record_owners(tx, events).await?;
+        record_account_owners(&mut *tx, events).await?;
         let payloads = events
             .iter()
             .map(serde_json::to_value)
@@ -84,30 +78,4 @@ impl Projector for AuditEvents {
         .await
         .map(|_| ())
     }
-}
-
-/// The owners of the accounts this batch opens.
-async fn record_owners(tx: &mut PgConnection, events: &[EventEnvelope]) -> Result<(), sqlx::Error> {
-    let (accounts, owners): (Vec<String>, Vec<String>) = events
-        .iter()
-        .filter_map(|e| match &e.event {
-            AccountEvent::AccountOpened { owner_id, .. } => Some((
-                e.aggregate_id.as_str().to_owned(),
-                owner_id.as_str().to_owned(),
-            )),
-            _ => None,
-        })
-        .unzip();
-    if accounts.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(
-        "INSERT INTO account_owners (account_id, owner_id)
-         SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING",
-    )
-    .bind(accounts)
-    .bind(owners)
-    .execute(tx)
-    .await
-    .map(|_| ())
 }

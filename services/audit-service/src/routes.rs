@@ -4,6 +4,7 @@ use axum::{Json, Router};
 use ledgerline_auth::{Caller, TokenKeys};
 use ledgerline_contracts::FieldError;
 use ledgerline_projection::ReadModelDb;
+use ledgerline_projection::tuning::AUDIT_LOG_PAGE;
 use ledgerline_runtime::{ApiProblem, ValidQuery};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -68,12 +69,12 @@ async fn audit_log(
     caller: Caller,
     ValidQuery(q): ValidQuery<AuditQuery>,
 ) -> Result<Json<Value>, ApiProblem> {
-    let limit = match q.limit.unwrap_or(100) {
-        n @ 1..=1_000 => n,
+    let limit = match q.limit.unwrap_or(AUDIT_LOG_PAGE.default) {
+        n if (1..=AUDIT_LOG_PAGE.max).contains(&n) => n,
         _ => {
             return Err(ApiProblem::invalid(vec![FieldError::new(
                 "limit",
-                "must be 1 to 1000",
+                format!("must be 1 to {}", AUDIT_LOG_PAGE.max),
             )]));
         }
     };

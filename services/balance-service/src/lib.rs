@@ -4,7 +4,6 @@
 mod app;
 mod projector;
 mod routes;
-mod set_apply;
 
 pub use app::{SCHEMA, start};
 pub use projector::Balances;

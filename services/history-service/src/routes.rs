@@ -5,6 +5,7 @@ use ledgerline_auth::{Caller, TokenKeys};
 use ledgerline_bus::Bus;
 use ledgerline_contracts::FieldError;
 use ledgerline_domain::AccountId;
+use ledgerline_projection::tuning::TRANSACTION_HISTORY_PAGE;
 use ledgerline_projection::{Projector, ReadModelDb, local_view};
 use ledgerline_runtime::{ApiProblem, ValidQuery};
 use serde::{Deserialize, Serialize};
@@ -71,12 +72,12 @@ async fn history(
         .map(AccountId::parse)
         .transpose()
         .map_err(|e| ApiProblem::invalid(vec![FieldError::new("accountId", e)]))?;
-    let limit = match q.limit.unwrap_or(50) {
-        n @ 1..=500 => n,
+    let limit = match q.limit.unwrap_or(TRANSACTION_HISTORY_PAGE.default) {
+        n if (1..=TRANSACTION_HISTORY_PAGE.max).contains(&n) => n,
         _ => {
             return Err(ApiProblem::invalid(vec![FieldError::new(
                 "limit",
-                "must be 1 to 500",
+                format!("must be 1 to {}", TRANSACTION_HISTORY_PAGE.max),
             )]));
         }
     };

@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use ledgerline_auth::Caller;
 use ledgerline_contracts::FieldError;
 use ledgerline_domain::AccountId;
+use ledgerline_projection::tuning::ACCOUNT_BALANCES_PAGE;
 use ledgerline_projection::{Projector, local_view};
 use ledgerline_runtime::{ApiProblem, ValidQuery};
 use serde::{Deserialize, Serialize};
@@ -21,10 +22,6 @@ use super::{BalanceState, read_failed};
 use crate::Balances;
 
 const PATH: &str = "/projections/AccountBalances";
-/// Accounts per page unless `limit` says otherwise.
-const DEFAULT_PAGE: i64 = 100;
-/// The most a page may hold.
-const MAX_PAGE: i64 = 500;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -52,11 +49,14 @@ impl Page {
             .transpose()
             .map_err(|e| FieldError::new("after", e));
         let limit = match limit.as_deref().map(str::parse::<i64>) {
-            None => Ok(DEFAULT_PAGE),
-            Some(Ok(n)) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+            None => Ok(ACCOUNT_BALANCES_PAGE.default),
+            Some(Ok(n)) if (1..=ACCOUNT_BALANCES_PAGE.max).contains(&n) => Ok(n),
             Some(_) => Err(FieldError::new(
                 "limit",
-                format!("must be a whole number from 1 to {MAX_PAGE}"),
+                format!(
+                    "must be a whole number from 1 to {}",
+                    ACCOUNT_BALANCES_PAGE.max
+                ),
             )),
         };
         match (after, limit) {

@@ -1,8 +1,11 @@
 #![allow(clippy::unwrap_used)]
-//! The balance projector's set-based `apply_all` against its one-event
-//! `apply`: the same events (opens, deposits, withdrawals, every transfer
-//! step, a close, over three days and two currencies) give the same
-//! AccountBalances and DailySummary rows, on the real PostgreSQL.
+//! The balance projector against the balances and daily totals its events
+//! must give: opens, deposits, withdrawals, every transfer step and a
+//! close, over three days and two currencies, applied in batches of 37 and
+//! one event at a time (a batch of one, as the runner retries an event on
+//! its own), on the real PostgreSQL.
+
+use std::collections::BTreeMap;
 
 use balance_service::Balances;
 use ledgerline_contracts::{EventEnvelope, EventMetadata};
@@ -11,7 +14,7 @@ use ledgerline_projection::Projector;
 use ledgerline_runtime::{Config, connect_schema, ensure_database};
 use sqlx::migrate::Migrator;
 use sqlx::{Connection, PgPool};
-use time::{Duration, OffsetDateTime};
+use time::{Date, Duration, OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -28,11 +31,81 @@ impl Lcg {
     }
 }
 
-fn history() -> Vec<EventEnvelope> {
+/// A row of `accounts`: id, owner, currency, balance, status, version, updated_at.
+type AccountRow = (String, String, String, i64, String, i64, OffsetDateTime);
+/// A row of `daily_summary`: owner, day, currency, deposits, deposit_count,
+/// withdrawals, withdrawal_count.
+type DayRow = (String, Date, String, i64, i64, i64, i64);
+
+/// What the events must leave behind, written down as they are made.
+#[derive(Default)]
+struct Expected {
+    accounts: BTreeMap<String, AccountRow>,
+    days: BTreeMap<(String, Date, String), DayRow>,
+}
+
+impl Expected {
+    fn opened(&mut self, e: &EventEnvelope, owner: &str, currency: &str, balance: i64) {
+        let id = e.aggregate_id.as_str().to_owned();
+        let row = (
+            id.clone(),
+            owner.to_owned(),
+            currency.to_owned(),
+            balance,
+            "open".to_owned(),
+            e.version,
+            e.metadata.timestamp,
+        );
+        self.accounts.insert(id, row);
+    }
+
+    /// The account after `e`: its balance, whether it is closed, and the
+    /// money that moved (`true`: in) — counted on its owner's day.
+    fn after(&mut self, e: &EventEnvelope, balance: i64, closed: bool, money: Option<(bool, i64)>) {
+        let row = self.accounts.get_mut(e.aggregate_id.as_str()).unwrap();
+        row.3 = balance;
+        if closed {
+            row.4 = "closed".to_owned();
+        }
+        row.5 = e.version;
+        row.6 = e.metadata.timestamp;
+        let Some((deposit, amount)) = money else {
+            return;
+        };
+        let (owner, currency) = (row.1.clone(), row.2.clone());
+        let day = e.metadata.timestamp.to_offset(UtcOffset::UTC).date();
+        let totals = self
+            .days
+            .entry((owner.clone(), day, currency.clone()))
+            .or_insert((owner, day, currency, 0, 0, 0, 0));
+        if deposit {
+            totals.3 += amount;
+            totals.4 += 1;
+        } else {
+            totals.5 += amount;
+            totals.6 += 1;
+        }
+    }
+
+    fn tables(&self) -> (Vec<AccountRow>, Vec<DayRow>) {
+        (
+            self.accounts.values().cloned().collect(),
+            self.days.values().cloned().collect(),
+        )
+    }
+}
+
+fn history() -> (Vec<EventEnvelope>, Expected) {
     let mut rng = Lcg(42);
-    let start = OffsetDateTime::now_utc() - Duration::days(3);
+    // Whole microseconds, as PostgreSQL keeps them.
+    let now = OffsetDateTime::now_utc();
+    let start = now
+        .replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
+        .unwrap()
+        - Duration::days(3);
     let mut accounts: Vec<(AccountId, i64, i64, bool)> = Vec::new(); // id, version, balance, closed
     let mut events = Vec::new();
+    let mut expected = Expected::default();
     let envelope =
         |account: &AccountId, version: i64, event: AccountEvent, n: usize| EventEnvelope {
             event_id: Uuid::now_v7(),
@@ -52,12 +125,16 @@ fn history() -> Vec<EventEnvelope> {
         };
     for a in 0..12 {
         let id = AccountId::parse(format!("acc-{a}")).unwrap();
+        let owner = if a % 2 == 0 { "alice" } else { "bob" };
+        let currency = if a % 3 == 0 { "USD" } else { "EUR" };
         let event = AccountEvent::AccountOpened {
-            owner_id: UserId::parse(if a % 2 == 0 { "alice" } else { "bob" }).unwrap(),
-            currency: Currency::parse(if a % 3 == 0 { "USD" } else { "EUR" }).unwrap(),
+            owner_id: UserId::parse(owner).unwrap(),
+            currency: Currency::parse(currency).unwrap(),
             initial_balance: Balance::from_minor(1_000).unwrap(),
         };
-        events.push(envelope(&id, 1, event, events.len()));
+        let e = envelope(&id, 1, event, events.len());
+        expected.opened(&e, owner, currency, 1_000);
+        events.push(e);
         accounts.push((id, 1, 1_000, false));
     }
     for _ in 0..400 {
@@ -68,7 +145,7 @@ fn history() -> Vec<EventEnvelope> {
         }
         let amount = rng.next(300) as i64 + 1;
         let other = AccountId::parse("acc-elsewhere").unwrap();
-        let (event, balance) = match rng.next(7) {
+        let (event, after) = match rng.next(7) {
             0 | 1 => (
                 AccountEvent::MoneyDeposited {
                     amount: Amount::from_minor(amount).unwrap(),
@@ -117,39 +194,53 @@ fn history() -> Vec<EventEnvelope> {
                 balance + amount,
             ),
         };
-        events.push(envelope(&id, version + 1, event, events.len()));
-        accounts[i] = (id, version + 1, balance, false);
+        // The money that moved, in or out, is the change of balance:
+        // transfers count as money in and out of the day too.
+        let money = (after != balance).then(|| (after > balance, (after - balance).abs()));
+        let e = envelope(&id, version + 1, event, events.len());
+        expected.after(&e, after, false, money);
+        events.push(e);
+        accounts[i] = (id, version + 1, after, false);
     }
     let (id, version, _, _) = accounts[5].clone();
-    events.push(envelope(
+    let e = envelope(
         &id,
         version + 1,
         AccountEvent::AccountClosed {},
         events.len(),
-    ));
-    events
+    );
+    expected.after(&e, 0, true, None);
+    events.push(e);
+    (events, expected)
 }
 
-async fn tables(pool: &PgPool, schema: &str) -> (Vec<String>, Vec<String>) {
-    let accounts = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT concat_ws('|', account_id, owner_id, currency, balance, status, version, updated_at)
-         FROM {schema}.accounts ORDER BY account_id"
-    )))
-    .fetch_all(pool)
-    .await
-    .unwrap();
-    let days = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT concat_ws('|', owner_id, day, currency, deposits, deposit_count, withdrawals, withdrawal_count)
-         FROM {schema}.daily_summary ORDER BY owner_id, day, currency"
-    )))
-    .fetch_all(pool)
-    .await
-    .unwrap();
-    (accounts, days)
+async fn tables(pool: &PgPool, schema: &str) -> (Vec<AccountRow>, Vec<DayRow>) {
+    let accounts = format!(
+        "SELECT account_id, owner_id, currency, balance, status, version, updated_at
+         FROM {schema}.accounts"
+    );
+    let days = format!(
+        "SELECT owner_id, day, currency, deposits, deposit_count, withdrawals, withdrawal_count
+         FROM {schema}.daily_summary"
+    );
+    (sorted(pool, accounts).await, sorted(pool, days).await)
+}
+
+/// Every row `sql` reads, sorted.
+async fn sorted<T>(pool: &PgPool, sql: String) -> Vec<T>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + Ord,
+{
+    let mut rows: Vec<T> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    rows.sort();
+    rows
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn folding_a_batch_gives_the_rows_applying_each_event_gives() {
+async fn batches_and_single_events_give_the_expected_balances_and_daily_totals() {
     let config = Config::from_env().unwrap();
     let (server, _) = config.database_url.rsplit_once('/').unwrap();
     let name = format!("ll_test_balances_{}", Uuid::now_v7().simple());
@@ -161,23 +252,27 @@ async fn folding_a_batch_gives_the_rows_applying_each_event_gives() {
     let set = connect_schema(&url, "set_based", &MIGRATOR, 2)
         .await
         .unwrap();
-    let events = history();
+    let (events, expected) = history();
 
-    let mut tx = one.begin().await.unwrap();
     for event in &events {
-        Balances.apply(&mut tx, event).await.unwrap();
+        let mut tx = one.begin().await.unwrap();
+        Balances
+            .apply(&mut tx, std::slice::from_ref(event))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
     }
-    tx.commit().await.unwrap();
     for batch in events.chunks(37) {
         let mut tx = set.begin().await.unwrap();
-        Balances.apply_all(&mut tx, batch).await.unwrap();
+        Balances.apply(&mut tx, batch).await.unwrap();
         tx.commit().await.unwrap();
     }
 
-    let expected = tables(&one, "one_by_one").await;
+    let expected = expected.tables();
     assert_eq!(expected.0.len(), 12);
     assert!(expected.1.len() >= 6, "{:?}", expected.1);
-    assert!(expected.0.iter().any(|row| row.contains("|closed|")));
+    assert!(expected.0.iter().any(|row| row.4 == "closed"));
+    assert_eq!(tables(&one, "one_by_one").await, expected);
     assert_eq!(tables(&set, "set_based").await, expected);
 
     one.close().await;
