@@ -64,6 +64,12 @@ pub struct Replica<F> {
 /// "Not before anything else happens": a wake-up that never comes first.
 pub(super) const FAR: Duration = Duration::from_secs(24 * 3600);
 
+/// Bounds on how soon to look again for a lease held elsewhere (a tenth of
+/// the TTL): often enough to take it soon after it is freed, rarely enough
+/// to cost NATS nothing.
+const LOOK_AGAIN_MIN: Duration = Duration::from_millis(100);
+const LOOK_AGAIN_MAX: Duration = Duration::from_secs(1);
+
 /// How long a partition task that ended by itself waits to start again:
 /// not a tight loop, and short against any TTL.
 const RESTART_AFTER: Duration = Duration::from_secs(1);
@@ -182,7 +188,7 @@ where
     /// How soon to look again for a lease held elsewhere: its holder is
     /// letting go (the watch will say so) or has died (its key expires).
     pub(super) fn retry(&self) -> Duration {
-        (self.ttl / 10).clamp(Duration::from_millis(100), Duration::from_secs(1))
+        (self.ttl / 10).clamp(LOOK_AGAIN_MIN, LOOK_AGAIN_MAX)
     }
 
     pub(super) fn connected(&self) -> bool {
