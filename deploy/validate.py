@@ -61,10 +61,9 @@ SERVICES = [
     "socket-service",
 ]
 HPA_SERVICES = {"command-api", "socket-service"}
-# Read by the binary outside clap's Config (logging, OpenTelemetry).
-# Read outside the clap Config: logging, tracing, and the processor's replica
-# name for its partition leases (POD_NAME, else HOSTNAME).
-EXTRA_ENV = {"RUST_LOG", "LOG_FORMAT", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME", "POD_NAME"}
+# Read by the binary outside clap's Config: logging and OpenTelemetry. (The
+# processor's replica name, POD_NAME else HOSTNAME, is in the Config.)
+EXTRA_ENV = {"RUST_LOG", "LOG_FORMAT", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME"}
 # May differ between compose and Kubernetes (credentials, log filters, per-service).
 ENV_MAY_DIFFER = {"DATABASE_URL", "JWT_SECRET", "RUST_LOG", "OTEL_SERVICE_NAME"}
 

@@ -12,9 +12,10 @@
 //! `workers` tasks each own a slice of the accounts and run their commands
 //! one after another, as the processor's partitions do. Ledgerline runs
 //! twice: one command per transaction (`decide_command`), and as its
-//! processor really decides, in groups (`command_processor::group`: each
-//! worker's next `--group` commands decided in order against its cached
-//! accounts, committed in one transaction). Prints JSON.
+//! processor really decides, in groups (`command_processor::decide_group`:
+//! each worker's next `--group` commands decided in order against its
+//! cached accounts, committed in one transaction; `decide_command` is the
+//! same function with a group of one). Prints JSON.
 
 use std::time::{Duration, Instant};
 
@@ -49,7 +50,8 @@ struct Args {
     #[arg(long, default_value_t = 8)]
     workers: usize,
     /// Commands a worker decides together in the group-commit run (the
-    /// processor takes whatever is waiting on a partition, up to 256).
+    /// processor takes whatever is waiting on a partition, up to
+    /// `ledgerline_runtime::tuning::GROUP_SIZE`).
     #[arg(long, default_value_t = 32)]
     group: usize,
 }
@@ -252,7 +254,9 @@ async fn main() -> anyhow::Result<()> {
     let grouped = timed(&args, &plan, |share| {
         let store = store.clone();
         async move {
-            let mut cache = command_processor::account_cache::AccountCache::new(10_000);
+            let mut cache = command_processor::account_cache::AccountCache::new(
+                command_processor::account_cache::CACHED_ACCOUNTS,
+            );
             let span = tracing::Span::none();
             for chunk in share.chunks(group_size) {
                 let messages: Vec<CommandMessage> = chunk
@@ -270,7 +274,7 @@ async fn main() -> anyhow::Result<()> {
                     })
                     .collect();
                 let group: Vec<_> = messages.iter().map(|m| (m, &span)).collect();
-                command_processor::group::decide_group(&store, &mut cache, &group, policy)
+                command_processor::decide_group(&store, &mut cache, &group, policy)
                     .await
                     .context("decide a group")?;
             }

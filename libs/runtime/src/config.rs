@@ -3,6 +3,8 @@ use std::time::Duration;
 
 use ledgerline_domain::Amount;
 
+use crate::tuning::ACK_WAIT;
+
 /// The longest life a bearer token may claim unless `TOKEN_MAX_TTL_SECS`
 /// says otherwise: a day.
 pub const DEFAULT_TOKEN_MAX_TTL_SECS: u64 = 24 * 3600;
@@ -54,10 +56,20 @@ pub struct Config {
     pub command_partitions: u32,
     /// Seconds a command-processor replica's partition lease lasts without
     /// renewal: a crashed replica's partitions move to the others after
-    /// this. Longer than the command AckWait (10 s), so the crashed owner's
-    /// unacked commands are redelivered before newer ones.
-    #[arg(long, env = "PARTITION_LEASE_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(11..=600))]
+    /// this. Longer than the command AckWait (`tuning::ACK_WAIT`, 10 s), so
+    /// the crashed owner's unacked commands are redelivered before newer ones.
+    #[arg(long, env = "PARTITION_LEASE_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(ACK_WAIT.as_secs() + 1..=600))]
     pub partition_lease_secs: u64,
+    /// This process's name among the command-processor replicas sharing
+    /// the partitions (a random suffix is added, so a restarted pod is a
+    /// new member). Kubernetes sets it from the pod's name; unset or
+    /// blank, HOSTNAME is used (see [`Config::replica_name`]).
+    #[arg(long, env = "POD_NAME")]
+    pub pod_name: Option<String>,
+    /// The host's name: the replica's name when POD_NAME is unset or
+    /// blank; unset or blank too, `/etc/hostname`, else `command-processor`.
+    #[arg(long, env = "HOSTNAME")]
+    pub hostname: Option<String>,
     /// Take a snapshot every N events of an account.
     #[arg(long, env = "SNAPSHOT_EVERY", default_value_t = 10, value_parser = clap::value_parser!(i64).range(1..))]
     pub snapshot_every: i64,
@@ -159,6 +171,18 @@ impl Config {
         Ok(())
     }
 
+    /// The name this command-processor replica goes by in the partition
+    /// leases: POD_NAME, else HOSTNAME, else `/etc/hostname`, else
+    /// `command-processor` — the first that is not blank.
+    pub fn replica_name(&self) -> String {
+        let named =
+            |name: Option<String>| name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+        named(self.pod_name.clone())
+            .or_else(|| named(self.hostname.clone()))
+            .or_else(|| named(std::fs::read_to_string("/etc/hostname").ok()))
+            .unwrap_or_else(|| "command-processor".to_owned())
+    }
+
     pub fn http_timeouts(&self) -> HttpTimeouts {
         HttpTimeouts {
             header: Duration::from_secs(self.http_header_timeout_secs),
@@ -183,6 +207,22 @@ mod tests {
             assert!(error.contains("--partition-lease-secs"), "{bad}: {error}");
         }
         assert_eq!(parse("11").map(|c| c.partition_lease_secs).ok(), Some(11));
+    }
+
+    #[test]
+    fn the_replica_name_is_the_pod_name_else_the_host_name() {
+        let parse = |args: &[&str]| {
+            Config::try_parse_from(["ledgerline"].iter().chain(args))
+                .unwrap()
+                .replica_name()
+        };
+        let both = ["--pod-name", "pod-1", "--hostname", "host-1"];
+        assert_eq!(parse(&both), "pod-1");
+        assert_eq!(
+            parse(&["--pod-name", " ", "--hostname", "host-1"]),
+            "host-1"
+        );
+        assert!(!parse(&["--pod-name", "", "--hostname", ""]).is_empty());
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod problem;
 mod query;
 mod service;
 mod shutdown;
+pub mod tuning;
 
 pub use body_deadline::{BodyTimedOut, with_deadline};
 pub use config::{Config, ConfigError, DEFAULT_TOKEN_MAX_TTL_SECS, HttpTimeouts};

@@ -1,13 +1,18 @@
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use ledgerline_auth::TokenKeys;
 use ledgerline_bus::Bus;
+use ledgerline_leases::{LeaseConfig, Partitions, WorkQueue, run_leases_reporting};
 use ledgerline_runtime::{Config, Readiness, ServiceHandle, Shutdown, connect_schema};
 use ledgerline_store::{MIGRATOR, PostgresEventStore, SCHEMA};
+use tokio::sync::watch;
 
-use crate::leases::{self, LeaseConfig};
+use crate::decision::DecisionPolicy;
+use crate::metrics::record_partitions_owned;
+use crate::partition::{durable_name, run_partition};
 use crate::routes::{QueryState, routes};
-use crate::{DecisionPolicy, accounts_rpc, consumer, events_rpc};
+use crate::{accounts_rpc, events_rpc};
 
 /// Starts one decision loop per command partition, the accounts-of
 /// responder, and the query routes over the event store.
@@ -28,7 +33,7 @@ pub async fn start(
             let bus = consumers.clone();
             async move {
                 for partition in 0..bus.partitions {
-                    let durable = consumer::durable_name(partition);
+                    let durable = durable_name(partition);
                     bus.consumer_pending(&bus.subjects.commands_stream(), &durable)
                         .await
                         .map_err(|e| format!("{durable}: {e}"))?;
@@ -46,19 +51,29 @@ pub async fn start(
         deadline: (config.command_deadline_secs > 0)
             .then(|| Duration::from_secs(config.command_deadline_secs)),
     };
-    // One replica at a time owns each partition (see `leases`); this one
-    // runs the decision loops of the partitions it holds.
-    let leases = LeaseConfig {
-        ttl: Duration::from_secs(config.partition_lease_secs),
-        replica_id: leases::replica_id_for_this_host(),
+    // One replica at a time owns each partition (see `ledgerline-leases`);
+    // this one runs the decision loops of the partitions it holds.
+    let partitions = Partitions {
+        count: bus.partitions,
+        bucket: bus.subjects.leases_bucket(),
+        queue: WorkQueue {
+            stream: bus.subjects.commands_stream(),
+            durable: durable_name,
+        },
     };
+    let leases = LeaseConfig::new(
+        Duration::from_secs(config.partition_lease_secs),
+        &config.replica_name(),
+    );
+    let (owned, mut owned_now) = watch::channel(BTreeSet::new());
     let (deciding, decider_store) = (bus.clone(), store.clone());
-    let run = leases::run_leases(
-        bus.clone(),
+    let run = run_leases_reporting(
+        bus.js.clone(),
+        partitions,
         leases,
         shutdown.clone(),
         move |partition, token| {
-            tokio::spawn(consumer::run_partition(
+            tokio::spawn(run_partition(
                 deciding.clone(),
                 decider_store.clone(),
                 partition,
@@ -66,16 +81,25 @@ pub async fn start(
                 token,
             ))
         },
+        owned,
     );
     handle = handle.task(tokio::spawn(async move {
         if let Err(error) = run.await {
             tracing::error!(%error, "partition leases stopped; this replica decides nothing");
         }
     }));
+    handle = handle.task(tokio::spawn(async move {
+        loop {
+            record_partitions_owned(owned_now.borrow_and_update().len());
+            if owned_now.changed().await.is_err() {
+                break;
+            }
+        }
+    }));
     for partition in 0..bus.partitions {
         let pending = bus.clone().report_pending(
             bus.subjects.commands_stream(),
-            consumer::durable_name(partition),
+            durable_name(partition),
             shutdown.clone(),
         );
         handle = handle.task(tokio::spawn(pending));

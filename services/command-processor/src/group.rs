@@ -1,269 +1,171 @@
-//! Deciding a group of commands together: in order, against the accounts
-//! as the earlier commands of the group left them, committed in one
-//! transaction. Used by the partition loop (`batch`) and by benchmarks.
+//! A partition's group: every command waiting on the partition is decided,
+//! in the order it was accepted, against the partition's cached accounts
+//! (`decide_group`); all of the decisions are committed in one
+//! transaction; everything they set in motion is published with all acks
+//! in flight; then every command is acked. Anything unusual — a transfer
+//! step that cannot be verified now, the store away — sends the whole group
+//! down the careful path, which decides each command alone and retries in
+//! place.
 
-use std::collections::{HashMap, HashSet};
+use async_nats::jetstream::AckKind;
+use futures::future::join_all;
+use ledgerline_bus::{Bus, Delivery};
+use ledgerline_runtime::Shutdown;
+use ledgerline_store::EventStore;
+use tracing::Instrument;
 
-use ledgerline_contracts::{CommandMessage, StatusMessage};
-use ledgerline_domain::{Account, AccountId};
-use ledgerline_store::{EventStore, StoreError};
-use tracing::{Instrument, Span};
-
-use crate::DecisionPolicy;
 use crate::account_cache::AccountCache;
-use crate::handle::{decision_on, timeout_decision};
+use crate::careful::{Pending, one_at_a_time};
+use crate::decide::{Settled, decide_group};
+use crate::decision::DecisionPolicy;
+use crate::give_up::give_up;
+use crate::metrics::record_decided;
+use crate::publish::{publish_outcome, publish_together};
+use crate::read::{read_command, reject_poison};
+use crate::retry::{Retried, retry_in_place};
+use crate::transfer;
 
-/// What the group commit made of one command.
-pub enum Settled {
-    /// Its outcome, and whether it was decided just now (`false`: it had
-    /// been decided before and is only published again).
-    Outcome {
-        status: Box<StatusMessage>,
-        fresh: bool,
-    },
-    /// The same command id came earlier in this group: acked, not published.
-    Repeat,
-}
-
-/// Decides every command in order and commits them all in one transaction.
-/// The cache is updated only after the commit, and forgets every account
-/// of the group when the commit fails.
-pub async fn decide_group<S: EventStore>(
+/// Decides a group of deliveries from one partition (see the module docs).
+pub async fn decide_deliveries<S: EventStore>(
+    bus: &Bus,
     store: &S,
     cache: &mut AccountCache,
-    pending: &[(&CommandMessage, &Span)],
+    deliveries: Vec<Delivery>,
     policy: DecisionPolicy,
-) -> Result<Vec<Settled>, GroupError> {
-    let keys: Vec<_> = pending.iter().map(|(m, _)| m.key()).collect();
-    let known = store.outcomes(&keys).await?;
-    // The cache must be the store's present, or a refusal (which appends
-    // nothing, so no version check would catch it) could rest on an old
-    // balance: anything written behind this task's back is forgotten.
-    let accounts: Vec<AccountId> = pending
-        .iter()
-        .map(|(m, _)| m.command.account_id())
-        .filter(|id| cache.get(id).is_some())
-        .cloned()
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let stored = store.versions(&accounts).await?;
-    for id in &accounts {
-        let cached = cache.get(id).map(|a| a.version);
-        if cached != Some(stored.get(id).copied().unwrap_or(0)) {
-            cache.forget(id);
+    shutdown: &Shutdown,
+) {
+    // A lease lost (or shutdown) before the group starts: decide nothing,
+    // leave it unacked for the partition's next owner.
+    if shutdown.is_cancelled() {
+        return;
+    }
+    let mut pending = Vec::with_capacity(deliveries.len());
+    for delivery in deliveries {
+        // One span per command, continuing the trace of the request that
+        // queued it.
+        let span = tracing::info_span!("command.handle", subject = %delivery.subject);
+        ledgerline_telemetry::continue_from(&span, delivery.headers.as_ref(), None);
+        match read_command(bus, &delivery) {
+            Ok(message) => pending.push(Pending {
+                delivery,
+                message,
+                span,
+            }),
+            Err(reason) => reject_poison(bus, delivery, &reason).instrument(span).await,
         }
     }
-    let mut working: HashMap<AccountId, Account> = HashMap::new();
-    let mut seen = HashSet::new();
-    // For each command: its decision's index, or what it is instead.
-    let mut plan: Vec<Result<usize, Settled>> = Vec::with_capacity(pending.len());
-    let mut decisions = Vec::new();
-    for &(message, span) in pending {
-        if !seen.insert(message.key()) {
-            plan.push(Err(Settled::Repeat));
-            continue;
-        }
-        if let Some(status) = known.get(&message.key()) {
-            plan.push(Err(Settled::Outcome {
-                status: Box::new(status.clone()),
-                fresh: false,
-            }));
-            continue;
-        }
-        let decision = match span.in_scope(|| timeout_decision(message, policy)) {
-            Some(decision) => decision,
-            None => {
-                let id = message.command.account_id();
-                let account =
-                    match working.get(id).or_else(|| cache.get(id)) {
-                        Some(account) => {
-                            let _load =
-                                tracing::info_span!(parent: span, "account.load", from = "cache");
-                            account.clone()
-                        }
-                        None => store
-                            .load(id)
-                            .instrument(
-                                tracing::info_span!(parent: span, "account.load", from = "store"),
-                            )
-                            .await?,
-                    };
-                let decision = tracing::info_span!(parent: span, "domain.decide")
-                    .in_scope(|| decision_on(&account, message, policy.snapshot_every));
-                let after = decision
-                    .outcome
-                    .as_deref()
-                    .unwrap_or(&[])
-                    .iter()
-                    .fold(account, Account::apply);
-                working.insert(id.clone(), after);
-                decision
-            }
-        };
-        plan.push(Ok(decisions.len()));
-        decisions.push(decision);
+    let pending = match verify(store, pending).await {
+        Ok(pending) => pending,
+        Err(pending) => return one_at_a_time(bus, store, cache, pending, policy, shutdown).await,
+    };
+    if pending.is_empty() {
+        return;
     }
-    // Each command's trace shows the one commit it was part of.
-    let size = decisions.len();
-    let commit_spans: Vec<Span> = pending
-        .iter()
-        .zip(&plan)
-        .filter(|(_, plan)| plan.is_ok())
-        .map(|((_, span), _)| tracing::info_span!(parent: *span, "store.commit", group = size))
-        .collect();
-    let committed = store.commit_all(decisions).await;
-    drop(commit_spans);
-    let mut statuses = match committed {
-        Ok(statuses) => statuses,
+    let commands: Vec<_> = pending.iter().map(|p| (&p.message, &p.span)).collect();
+    let settled = match decide_group(store, cache, &commands, policy).await {
+        Ok(settled) => settled,
         Err(error) => {
-            for id in working.keys() {
-                cache.forget(id);
+            tracing::debug!(%error, size = pending.len(), "group commit declined; deciding one at a time");
+            return one_at_a_time(bus, store, cache, pending, policy, shutdown).await;
+        }
+    };
+    let Some(given_up) = publish(bus, store, &pending, &settled, shutdown).await else {
+        // Shutting down mid-retry: unacked, the commands come back and are
+        // answered from their stored outcomes.
+        return;
+    };
+    let acks = pending
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !given_up.contains(i))
+        .map(|(_, p)| async move { (p, p.delivery.ack().await) });
+    for (p, result) in join_all(acks).await {
+        if let Err(error) = result {
+            tracing::warn!(%error, key = %p.message.key(), "ack failed; redelivery will republish");
+        }
+    }
+    for (p, settled) in pending.iter().zip(&settled) {
+        if let Settled::Outcome(handled) = settled
+            && handled.fresh
+        {
+            record_decided(&p.message, &handled.status);
+        }
+    }
+}
+
+/// Drops forged transfer steps (terminated, never decided). `Err` hands
+/// the commands back when the store cannot be asked now.
+async fn verify<S: EventStore>(
+    store: &S,
+    pending: Vec<Pending>,
+) -> Result<Vec<Pending>, Vec<Pending>> {
+    let mut genuine = Vec::with_capacity(pending.len());
+    let mut rest = pending.into_iter();
+    while let Some(p) = rest.next() {
+        match transfer::verified(store, &p.message)
+            .instrument(p.span.clone())
+            .await
+        {
+            Ok(true) => genuine.push(p),
+            Ok(false) => {
+                tracing::warn!(parent: &p.span, key = %p.message.key(), "unverified transfer step dropped");
+                let _ = p.delivery.ack_with(AckKind::Term).await;
             }
-            return Err(GroupError::Commit(error));
-        }
-    };
-    for account in working.into_values() {
-        cache.put(account);
-    }
-    let mut fresh: Vec<Option<StatusMessage>> = statuses.drain(..).map(Some).collect();
-    plan.into_iter()
-        .map(|step| match step {
-            Ok(index) => fresh
-                .get_mut(index)
-                .and_then(Option::take)
-                .map(|status| Settled::Outcome {
-                    status: Box::new(status),
-                    fresh: true,
-                })
-                .ok_or(GroupError::Missing(index)),
-            Err(settled) => Ok(settled),
-        })
-        .collect()
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum GroupError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("group commit: {0}")]
-    Commit(ledgerline_store::CommitError),
-    #[error("the store returned no outcome for decision {0}")]
-    Missing(usize),
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use ledgerline_store::InMemoryEventStore;
-
-    use super::*;
-    use crate::handle_command;
-    use crate::test_support::message;
-
-    fn acc() -> AccountId {
-        AccountId::parse("acc-g").unwrap()
-    }
-    fn open() -> CommandMessage {
-        message(crate::test_support::open(&acc()))
-    }
-    fn deposit(minor: i64) -> CommandMessage {
-        message(crate::test_support::deposit(&acc(), minor))
-    }
-    fn withdraw(minor: i64) -> CommandMessage {
-        message(crate::test_support::withdraw(&acc(), minor))
-    }
-    const POLICY: DecisionPolicy = DecisionPolicy {
-        snapshot_every: 10,
-        deadline: None,
-    };
-
-    async fn decide(
-        store: &InMemoryEventStore,
-        cache: &mut AccountCache,
-        messages: &[CommandMessage],
-        policy: DecisionPolicy,
-    ) -> Vec<Settled> {
-        let span = Span::none();
-        let group: Vec<_> = messages.iter().map(|m| (m, &span)).collect();
-        decide_group(store, cache, &group, policy).await.unwrap()
-    }
-
-    fn status(settled: &Settled) -> Option<(ledgerline_contracts::StatusKind, bool)> {
-        match settled {
-            Settled::Outcome { status, fresh } => Some((status.payload.status, *fresh)),
-            Settled::Repeat => None,
+            Err(error) => {
+                tracing::warn!(%error, "cannot verify a transfer step now");
+                genuine.push(p);
+                genuine.extend(rest);
+                return Err(genuine);
+            }
         }
     }
+    Ok(genuine)
+}
 
-    #[tokio::test]
-    async fn a_group_decides_in_order_and_answers_repeats_and_known_ids_from_the_store() {
-        use ledgerline_contracts::StatusKind::{Rejected, Succeeded};
-        let store = InMemoryEventStore::new();
-        let mut cache = AccountCache::new(10);
-        let decided_before = open();
-        handle_command(&store, &decided_before, 10).await.unwrap();
-        // Withdrawing 5 only works after the deposit before it in the group.
-        let (dep, wd) = (deposit(5), withdraw(5));
-        let group = [
-            decided_before.clone(),
-            withdraw(1),
-            dep.clone(),
-            wd.clone(),
-            dep,
-        ];
-        let settled = decide(&store, &mut cache, &group, POLICY).await;
-        let got: Vec<_> = settled.iter().map(status).collect();
-        assert_eq!(
-            got,
-            [
-                Some((Succeeded, false)),
-                Some((Rejected, true)),
-                Some((Succeeded, true)),
-                Some((Succeeded, true)),
-                None
-            ]
-        );
-        let account = store.load(&acc()).await.unwrap();
-        assert_eq!((account.version, account.balance().minor()), (3, 0));
-        assert_eq!(cache.get(&acc()).map(|a| a.version), Some(3));
+/// Publishes every outcome together (see [`publish_together`]); on any
+/// failure, publishes each outcome again alone until done (JetStream drops
+/// the repeats by id). Returns the indices of the commands given up on
+/// (their messages are settled by [`give_up`], not acked), or `None` when
+/// shutdown came first.
+async fn publish<S: EventStore>(
+    bus: &Bus,
+    store: &S,
+    pending: &[Pending],
+    settled: &[Settled],
+    shutdown: &Shutdown,
+) -> Option<Vec<usize>> {
+    let outcomes = || {
+        pending
+            .iter()
+            .zip(settled)
+            .enumerate()
+            .filter_map(|(i, (p, s))| match s {
+                Settled::Outcome(handled) => Some((i, p, handled)),
+                Settled::Repeat => None,
+            })
+    };
+    let together = outcomes().map(|(_, p, h)| (&p.message, &p.span, &h.status, h.fresh));
+    if publish_together(bus, store, together).await {
+        return Some(Vec::new());
     }
-
-    #[tokio::test]
-    async fn an_account_written_behind_the_cache_is_reloaded_before_a_refusal() {
-        use ledgerline_contracts::StatusKind::Succeeded;
-        let store = InMemoryEventStore::new();
-        let mut cache = AccountCache::new(10);
-        decide(&store, &mut cache, &[open()], POLICY).await;
-        // Another writer deposits; the cache still says balance 0.
-        handle_command(&store, &deposit(7), 10).await.unwrap();
-        let settled = decide(&store, &mut cache, &[withdraw(7)], POLICY).await;
-        assert_eq!(status(&settled[0]), Some((Succeeded, true)));
-        assert_eq!(store.load(&acc()).await.unwrap().balance().minor(), 0);
-    }
-
-    #[tokio::test]
-    async fn a_command_past_its_deadline_fails_inside_a_group_and_changes_nothing() {
-        use ledgerline_contracts::StatusKind::{Failed, Succeeded};
-        let store = InMemoryEventStore::new();
-        let mut cache = AccountCache::new(10);
-        let mut late = deposit(9);
-        late.accepted_at -= Duration::from_secs(60);
-        let policy = DecisionPolicy {
-            snapshot_every: 10,
-            deadline: Some(Duration::from_secs(30)),
+    let mut given_up = Vec::new();
+    for (i, p, handled) in outcomes() {
+        let attempt = || {
+            publish_outcome(bus, store, &p.message, &handled.status, handled.fresh)
+                .instrument(p.span.clone())
         };
-        let settled = decide(&store, &mut cache, &[open(), late, deposit(1)], policy).await;
-        let got: Vec<_> = settled.iter().map(status).collect();
-        assert_eq!(
-            got,
-            [
-                Some((Succeeded, true)),
-                Some((Failed, true)),
-                Some((Succeeded, true))
-            ]
-        );
-        assert_eq!(store.load(&acc()).await.unwrap().balance().minor(), 1);
+        match retry_in_place(&p.delivery, p.message.key(), shutdown, attempt).await {
+            Retried::Done(()) => {}
+            Retried::Stopped => return None,
+            Retried::GaveUp(fault) => {
+                // The outcome is stored and stands; only what follows it
+                // cannot be worked out. The partition moves on.
+                given_up.push(i);
+                give_up(bus, store, &p.delivery, &p.message, shutdown, fault)
+                    .instrument(p.span.clone())
+                    .await;
+            }
+        }
     }
+    Some(given_up)
 }

@@ -216,7 +216,7 @@ pub fn markdown(report: &Value) -> String {
     } else if !c.is_null() {
         let _ = writeln!(
             out,
-            "{} accounts, {} commands ({} events), {} workers each owning a slice of the accounts; same PostgreSQL, same seeded mix, the same `decide`/`apply`. Ledgerline twice: one command per transaction, and in groups of {} (how the processor decides what is waiting on a partition). Ratios are the group run's.\n\n| implementation | commands/s | Ledgerline (groups) ÷ it |\n|---|---:|---:|\n| Ledgerline, groups (`command_processor::group`) | {} | 1.00 |\n| Ledgerline, one at a time (`decide_command`) | {} | {} |",
+            "{} accounts, {} commands ({} events), {} workers each owning a slice of the accounts; same PostgreSQL, same seeded mix, the same `decide`/`apply`. Ledgerline twice: one command per transaction, and in groups of {} (how the processor decides what is waiting on a partition). Ratios are the group run's.\n\n| implementation | commands/s | Ledgerline (groups) ÷ it |\n|---|---:|---:|\n| Ledgerline, groups (`command_processor::decide_group`) | {} | 1.00 |\n| Ledgerline, one at a time (`decide_command`) | {} | {} |",
             c["accounts"],
             c["commands"],
             c["events"],

@@ -7,20 +7,16 @@ use std::collections::BTreeSet;
 use std::future::Future;
 use std::time::Duration;
 
+use async_nats::jetstream::Context;
 use async_nats::jetstream::kv::{Operation, Store, UpdateErrorKind};
 use async_nats::jetstream::stream::{self, DiscardPolicy, StorageType};
 use futures::TryStreamExt;
-use ledgerline_bus::Bus;
 
-use super::LeaseError;
+use crate::config::Partitions;
+use crate::error::LeaseError;
 
 const MEMBER_PREFIX: &str = "member.";
 const PARTITION_PREFIX: &str = "partition.";
-
-/// `{PREFIX}_PROCESSOR_LEASES` (see [`ledgerline_bus::Subjects::leases_bucket`]).
-pub fn bucket_name(bus: &Bus) -> String {
-    bus.subjects.leases_bucket()
-}
 
 pub fn member_key(replica: &str) -> String {
     format!("{MEMBER_PREFIX}{replica}")
@@ -59,14 +55,15 @@ pub async fn bounded<T, E: std::fmt::Display>(
 /// its `max_age`, which is the TTL every replica must agree on, so the one
 /// it has is returned and used.
 pub async fn open(
-    bus: &Bus,
+    js: &Context,
+    partitions: &Partitions,
     ttl: Duration,
     limit: Duration,
 ) -> Result<(Store, Duration), LeaseError> {
-    let bucket = bucket_name(bus);
-    // As many copies as the commands themselves have (1 if unknown).
-    let commands = bus.js.get_stream(bus.subjects.commands_stream());
-    let replicas = match tokio::time::timeout(limit, commands).await {
+    let bucket = &partitions.bucket;
+    // As many copies as the work itself has (1 if unknown).
+    let queue = js.get_stream(&partitions.queue.stream);
+    let replicas = match tokio::time::timeout(limit, queue).await {
         Ok(Ok(stream)) => stream.cached_info().config.num_replicas.max(1),
         _ => 1,
     };
@@ -87,16 +84,11 @@ pub async fn open(
     let stream = bounded(
         "creating the lease bucket",
         limit,
-        bus.js.get_or_create_stream(config),
+        js.get_or_create_stream(config),
     )
     .await?;
     let ttl = stream.cached_info().config.max_age;
-    let store = bounded(
-        "opening the lease bucket",
-        limit,
-        bus.js.get_key_value(bucket),
-    )
-    .await?;
+    let store = bounded("opening the lease bucket", limit, js.get_key_value(bucket)).await?;
     Ok((store, ttl))
 }
 

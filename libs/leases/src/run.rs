@@ -6,45 +6,59 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use async_nats::jetstream::Context;
 use async_nats::jetstream::kv::{Entry, Watch, WatcherError};
 use futures::StreamExt;
-use ledgerline_bus::Bus;
-use ledgerline_runtime::Shutdown;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep, sleep_until};
 use tokio_util::sync::CancellationToken;
 
-use super::bucket::{self, Acquired, Renewed};
-use super::replica::{FAR, Lease, Replica};
-use super::{LeaseConfig, LeaseError, desired_partitions, settle};
+use crate::bucket::{self, Acquired, Renewed};
+use crate::config::{LeaseConfig, Partitions};
+use crate::error::LeaseError;
+use crate::rendezvous::desired_partitions;
+use crate::replica::{FAR, Lease, Replica};
+use crate::settle;
+
+/// The first and the longest wait between attempts to open the bucket
+/// while NATS is away at start.
+const OPEN_RETRY_FIRST: Duration = Duration::from_millis(100);
+const OPEN_RETRY_MAX: Duration = Duration::from_secs(5);
+
+/// Bounds on one NATS call: a fifth of the TTL, so several attempts fit
+/// before a lease runs out — at least a round trip under load, and no
+/// longer than a NATS that is away takes to notice.
+const CALL_LIMIT_MIN: Duration = Duration::from_millis(200);
+const CALL_LIMIT_MAX: Duration = Duration::from_secs(5);
 
 impl<F> Replica<F>
 where
     F: Fn(u32, CancellationToken) -> JoinHandle<()> + Send + 'static,
 {
     pub async fn start(
-        bus: Bus,
+        js: Context,
+        partitions: Partitions,
         config: LeaseConfig,
-        shutdown: Shutdown,
+        shutdown: CancellationToken,
         spawn: F,
         owned: watch::Sender<BTreeSet<u32>>,
     ) -> Result<(), LeaseError> {
-        let limit = (config.ttl / 5).clamp(Duration::from_millis(200), Duration::from_secs(5));
+        let limit = (config.ttl / 5).clamp(CALL_LIMIT_MIN, CALL_LIMIT_MAX);
         // NATS may be away at start: wait for it rather than fail.
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = OPEN_RETRY_FIRST;
         let (store, ttl) = loop {
-            match bucket::open(&bus, config.ttl, limit).await {
+            match bucket::open(&js, &partitions, config.ttl, limit).await {
                 Ok(opened) => break opened,
                 Err(error) => tracing::warn!(%error, "cannot open the lease bucket; retrying"),
             }
             tokio::select! {
                 () = shutdown.cancelled() => return Ok(()),
-                () = sleep(backoff) => backoff = (backoff * 2).min(Duration::from_secs(5)),
+                () = sleep(backoff) => backoff = (backoff * 2).min(OPEN_RETRY_MAX),
             }
         };
         if ttl.is_zero() {
-            return Err(LeaseError::BucketNeverExpires(bucket::bucket_name(&bus)));
+            return Err(LeaseError::BucketNeverExpires(partitions.bucket));
         }
         if ttl != config.ttl {
             tracing::warn!(configured = ?config.ttl, bucket = ?ttl, "the lease bucket has another TTL; using the bucket's (delete the bucket to change it)");
@@ -52,7 +66,9 @@ where
         let all_tasks = shutdown.child_token();
         let (finished, finished_rx) = mpsc::unbounded_channel();
         let replica = Self {
-            bus,
+            client: js.client(),
+            js,
+            partitions,
             store,
             id: config.replica_id,
             ttl,
@@ -75,7 +91,7 @@ where
 
     async fn run(
         mut self,
-        shutdown: Shutdown,
+        shutdown: CancellationToken,
         mut finished: mpsc::UnboundedReceiver<(u32, u64)>,
     ) -> Result<(), LeaseError> {
         tracing::info!(replica = %self.id, ttl = ?self.ttl, "partition leases starting");
@@ -130,7 +146,9 @@ where
                     tracing::warn!(%error, "heartbeat failed");
                     healthy = false;
                     // The bucket itself may be gone (NATS restarted empty).
-                    if let Ok((store, _)) = bucket::open(&self.bus, self.ttl, self.limit).await {
+                    if let Ok((store, _)) =
+                        bucket::open(&self.js, &self.partitions, self.ttl, self.limit).await
+                    {
                         self.store = store;
                     }
                 }
@@ -196,7 +214,7 @@ where
             BTreeSet::new()
         } else {
             desired_partitions(
-                self.bus.partitions,
+                self.partitions.count,
                 self.members.iter().map(String::as_str),
                 &self.id,
             )
@@ -264,8 +282,10 @@ where
                     // Not knowing what the consumer holds, wait a TTL: longer
                     // than any AckWait in use.
                     let fallback = self.ttl;
+                    let queue = &self.partitions.queue;
                     let wait =
-                        settle::wait_before_start(&self.bus, partition, fallback, self.limit).await;
+                        settle::wait_before_start(&self.js, queue, partition, fallback, self.limit)
+                            .await;
                     tracing::info!(replica = %self.id, partition, ?wait, "lease acquired");
                     let (deadline, _) = watch::channel(self.deadline_after(sent));
                     self.leases.insert(

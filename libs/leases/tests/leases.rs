@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use command_processor::leases::{
-    LeaseConfig, LeaseError, bucket_name, desired_partitions, run_leases_reporting,
+use async_nats::jetstream::{self, Context};
+use ledgerline_leases::{
+    LeaseConfig, LeaseError, Partitions, WorkQueue, desired_partitions, run_leases_reporting,
 };
-use ledgerline_bus::Bus;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, timeout};
@@ -36,7 +36,8 @@ struct Event {
 type Log = Arc<Mutex<Vec<Event>>>;
 
 struct Cluster {
-    bus: Bus,
+    js: Context,
+    partitions: Partitions,
     log: Log,
 }
 
@@ -47,13 +48,36 @@ struct Replica {
     handle: JoinHandle<Result<(), LeaseError>>,
 }
 
+/// Retries through a NATS that is still starting, as the services do.
+async fn connect(url: &str) -> Context {
+    let client = async_nats::ConnectOptions::new()
+        .retry_on_initial_connect()
+        .connect(url)
+        .await
+        .expect("NATS");
+    jetstream::new(client)
+}
+
+/// `PARTITIONS` partitions leased in a bucket of the test's own, worked
+/// through from a queue that does not exist (so no owner waits to start).
+fn partitions(prefix: &str) -> Partitions {
+    Partitions {
+        count: PARTITIONS,
+        bucket: format!("{}_LEASES", prefix.to_ascii_uppercase()),
+        queue: WorkQueue {
+            stream: format!("{}_WORK", prefix.to_ascii_uppercase()),
+            durable: |partition| format!("worker-p{partition}"),
+        },
+    }
+}
+
 impl Cluster {
     async fn new() -> Self {
         let url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
         let prefix = format!("lease{}", uuid::Uuid::now_v7().simple());
-        let bus = Bus::connect(&url, &prefix, PARTITIONS).await.expect("NATS");
         Self {
-            bus,
+            js: connect(&url).await,
+            partitions: partitions(&prefix),
             log: Log::default(),
         }
     }
@@ -77,7 +101,8 @@ impl Cluster {
             replica_id: id.to_owned(),
         };
         let handle = tokio::spawn(run_leases_reporting(
-            self.bus.clone(),
+            self.js.clone(),
+            self.partitions.clone(),
             config,
             shutdown.clone(),
             spawn,
@@ -120,9 +145,8 @@ impl Cluster {
 
     async fn delete_bucket(&self) {
         let _ = self
-            .bus
             .js
-            .delete_stream(format!("KV_{}", bucket_name(&self.bus)))
+            .delete_stream(format!("KV_{}", self.partitions.bucket))
             .await;
     }
 }
@@ -319,10 +343,9 @@ async fn a_lease_key_is_free_again_after_delete_and_after_expiry() {
     use async_nats::jetstream::stream;
 
     let cluster = Cluster::new().await;
-    let bucket = bucket_name(&cluster.bus);
+    let bucket = cluster.partitions.bucket.clone();
     let max_age = Duration::from_secs(1);
     cluster
-        .bus
         .js
         .create_stream(stream::Config {
             name: format!("KV_{bucket}"),
@@ -337,7 +360,7 @@ async fn a_lease_key_is_free_again_after_delete_and_after_expiry() {
         })
         .await
         .unwrap();
-    let kv = cluster.bus.js.get_key_value(&bucket).await.unwrap();
+    let kv = cluster.js.get_key_value(&bucket).await.unwrap();
 
     let first = kv.update("partition.0", "a".into(), 0).await.unwrap();
     let taken = kv.update("partition.0", "b".into(), 0).await.unwrap_err();
@@ -448,12 +471,12 @@ async fn leases_come_back_after_nats_restarts() {
         return;
     };
     let url = format!("nats://127.0.0.1:{}", nats.port);
-    let bus = timeout(GENEROUS, Bus::connect(&url, "restart", PARTITIONS))
+    let js = timeout(GENEROUS, connect(&url))
         .await
-        .expect("the private NATS starts")
-        .unwrap();
+        .expect("the private NATS starts");
     let cluster = Cluster {
-        bus,
+        js,
+        partitions: partitions("restart"),
         log: Log::default(),
     };
     let ttl = Duration::from_secs(2);

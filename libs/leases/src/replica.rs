@@ -5,14 +5,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use async_nats::jetstream::Context;
 use async_nats::jetstream::kv::{Entry, Operation, Store};
-use ledgerline_bus::Bus;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-use super::bucket;
+use crate::bucket;
+use crate::config::Partitions;
 
 /// A lease this replica holds.
 pub(super) struct Lease {
@@ -33,7 +34,9 @@ pub(super) struct Task {
 }
 
 pub struct Replica<F> {
-    pub(super) bus: Bus,
+    pub(super) js: Context,
+    pub(super) client: async_nats::Client,
+    pub(super) partitions: Partitions,
     pub(super) store: Store,
     pub(super) id: String,
     pub(super) ttl: Duration,
@@ -58,7 +61,18 @@ pub struct Replica<F> {
     pub(super) owned: watch::Sender<BTreeSet<u32>>,
 }
 
+/// "Not before anything else happens": a wake-up that never comes first.
 pub(super) const FAR: Duration = Duration::from_secs(24 * 3600);
+
+/// Bounds on how soon to look again for a lease held elsewhere (a tenth of
+/// the TTL): often enough to take it soon after it is freed, rarely enough
+/// to cost NATS nothing.
+const LOOK_AGAIN_MIN: Duration = Duration::from_millis(100);
+const LOOK_AGAIN_MAX: Duration = Duration::from_secs(1);
+
+/// How long a partition task that ended by itself waits to start again:
+/// not a tight loop, and short against any TTL.
+const RESTART_AFTER: Duration = Duration::from_secs(1);
 
 impl<F> Replica<F>
 where
@@ -139,7 +153,7 @@ where
             // Still ours and wanted: start it again, not in a tight loop.
             tracing::warn!(partition, "partition task ended by itself; restarting it");
             if let Some(lease) = self.leases.get_mut(&partition) {
-                lease.start_at = Instant::now() + Duration::from_secs(1);
+                lease.start_at = Instant::now() + RESTART_AFTER;
             }
         }
         self.tasks.remove(&partition);
@@ -174,11 +188,11 @@ where
     /// How soon to look again for a lease held elsewhere: its holder is
     /// letting go (the watch will say so) or has died (its key expires).
     pub(super) fn retry(&self) -> Duration {
-        (self.ttl / 10).clamp(Duration::from_millis(100), Duration::from_secs(1))
+        (self.ttl / 10).clamp(LOOK_AGAIN_MIN, LOOK_AGAIN_MAX)
     }
 
     pub(super) fn connected(&self) -> bool {
-        self.bus.client.connection_state() == async_nats::connection::State::Connected
+        self.client.connection_state() == async_nats::connection::State::Connected
     }
 
     /// The earliest moment something is due without any event.
@@ -199,7 +213,6 @@ where
             .filter(|(p, task)| !task.token.is_cancelled() && self.leases.contains_key(p))
             .map(|(&p, _)| p)
             .collect();
-        metrics::gauge!("ledgerline_processor_partitions_owned").set(owned.len() as f64);
         self.owned.send_if_modified(|current| {
             let changed = *current != owned;
             *current = owned;

@@ -1,0 +1,83 @@
+//! A partition's decision loop: its durable consumer's commands, a group
+//! at a time (see `group`), strictly in the order they were accepted — one
+//! replica at a time runs it, while it holds the partition's lease.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use ledgerline_bus::Bus;
+use ledgerline_runtime::Shutdown;
+use ledgerline_runtime::tuning::{ACK_WAIT, GROUP_SIZE};
+use ledgerline_store::EventStore;
+
+use crate::account_cache::{AccountCache, CACHED_ACCOUNTS};
+use crate::decision::DecisionPolicy;
+use crate::group::decide_deliveries;
+
+/// How long to wait before binding the consumer again after NATS refused:
+/// soon enough to be back within a fraction of AckWait.
+const REBIND_AFTER: Duration = Duration::from_secs(1);
+
+/// The durable consumer of a partition's commands.
+pub fn durable_name(partition: u32) -> String {
+    format!("command-processor-p{partition}")
+}
+
+/// Decides one partition's commands in the order they were accepted, a
+/// group at a time, so an account's commands are applied in that order.
+pub async fn run_partition<S: EventStore>(
+    bus: Bus,
+    store: S,
+    partition: u32,
+    policy: DecisionPolicy,
+    shutdown: Shutdown,
+) {
+    let filter = bus.subjects.command_partition(partition);
+    let mut cache = AccountCache::new(CACHED_ACCOUNTS);
+    while !shutdown.is_cancelled() {
+        let consumer = match bus
+            .durable_consumer(
+                &bus.subjects.commands_stream(),
+                &durable_name(partition),
+                filter.clone(),
+                ACK_WAIT,
+            )
+            .await
+        {
+            Ok(c) => c,
+            Err(error) => {
+                tracing::warn!(%error, partition, "cannot bind command consumer; retrying");
+                tokio::select! { () = shutdown.cancelled() => break, () = tokio::time::sleep(REBIND_AFTER) => continue }
+            }
+        };
+        let messages = match consumer.messages().await {
+            Ok(m) => m,
+            Err(error) => {
+                tracing::warn!(%error, partition, "cannot pull commands; retrying");
+                tokio::time::sleep(REBIND_AFTER).await;
+                continue;
+            }
+        };
+        // Every command already waiting (up to a group's worth) is decided
+        // together; a quiet partition decides each as it comes.
+        let mut groups = messages.ready_chunks(GROUP_SIZE);
+        loop {
+            let next = tokio::select! {
+                // Cancellation first: a task whose lease is gone takes no
+                // further group.
+                biased;
+                () = shutdown.cancelled() => return,
+                next = groups.next() => next,
+            };
+            let Some(group) = next else { break };
+            let mut deliveries = Vec::with_capacity(group.len());
+            for delivery in group {
+                match delivery {
+                    Ok(delivery) => deliveries.push(delivery),
+                    Err(error) => tracing::warn!(%error, partition, "command stream error"),
+                }
+            }
+            decide_deliveries(&bus, &store, &mut cache, deliveries, policy, &shutdown).await;
+        }
+    }
+}
