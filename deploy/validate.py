@@ -55,6 +55,7 @@ PORT = 8080
 SERVICES = [
     "command-api",
     "command-processor",
+    "event-store",
     "balance-service",
     "history-service",
     "audit-service",
@@ -412,7 +413,7 @@ def expected_routes(served: dict[str, set[str]]) -> dict[str, set[str]]:
     want = {p: set(s) for p, s in served.items() if p not in ("/healthz", "/readyz", "/metrics")}
     for p in ("/", "/index.html", "/app.js", "/styles.css"):
         want.setdefault(p, {"command-api"})  # WEB_DIR on command-api
-    want.setdefault("/stats", {"command-processor"})  # planned (DESIGN §2)
+    want.setdefault("/stats", {"event-store"})
     want.setdefault("/projections", {"balance-service", "history-service", "audit-service"})
     want.setdefault("/projections/rebuild", {"balance-service", "history-service", "audit-service"})
     want.setdefault("/projections/DailySummary", {"balance-service"})

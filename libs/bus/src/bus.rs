@@ -3,10 +3,7 @@ use std::time::Duration;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
 use async_nats::jetstream::stream::{self, DiscardPolicy, RetentionPolicy, StorageType};
 use async_nats::jetstream::{self, Context};
-use bytes::Bytes;
-use ledgerline_contracts::{
-    AcceptReply, AcceptRequest, CommandMessage, EventEnvelope, StatusMessage,
-};
+use ledgerline_contracts::{CommandMessage, EventEnvelope, StatusMessage};
 use serde::Serialize;
 
 use crate::{Outgoing, Subjects};
@@ -178,22 +175,5 @@ impl Bus {
             )
             .await
             .map_err(|e| js_err("creating consumer")(&e))
-    }
-
-    /// Asks the command API to accept a command (the socket's door).
-    pub async fn request_accept(&self, request: &AcceptRequest) -> Result<AcceptReply, BusError> {
-        let failed = |message: String| BusError::Publish {
-            subject: self.subjects.accept_rpc(),
-            message,
-        };
-        let body = Bytes::from(serde_json::to_vec(request)?);
-        let answer = tokio::time::timeout(
-            Duration::from_secs(5),
-            self.client.request(self.subjects.accept_rpc(), body),
-        )
-        .await
-        .map_err(|_| failed("the command API did not answer in time".into()))?
-        .map_err(|e| failed(e.to_string()))?;
-        serde_json::from_slice(&answer.payload).map_err(|e| failed(e.to_string()))
     }
 }

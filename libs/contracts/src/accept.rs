@@ -1,10 +1,9 @@
 use ledgerline_domain::UserId;
 use serde::{Deserialize, Serialize};
 
-use crate::{AcceptedResponse, Problem};
-
-/// `bank.rpc.accept` request: a command that came in through another door
-/// (a socket frame) for the command API to accept. Internal to the cluster.
+/// A command that came in through another door (a socket frame) for the
+/// command API to accept (`ledgerline_bus::Acceptance`; over NATS,
+/// `{prefix}.rpc.accept`). Internal to the cluster.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AcceptRequest {
@@ -14,12 +13,4 @@ pub struct AcceptRequest {
     pub idempotency_key: Option<String>,
     /// The JSON body as text, so amounts are parsed exactly.
     pub body: String,
-}
-
-/// `bank.rpc.accept` reply.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum AcceptReply {
-    Accepted(AcceptedResponse),
-    Refused(Problem),
 }

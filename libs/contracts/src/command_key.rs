@@ -13,6 +13,7 @@
 use std::fmt;
 
 use ledgerline_domain::UserId;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Keys of commands a user issued: `uuid_v5(CLIENT, "{userId}:{commandId}")`.
@@ -38,8 +39,10 @@ impl TransferStep {
     }
 }
 
-/// See the module documentation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// See the module documentation. It travels between components (the
+/// store's outcome reads) as its UUID; it is never read from a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct CommandKey(Uuid);
 
 impl CommandKey {

@@ -17,7 +17,7 @@ mod status;
 mod store_rpc;
 mod wire_amount;
 
-pub use accept::{AcceptReply, AcceptRequest};
+pub use accept::AcceptRequest;
 pub use command_key::{CommandKey, TransferStep};
 pub use command_message::CommandMessage;
 pub use event_envelope::{EventEnvelope, EventMetadata};
@@ -27,13 +27,14 @@ pub use frames::{
     WelcomeFrame,
 };
 pub use problem::Problem;
-pub use projection_rpc::{ProjectionReport, StoreHead};
+pub use projection_rpc::ProjectionReport;
 pub use requests::{
     AcceptedResponse, CloseAccountRequest, CommandRequest, DecodeError, DepositRequest,
     OpenAccountRequest, TransferRequest, WithdrawRequest, decode_command_request,
 };
 pub use status::{StatusEnvelope, StatusError, StatusKind, StatusMessage};
 pub use store_rpc::{
-    AccountEventsRequest, EventAtRequest, EventLocation, EventsReply, UserEventsRequest,
+    AccountEventsRequest, AccountsOfRequest, EventAtRequest, EventLocation, EventsRequest,
+    HeadRequest, OutcomesRequest,
 };
 pub use wire_amount::WireAmount;

@@ -1,6 +1,5 @@
 //! Request–reply for the admin of read models: any service can ask every
-//! projector how far it has got, and the command processor where the event
-//! store's head is, without reading tables it does not own.
+//! projector how far it has got without reading tables it does not own.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -19,12 +18,4 @@ pub struct ProjectionReport {
     pub events_applied: i64,
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_updated: Option<OffsetDateTime>,
-}
-
-/// The command processor's answer on `bank.rpc.store-head`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StoreHead {
-    /// The highest global position in the event store (0 when empty).
-    pub head_position: i64,
 }

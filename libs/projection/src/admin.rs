@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures::StreamExt;
-use ledgerline_bus::Bus;
-use ledgerline_contracts::{ProjectionReport, StoreHead};
+use ledgerline_bus::{Bus, RemoteStore};
+use ledgerline_contracts::ProjectionReport;
 use ledgerline_runtime::Shutdown;
+use ledgerline_store::StoreReads;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -175,17 +176,12 @@ pub async fn serve_projection_status<P: Projector>(bus: Bus, db: ReadModelDb, sh
     }
 }
 
-/// The event store's head from the command processor, or `None` when it
-/// does not answer within [`GATHER_WINDOW`].
+/// The event store's head from its owner, or `None` when it does not
+/// answer within [`GATHER_WINDOW`].
 pub async fn store_head(bus: &Bus) -> Option<i64> {
-    let request = bus
-        .client
-        .request(bus.subjects.store_head_rpc(), Vec::new().into());
-    match tokio::time::timeout(GATHER_WINDOW, request).await {
-        Ok(Ok(answer)) => serde_json::from_slice::<StoreHead>(&answer.payload)
-            .map(|h| h.head_position)
-            .map_err(|error| tracing::warn!(%error, "undecodable store head"))
-            .ok(),
+    let store = RemoteStore::new(bus.clone());
+    match tokio::time::timeout(GATHER_WINDOW, store.head()).await {
+        Ok(Ok(head)) => Some(head),
         Ok(Err(error)) => {
             tracing::debug!(%error, "no store head");
             None

@@ -1,19 +1,18 @@
 //! The whole event log, page by page, read from the event store through
-//! its owner (the command processor answers `bank.rpc.store-events`, only
-//! below the store's safe high-water mark): how a read model is rebuilt or
-//! bootstrapped without reading the processor's tables.
+//! its owner (`StoreReads::events`, only below the store's safe high-water
+//! mark): how a read model is rebuilt or bootstrapped without reading the
+//! event store's tables.
 
 use std::time::Duration;
 
-use ledgerline_bus::Bus;
-use ledgerline_contracts::{EventEnvelope, EventsReply, UserEventsRequest};
+use ledgerline_bus::{Bus, RemoteStore};
+use ledgerline_contracts::EventEnvelope;
+use ledgerline_store::StoreReads;
 use sqlx::PgPool;
 
 use crate::Projector;
 use crate::apply::commit_events;
 use crate::tuning::REPLAY_PAGE;
-
-const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The events with `global_position > after`, oldest first, at most `limit`.
 pub(crate) async fn store_page(
@@ -21,23 +20,10 @@ pub(crate) async fn store_page(
     after: i64,
     limit: i64,
 ) -> Result<Vec<EventEnvelope>, String> {
-    let request = UserEventsRequest {
-        after_position: after,
-        limit,
-    };
-    let body = serde_json::to_vec(&request).map_err(|e| e.to_string())?;
-    let answer = tokio::time::timeout(
-        READ_TIMEOUT,
-        bus.client
-            .request(bus.subjects.store_events_rpc(), body.into()),
-    )
-    .await
-    .map_err(|_| "the command processor did not answer in time".to_owned())?
-    .map_err(|e| format!("reading the event log: {e}"))?;
-    let events = match serde_json::from_slice(&answer.payload).map_err(|e| e.to_string())? {
-        EventsReply::Events(events) => events,
-        EventsReply::Error(message) => return Err(message),
-    };
+    let events = RemoteStore::new(bus.clone())
+        .events(after, limit, None)
+        .await
+        .map_err(|e| e.to_string())?;
     let ordered = events
         .windows(2)
         .all(|w| w[0].global_position < w[1].global_position);

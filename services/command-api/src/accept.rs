@@ -1,7 +1,8 @@
 use axum::http::StatusCode;
-use ledgerline_bus::Bus;
+use futures::future::BoxFuture;
+use ledgerline_bus::{Acceptance, Bus};
 use ledgerline_contracts::{
-    AcceptRequest, AcceptedResponse, CommandMessage, DecodeError, FieldError,
+    AcceptRequest, AcceptedResponse, CommandMessage, DecodeError, FieldError, Problem,
     decode_command_request,
 };
 use ledgerline_domain::{Amount, CommandKind};
@@ -145,5 +146,15 @@ impl AcceptService {
             ));
         }
         Ok(false)
+    }
+}
+
+/// The command API as the boundary other doors (the socket) accept through.
+impl Acceptance for AcceptService {
+    fn accept<'a>(
+        &'a self,
+        request: &'a AcceptRequest,
+    ) -> BoxFuture<'a, Result<AcceptedResponse, Problem>> {
+        Box::pin(async move { AcceptService::accept(self, request).await.map_err(|p| p.0) })
     }
 }

@@ -1,30 +1,40 @@
+use std::sync::Arc;
+use std::time::Duration;
+
 use ledgerline_auth::{TokenKeys, demo_login_routes};
-use ledgerline_bus::Bus;
+use ledgerline_bus::{Bus, serve_acceptance};
 use ledgerline_runtime::{Config, Readiness, ServiceHandle, Shutdown, connect_schema};
 use sqlx::migrate::Migrator;
 
 use crate::recorder::Recorder;
 use crate::routes::{ApiState, routes};
-use std::time::Duration;
-
-use crate::{AcceptService, accept_rpc, outcomes, reconcile};
+use crate::{AcceptService, outcomes, reconcile};
 
 pub const SCHEMA: &str = "commands";
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
+/// The command API's acceptance (its schema migrated), before any
+/// component that accepts commands through it in-process starts.
+pub async fn open(config: &Config, bus: &Bus) -> anyhow::Result<AcceptService> {
+    let pool = connect_schema(&config.database_url, SCHEMA, &MIGRATOR, config.db_pool_size).await?;
+    Ok(AcceptService {
+        pool: pool.clone(),
+        recorder: Recorder::start(pool),
+        bus: bus.clone(),
+        max_amount: config.max_amount,
+    })
+}
+
+/// The command routes over `accept`, acceptance served to other processes
+/// (the socket's door), the outcome follower and the reconciler.
 pub async fn start(
     config: &Config,
     bus: &Bus,
     keys: &TokenKeys,
     shutdown: &Shutdown,
+    accept: AcceptService,
 ) -> anyhow::Result<ServiceHandle> {
-    let pool = connect_schema(&config.database_url, SCHEMA, &MIGRATOR, config.db_pool_size).await?;
-    let accept = AcceptService {
-        pool: pool.clone(),
-        recorder: Recorder::start(pool.clone()),
-        bus: bus.clone(),
-        max_amount: config.max_amount,
-    };
+    let pool = accept.pool.clone();
     let state = ApiState {
         accept: accept.clone(),
         keys: keys.clone(),
@@ -65,5 +75,9 @@ pub async fn start(
             Duration::from_secs(config.reconcile_after_secs),
             shutdown.clone(),
         )))
-        .task(tokio::spawn(accept_rpc::serve(accept, shutdown.clone()))))
+        .task(tokio::spawn(serve_acceptance(
+            bus.clone(),
+            Arc::new(accept),
+            shutdown.clone(),
+        ))))
 }

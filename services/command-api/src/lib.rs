@@ -4,7 +4,6 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod accept;
-mod accept_rpc;
 mod app;
 mod chaos;
 mod outcomes;
@@ -13,4 +12,4 @@ mod recorder;
 mod routes;
 
 pub use accept::AcceptService;
-pub use app::{SCHEMA, start};
+pub use app::{SCHEMA, open, start};

@@ -11,15 +11,13 @@ use tokio::sync::watch;
 use crate::decision::DecisionPolicy;
 use crate::metrics::record_partitions_owned;
 use crate::partition::{durable_name, run_partition};
-use crate::routes::{QueryState, routes};
-use crate::{accounts_rpc, events_rpc};
 
-/// Starts one decision loop per command partition, the accounts-of
-/// responder, and the query routes over the event store.
+/// Starts one decision loop per command partition this replica holds the
+/// lease of. (Reads of the store are the `event-store` component's.)
 pub async fn start(
     config: &Config,
     bus: &Bus,
-    keys: &TokenKeys,
+    _keys: &TokenKeys,
     shutdown: &Shutdown,
 ) -> anyhow::Result<ServiceHandle> {
     let pool = connect_schema(&config.database_url, SCHEMA, &MIGRATOR, config.db_pool_size).await?;
@@ -41,11 +39,7 @@ pub async fn start(
                 Ok(())
             }
         });
-    let router = routes(QueryState {
-        store: store.clone(),
-        keys: keys.clone(),
-    });
-    let mut handle = ServiceHandle::new("command-processor", router, readiness);
+    let mut handle = ServiceHandle::new("command-processor", axum::Router::new(), readiness);
     let policy = DecisionPolicy {
         snapshot_every: config.snapshot_every,
         deadline: (config.command_deadline_secs > 0)
@@ -104,25 +98,5 @@ pub async fn start(
         );
         handle = handle.task(tokio::spawn(pending));
     }
-    handle = handle.task(tokio::spawn(events_rpc::serve_event_reads(
-        bus.clone(),
-        store.clone(),
-        shutdown.clone(),
-    )));
-    handle = handle.task(tokio::spawn(crate::events_page_rpc::serve_store_events(
-        bus.clone(),
-        store.clone(),
-        shutdown.clone(),
-    )));
-    handle = handle.task(tokio::spawn(crate::serve_store_head(
-        bus.clone(),
-        store.clone(),
-        shutdown.clone(),
-    )));
-    handle = handle.task(tokio::spawn(accounts_rpc::serve_accounts_of(
-        bus.clone(),
-        store,
-        shutdown.clone(),
-    )));
     Ok(handle)
 }

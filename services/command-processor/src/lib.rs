@@ -23,13 +23,10 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod account_cache;
-mod accounts_rpc;
 mod app;
 mod careful;
 mod decide;
 mod decision;
-mod events_page_rpc;
-mod events_rpc;
 mod fault;
 mod give_up;
 mod group;
@@ -38,8 +35,6 @@ mod partition;
 mod publish;
 mod read;
 mod retry;
-mod routes;
-mod store_head_rpc;
 #[cfg(test)]
 mod test_support;
 pub mod transfer;
@@ -47,4 +42,3 @@ pub mod transfer;
 pub use app::start;
 pub use decide::{Handled, Settled, decide_command, decide_group, handle_command};
 pub use decision::DecisionPolicy;
-pub use store_head_rpc::serve_store_head;

@@ -9,7 +9,9 @@ use axum::http::header::CACHE_CONTROL;
 use axum::http::{Method, StatusCode};
 use axum::middleware::map_response;
 use axum::response::IntoResponse;
-use ledgerline_bus::Bus;
+use std::sync::Arc;
+
+use ledgerline_bus::{Bus, Peers, RemoteAcceptance, RemoteStore};
 use ledgerline_runtime::{
     ApiProblem, Config, HttpTimeouts, Readiness, ServiceHandle, Shutdown, ensure_database,
     health_routes,
@@ -65,10 +67,47 @@ impl Application {
         bus.ensure_streams(config.stream_replicas)
             .await
             .context("declaring JetStream streams")?;
+        // The boundaries first: a component this process runs is called in
+        // process, one it does not is asked over NATS (see `Peers`).
+        let store = match services.contains(&Target::EventStore) {
+            true => Some(
+                event_store::open(&config)
+                    .await
+                    .context("opening the event store")?,
+            ),
+            false => None,
+        };
+        let accept = match services.contains(&Target::CommandApi) {
+            true => Some(
+                command_api::open(&config, &bus)
+                    .await
+                    .context("opening the command API")?,
+            ),
+            false => None,
+        };
+        let peers = Peers {
+            store: match &store {
+                Some(store) => Arc::new(store.clone()),
+                None => Arc::new(RemoteStore::new(bus.clone())),
+            },
+            acceptance: match &accept {
+                Some(accept) => Arc::new(accept.clone()),
+                None => Arc::new(RemoteAcceptance::new(bus.clone())),
+            },
+        };
         let mut handles = Vec::new();
         for service in services {
             let handle = match service {
-                Target::CommandApi => command_api::start(&config, &bus, &keys, &shutdown).await,
+                Target::CommandApi => match accept.clone() {
+                    Some(accept) => {
+                        command_api::start(&config, &bus, &keys, &shutdown, accept).await
+                    }
+                    None => continue,
+                },
+                Target::EventStore => match store.clone() {
+                    Some(store) => event_store::start(&bus, store, &keys, &shutdown).await,
+                    None => continue,
+                },
                 Target::CommandProcessor => {
                     command_processor::start(&config, &bus, &keys, &shutdown).await
                 }
@@ -80,7 +119,7 @@ impl Application {
                 }
                 Target::AuditService => audit_service::start(&config, &bus, &keys, &shutdown).await,
                 Target::SocketService => {
-                    socket_service::start(&config, &bus, &keys, &shutdown).await
+                    socket_service::start(&config, &bus, &keys, &shutdown, &peers).await
                 }
                 Target::All | Target::CleanupStreams => continue,
             }

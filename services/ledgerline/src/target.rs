@@ -5,6 +5,9 @@ pub enum Target {
     All,
     CommandApi,
     CommandProcessor,
+    /// The event store's reads: account, event and stats routes, and the
+    /// reads other components make of the store.
+    EventStore,
     BalanceService,
     HistoryService,
     AuditService,
@@ -14,7 +17,8 @@ pub enum Target {
 }
 
 impl Target {
-    pub const SERVICES: [Target; 6] = [
+    pub const SERVICES: [Target; 7] = [
+        Target::EventStore,
         Target::CommandApi,
         Target::CommandProcessor,
         Target::BalanceService,

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use ledgerline_auth::TokenKeys;
-use ledgerline_bus::Bus;
+use ledgerline_bus::{Bus, Peers};
 use ledgerline_runtime::{Config, Readiness, ServiceHandle, Shutdown};
 
 use crate::registry::Registry;
@@ -14,8 +14,9 @@ pub async fn start(
     bus: &Bus,
     keys: &TokenKeys,
     shutdown: &Shutdown,
+    peers: &Peers,
 ) -> anyhow::Result<ServiceHandle> {
-    let registry = Registry::new(bus.clone(), config.socket_queue);
+    let registry = Registry::new(bus.clone(), peers.clone(), config.socket_queue);
     // Subscribed before the routes exist: no socket is welcomed before the
     // feed that serves it.
     let feed = crate::feed::start(&registry, shutdown)

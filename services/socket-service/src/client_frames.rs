@@ -1,8 +1,8 @@
 use ledgerline_auth::TokenKeys;
-use ledgerline_bus::Bus;
+use ledgerline_bus::Acceptance;
 use ledgerline_contracts::{
-    AcceptReply, AcceptRequest, AcceptedFrame, ClientFrame, DecodeError, ErrorFrame, FieldError,
-    HeartbeatFrame, decode_command_request,
+    AcceptRequest, AcceptedFrame, ClientFrame, DecodeError, ErrorFrame, FieldError, HeartbeatFrame,
+    decode_command_request,
 };
 use ledgerline_domain::{Amount, CommandKind, UserId};
 use time::OffsetDateTime;
@@ -52,7 +52,7 @@ impl Answer {
 /// What a client frame is answered with: who the socket is for and what
 /// the answers need.
 pub struct Context<'a> {
-    pub bus: &'a Bus,
+    pub acceptance: &'a dyn Acceptance,
     pub keys: &'a TokenKeys,
     pub user: &'a UserId,
     pub max_amount: Amount,
@@ -113,7 +113,7 @@ pub async fn answer(context: &Context<'_>, text: &str) -> Answer {
 
 async fn command(context: &Context<'_>, frame: ClientFrame) -> String {
     let Context {
-        bus,
+        acceptance,
         user,
         max_amount,
         ..
@@ -158,15 +158,16 @@ async fn command(context: &Context<'_>, frame: ClientFrame) -> String {
         idempotency_key: None,
         body: body.get().to_owned(),
     };
-    match bus.request_accept(&request).await {
-        Ok(AcceptReply::Accepted(accepted)) => serde_json::to_string(&AcceptedFrame {
+    match acceptance.accept(&request).await {
+        Ok(accepted) => serde_json::to_string(&AcceptedFrame {
             frame_type: Default::default(),
             request_id,
             command_id: accepted.command_id,
             status_url: accepted.status_url,
         })
         .unwrap_or_default(),
-        Ok(AcceptReply::Refused(problem)) => {
+        // `urn:ledgerline:problem:unavailable` → `UNAVAILABLE`, and so on.
+        Err(problem) => {
             let code = problem
                 .problem_type
                 .rsplit(':')
@@ -179,16 +180,6 @@ async fn command(context: &Context<'_>, frame: ClientFrame) -> String {
                 &code,
                 problem.detail.unwrap_or(problem.title),
                 problem.errors,
-            )
-        }
-        Err(e) => {
-            // Which subject, which library error: for the log, not the client.
-            tracing::warn!(error = %e, %user, "socket command not handed to the command API");
-            error(
-                request_id,
-                "UNAVAILABLE",
-                "the command API did not answer; nothing was queued, try again",
-                vec![],
             )
         }
     }

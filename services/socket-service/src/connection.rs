@@ -121,7 +121,15 @@ async fn replay_missed(
     delivered: &mut Delivered,
 ) -> Result<(), Gone> {
     let user = &session.user;
-    match replay::missed(&session.registry.bus, user, session.resume).await {
+    let registry = &session.registry;
+    match replay::missed(
+        &registry.bus,
+        registry.peers.store.as_ref(),
+        user,
+        session.resume,
+    )
+    .await
+    {
         Ok(frames) => {
             for frame in frames {
                 if delivered.admit(&frame.key) {
@@ -162,7 +170,7 @@ impl Live<'_> {
         let mut heartbeat =
             tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
         let context = Context {
-            bus: &session.registry.bus,
+            acceptance: session.registry.peers.acceptance.as_ref(),
             keys: &session.keys,
             user: &session.user,
             max_amount: session.max_amount,

@@ -2,8 +2,9 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use futures::FutureExt;
-use ledgerline_bus::Bus;
+use ledgerline_bus::{Bus, Peers};
 use ledgerline_domain::{AccountId, UserId};
+use ledgerline_store::StoreReads;
 use uuid::Uuid;
 
 use crate::routes::{Connection, Ready, Routes};
@@ -17,15 +18,19 @@ const ACCOUNTS_OF_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct Registry {
     routes: Arc<Mutex<Routes>>,
     pub bus: Bus,
+    /// The event store's reads and command acceptance, in this process or
+    /// over NATS.
+    pub peers: Peers,
     /// How many frames may wait for one slow connection before it is closed.
     pub queue: usize,
 }
 
 impl Registry {
-    pub fn new(bus: Bus, queue: usize) -> Self {
+    pub fn new(bus: Bus, peers: Peers, queue: usize) -> Self {
         Self {
             routes: Arc::default(),
             bus,
+            peers,
             queue: queue.max(1),
         }
     }
@@ -58,9 +63,9 @@ impl Registry {
     fn learn_accounts(&self, user: &UserId) -> Ready {
         // Weak: the table holds this future until it is done.
         let routes: Weak<Mutex<Routes>> = Arc::downgrade(&self.routes);
-        let (bus, user) = (self.bus.clone(), user.clone());
+        let (store, user) = (self.peers.store.clone(), user.clone());
         async move {
-            let accounts = owned_accounts(&bus, &user).await;
+            let accounts = owned_accounts(store.as_ref(), &user).await;
             if let Some(routes) = routes.upgrade() {
                 let mut routes = lock(&routes);
                 for account in &accounts {
@@ -77,21 +82,11 @@ fn lock(routes: &Mutex<Routes>) -> MutexGuard<'_, Routes> {
     routes.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The accounts `user` owns, from the command processor
-/// (`bank.rpc.accounts-of.{user}`). Without an answer the socket still
-/// opens, and follows only the accounts opened from now on.
-async fn owned_accounts(bus: &Bus, user: &UserId) -> Vec<AccountId> {
-    let request = bus
-        .client
-        .request(bus.subjects.accounts_of(user), "".into());
-    match tokio::time::timeout(ACCOUNTS_OF_TIMEOUT, request).await {
-        Ok(Ok(answer)) => match serde_json::from_slice(&answer.payload) {
-            Ok(accounts) => accounts,
-            Err(error) => {
-                tracing::warn!(%error, %user, "undecodable accounts-of answer; following new accounts only");
-                Vec::new()
-            }
-        },
+/// The accounts `user` owns, from the event store. Without an answer the
+/// socket still opens, and follows only the accounts opened from now on.
+async fn owned_accounts(store: &dyn StoreReads, user: &UserId) -> Vec<AccountId> {
+    match tokio::time::timeout(ACCOUNTS_OF_TIMEOUT, store.accounts_of(user)).await {
+        Ok(Ok(accounts)) => accounts,
         _ => {
             tracing::warn!(%user, "accounts-of lookup failed; following new accounts only");
             Vec::new()

@@ -8,6 +8,7 @@ use async_nats::jetstream::stream::DirectGetErrorKind;
 use ledgerline_bus::Bus;
 use ledgerline_contracts::StatusMessage;
 use ledgerline_domain::UserId;
+use ledgerline_store::StoreReads;
 
 use crate::frame::Frame;
 
@@ -45,13 +46,18 @@ impl ReplayError {
     }
 }
 
-pub async fn missed(bus: &Bus, user: &UserId, from: ResumeFrom) -> Result<Vec<Frame>, ReplayError> {
+pub async fn missed(
+    bus: &Bus,
+    store: &dyn StoreReads,
+    user: &UserId,
+    from: ResumeFrom,
+) -> Result<Vec<Frame>, ReplayError> {
     let mut frames = Vec::new();
     if let Some(seq) = from.status_seq {
         missed_statuses(bus, user, seq, &mut frames).await?;
     }
     if let Some(position) = from.event_position {
-        missed_events(bus, user, position, &mut frames).await?;
+        missed_events(store, user, position, &mut frames).await?;
     }
     Ok(frames)
 }
@@ -94,20 +100,20 @@ async fn missed_statuses(
 }
 
 async fn missed_events(
-    bus: &Bus,
+    store: &dyn StoreReads,
     user: &UserId,
     after: i64,
     frames: &mut Vec<Frame>,
 ) -> Result<(), ReplayError> {
     // Otherwise a page could end early, below a held-back mark, and look
     // like the end.
-    crate::safe_mark::wait_until_head_is_readable(bus)
+    crate::safe_mark::wait_until_head_is_readable(store)
         .await
         .map_err(ReplayError::Events)?;
     let mut position = after;
     loop {
-        let page = bus
-            .user_events(user, position, PAGE)
+        let page = store
+            .events(position, PAGE, Some(user))
             .await
             .map_err(|e| ReplayError::Events(e.to_string()))?;
         let full = page.len() as i64 == PAGE;

@@ -9,26 +9,22 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
-use ledgerline_bus::Bus;
-use ledgerline_contracts::{EventsReply, StoreHead, UserEventsRequest};
+use ledgerline_store::StoreReads;
 use tokio::time::Instant;
 
 /// How long a resume waits for the mark before it gives up (its live
 /// frames queue meanwhile, so this stays short).
 const PATIENCE: Duration = Duration::from_secs(3);
 const POLL: Duration = Duration::from_millis(100);
-/// How long one request to the store's owner may take.
-const ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
 
-pub async fn wait_until_head_is_readable(bus: &Bus) -> Result<(), String> {
-    let head = store_head(bus).await?;
+pub async fn wait_until_head_is_readable(store: &dyn StoreReads) -> Result<(), String> {
+    let head = store.head().await.map_err(|e| e.to_string())?;
     if head <= 0 {
         return Ok(());
     }
     let deadline = Instant::now() + PATIENCE;
     loop {
-        if readable(bus, head).await? {
+        if readable(store, head).await? {
             return Ok(());
         }
         if Instant::now() >= deadline {
@@ -41,36 +37,12 @@ pub async fn wait_until_head_is_readable(bus: &Bus) -> Result<(), String> {
     }
 }
 
-async fn ask(bus: &Bus, subject: String, body: Bytes) -> Result<Bytes, String> {
-    // Named in the error, which goes to the log (never to the client).
-    let asked = subject.clone();
-    let request = bus.client.request(subject, body);
-    match tokio::time::timeout(ANSWER_TIMEOUT, request).await {
-        Ok(Ok(answer)) => Ok(answer.payload),
-        Ok(Err(e)) => Err(format!("{asked}: {e}")),
-        Err(_) => Err("the command processor did not answer in time".to_owned()),
-    }
-}
-
-/// The highest global position in the store (`bank.rpc.store-head`).
-async fn store_head(bus: &Bus) -> Result<i64, String> {
-    let answer = ask(bus, bus.subjects.store_head_rpc(), Bytes::new()).await?;
-    serde_json::from_slice::<StoreHead>(&answer)
-        .map(|h| h.head_position)
-        .map_err(|e| e.to_string())
-}
-
 /// Whether the event at `position` is below the mark: a page of the whole
-/// log (`bank.rpc.store-events`) that starts right before it.
-async fn readable(bus: &Bus, position: i64) -> Result<bool, String> {
-    let request = UserEventsRequest {
-        after_position: position - 1,
-        limit: 1,
-    };
-    let body = serde_json::to_vec(&request).map_err(|e| e.to_string())?;
-    let answer = ask(bus, bus.subjects.store_events_rpc(), body.into()).await?;
-    match serde_json::from_slice::<EventsReply>(&answer).map_err(|e| e.to_string())? {
-        EventsReply::Events(events) => Ok(!events.is_empty()),
-        EventsReply::Error(message) => Err(message),
-    }
+/// log that starts right before it.
+async fn readable(store: &dyn StoreReads, position: i64) -> Result<bool, String> {
+    let page = store
+        .events(position - 1, 1, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(!page.is_empty())
 }

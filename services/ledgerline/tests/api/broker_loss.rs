@@ -142,7 +142,7 @@ async fn accepted_commands_the_broker_lost_are_still_decided_exactly_once() {
     }
 
     // A processor comes back: every accepted command gets its outcome.
-    let (port, processor) = app.spawn_service(Target::CommandProcessor).await;
+    let (_, processor) = app.spawn_service(Target::CommandProcessor).await;
     let mut outcomes = Vec::new();
     for id in &ids {
         outcomes.push(app.outcome(&alice, id).await);
@@ -158,16 +158,7 @@ async fn accepted_commands_the_broker_lost_are_still_decided_exactly_once() {
         outcomes.iter().find(|o| o["status"] != "succeeded")
     );
     // Each exactly once: 400 deposits of 1.00 and nothing else.
-    let account: serde_json::Value = app
-        .http
-        .get(format!("http://127.0.0.1:{port}/queries/account/acc-lost"))
-        .bearer_auth(&alice)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, account) = app.get(&alice, "/queries/account/acc-lost").await;
     assert_eq!(
         (&account["balance"], &account["version"]),
         (&json!(40_000), &json!(401)),

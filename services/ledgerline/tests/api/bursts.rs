@@ -54,7 +54,8 @@ pub fn burst(accounts: [&str; 3]) -> Vec<CommandMessage> {
 }
 
 /// Every service but the command processor (tests start it themselves).
-pub const ALL_BUT_THE_PROCESSOR: [Target; 5] = [
+pub const ALL_BUT_THE_PROCESSOR: [Target; 6] = [
+    Target::EventStore,
     Target::CommandApi,
     Target::BalanceService,
     Target::HistoryService,

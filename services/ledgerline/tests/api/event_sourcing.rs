@@ -632,12 +632,13 @@ async fn a_projector_is_not_ready_until_its_consumer_is_bound() {
     let waiting = readyz(&app.http, &base).await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let still_waiting = readyz(&app.http, &base).await;
-    // The processor arrives: the replay ends and the consumer is bound.
+    // The event store's owner arrives: the replay ends and the consumer is
+    // bound.
     let mut processor_config = config.clone();
     processor_config.http_addr = "127.0.0.1:0".parse().unwrap();
     let processor = Application::build(
         processor_config,
-        &[Target::CommandProcessor],
+        &[Target::CommandProcessor, Target::EventStore],
         shutdown.clone(),
     )
     .await

@@ -372,6 +372,7 @@ async fn fan_out(
         infra,
         "fanout",
         &[
+            "event-store",
             "command-api",
             "command-processor",
             "balance-service",

@@ -275,7 +275,7 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<bool> {
     }
     let reader = Reader {
         http: http.clone(),
-        processor: url("command-processor"),
+        store: url("event-store"),
         balances: url("balance-service"),
         history: url("history-service"),
         audit: url("audit-service"),

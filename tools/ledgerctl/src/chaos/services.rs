@@ -7,7 +7,8 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::process::{Child, Command};
 
-pub const SERVICES: [&str; 6] = [
+pub const SERVICES: [&str; 7] = [
+    "event-store",
     "command-api",
     "command-processor",
     "balance-service",

@@ -200,7 +200,8 @@ pub fn one_outcome_each(record: &Record, figures: &mut Figures) -> Check {
 
 pub struct Reader {
     pub http: reqwest::Client,
-    pub processor: String,
+    /// The event-store component (accounts, the event log).
+    pub store: String,
     pub balances: String,
     pub history: String,
     pub audit: String,
@@ -225,7 +226,7 @@ impl Reader {
         loop {
             let page = self
                 .get(
-                    format!("{}/events/stream?after={after}&limit=1000", self.processor),
+                    format!("{}/events/stream?after={after}&limit=1000", self.store),
                     &self.operator,
                 )
                 .await?;
@@ -280,7 +281,7 @@ impl Reader {
                     let id = account_name(user, account);
                     let store = self
                         .get(
-                            format!("{}/queries/account/{id}", self.processor),
+                            format!("{}/queries/account/{id}", self.store),
                             &self.tokens[user],
                         )
                         .await;
@@ -335,7 +336,7 @@ impl Reader {
                 // Money: initial 100.00 ± every succeeded deposit, withdrawal and transfer.
                 let (expected, succeeded) = ledger.get(&id).copied().unwrap_or_default();
                 let store = self
-                    .get(format!("{}/queries/account/{id}", self.processor), token)
+                    .get(format!("{}/queries/account/{id}", self.store), token)
                     .await?;
                 if store["balance"].as_i64() == Some(expected)
                     && store["version"].as_i64() == Some(succeeded)

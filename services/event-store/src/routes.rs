@@ -1,5 +1,5 @@
-//! Reads of the store the processor owns: accounts (now or as they were),
-//! event streams, and the operators' totals.
+//! The event store over HTTP: accounts (now or as they were), event
+//! streams, and the operators' totals.
 
 use axum::Router;
 use axum::extract::FromRef;
@@ -8,7 +8,7 @@ use ledgerline_auth::{Caller, TokenKeys};
 use ledgerline_contracts::FieldError;
 use ledgerline_domain::{Account, AccountId, AccountStatus};
 use ledgerline_runtime::ApiProblem;
-use ledgerline_store::{EventStore, PostgresEventStore, StoreError};
+use ledgerline_store::{EventStore, MAX_PAGE, PostgresEventStore, StoreError};
 use serde_json::{Value, json};
 
 mod account;
@@ -35,8 +35,6 @@ pub fn routes(state: QueryState) -> Router {
         .route("/stats", get(stats::stats))
         .with_state(state)
 }
-
-const MAX_PAGE: i64 = 1_000;
 
 /// An unreachable store is a 503 the client may retry; corrupt data is ours (500).
 fn store_problem(error: StoreError) -> ApiProblem {
