@@ -2,6 +2,7 @@
 //! (`fanout`) and the standard scenarios of `make bench` (`suite`), which
 //! writes `bench/results/<date>.md` and `.json`. See bench/README.md.
 
+mod counters;
 mod fanout;
 mod load;
 mod stats;
@@ -67,9 +68,18 @@ pub async fn run(url: &str, args: BenchArgs) -> anyhow::Result<bool> {
                     &[],
                 )
                 .await?;
+                let before = counters::Counters::read(&infra).await;
                 let result = load::run(&process.url(), &load).await;
+                // PostgreSQL publishes its statistics about once a second.
+                tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+                let after = counters::Counters::read(&infra).await;
                 process.stop().await;
-                result?
+                let result = result?;
+                if let (Ok(before), Ok(after)) = (before, after) {
+                    let costs = after.per_command(&before, result.accepted);
+                    println!("per command (setup included): {costs}");
+                }
+                result
             } else {
                 load::run(url, &load).await?
             };

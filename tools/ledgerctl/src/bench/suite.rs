@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+use super::counters::Counters;
 use super::fanout::{self, FanoutArgs};
 use super::load::{self, LoadArgs, Mode};
 use super::system::{self, Infra};
@@ -186,7 +187,7 @@ async fn machine_facts(infra: &Infra) -> Value {
     })
 }
 
-async fn psql(infra: &Infra, database: &str, sql: &str) -> anyhow::Result<String> {
+pub(crate) async fn psql(infra: &Infra, database: &str, sql: &str) -> anyhow::Result<String> {
     let out = Command::new("psql")
         .args([
             "-h",
@@ -263,19 +264,6 @@ fn cpu_secs(pid: u32) -> Option<f64> {
     Some(ticks / 100.0)
 }
 
-/// Committed PostgreSQL transactions (all databases) so far.
-async fn commits(infra: &Infra) -> Option<i64> {
-    psql(
-        infra,
-        "postgres",
-        "SELECT sum(xact_commit)::bigint FROM pg_stat_database",
-    )
-    .await
-    .ok()?
-    .parse()
-    .ok()
-}
-
 #[allow(clippy::float_arithmetic)]
 async fn pipeline(ledgerline: &Path, infra: &Infra, args: &SuiteArgs) -> anyhow::Result<Value> {
     create_database(infra, "ledgerline").await?;
@@ -303,18 +291,30 @@ async fn pipeline(ledgerline: &Path, infra: &Infra, args: &SuiteArgs) -> anyhow:
             ws_url: None,
             prefix: prefix.into(),
         };
-        let (cpu0, tx0) = (cpu_secs(pid), commits(infra).await);
+        let (cpu0, before) = (cpu_secs(pid), Counters::read(infra).await);
         let result = load::run(&process.url(), &load).await;
-        let (cpu1, tx1) = (cpu_secs(pid), commits(infra).await);
+        // PostgreSQL publishes its statistics about once a second.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let (cpu1, after) = (cpu_secs(pid), Counters::read(infra).await);
         let result = result?;
         eprintln!("{}", result.table());
         let decided = result.accepted.max(1) as f64;
-        runs.push(json!({
+        let mut run = json!({
             "result": result,
             "ledgerlineCpuSecs": cpu1.zip(cpu0).map(|(a, b)| a - b),
             "ledgerlineCpuMsPerCommand": cpu1.zip(cpu0).map(|(a, b)| (a - b) * 1000.0 / decided),
-            "postgresCommitsPerCommand": tx1.zip(tx0).map(|(a, b)| (a - b) as f64 / decided),
-        }));
+        });
+        match (before, after) {
+            (Ok(before), Ok(after)) => {
+                let costs = after.per_command(&before, decided as u64);
+                eprintln!("bench: per command {costs}");
+                if let (Some(run), Some(costs)) = (run.as_object_mut(), costs.as_object()) {
+                    run.extend(costs.clone());
+                }
+            }
+            (Err(e), _) | (_, Err(e)) => eprintln!("bench: counters not read: {e:#}"),
+        }
+        runs.push(run);
     }
     // (f) on the events the load just wrote (all of them went through the
     // stream, so the live read models are caught up): the real rebuild,

@@ -162,6 +162,8 @@ impl Nats {
                 "127.0.0.1",
                 "-p",
                 &self.port.to_string(),
+                "-m",
+                &self.monitor_port().to_string(),
                 "-js",
                 "-sd",
             ])
@@ -184,6 +186,15 @@ impl Nats {
 
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// The server's monitoring port (`/varz`: its own message counters).
+    fn monitor_port(&self) -> u16 {
+        self.port + 100
+    }
+
+    pub fn monitor_url(&self, endpoint: &str) -> String {
+        format!("http://127.0.0.1:{}/{endpoint}", self.monitor_port())
     }
 }
 
