@@ -20,7 +20,7 @@ pub use bus::{Bus, BusError, Delivery};
 pub use outgoing::Outgoing;
 pub use partition::partition_of;
 pub use peers::Peers;
-pub use queued::{Queued, Recorded};
+pub use queued::Queued;
 pub use rpc::{RPC_TIMEOUT, Rpc, RpcError};
 pub use store_rpc::{RemoteStore, serve_store_reads};
 pub use subjects::Subjects;

@@ -1,10 +1,8 @@
 //! What the broker still holds, for the command API's reconciler: which
-//! commands of an account are still queued, and how far the outcome
-//! follower has recorded the status stream.
+//! commands of an account are still queued.
 
 use std::collections::HashSet;
 
-use async_nats::jetstream::consumer::pull;
 use async_nats::jetstream::stream::DirectGetErrorKind;
 use ledgerline_contracts::CommandKey;
 use ledgerline_domain::AccountId;
@@ -21,15 +19,6 @@ pub struct Queued {
     pub read: usize,
     /// `false` when the walk stopped at its limit before the last one.
     pub complete: bool,
-}
-
-/// How far a durable consumer has recorded its stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Recorded {
-    /// The stream's last sequence when asked.
-    pub last_sequence: u64,
-    /// Every message up to this sequence has been acked by the consumer.
-    pub ack_floor: u64,
 }
 
 fn failed(what: &'static str) -> impl Fn(&dyn std::fmt::Display) -> BusError {
@@ -83,33 +72,5 @@ impl Bus {
             }
         }
         Ok(queued)
-    }
-
-    /// How far `durable` has recorded `stream` (acked, so its writes are
-    /// committed).
-    pub async fn recorded(&self, stream: &str, durable: &str) -> Result<Recorded, BusError> {
-        let mut stream = self
-            .js
-            .get_stream(stream)
-            .await
-            .map_err(|e| failed("getting stream")(&e))?;
-        let last_sequence = stream
-            .info()
-            .await
-            .map_err(|e| failed("stream info")(&e))?
-            .state
-            .last_sequence;
-        let mut consumer = stream
-            .get_consumer::<pull::Config>(durable)
-            .await
-            .map_err(|e| failed("getting consumer")(&e))?;
-        let info = consumer
-            .info()
-            .await
-            .map_err(|e| failed("consumer info")(&e))?;
-        Ok(Recorded {
-            last_sequence,
-            ack_floor: info.ack_floor.stream_sequence,
-        })
     }
 }

@@ -128,17 +128,7 @@ impl AcceptService {
                 .fetch_one(&self.pool)
                 .await
                 .map_err(|e| ApiProblem::unavailable(format!("cannot read the command: {e}")))?;
-        if previous.is_null() {
-            // The outcome arrived first (a publish that timed out had been
-            // stored after all, and its row was removed): same command.
-            sqlx::query("UPDATE commands SET kind = $2, request = $3 WHERE command_key = $1 AND request = 'null'::jsonb")
-                .bind(message.key().as_uuid())
-                .bind(kind.slug())
-                .bind(&request)
-                .execute(&self.pool)
-                .await
-                .map_err(|e| ApiProblem::unavailable(format!("cannot record the command: {e}")))?;
-        } else if previous != request {
+        if previous != request {
             return Err(ApiProblem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency-key-reused",

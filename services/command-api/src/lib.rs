@@ -6,7 +6,6 @@
 mod accept;
 mod app;
 mod chaos;
-mod outcomes;
 mod reconcile;
 mod recorder;
 mod routes;

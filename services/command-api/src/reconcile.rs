@@ -4,57 +4,59 @@
 //! window is swallowed; the `commands` table, written before the 202, is
 //! the durable record to reconcile from.
 //!
-//! Every `after / 2`, commands accepted more than `after` ago and still
-//! without an outcome are looked up in the broker (their account's subject
-//! in the work queue, reading at most 2,000 queued messages a round). One
-//! that is no longer there is queued again under its key with a dedup id of
-//! its own (`{key}:requeue:{n}`), which no earlier publish can shadow; the
+//! Every `after / 2`, the commands accepted more than `after` ago that it
+//! has not seen decided are looked up in the event store (`StoreReads`):
+//! those with an outcome are settled and never looked at again; the others
+//! are looked for in the broker (their account's subject in the work queue,
+//! reading at most 2,000 queued messages a round). One that is no longer
+//! there is queued again under its key with a dedup id of its own
+//! (`{key}:requeue:{n}`), which no earlier publish can shadow; the
 //! processor, owner of the decision, then decides it exactly once — or
-//! declares it `failed` (`TIMEOUT` once past the command deadline), and if
-//! it was decided already only publishes that outcome again. The API never declares an outcome itself, so there are never two.
-//!
-//! A command whose status is in the status stream but not yet recorded here
-//! looks undecided too; requeuing it would republish its status, which
-//! JetStream drops as a duplicate only within its 2-minute window. So the
-//! reconciler works only while the outcome follower is less than
-//! [`MAX_FOLLOWER_LAG`] behind the status stream.
+//! declares it `failed` (`TIMEOUT` once past the command deadline). The API
+//! never declares an outcome itself, so there are never two; and it queues
+//! again only commands the store has no outcome for, so a decided command's
+//! status is never published again.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use ledgerline_bus::{Bus, Queued, Recorded};
-use ledgerline_contracts::CommandMessage;
+use ledgerline_bus::{Bus, Queued};
+use ledgerline_contracts::{CommandKey, CommandMessage};
 use ledgerline_domain::{AccountCommand, AccountId, UserId};
 use ledgerline_runtime::Shutdown;
+use ledgerline_store::{ReadError, StoreReads};
 use sqlx::PgPool;
 use time::OffsetDateTime;
-use tokio::time::Instant;
 use uuid::Uuid;
-
-use crate::outcomes;
 
 /// Times one command is queued again before the reconciler stops trying
 /// (and says so in the log): a command the processor keeps dropping.
 pub const MAX_REQUEUES: i32 = 10;
-/// Commands looked at per round.
-const ROUND: i64 = 256;
+/// Commands looked at per batch, and batches per round at most: every
+/// command is looked at once (and settled) when it is `after` old, so a
+/// round must keep up with the busiest load (here 1,000 × 20 per round).
+const BATCH: i64 = 1_000;
+const BATCHES_PER_ROUND: usize = 20;
 /// Queued messages read per round to tell which commands are still there:
 /// under a deep backlog the look-up costs the broker at most this much, and
 /// what was not looked at waits for a later round.
 const WALK_BUDGET: usize = 2_000;
-/// See the module documentation; well inside JetStream's 2-minute window.
-pub const MAX_FOLLOWER_LAG: Duration = Duration::from_secs(30);
-
-pub async fn run(bus: Bus, pool: PgPool, after: Duration, shutdown: Shutdown) {
+pub async fn run(
+    bus: Bus,
+    pool: PgPool,
+    store: Arc<dyn StoreReads>,
+    after: Duration,
+    shutdown: Shutdown,
+) {
     let mut tick = tokio::time::interval((after / 2).max(Duration::from_millis(500)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut follower = FollowerLag::default();
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
             _ = tick.tick() => {}
         }
-        match round(&bus, &pool, after, &mut follower).await {
+        match round_of_batches(&bus, &pool, store.as_ref(), after).await {
             Ok(0) => {}
             Ok(requeued) => tracing::info!(
                 requeued,
@@ -73,26 +75,61 @@ enum ReconcileError {
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Bus(#[from] ledgerline_bus::BusError),
+    #[error(transparent)]
+    Store(#[from] ReadError),
 }
 
-/// One round; how many commands it queued again.
-async fn round(
+/// Batches until one is not full (or the round's share is done); how many
+/// commands were queued again.
+async fn round_of_batches(
     bus: &Bus,
     pool: &PgPool,
+    store: &dyn StoreReads,
     after: Duration,
-    follower: &mut FollowerLag,
 ) -> Result<usize, ReconcileError> {
-    let recorded = bus
-        .recorded(&bus.subjects.status_stream(), outcomes::DURABLE)
-        .await?;
-    match follower.observe(Instant::now(), recorded) {
-        Some(lag) if lag <= MAX_FOLLOWER_LAG => {}
-        lag => {
-            tracing::debug!(?lag, "outcome follower behind; not reconciling this round");
-            return Ok(0);
+    let mut requeued = 0;
+    for _ in 0..BATCHES_PER_ROUND {
+        let (looked_at, queued_again) = batch(bus, pool, store, after).await?;
+        requeued += queued_again;
+        if looked_at < BATCH as usize {
+            break;
         }
     }
-    let mut stale = claim(pool, after).await?;
+    Ok(requeued)
+}
+
+/// One batch: how many commands it looked at, and how many it queued again.
+async fn batch(
+    bus: &Bus,
+    pool: &PgPool,
+    store: &dyn StoreReads,
+    after: Duration,
+) -> Result<(usize, usize), ReconcileError> {
+    let stale = candidates(pool, after).await?;
+    let looked_at = stale.len();
+    if stale.is_empty() {
+        return Ok((0, 0));
+    }
+    // Decided: settled here for good. Only the rest may have been lost; they
+    // are looked at again `after` from now.
+    let keys: Vec<_> = stale.iter().map(|s| s.message.key()).collect();
+    let decided = store.outcomes(&keys).await?;
+    let (settled, open): (Vec<_>, Vec<_>) = keys.iter().partition(|k| decided.contains_key(k));
+    let uuids = |keys: Vec<&CommandKey>| keys.into_iter().map(|k| k.as_uuid()).collect::<Vec<_>>();
+    let (settled, open) = (uuids(settled), uuids(open));
+    sqlx::query(
+        "UPDATE commands SET status = CASE WHEN command_key = ANY($1) THEN 'decided' ELSE status END,
+                             checked_at = now()
+         WHERE command_key = ANY($1) OR command_key = ANY($2)",
+    )
+    .bind(&settled)
+    .bind(&open)
+    .execute(pool)
+    .await?;
+    let mut stale: Vec<Stale> = stale
+        .into_iter()
+        .filter(|s| !decided.contains_key(&s.message.key()))
+        .collect();
     stale.sort_by_key(|s| s.message.accepted_at);
     let mut held: HashMap<AccountId, Queued> = HashMap::new();
     let mut budget = WALK_BUDGET;
@@ -132,7 +169,7 @@ async fn round(
             tracing::info!(key = %message.key(), attempt, "accepted command was not in the broker; queued again");
         }
     }
-    Ok(requeued)
+    Ok((looked_at, requeued))
 }
 
 /// An accepted command without an outcome, as it was accepted.
@@ -143,24 +180,22 @@ struct Stale {
 
 type StaleRow = (Uuid, String, serde_json::Value, OffsetDateTime, i32);
 
-/// Takes this round's commands: accepted more than `after` ago, no outcome,
-/// not looked at within `after`. `SKIP LOCKED` and the `checked_at` stamp
-/// share the work between replicas of the API.
-async fn claim(pool: &PgPool, after: Duration) -> Result<Vec<Stale>, sqlx::Error> {
+/// This batch's commands: accepted more than `after` ago, not known to be
+/// decided, not looked at within `after`. Replicas of the API may look at
+/// the same ones: the store answers both alike, and a command both queue
+/// again carries the same dedup id (`{key}:requeue:{n}`), so JetStream keeps
+/// one.
+async fn candidates(pool: &PgPool, after: Duration) -> Result<Vec<Stale>, sqlx::Error> {
     let rows: Vec<StaleRow> = sqlx::query_as(
-        "UPDATE commands SET checked_at = now()
-         WHERE command_key IN (
-             SELECT command_key FROM commands
-             WHERE status = 'accepted' AND request <> 'null'::jsonb AND requeues < $2
-               AND accepted_at < now() - make_interval(secs => $1)
-               AND (checked_at IS NULL OR checked_at < now() - make_interval(secs => $1))
-             ORDER BY accepted_at LIMIT $3
-             FOR UPDATE SKIP LOCKED)
-         RETURNING command_id, user_id, request, accepted_at, requeues",
+        "SELECT command_id, user_id, request, accepted_at, requeues FROM commands
+         WHERE status = 'accepted' AND requeues < $2
+           AND accepted_at < now() - make_interval(secs => $1)
+           AND (checked_at IS NULL OR checked_at < now() - make_interval(secs => $1))
+         ORDER BY accepted_at LIMIT $3",
     )
     .bind(after.as_secs_f64())
     .bind(MAX_REQUEUES)
-    .bind(ROUND)
+    .bind(BATCH)
     .fetch_all(pool)
     .await?;
     Ok(rows
@@ -187,74 +222,4 @@ async fn claim(pool: &PgPool, after: Duration) -> Result<Vec<Stale>, sqlx::Error
             })
         })
         .collect())
-}
-
-/// Positions kept while the follower does not move (one per round).
-const MAX_MARKS: usize = 1_000;
-
-/// How far behind the status stream the outcome follower is: the age of
-/// the newest observed stream position it has acked.
-#[derive(Debug, Default)]
-struct FollowerLag {
-    /// (when, the status stream's last sequence then), oldest first.
-    marks: VecDeque<(Instant, u64)>,
-}
-
-impl FollowerLag {
-    /// Notes the stream's position now; `None` until some noted position
-    /// has been recorded.
-    fn observe(&mut self, now: Instant, recorded: Recorded) -> Option<Duration> {
-        if self.marks.len() >= MAX_MARKS {
-            // A follower stuck this long has an unknown (huge) lag.
-            self.marks.pop_front();
-        }
-        self.marks.push_back((now, recorded.last_sequence));
-        let newest_recorded = self
-            .marks
-            .iter()
-            .rposition(|(_, seq)| *seq <= recorded.ack_floor)?;
-        // Older marks are no longer needed: the follower has passed them.
-        self.marks.drain(..newest_recorded);
-        self.marks.front().map(|(at, _)| now.duration_since(*at))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(recorded: (u64, u64)) -> Recorded {
-        Recorded {
-            last_sequence: recorded.0,
-            ack_floor: recorded.1,
-        }
-    }
-
-    #[test]
-    fn the_lag_is_the_age_of_the_newest_position_the_follower_has_recorded() {
-        let start = Instant::now();
-        let mut lag = FollowerLag::default();
-        // Caught up: no lag.
-        assert_eq!(lag.observe(start, at((10, 10))), Some(Duration::ZERO));
-        // Behind what it was 5 s ago, past what it was 10 s ago.
-        let five = start + Duration::from_secs(5);
-        assert_eq!(
-            lag.observe(five, at((20, 12))),
-            Some(Duration::from_secs(5))
-        );
-        let ten = start + Duration::from_secs(10);
-        assert_eq!(lag.observe(ten, at((30, 25))), Some(Duration::from_secs(5)));
-        // Stuck: the lag grows.
-        let sixty = start + Duration::from_secs(60);
-        assert_eq!(
-            lag.observe(sixty, at((40, 25))),
-            Some(Duration::from_secs(55))
-        );
-    }
-
-    #[test]
-    fn a_follower_behind_everything_noted_has_no_known_lag() {
-        let mut lag = FollowerLag::default();
-        assert_eq!(lag.observe(Instant::now(), at((10, 3))), None);
-    }
 }

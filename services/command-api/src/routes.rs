@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::{FromRef, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -7,6 +9,7 @@ use ledgerline_auth::{Caller, TokenKeys};
 use ledgerline_contracts::{CommandKey, FieldError};
 use ledgerline_domain::CommandKind;
 use ledgerline_runtime::{ApiProblem, read_json_body};
+use ledgerline_store::StoreReads;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -18,6 +21,8 @@ use crate::AcceptService;
 #[derive(Clone)]
 pub struct ApiState {
     pub accept: AcceptService,
+    /// Outcomes are the event store's: asked, never copied.
+    pub store: Arc<dyn StoreReads>,
     pub keys: TokenKeys,
     pub body_limit: usize,
 }
@@ -78,7 +83,9 @@ async fn post_command(
         .into_response())
 }
 
-/// The outcome of one of the caller's commands, for clients without a socket.
+/// The outcome of one of the caller's commands, for clients without a
+/// socket: the command as the API accepted it, and its outcome as the event
+/// store (its one keeper) holds it.
 async fn command_status(
     State(state): State<ApiState>,
     caller: Caller,
@@ -88,18 +95,35 @@ async fn command_status(
         .map_err(|e| ApiProblem::invalid(vec![FieldError::new("commandId", e)]))?;
     // The caller's ids are theirs alone: the row is found under the key of
     // this user and id, never another user's command of the same id.
-    let row: Option<(String, String, Option<Value>)> =
-        sqlx::query_as("SELECT kind, status, outcome FROM commands WHERE command_key = $1")
-            .bind(CommandKey::of_client(&caller.user_id, id).as_uuid())
+    let key = CommandKey::of_client(&caller.user_id, id);
+    let kind: Option<String> =
+        sqlx::query_scalar("SELECT kind FROM commands WHERE command_key = $1")
+            .bind(key.as_uuid())
             .fetch_optional(&state.accept.pool)
             .await
             .map_err(|e| ApiProblem::unavailable(format!("cannot read commands: {e}")))?;
-    let (kind, status, outcome) =
-        row.ok_or_else(|| ApiProblem::not_found(format!("no command {id} of yours")))?;
+    let outcome = state
+        .store
+        .outcomes(&[key])
+        .await
+        .map_err(|e| ApiProblem::unavailable(format!("cannot read the outcome: {e}")))?
+        .remove(&key)
+        .map(|status| status.payload);
+    // A command decided without this API's record of it (queued by another
+    // door) is still the caller's: its kind is just not known here.
+    let kind = match (kind, &outcome) {
+        (Some(kind), _) => kind,
+        (None, Some(_)) => "unknown".to_owned(),
+        (None, None) => return Err(ApiProblem::not_found(format!("no command {id} of yours"))),
+    };
+    let status = outcome
+        .as_ref()
+        .and_then(|o| serde_json::to_value(o.status).ok())
+        .unwrap_or_else(|| json!("accepted"));
     Ok(Json(
         json!({ "commandId": id, "kind": kind, "status": status,
         // Read-your-writes: pass as `?minPosition=` to a read model.
-        "position": outcome.as_ref().and_then(|o| o.get("position")).cloned(),
+        "position": outcome.as_ref().and_then(|o| o.position),
         "outcome": outcome }),
     ))
 }

@@ -100,7 +100,7 @@ impl Application {
             let handle = match service {
                 Target::CommandApi => match accept.clone() {
                     Some(accept) => {
-                        command_api::start(&config, &bus, &keys, &shutdown, accept).await
+                        command_api::start(&config, &bus, &keys, &shutdown, accept, &peers).await
                     }
                     None => continue,
                 },

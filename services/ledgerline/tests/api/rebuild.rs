@@ -594,7 +594,11 @@ async fn a_new_history_read_model_starts_from_the_event_store() {
     let shutdown = Shutdown::new();
     let commands = Application::build(
         config.clone(),
-        &[Target::CommandApi, Target::CommandProcessor, Target::EventStore],
+        &[
+            Target::CommandApi,
+            Target::CommandProcessor,
+            Target::EventStore,
+        ],
         shutdown.clone(),
     )
     .await

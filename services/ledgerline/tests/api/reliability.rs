@@ -198,7 +198,7 @@ async fn a_command_that_waited_past_its_deadline_fails_with_timeout() {
         ),
         (Some("failed"), Some("TIMEOUT"))
     );
-    // The API learns outcomes from the status stream too.
+    // The API knows the outcome too: it asks the event store.
     let path = format!("/commands/{}", stale.command_id);
     app.eventually(&alice, &path, |o| o["status"] == "failed")
         .await;
