@@ -111,12 +111,89 @@ impl Bus {
         R: Rpc,
         H: Fn(R::Request) -> BoxFuture<'static, R::Response> + Send + Sync + 'static,
     {
-        let subject = self.rpc_subject::<R>(token);
-        let mut requests = match self
-            .client
-            .queue_subscribe(subject.clone(), QUEUE_GROUP.into())
+        self.responder::<R, H, R::Response>(token, Some(QUEUE_GROUP), handler, shutdown)
             .await
-        {
+    }
+
+    /// Answers every request for `R` — as every other responder of `R`
+    /// does (no queue group): for [`Bus::gather`]. A handler answering
+    /// `None` stays silent.
+    pub async fn serve_every<R, H>(&self, handler: H, shutdown: CancellationToken)
+    where
+        R: Rpc,
+        H: Fn(R::Request) -> BoxFuture<'static, Option<R::Response>> + Send + Sync + 'static,
+    {
+        self.responder::<R, H, Option<R::Response>>(None, None, handler, shutdown)
+            .await
+    }
+
+    /// Asks every responder of `R` (see [`Bus::serve_every`]) and collects
+    /// the answers that arrive within `window`, or until `enough` says so.
+    pub async fn gather<R: Rpc>(
+        &self,
+        request: &R::Request,
+        window: Duration,
+        mut enough: impl FnMut(&R::Response) -> bool,
+    ) -> Result<Vec<R::Response>, RpcError> {
+        let transport = |e: &dyn std::fmt::Display| RpcError::Transport {
+            name: R::NAME,
+            message: e.to_string(),
+        };
+        let body = serde_json::to_vec(request).map_err(|e| RpcError::Decode {
+            name: R::NAME,
+            message: e.to_string(),
+        })?;
+        let inbox = self.client.new_inbox();
+        let mut replies = self
+            .client
+            .subscribe(inbox.clone())
+            .await
+            .map_err(|e| transport(&e))?;
+        self.client
+            .publish_with_reply(self.rpc_subject::<R>(None), inbox, body.into())
+            .await
+            .map_err(|e| transport(&e))?;
+        let deadline = tokio::time::Instant::now() + window;
+        let mut answers = Vec::new();
+        while let Ok(Some(reply)) = tokio::time::timeout_at(deadline, replies.next()).await {
+            match serde_json::from_slice::<Reply<R>>(&reply.payload) {
+                Ok(Ok(answer)) => {
+                    let done = enough(&answer);
+                    answers.push(answer);
+                    if done {
+                        break;
+                    }
+                }
+                Ok(Err(message)) => tracing::warn!(rpc = R::NAME, %message, "request refused"),
+                Err(error) => tracing::warn!(rpc = R::NAME, %error, "undecodable answer ignored"),
+            }
+        }
+        let _ = replies.unsubscribe().await;
+        Ok(answers)
+    }
+
+    /// The one responder loop: each request in a task of its own.
+    async fn responder<R, H, T>(
+        &self,
+        token: Option<&str>,
+        queue: Option<&str>,
+        handler: H,
+        shutdown: CancellationToken,
+    ) where
+        R: Rpc,
+        T: Into<Option<R::Response>> + Send + 'static,
+        H: Fn(R::Request) -> BoxFuture<'static, T> + Send + Sync + 'static,
+    {
+        let subject = self.rpc_subject::<R>(token);
+        let subscribed = match queue {
+            Some(queue) => {
+                self.client
+                    .queue_subscribe(subject.clone(), queue.to_owned())
+                    .await
+            }
+            None => self.client.subscribe(subject.clone()).await,
+        };
+        let mut requests = match subscribed {
             Ok(requests) => requests,
             Err(error) => return tracing::error!(%error, %subject, "cannot serve requests"),
         };
@@ -131,10 +208,13 @@ impl Bus {
             };
             let (client, handler) = (self.client.clone(), handler.clone());
             tokio::spawn(async move {
-                let reply: Reply<R> = match serde_json::from_slice::<R::Request>(&request.payload) {
-                    Ok(request) => Ok(handler(request).await),
-                    Err(e) => Err(format!("not a {} request: {e}", R::NAME)),
-                };
+                let reply: Option<Reply<R>> =
+                    match serde_json::from_slice::<R::Request>(&request.payload) {
+                        Ok(request) => handler(request).await.into().map(Ok),
+                        Err(e) => Some(Err(format!("not a {} request: {e}", R::NAME))),
+                    };
+                // A gather's responder may have nothing to say.
+                let Some(reply) = reply else { return };
                 let body = match serde_json::to_vec(&reply) {
                     Ok(body) => body,
                     Err(error) => {

@@ -211,23 +211,3 @@ pub async fn serve_store_reads(bus: Bus, store: Arc<dyn StoreReads>, shutdown: C
         outcomes
     );
 }
-
-/// Reads the projection runner still makes through the bus (transitional:
-/// they move to a `StoreReads` handle, so that `ledgerline all` reads the
-/// store in-process).
-impl Bus {
-    pub async fn account_events(
-        &self,
-        account: &AccountId,
-        after_version: i64,
-        limit: i64,
-    ) -> Result<Vec<EventEnvelope>, ReadError> {
-        RemoteStore::new(self.clone())
-            .account_events(account, after_version, limit)
-            .await
-    }
-
-    pub async fn event_at(&self, position: i64) -> Result<Option<EventLocation>, ReadError> {
-        RemoteStore::new(self.clone()).event_at(position).await
-    }
-}

@@ -69,49 +69,5 @@ impl Subjects {
     pub fn all_status(&self) -> String {
         format!("{}.status.>", self.prefix)
     }
-    /// Request–reply: the accounts a user owns, answered by the processor.
-    pub fn accounts_of(&self, user: &UserId) -> String {
-        format!("{}.rpc.accounts-of.{user}", self.prefix)
-    }
-    pub fn accounts_of_all(&self) -> String {
-        format!("{}.rpc.accounts-of.*", self.prefix)
-    }
-    /// Request–reply: accept a command (answered by the command API).
-    pub fn accept_rpc(&self) -> String {
-        format!("{}.rpc.accept", self.prefix)
-    }
-    /// Request–reply: an account's events after a version (processor).
-    pub fn account_events(&self, account: &AccountId) -> String {
-        format!("{}.rpc.account-events.{account}", self.prefix)
-    }
-    pub fn account_events_all(&self) -> String {
-        format!("{}.rpc.account-events.*", self.prefix)
-    }
-    /// Request–reply: a user's events after a global position (processor).
-    pub fn user_events(&self, user: &UserId) -> String {
-        format!("{}.rpc.user-events.{user}", self.prefix)
-    }
-    pub fn user_events_all(&self) -> String {
-        format!("{}.rpc.user-events.*", self.prefix)
-    }
-    /// Request–reply: every projector answers with its status (no queue
-    /// group, so one request gathers them all).
-    pub fn projections_rpc(&self) -> String {
-        format!("{}.rpc.projections", self.prefix)
-    }
-    /// Request–reply: the event store's head position (processor).
-    pub fn store_head_rpc(&self) -> String {
-        format!("{}.rpc.store-head", self.prefix)
-    }
-    /// Request–reply: a page of the whole event log after a global position,
-    /// below the safe high-water mark (processor; projectors replaying).
-    pub fn store_events_rpc(&self) -> String {
-        format!("{}.rpc.store-events", self.prefix)
-    }
-    /// Request–reply: rebuild one read model (its projector, queue group).
-    /// `name` is a read model's name (`AccountBalances`…), checked by the
-    /// caller against the known ones: never user text.
-    pub fn projection_rebuild(&self, name: &str) -> String {
-        format!("{}.rpc.projections.rebuild.{name}", self.prefix)
-    }
+    // Request–reply subjects are `{prefix}.rpc.{Rpc::NAME}` (see `rpc`).
 }

@@ -141,21 +141,22 @@ const ROUTES: [&str; 22] = [
 /// Routes that never answer a 4xx, so need no problem response.
 const NO_4XX: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 
-/// The NATS subjects (libs/bus/src/subjects.rs, default prefix) and the socket.
+/// The NATS subjects (libs/bus/src/subjects.rs and the `Rpc` names, default
+/// prefix) and the socket.
 const CHANNELS: [&str; 13] = [
     // JetStream streams
     "bank.cmd.{partition}.{accountId}",
     "bank.evt.{accountId}",
     "bank.status.{userId}",
-    // request–reply
+    // request–reply between processes (libs/bus/src/rpc.rs)
     "bank.rpc.accept",
-    "bank.rpc.accounts-of.{userId}",
-    "bank.rpc.account-events.{accountId}",
-    "bank.rpc.user-events.{userId}",
-    "bank.rpc.projections",
-    "bank.rpc.store-head",
-    "bank.rpc.event-at",
-    "bank.rpc.store-events",
+    "bank.rpc.store.account-events",
+    "bank.rpc.store.events",
+    "bank.rpc.store.head",
+    "bank.rpc.store.accounts-of",
+    "bank.rpc.store.event-at",
+    "bank.rpc.store.outcomes",
+    "bank.rpc.projections.status",
     "bank.rpc.projections.rebuild.{name}",
     // services/socket-service/src/upgrade.rs
     "/ws",

@@ -1,14 +1,13 @@
-//! The admin view of the read models, over NATS request–reply, so any
-//! service can serve `GET /projections` without reading another service's
-//! tables: each projector answers `bank.rpc.projections` with its own
-//! checkpoint, and the command processor answers `bank.rpc.store-head` with
-//! the event store's head; lag is the difference.
+//! The admin view of the read models, so any service can serve
+//! `GET /projections` without reading another service's tables: the read
+//! models of this process are asked in process, the others over NATS
+//! (`{prefix}.rpc.projections.status`, every replica answers); the event
+//! store tells its head; lag is the difference.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use futures::StreamExt;
-use ledgerline_bus::{Bus, RemoteStore};
+use ledgerline_bus::{Bus, Rpc};
 use ledgerline_contracts::ProjectionReport;
 use ledgerline_runtime::Shutdown;
 use ledgerline_store::StoreReads;
@@ -16,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::rebuild_board::{RebuildOutcome, RebuildProgress};
+use crate::sources::Sources;
 use crate::{Projector, ReadModelDb, projection_status};
 
 /// The read models the admin routes know (`Projector::NAME` of each
@@ -141,45 +141,48 @@ async fn report(db: &ReadModelDb, name: &str) -> Result<ProjectorStatus, sqlx::E
     })
 }
 
-/// Answers every request on `bank.rpc.projections` with this projector's
-/// status. A plain subscription, not a queue group: every projector (and
-/// every replica) answers, and the asker gathers the answers.
+/// `{prefix}.rpc.projections.status`: every projector of the read models
+/// named answers with its status (every replica: the asker merges them).
+pub struct StatusRpc;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusRequest {
+    /// The read models asked about (those the asker does not run itself).
+    pub names: Vec<String>,
+}
+
+impl Rpc for StatusRpc {
+    const NAME: &'static str = "projections.status";
+    type Request = StatusRequest;
+    type Response = ProjectorStatus;
+}
+
+/// Answers status requests naming `P`'s read model. No answer when the
+/// database is away: the asker lists the read model as unreachable, which
+/// is the truth.
 pub async fn serve_projection_status<P: Projector>(bus: Bus, db: ReadModelDb, shutdown: Shutdown) {
-    let mut requests = match bus.client.subscribe(bus.subjects.projections_rpc()).await {
-        Ok(s) => s,
-        Err(error) => {
-            return tracing::error!(%error, projection = P::NAME, "cannot serve projection status");
-        }
-    };
-    loop {
-        let request = tokio::select! {
-            () = shutdown.cancelled() => return,
-            r = requests.next() => match r { Some(r) => r, None => return },
-        };
-        let Some(reply) = request.reply else { continue };
-        // No answer when the database is away: the asker lists the read
-        // model as unreachable, which is the truth.
-        let body = match report(&db, P::NAME).await.map(|r| serde_json::to_vec(&r)) {
-            Ok(Ok(body)) => body,
-            Ok(Err(error)) => {
-                tracing::warn!(%error, projection = P::NAME, "cannot encode projection status");
-                continue;
-            }
-            Err(error) => {
-                tracing::warn!(%error, projection = P::NAME, "cannot read projection status");
-                continue;
-            }
-        };
-        if let Err(error) = bus.client.publish(reply, body.into()).await {
-            tracing::warn!(%error, projection = P::NAME, "cannot answer projection status");
-        }
-    }
+    bus.serve_every::<StatusRpc, _>(
+        move |request| {
+            let db = db.clone();
+            Box::pin(async move {
+                if !request.names.iter().any(|n| n == P::NAME) {
+                    return None;
+                }
+                report(&db, P::NAME)
+                    .await
+                    .map_err(|error| tracing::warn!(%error, projection = P::NAME, "cannot read projection status"))
+                    .ok()
+            })
+        },
+        shutdown,
+    )
+    .await;
 }
 
 /// The event store's head from its owner, or `None` when it does not
 /// answer within [`GATHER_WINDOW`].
-pub async fn store_head(bus: &Bus) -> Option<i64> {
-    let store = RemoteStore::new(bus.clone());
+pub async fn store_head(store: &dyn StoreReads) -> Option<i64> {
     match tokio::time::timeout(GATHER_WINDOW, store.head()).await {
         Ok(Ok(head)) => Some(head),
         Ok(Err(error)) => {
@@ -193,35 +196,47 @@ pub async fn store_head(bus: &Bus) -> Option<i64> {
     }
 }
 
-/// Publishes one request with a reply inbox and collects the projectors'
-/// answers for [`GATHER_WINDOW`], or until every known read model answered.
-async fn gather_reports(bus: &Bus) -> BTreeMap<String, ProjectorStatus> {
+/// The statuses of the known read models: in process for those this
+/// process runs, over NATS (for [`GATHER_WINDOW`] at most) for the others.
+async fn gather_reports(sources: &Sources) -> BTreeMap<String, ProjectorStatus> {
     let mut found: BTreeMap<String, ProjectorStatus> = BTreeMap::new();
-    let inbox = bus.client.new_inbox();
-    let mut replies = match bus.client.subscribe(inbox.clone()).await {
-        Ok(s) => s,
-        Err(error) => {
-            tracing::warn!(%error, "cannot subscribe for projection status");
-            return found;
+    let local = sources.read_models.names();
+    for name in &local {
+        if let Some(model) = sources.read_models.get(name) {
+            match report(&model.db, name).await {
+                Ok(status) => {
+                    found.insert((*name).to_owned(), status);
+                }
+                Err(error) => {
+                    tracing::warn!(%error, projection = name, "cannot read projection status")
+                }
+            }
         }
-    };
-    let asked = bus
-        .client
-        .publish_with_reply(bus.subjects.projections_rpc(), inbox, Vec::new().into())
-        .await;
-    if let Err(error) = asked {
-        tracing::warn!(%error, "cannot ask for projection status");
+    }
+    let remote: Vec<String> = READ_MODELS
+        .iter()
+        .filter(|name| !local.contains(name))
+        .map(|name| (*name).to_owned())
+        .collect();
+    if remote.is_empty() {
         return found;
     }
-    let deadline = tokio::time::Instant::now() + GATHER_WINDOW;
-    while !READ_MODELS.iter().all(|name| found.contains_key(*name)) {
-        let Ok(Some(reply)) = tokio::time::timeout_at(deadline, replies.next()).await else {
-            break;
-        };
-        let Ok(status) = serde_json::from_slice::<ProjectorStatus>(&reply.payload) else {
-            tracing::warn!("undecodable projection status ignored");
-            continue;
-        };
+    let mut answered = std::collections::BTreeSet::new();
+    let request = StatusRequest {
+        names: remote.clone(),
+    };
+    let answers = sources
+        .bus
+        .gather::<StatusRpc>(&request, GATHER_WINDOW, |status| {
+            answered.insert(status.report.name.clone());
+            remote.iter().all(|name| answered.contains(name))
+        })
+        .await
+        .unwrap_or_else(|error| {
+            tracing::warn!(%error, "cannot ask for projection status");
+            Vec::new()
+        });
+    for status in answers {
         let name = status.report.name.clone();
         let merged = match found.remove(&name) {
             Some(known) => merge(known, status),
@@ -229,7 +244,6 @@ async fn gather_reports(bus: &Bus) -> BTreeMap<String, ProjectorStatus> {
         };
         found.insert(name, merged);
     }
-    let _ = replies.unsubscribe().await;
     found
 }
 
@@ -252,9 +266,10 @@ fn merge(a: ProjectorStatus, b: ProjectorStatus) -> ProjectorStatus {
 }
 
 /// Every read model's status and lag, from whichever projectors and
-/// processor answer within [`GATHER_WINDOW`].
-pub async fn gather(bus: &Bus) -> ProjectionsOverview {
-    let (mut reports, head_position) = tokio::join!(gather_reports(bus), store_head(bus));
+/// event store answer within [`GATHER_WINDOW`].
+pub async fn gather(sources: &Sources) -> ProjectionsOverview {
+    let (mut reports, head_position) =
+        tokio::join!(gather_reports(sources), store_head(sources.store.as_ref()));
     let mut items: Vec<ProjectionView> = READ_MODELS
         .iter()
         .map(|name| ProjectionView::new(reports.remove(*name), name, head_position))
@@ -271,13 +286,13 @@ pub async fn gather(bus: &Bus) -> ProjectionsOverview {
 }
 
 /// The status of a read model this process projects itself (read from its
-/// own checkpoint; only the head is asked for over NATS).
+/// own checkpoint; only the head is asked of the event store).
 pub async fn local_view(
-    bus: &Bus,
+    store: &dyn StoreReads,
     db: &ReadModelDb,
     name: &str,
 ) -> Result<ProjectionView, sqlx::Error> {
-    let (report, head) = tokio::join!(report(db, name), store_head(bus));
+    let (report, head) = tokio::join!(report(db, name), store_head(store));
     Ok(ProjectionView::new(Some(report?), name, head))
 }
 

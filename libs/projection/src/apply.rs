@@ -7,8 +7,8 @@
 
 use std::collections::BTreeSet;
 
-use ledgerline_bus::Bus;
 use ledgerline_contracts::EventEnvelope;
+use ledgerline_store::StoreReads;
 use sqlx::{PgConnection, PgPool};
 
 use crate::checkpoint::{advance_checkpoint, advance_versions, seen_versions};
@@ -38,7 +38,7 @@ pub(crate) enum ApplyError {
 /// `gate` names the live schema whose switch gate the write holds (a shadow
 /// being rebuilt has none). Nothing is written unless all of it is.
 pub(crate) async fn commit_events<P: Projector>(
-    bus: &Bus,
+    store: &dyn StoreReads,
     pool: &PgPool,
     gate: Option<&str>,
     projector: &P,
@@ -48,7 +48,7 @@ pub(crate) async fn commit_events<P: Projector>(
     if let Some(schema) = gate {
         enter_gate(&mut tx, schema).await?;
     }
-    let tally = apply_events(bus, &mut tx, projector, events).await?;
+    let tally = apply_events(store, &mut tx, projector, events).await?;
     tx.commit().await?;
     Ok(tally)
 }
@@ -59,7 +59,7 @@ pub(crate) async fn commit_events<P: Projector>(
 /// dropped and gaps filled in memory, and the projector applies the rest.
 /// A gap that cannot be healed fails the whole call (the caller rolls back).
 async fn apply_events<P: Projector>(
-    bus: &Bus,
+    store: &dyn StoreReads,
     tx: &mut PgConnection,
     projector: &P,
     events: &[EventEnvelope],
@@ -74,7 +74,7 @@ async fn apply_events<P: Projector>(
             continue;
         }
         if event.version > at + 1 {
-            next.extend(missing_before(bus, event, at).await?);
+            next.extend(missing_before(store, event, at).await?);
         }
         seen.insert(id.to_owned(), event.version);
         next.push(event.clone());

@@ -12,8 +12,9 @@
 
 use async_nats::jetstream::AckKind;
 use futures::future::join_all;
-use ledgerline_bus::{Bus, Delivery};
+use ledgerline_bus::Delivery;
 use ledgerline_contracts::EventEnvelope;
+use ledgerline_store::StoreReads;
 use tracing::{Instrument, Span};
 
 use crate::apply::{ApplyError, Tally, commit_events};
@@ -23,7 +24,7 @@ use crate::read_model::ReadModelDb;
 use crate::tuning::{FAULT_RETRY, GAP_RETRY};
 
 pub(crate) async fn handle_batch<P: Projector>(
-    bus: &Bus,
+    store: &dyn StoreReads,
     db: &ReadModelDb,
     projector: &P,
     deliveries: Vec<Delivery>,
@@ -53,14 +54,14 @@ pub(crate) async fn handle_batch<P: Projector>(
         })
         .collect();
     // The spans stay open over the batch's transaction and end with it.
-    match write::<P>(bus, db, projector, &events).await {
+    match write::<P>(store, db, projector, &events).await {
         Ok(tally) => acked::<P>(decoded.iter().map(|(delivery, _)| delivery), tally).await,
         Err(error) => {
             tracing::warn!(%error, projection = P::NAME, events = decoded.len(), "batch failed; applying its events one by one");
             for ((delivery, event), span) in decoded.iter().zip(spans) {
                 let one = std::slice::from_ref(event);
                 async {
-                    match write::<P>(bus, db, projector, one).await {
+                    match write::<P>(store, db, projector, one).await {
                         Ok(tally) => acked::<P>([delivery], tally).await,
                         Err(error) => retry_later::<P>(delivery, event, &error).await,
                     }
@@ -74,12 +75,12 @@ pub(crate) async fn handle_batch<P: Projector>(
 
 /// One transaction on the live read model, holding its switch gate.
 async fn write<P: Projector>(
-    bus: &Bus,
+    store: &dyn StoreReads,
     db: &ReadModelDb,
     projector: &P,
     events: &[EventEnvelope],
 ) -> Result<Tally, ApplyError> {
-    commit_events(bus, &db.pool(), Some(db.schema()), projector, events).await
+    commit_events(store, &db.pool(), Some(db.schema()), projector, events).await
 }
 
 /// Acks what was committed — after the commit, never before: an unacked

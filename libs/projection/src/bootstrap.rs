@@ -6,6 +6,7 @@ use ledgerline_runtime::Shutdown;
 use time::OffsetDateTime;
 
 use crate::runner::run_projector_from;
+use crate::sources::Sources;
 use crate::store_pages::{Patience, head_within, replay_to};
 use crate::tuning::{BOOTSTRAP_OVERLAP, BOOTSTRAP_PAGE_RETRIES, BOOTSTRAP_PATIENCE};
 use crate::{Projector, ReadModelDb, projection_status};
@@ -15,35 +16,35 @@ use crate::{Projector, ReadModelDb, projection_status};
 /// store (through the processor, page by page) and then follows the stream
 /// only from shortly before the replay began.
 pub async fn run_projector_bootstrapped<P: Projector>(
-    bus: Bus,
+    sources: Sources,
     db: ReadModelDb,
     projector: P,
     shutdown: Shutdown,
 ) {
     let start = tokio::select! {
         () = shutdown.cancelled() => return,
-        start = bootstrap(&bus, &db, &projector) => start,
+        start = bootstrap(&sources, &db, &projector) => start,
     };
-    run_projector_from(bus, db, projector, shutdown, start).await
+    run_projector_from(sources, db, projector, shutdown, start).await
 }
 
 /// The time from which the stream must be followed, or `None` to follow
 /// it from wherever the consumer is (or from its beginning).
 async fn bootstrap<P: Projector>(
-    bus: &Bus,
+    sources: &Sources,
     db: &ReadModelDb,
     projector: &P,
 ) -> Option<OffsetDateTime> {
     let applied = projection_status(&db.pool(), P::NAME).await.ok()?.events;
-    if applied > 0 || consumer_exists(bus, P::DURABLE).await {
+    if applied > 0 || consumer_exists(&sources.bus, P::DURABLE).await {
         return None;
     }
     let started = OffsetDateTime::now_utc();
     let mut replayed = 0;
     let caught_up = async {
-        let head = head_within(bus, BOOTSTRAP_PATIENCE).await?;
+        let head = head_within(sources.store.as_ref(), BOOTSTRAP_PATIENCE).await?;
         replay_to(
-            bus,
+            &sources.store,
             &db.pool(),
             projector,
             0,

@@ -4,8 +4,8 @@
 //! event store through its owner and applied, in the same transaction,
 //! before the event itself.
 
-use ledgerline_bus::Bus;
 use ledgerline_contracts::EventEnvelope;
+use ledgerline_store::StoreReads;
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum GapError {
@@ -25,12 +25,12 @@ pub(crate) enum GapError {
 /// The versions `seen + 1 .. event.version` of the event's account, in
 /// order, read from the event store — all of them, or [`GapError`].
 pub(crate) async fn missing_before(
-    bus: &Bus,
+    store: &dyn StoreReads,
     event: &EventEnvelope,
     seen: i64,
 ) -> Result<Vec<EventEnvelope>, GapError> {
     tracing::info!(account = %event.aggregate_id, seen, got = event.version, "gap; healing from the event store");
-    let earlier = bus
+    let earlier = store
         .account_events(&event.aggregate_id, seen, event.version - seen - 1)
         .await
         .map_err(|e| GapError::Store(e.to_string()))?;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use ledgerline_bus::Bus;
 use ledgerline_runtime::{Readiness, Shutdown};
 
+use crate::sources::Sources;
 use crate::{Projector, ReadModelDb, lag, projection_status, store_head};
 
 /// How often the gauges are refreshed once both are known.
@@ -23,13 +24,14 @@ const START_UP: Duration = Duration::from_secs(30);
 /// checkpoint; left as it was while the command processor does not say its
 /// head) and `ledgerline_consumer_pending{consumer}` (the durable
 /// consumer's undelivered messages) current until shutdown.
-pub async fn report_lag<P: Projector>(bus: Bus, db: ReadModelDb, shutdown: Shutdown) {
+pub async fn report_lag<P: Projector>(sources: Sources, db: ReadModelDb, shutdown: Shutdown) {
+    let Sources { bus, store, .. } = sources;
     let stream = bus.subjects.events_stream();
     let started = tokio::time::Instant::now();
     loop {
         let pool = db.pool();
         let (head, status, pending) = tokio::join!(
-            store_head(&bus),
+            store_head(store.as_ref()),
             projection_status(&pool, P::NAME),
             bus.consumer_pending(&stream, P::DURABLE),
         );

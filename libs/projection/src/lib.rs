@@ -24,26 +24,30 @@ mod heal;
 mod health;
 mod projector;
 mod read_model;
+mod read_models;
 mod read_your_writes;
 mod rebuild;
 mod rebuild_board;
 mod runner;
 mod service;
+mod sources;
 mod store_pages;
 pub mod tuning;
 
 pub use account_owners::record_account_owners;
 pub use admin::{
     GATHER_WINDOW, LIVE, ProjectionView, ProjectionsOverview, ProjectorStatus, READ_MODELS,
-    REBUILDING, UNREACHABLE, gather, local_view, serve_projection_status, store_head,
+    REBUILDING, StatusRpc, UNREACHABLE, gather, local_view, serve_projection_status, store_head,
 };
 pub use bootstrap::run_projector_bootstrapped;
 pub use checkpoint::{ProjectionStatus, ensure_checkpoint_tables, lag, projection_status};
 pub use health::{consumer_ready, durable_ready, report_lag};
 pub use projector::Projector;
 pub use read_model::{ReadModelDb, ReadModelError, write_gated};
+pub use read_models::LocalReadModels;
 pub use read_your_writes::{min_position, wait_for_position};
-pub use rebuild::{RebuildAnswer, request_rebuild, serve_rebuild};
-pub use rebuild_board::{RebuildOutcome, RebuildProgress};
+pub use rebuild::{RebuildRpc, request_rebuild};
+pub use rebuild_board::{RebuildAnswer, RebuildOutcome, RebuildProgress};
 pub use runner::run_projector;
 pub use service::{ReadModel, StartFrom, start_read_model};
+pub use sources::Sources;

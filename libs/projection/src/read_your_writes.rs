@@ -9,8 +9,8 @@
 
 use std::time::Duration;
 
-use ledgerline_bus::Bus;
 use ledgerline_runtime::ApiProblem;
+use ledgerline_store::StoreReads;
 use sqlx::PgPool;
 
 use crate::tuning::READ_YOUR_WRITES_PATIENCE;
@@ -29,7 +29,7 @@ pub fn min_position(value: Option<i64>) -> Result<i64, ApiProblem> {
 }
 
 pub async fn wait_for_position(
-    bus: &Bus,
+    store: &dyn StoreReads,
     pool: &PgPool,
     min_position: i64,
 ) -> Result<(), ApiProblem> {
@@ -43,7 +43,7 @@ pub async fn wait_for_position(
         ))
     };
     let location = loop {
-        match bus.event_at(min_position).await {
+        match store.event_at(min_position).await {
             Ok(Some(location)) => break location,
             // Not (yet) in the store: committed positions may still be arriving.
             Ok(None) if tokio::time::Instant::now() < deadline => {

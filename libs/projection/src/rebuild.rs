@@ -10,29 +10,24 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
-use ledgerline_bus::Bus;
+use std::sync::Arc;
+
+use ledgerline_bus::{Bus, Rpc};
 use ledgerline_domain::AccountId;
 use ledgerline_runtime::Shutdown;
+use ledgerline_store::StoreReads;
 use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::read_model::gate_key;
-use crate::rebuild_board::{RebuildOutcome, RebuildProgress};
+use crate::read_models::StartRebuild;
+use crate::rebuild_board::{RebuildAnswer, RebuildOutcome, RebuildProgress};
+use crate::sources::Sources;
 use crate::store_pages::{Patience, apply_page, head_within, replay, replay_to};
 use crate::tuning::PAGE_RETRIES;
 use crate::{Projector, ReadModelDb, ensure_checkpoint_tables};
-
-/// The projector's answer on `bank.rpc.projections.rebuild.{name}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "answer")]
-pub enum RebuildAnswer {
-    Started { id: Uuid },
-    AlreadyRunning,
-    Failed { message: String },
-}
 
 /// How long the replay may wait for the store's safe high-water mark to
 /// reach the head it set out to catch up with.
@@ -42,57 +37,69 @@ fn rebuild_key(schema: &str) -> String {
     format!("ledgerline:rebuild:{schema}")
 }
 
-/// Asks the projector that owns `name` to rebuild it (the name must be a
-/// known read model: it becomes a subject token).
-pub async fn request_rebuild(bus: &Bus, name: &str) -> Result<RebuildAnswer, String> {
-    let ask = bus
-        .client
-        .request(bus.subjects.projection_rebuild(name), Vec::new().into());
-    let answer = tokio::time::timeout(Duration::from_secs(5), ask)
-        .await
-        .map_err(|_| format!("the {name} projector did not answer in time"))?
-        .map_err(|e| format!("the {name} projector is not reachable: {e}"))?;
-    serde_json::from_slice(&answer.payload).map_err(|e| e.to_string())
+/// `{prefix}.rpc.projections.rebuild.{name}`: start a rebuild of `name`,
+/// asked of the projector that owns it (one replica answers).
+pub struct RebuildRpc;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RebuildRequest {}
+
+impl Rpc for RebuildRpc {
+    const NAME: &'static str = "projections.rebuild";
+    type Request = RebuildRequest;
+    type Response = RebuildAnswer;
 }
 
-/// Answers rebuild requests for `P`'s read model, in a queue group: one
-/// replica takes each request. A session-level advisory lock, held by the
-/// rebuilding connection, refuses a second rebuild anywhere while one runs
-/// (and is released if the process dies).
-pub async fn serve_rebuild<P: Projector>(
-    bus: Bus,
+/// Asks the projector that owns `name` to rebuild it: in process when this
+/// process runs it, else over NATS (the name must be a known read model: it
+/// becomes a subject token).
+pub async fn request_rebuild(sources: &Sources, name: &str) -> Result<RebuildAnswer, String> {
+    if let Some(local) = sources.read_models.get(name) {
+        return Ok((local.rebuild)().await);
+    }
+    sources
+        .bus
+        .call_on::<RebuildRpc>(Some(name), &RebuildRequest {})
+        .await
+        .map_err(|e| format!("the {name} projector did not answer: {e}"))
+}
+
+/// How a rebuild of `P`'s read model is started, in process. A
+/// session-level advisory lock, held by the rebuilding connection, refuses
+/// a second rebuild anywhere while one runs (and is released if the process
+/// dies).
+pub(crate) fn rebuild_starter<P: Projector>(
+    store: Arc<dyn StoreReads>,
     db: ReadModelDb,
     projector: P,
     shutdown: Shutdown,
+) -> StartRebuild {
+    Arc::new(move || {
+        let (store, db, projector, shutdown) = (
+            store.clone(),
+            db.clone(),
+            projector.clone(),
+            shutdown.clone(),
+        );
+        Box::pin(async move { start(store, &db, &projector, &shutdown).await })
+    })
+}
+
+/// Answers rebuild requests for the read model `name` from other processes
+/// (one replica takes each).
+pub(crate) async fn serve_rebuild(
+    bus: Bus,
+    name: &'static str,
+    rebuild: StartRebuild,
+    shutdown: Shutdown,
 ) {
-    let subject = bus.subjects.projection_rebuild(P::NAME);
-    let group = format!("{}-rebuild", P::DURABLE);
-    let mut requests = match bus.client.queue_subscribe(subject, group).await {
-        Ok(s) => s,
-        Err(error) => {
-            return tracing::error!(%error, projection = P::NAME, "cannot serve rebuilds");
-        }
-    };
-    loop {
-        let request = tokio::select! {
-            () = shutdown.cancelled() => return,
-            r = requests.next() => match r { Some(r) => r, None => return },
-        };
-        let Some(reply) = request.reply else { continue };
-        let answer = start(&bus, &db, &projector, &shutdown).await;
-        match serde_json::to_vec(&answer) {
-            Ok(body) => {
-                if let Err(error) = bus.client.publish(reply, body.into()).await {
-                    tracing::warn!(%error, projection = P::NAME, "cannot answer a rebuild request");
-                }
-            }
-            Err(error) => tracing::warn!(%error, "cannot encode a rebuild answer"),
-        }
-    }
+    bus.serve_on::<RebuildRpc, _>(Some(name), move |_| rebuild(), shutdown)
+        .await;
 }
 
 async fn start<P: Projector>(
-    bus: &Bus,
+    store: Arc<dyn StoreReads>,
     db: &ReadModelDb,
     projector: &P,
     shutdown: &Shutdown,
@@ -122,11 +129,10 @@ async fn start<P: Projector>(
         started_at: OffsetDateTime::now_utc(),
     });
     tracing::info!(%id, projection = P::NAME, "rebuild started");
-    let (bus, db, projector, shutdown) =
-        (bus.clone(), db.clone(), projector.clone(), shutdown.clone());
+    let (db, projector, shutdown) = (db.clone(), projector.clone(), shutdown.clone());
     tokio::spawn(async move {
         let result = tokio::select! {
-            r = rebuild(&bus, &db, &projector, &mut conn) => r,
+            r = rebuild(&store, &db, &projector, &mut conn) => r,
             () = shutdown.cancelled() => Err("shut down".to_owned()),
         };
         // Closing the connection releases the rebuild lock.
@@ -168,7 +174,7 @@ async fn run_sql(conn: &mut PgConnection, statement: String) -> Result<(), Strin
 /// The whole rebuild; `conn` holds the rebuild lock. Schema names are the
 /// service's constant and a fixed suffix, never outside input.
 async fn rebuild<P: Projector>(
-    bus: &Bus,
+    store: &Arc<dyn StoreReads>,
     db: &ReadModelDb,
     projector: &P,
     conn: &mut PgConnection,
@@ -182,7 +188,7 @@ async fn rebuild<P: Projector>(
     )
     .await?;
     let shadow_pool = db.pool_for(&shadow, 2).await.map_err(sql)?;
-    let result = fill_and_switch(bus, db, projector, conn, &shadow_pool, &shadow).await;
+    let result = fill_and_switch(store, db, projector, conn, &shadow_pool, &shadow).await;
     shadow_pool.close().await;
     let old = match result {
         Ok(old) => old,
@@ -205,7 +211,7 @@ async fn rebuild<P: Projector>(
 /// Migrates and fills the shadow, then switches; returns the old schema's
 /// new name (to be dropped).
 async fn fill_and_switch<P: Projector>(
-    bus: &Bus,
+    store: &Arc<dyn StoreReads>,
     db: &ReadModelDb,
     projector: &P,
     conn: &mut PgConnection,
@@ -229,12 +235,12 @@ async fn fill_and_switch<P: Projector>(
             p.head = head.map(|h| h.max(position));
         }
     };
-    let head = head_within(bus, CATCH_UP_PATIENCE).await?;
+    let head = head_within(store.as_ref(), CATCH_UP_PATIENCE).await?;
     if let Some(p) = db.board().current.as_mut() {
         p.head = Some(head);
     }
     let after = replay_to(
-        bus,
+        store,
         shadow_pool,
         projector,
         0,
@@ -258,11 +264,11 @@ async fn fill_and_switch<P: Projector>(
         .await
         .map_err(sql)?;
     let switched = async {
-        replay(bus, shadow_pool, projector, after, PAGE_RETRIES, |position, n| {
+        replay(store, shadow_pool, projector, after, PAGE_RETRIES, |position, n| {
             progress(position, n, Some(head))
         })
         .await?;
-        take_what_live_has(bus, projector, shadow_pool, live, shadow).await?;
+        take_what_live_has(store.as_ref(), projector, shadow_pool, live, shadow).await?;
         carry_over(projector, shadow_pool, live, shadow).await?;
         let old = format!("{live}_old_{}", OffsetDateTime::now_utc().unix_timestamp());
         run_sql(
@@ -293,7 +299,7 @@ async fn fill_and_switch<P: Projector>(
 /// high-water mark. With writers paused, read exactly those (by account and
 /// version) so the shadow is never behind the live copy it replaces.
 async fn take_what_live_has<P: Projector>(
-    bus: &Bus,
+    store: &dyn StoreReads,
     projector: &P,
     shadow_pool: &PgPool,
     live: &str,
@@ -310,11 +316,11 @@ async fn take_what_live_has<P: Projector>(
     .map_err(sql)?;
     for (account, live_version, shadow_version) in behind {
         let account = AccountId::parse(&account).map_err(|e| e.to_string())?;
-        let events = bus
+        let events = store
             .account_events(&account, shadow_version, live_version - shadow_version)
             .await
             .map_err(|e| e.to_string())?;
-        apply_page(bus, shadow_pool, projector, &events).await?;
+        apply_page(store, shadow_pool, projector, &events).await?;
     }
     Ok(())
 }

@@ -40,3 +40,12 @@ pub(crate) struct RebuildBoard {
     pub current: Option<RebuildProgress>,
     pub last: Option<RebuildOutcome>,
 }
+
+/// A projector's answer to a rebuild request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "answer")]
+pub enum RebuildAnswer {
+    Started { id: uuid::Uuid },
+    AlreadyRunning,
+    Failed { message: String },
+}

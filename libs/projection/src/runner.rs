@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use crate::batch::handle_batch;
 use crate::projector::Projector;
 use crate::read_model::ReadModelDb;
+use crate::sources::Sources;
 use crate::tuning::{ACK_WAIT, BATCH_SIZE, LINGER, MAX_ACK_PENDING, REBIND_AFTER};
 
 /// The projector's durable consumer on `bank.evt.>`. A new one starts at
@@ -53,23 +54,23 @@ pub(crate) async fn bind_consumer(
 /// checkpoint and acked after the commit (see [`crate::batch`]); a lone
 /// event waits those 20 ms.
 pub async fn run_projector<P: Projector>(
-    bus: Bus,
+    sources: Sources,
     db: ReadModelDb,
     projector: P,
     shutdown: Shutdown,
 ) {
-    run_projector_from(bus, db, projector, shutdown, None).await
+    run_projector_from(sources, db, projector, shutdown, None).await
 }
 
 pub(crate) async fn run_projector_from<P: Projector>(
-    bus: Bus,
+    sources: Sources,
     db: ReadModelDb,
     projector: P,
     shutdown: Shutdown,
     start: Option<OffsetDateTime>,
 ) {
     while !shutdown.is_cancelled() {
-        let consumer = match bind_consumer(&bus, P::DURABLE, start).await {
+        let consumer = match bind_consumer(&sources.bus, P::DURABLE, start).await {
             Ok(c) => c,
             Err(error) => {
                 tracing::warn!(%error, projection = P::NAME, "cannot bind consumer; retrying");
@@ -101,7 +102,7 @@ pub(crate) async fn run_projector_from<P: Projector>(
             }
             // Shutdown waits for the batch in hand: it is committed and
             // acked, or rolled back and redelivered, never half of each.
-            handle_batch(&bus, &db, &projector, deliveries).await;
+            handle_batch(sources.store.as_ref(), &db, &projector, deliveries).await;
         }
     }
 }

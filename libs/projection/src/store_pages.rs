@@ -3,9 +3,9 @@
 //! mark): how a read model is rebuilt or bootstrapped without reading the
 //! event store's tables.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use ledgerline_bus::{Bus, RemoteStore};
 use ledgerline_contracts::EventEnvelope;
 use ledgerline_store::StoreReads;
 use sqlx::PgPool;
@@ -16,11 +16,11 @@ use crate::tuning::REPLAY_PAGE;
 
 /// The events with `global_position > after`, oldest first, at most `limit`.
 pub(crate) async fn store_page(
-    bus: &Bus,
+    store: &dyn StoreReads,
     after: i64,
     limit: i64,
 ) -> Result<Vec<EventEnvelope>, String> {
-    let events = RemoteStore::new(bus.clone())
+    let events = store
         .events(after, limit, None)
         .await
         .map_err(|e| e.to_string())?;
@@ -35,12 +35,12 @@ pub(crate) async fn store_page(
 
 /// Applies one page in one transaction, checkpoint included.
 pub(crate) async fn apply_page<P: Projector>(
-    bus: &Bus,
+    store: &dyn StoreReads,
     pool: &PgPool,
     projector: &P,
     events: &[EventEnvelope],
 ) -> Result<(), String> {
-    commit_events(bus, pool, None, projector, events)
+    commit_events(store, pool, None, projector, events)
         .await
         .map(|_| ())
         .map_err(|e| e.to_string())
@@ -49,13 +49,13 @@ pub(crate) async fn apply_page<P: Projector>(
 /// A page, asked for again (half a second apart) up to `retries` times
 /// when it cannot be read (the processor restarting, a NATS reconnect).
 async fn page_with_retries(
-    bus: Bus,
+    store: Arc<dyn StoreReads>,
     after: i64,
     retries: u32,
 ) -> Result<Vec<EventEnvelope>, String> {
     let mut attempt = 0;
     loop {
-        match store_page(&bus, after, REPLAY_PAGE).await {
+        match store_page(store.as_ref(), after, REPLAY_PAGE).await {
             Ok(page) => return Ok(page),
             Err(error) if attempt < retries => {
                 attempt += 1;
@@ -72,22 +72,22 @@ async fn page_with_retries(
 /// number of events read so far. The next page is read while this one is
 /// applied. Returns the last position read.
 pub(crate) async fn replay<P: Projector>(
-    bus: &Bus,
+    store: &Arc<dyn StoreReads>,
     pool: &PgPool,
     projector: &P,
     mut after: i64,
     retries: u32,
     mut on_page: impl FnMut(i64, usize),
 ) -> Result<i64, String> {
-    let mut next = tokio::spawn(page_with_retries(bus.clone(), after, retries));
+    let mut next = tokio::spawn(page_with_retries(store.clone(), after, retries));
     loop {
         let page = next.await.map_err(|e| format!("reading a page: {e}"))??;
         let Some(last) = page.last() else {
             return Ok(after);
         };
         let last = last.global_position;
-        next = tokio::spawn(page_with_retries(bus.clone(), last, retries));
-        if let Err(error) = apply_page(bus, pool, projector, &page).await {
+        next = tokio::spawn(page_with_retries(store.clone(), last, retries));
+        if let Err(error) = apply_page(store.as_ref(), pool, projector, &page).await {
             next.abort();
             return Err(error);
         }
@@ -111,7 +111,7 @@ pub(crate) struct Patience {
 /// `target`, at most `patience.wait`. Every event committed before the head was
 /// read is then in (its position is at most `target`), whatever the mark.
 pub(crate) async fn replay_to<P: Projector>(
-    bus: &Bus,
+    store: &Arc<dyn StoreReads>,
     pool: &PgPool,
     projector: &P,
     mut after: i64,
@@ -122,7 +122,7 @@ pub(crate) async fn replay_to<P: Projector>(
     let deadline = tokio::time::Instant::now() + patience.wait;
     loop {
         after = replay(
-            bus,
+            store,
             pool,
             projector,
             after,
@@ -144,14 +144,14 @@ pub(crate) async fn replay_to<P: Projector>(
 }
 
 /// The store's head, asked until it answers (at most `patience`).
-pub(crate) async fn head_within(bus: &Bus, patience: Duration) -> Result<i64, String> {
+pub(crate) async fn head_within(store: &dyn StoreReads, patience: Duration) -> Result<i64, String> {
     let deadline = tokio::time::Instant::now() + patience;
     loop {
-        if let Some(head) = crate::store_head(bus).await {
+        if let Some(head) = crate::store_head(store).await {
             return Ok(head);
         }
         if tokio::time::Instant::now() >= deadline {
-            return Err("the command processor does not tell the store's head".into());
+            return Err("the event store does not tell its head".into());
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

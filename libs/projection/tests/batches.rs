@@ -9,8 +9,11 @@ use std::time::Duration;
 use ledgerline_bus::Bus;
 use ledgerline_contracts::{EventEnvelope, EventMetadata};
 use ledgerline_domain::{AccountEvent, AccountId, Amount, Balance, UserId};
-use ledgerline_projection::{Projector, ReadModelDb, projection_status, run_projector};
+use ledgerline_projection::{
+    LocalReadModels, Projector, ReadModelDb, Sources, projection_status, run_projector,
+};
 use ledgerline_runtime::{Config, Shutdown, ensure_database};
+use ledgerline_store::InMemoryEventStore;
 use sqlx::migrate::Migrator;
 use sqlx::{Connection, PgConnection, PgPool};
 use time::OffsetDateTime;
@@ -76,12 +79,13 @@ async fn start() -> Harness {
         .await
         .unwrap();
     let shutdown = Shutdown::new();
-    tokio::spawn(run_projector(
-        bus.clone(),
-        db.clone(),
-        Moves,
-        shutdown.clone(),
-    ));
+    // No gap is left to heal here: an empty store answers any read.
+    let sources = Sources {
+        bus: bus.clone(),
+        store: std::sync::Arc::new(InMemoryEventStore::new()),
+        read_models: LocalReadModels::default(),
+    };
+    tokio::spawn(run_projector(sources, db.clone(), Moves, shutdown.clone()));
     Harness {
         bus,
         pool: db.pool(),

@@ -1,6 +1,7 @@
 use ledgerline_auth::TokenKeys;
-use ledgerline_bus::Bus;
-use ledgerline_projection::{ReadModel, ReadModelDb, StartFrom, durable_ready, start_read_model};
+use ledgerline_projection::{
+    ReadModel, ReadModelDb, Sources, StartFrom, durable_ready, start_read_model,
+};
 use ledgerline_runtime::{Config, ServiceHandle, Shutdown};
 use sqlx::migrate::Migrator;
 
@@ -15,9 +16,9 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// durable consumer is bound too, and its pending messages on `/metrics`).
 pub async fn start(
     config: &Config,
-    bus: &Bus,
     keys: &TokenKeys,
     shutdown: &Shutdown,
+    sources: &Sources,
 ) -> anyhow::Result<ServiceHandle> {
     let db =
         ReadModelDb::connect(&config.database_url, SCHEMA, &MIGRATOR, config.db_pool_size).await?;
@@ -32,7 +33,8 @@ pub async fn start(
         router,
         start_from: StartFrom::Stream,
     };
-    let mut handle = start_read_model(bus, shutdown, read_model);
+    let bus = &sources.bus;
+    let mut handle = start_read_model(sources, shutdown, read_model);
     let stream = bus.subjects.status_stream();
     handle.readiness = durable_ready(
         handle.readiness,

@@ -1,6 +1,5 @@
 use ledgerline_auth::TokenKeys;
-use ledgerline_bus::Bus;
-use ledgerline_projection::{ReadModel, ReadModelDb, StartFrom, start_read_model};
+use ledgerline_projection::{ReadModel, ReadModelDb, Sources, StartFrom, start_read_model};
 use ledgerline_runtime::{Config, ServiceHandle, Shutdown};
 use sqlx::migrate::Migrator;
 
@@ -15,16 +14,16 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// `POST /projections/rebuild`, served here for the whole system.
 pub async fn start(
     config: &Config,
-    bus: &Bus,
     keys: &TokenKeys,
     shutdown: &Shutdown,
+    sources: &Sources,
 ) -> anyhow::Result<ServiceHandle> {
     let db =
         ReadModelDb::connect(&config.database_url, SCHEMA, &MIGRATOR, config.db_pool_size).await?;
     let router = routes(BalanceState {
         db: db.clone(),
         keys: keys.clone(),
-        bus: bus.clone(),
+        sources: sources.clone(),
         body_limit: config.body_limit,
     });
     let read_model = ReadModel {
@@ -34,5 +33,5 @@ pub async fn start(
         router,
         start_from: StartFrom::Stream,
     };
-    Ok(start_read_model(bus, shutdown, read_model))
+    Ok(start_read_model(sources, shutdown, read_model))
 }

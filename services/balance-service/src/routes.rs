@@ -5,8 +5,8 @@ use axum::Router;
 use axum::extract::FromRef;
 use axum::routing::{get, post};
 use ledgerline_auth::TokenKeys;
-use ledgerline_bus::Bus;
 use ledgerline_projection::ReadModelDb;
+use ledgerline_projection::Sources;
 use ledgerline_runtime::ApiProblem;
 
 mod account_balances;
@@ -19,7 +19,8 @@ pub struct BalanceState {
     pub db: ReadModelDb,
     pub keys: TokenKeys,
     /// For the admin view of the read models (NATS request–reply).
-    pub bus: Bus,
+    /// The event stream, the event store's reads, this process's read models.
+    pub sources: Sources,
     /// Largest request body (`POST /projections/rebuild`).
     pub body_limit: usize,
 }

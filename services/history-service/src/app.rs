@@ -1,6 +1,5 @@
 use ledgerline_auth::TokenKeys;
-use ledgerline_bus::Bus;
-use ledgerline_projection::{ReadModel, ReadModelDb, StartFrom, start_read_model};
+use ledgerline_projection::{ReadModel, ReadModelDb, Sources, StartFrom, start_read_model};
 use ledgerline_runtime::{Config, ServiceHandle, Shutdown};
 use sqlx::migrate::Migrator;
 
@@ -14,16 +13,16 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// store when it is new — and its route.
 pub async fn start(
     config: &Config,
-    bus: &Bus,
     keys: &TokenKeys,
     shutdown: &Shutdown,
+    sources: &Sources,
 ) -> anyhow::Result<ServiceHandle> {
     let db =
         ReadModelDb::connect(&config.database_url, SCHEMA, &MIGRATOR, config.db_pool_size).await?;
     let router = routes(HistoryState {
         db: db.clone(),
         keys: keys.clone(),
-        bus: bus.clone(),
+        sources: sources.clone(),
     });
     let read_model = ReadModel {
         service: "history-service",
@@ -32,5 +31,5 @@ pub async fn start(
         router,
         start_from: StartFrom::EventStore,
     };
-    Ok(start_read_model(bus, shutdown, read_model))
+    Ok(start_read_model(sources, shutdown, read_model))
 }

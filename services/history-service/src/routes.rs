@@ -2,11 +2,10 @@ use axum::extract::{FromRef, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use ledgerline_auth::{Caller, TokenKeys};
-use ledgerline_bus::Bus;
 use ledgerline_contracts::FieldError;
 use ledgerline_domain::AccountId;
 use ledgerline_projection::tuning::TRANSACTION_HISTORY_PAGE;
-use ledgerline_projection::{Projector, ReadModelDb, local_view};
+use ledgerline_projection::{Projector, ReadModelDb, Sources, local_view};
 use ledgerline_runtime::{ApiProblem, ValidQuery};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -20,7 +19,8 @@ pub struct HistoryState {
     pub db: ReadModelDb,
     pub keys: TokenKeys,
     /// For the read model's lag (the store head, over NATS).
-    pub bus: Bus,
+    /// The event stream, the event store's reads, this process's read models.
+    pub sources: Sources,
 }
 
 impl FromRef<HistoryState> for TokenKeys {
@@ -66,7 +66,8 @@ async fn history(
     ValidQuery(q): ValidQuery<HistoryQuery>,
 ) -> Result<Json<Value>, ApiProblem> {
     let min = ledgerline_projection::min_position(q.min_position)?;
-    ledgerline_projection::wait_for_position(&state.bus, &state.db.pool(), min).await?;
+    ledgerline_projection::wait_for_position(state.sources.store.as_ref(), &state.db.pool(), min)
+        .await?;
     let account = q
         .account_id
         .map(AccountId::parse)
@@ -83,7 +84,7 @@ async fn history(
     };
     let pool = state.db.pool();
     let (view, items) = tokio::join!(
-        local_view(&state.bus, &state.db, History::NAME),
+        local_view(state.sources.store.as_ref(), &state.db, History::NAME),
         sqlx::query_as::<_, Transaction>(
             "SELECT event_id, account_id, version, event_type, amount, balance_after, command_id, occurred_at
              FROM transactions WHERE owner_id = $1 AND ($2::text IS NULL OR account_id = $2)

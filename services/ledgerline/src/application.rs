@@ -12,6 +12,7 @@ use axum::response::IntoResponse;
 use std::sync::Arc;
 
 use ledgerline_bus::{Bus, Peers, RemoteAcceptance, RemoteStore};
+use ledgerline_projection::{LocalReadModels, Sources};
 use ledgerline_runtime::{
     ApiProblem, Config, HttpTimeouts, Readiness, ServiceHandle, Shutdown, ensure_database,
     health_routes,
@@ -95,6 +96,12 @@ impl Application {
                 None => Arc::new(RemoteAcceptance::new(bus.clone())),
             },
         };
+        // The read models of this process, asked in process by the admin routes.
+        let sources = Sources {
+            bus: bus.clone(),
+            store: peers.store.clone(),
+            read_models: LocalReadModels::default(),
+        };
         let mut handles = Vec::new();
         for service in services {
             let handle = match service {
@@ -112,12 +119,14 @@ impl Application {
                     command_processor::start(&config, &bus, &keys, &shutdown).await
                 }
                 Target::BalanceService => {
-                    balance_service::start(&config, &bus, &keys, &shutdown).await
+                    balance_service::start(&config, &keys, &shutdown, &sources).await
                 }
                 Target::HistoryService => {
-                    history_service::start(&config, &bus, &keys, &shutdown).await
+                    history_service::start(&config, &keys, &shutdown, &sources).await
                 }
-                Target::AuditService => audit_service::start(&config, &bus, &keys, &shutdown).await,
+                Target::AuditService => {
+                    audit_service::start(&config, &keys, &shutdown, &sources).await
+                }
                 Target::SocketService => {
                     socket_service::start(&config, &bus, &keys, &shutdown, &peers).await
                 }

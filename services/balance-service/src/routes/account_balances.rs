@@ -99,11 +99,11 @@ pub(super) async fn account_balances(
     let page = Page::parse(q.after, q.limit)?;
     let pool = state.db.pool();
     let min = ledgerline_projection::min_position(q.min_position)?;
-    ledgerline_projection::wait_for_position(&state.bus, &pool, min).await?;
+    ledgerline_projection::wait_for_position(state.sources.store.as_ref(), &pool, min).await?;
     // One row more than the page: whether it exists says if a next page
     // does, without an empty last page.
     let (view, rows) = tokio::join!(
-        local_view(&state.bus, &state.db, Balances::NAME),
+        local_view(state.sources.store.as_ref(), &state.db, Balances::NAME),
         sqlx::query_as::<_, AccountBalance>(
             "SELECT account_id, owner_id, currency, balance, status, version, updated_at
              FROM accounts

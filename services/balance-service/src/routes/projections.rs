@@ -17,7 +17,7 @@ pub(super) async fn list(
     State(state): State<BalanceState>,
     _caller: Caller,
 ) -> Json<ProjectionsOverview> {
-    Json(gather(&state.bus).await)
+    Json(gather(&state.sources).await)
 }
 
 pub(super) async fn one(
@@ -25,7 +25,7 @@ pub(super) async fn one(
     _caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiProblem> {
-    let overview = gather(&state.bus).await;
+    let overview = gather(&state.sources).await;
     let Some(view) = overview.find(&name) else {
         return Err(ApiProblem::not_found(format!(
             "no read model named {name}; known: {}",

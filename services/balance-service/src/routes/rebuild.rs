@@ -32,7 +32,7 @@ pub(super) async fn rebuild(
             READ_MODELS.join(", ")
         )));
     };
-    match request_rebuild(&state.bus, name).await {
+    match request_rebuild(&state.sources, name).await {
         Ok(RebuildAnswer::Started { id }) => {
             let status_url = format!("/projections/{name}");
             Ok((
