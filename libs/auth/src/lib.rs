@@ -5,9 +5,11 @@
 mod caller;
 mod demo_login;
 mod error;
+mod extract;
 mod keys;
 
-pub use caller::{Caller, Role, bearer_token};
+pub use caller::{Caller, Role};
 pub use demo_login::demo_login_routes;
 pub use error::AuthError;
+pub use extract::bearer_token;
 pub use keys::TokenKeys;

@@ -3,10 +3,10 @@ use std::time::Duration;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
 use async_nats::jetstream::stream::{self, DiscardPolicy, RetentionPolicy, StorageType};
 use async_nats::jetstream::{self, Context};
-use ledgerline_contracts::{CommandMessage, EventEnvelope, StatusMessage};
-use serde::Serialize;
 
-use crate::{Outgoing, Subjects};
+use ledgerline_runtime::tuning::MAX_ACK_PENDING;
+
+use crate::Subjects;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
@@ -123,29 +123,6 @@ impl Bus {
         Ok(())
     }
 
-    /// Publishes one JSON message and waits for JetStream's ack (see
-    /// [`Outgoing::new`] for `msg_id`).
-    pub async fn publish_json(
-        &self,
-        subject: String,
-        msg_id: &str,
-        body: &impl Serialize,
-    ) -> Result<(), BusError> {
-        self.publish(&Outgoing::new(subject, msg_id, body)?).await
-    }
-
-    pub async fn publish_command(&self, message: &CommandMessage) -> Result<(), BusError> {
-        self.publish(&self.outgoing_command(message)?).await
-    }
-
-    pub async fn publish_event(&self, event: &EventEnvelope) -> Result<(), BusError> {
-        self.publish(&self.outgoing_event(event)?).await
-    }
-
-    pub async fn publish_status(&self, status: &StatusMessage) -> Result<(), BusError> {
-        self.publish(&self.outgoing_status(status)?).await
-    }
-
     /// A durable pull consumer with one filter subject (what 2.9 supports).
     /// A short AckWait brings a crashed consumer's messages back quickly.
     pub async fn durable_consumer(
@@ -169,7 +146,7 @@ impl Bus {
                     ack_policy: AckPolicy::Explicit,
                     deliver_policy: DeliverPolicy::All,
                     ack_wait,
-                    max_ack_pending: 10_000,
+                    max_ack_pending: MAX_ACK_PENDING,
                     ..Default::default()
                 },
             )

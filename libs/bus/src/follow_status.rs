@@ -8,17 +8,14 @@ use futures::future::join_all;
 use ledgerline_contracts::StatusMessage;
 use tokio_util::sync::CancellationToken;
 
-use crate::Bus;
+use ledgerline_runtime::tuning::{ACK_WAIT, GROUP_SIZE, LINGER};
 
-/// The most statuses handed to a `follow_status` recorder at once.
-pub const STATUS_GROUP: usize = 256;
-/// How long a status waits for others to share its transaction.
-pub const STATUS_LINGER: Duration = Duration::from_millis(20);
+use crate::Bus;
 
 impl Bus {
     /// Follows `bank.status.>` with the durable consumer `durable` until
     /// shutdown, reconnecting through faults. Every status already waiting
-    /// (up to [`STATUS_GROUP`]) is handed to `record` together, so it can
+    /// (up to `GROUP_SIZE`, within `LINGER`) is handed to `record` together, so it can
     /// store them in one transaction; they are acked once recorded, NAKed
     /// (retried) when recording failed, and a status that does not decode
     /// is terminated — a buggy publisher cannot stop the consumer. `record`
@@ -36,12 +33,7 @@ impl Bus {
         let stream = self.subjects.status_stream();
         while !shutdown.is_cancelled() {
             let consumer = match self
-                .durable_consumer(
-                    &stream,
-                    durable,
-                    self.subjects.all_status(),
-                    Duration::from_secs(10),
-                )
+                .durable_consumer(&stream, durable, self.subjects.all_status(), ACK_WAIT)
                 .await
             {
                 Ok(c) => c,
@@ -54,12 +46,10 @@ impl Bus {
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             };
-            // What arrives within STATUS_LINGER of the first status, up to
+            // What arrives within LINGER of the first status, up to
             // a group: one commit for many under load.
             let mut groups = std::pin::pin!(tokio_stream::StreamExt::chunks_timeout(
-                messages,
-                STATUS_GROUP,
-                STATUS_LINGER
+                messages, GROUP_SIZE, LINGER
             ));
             loop {
                 let next =

@@ -62,6 +62,29 @@ impl Bus {
         )
     }
 
+    /// Publishes one JSON message and waits for JetStream's ack (see
+    /// [`Outgoing::new`] for `msg_id`).
+    pub async fn publish_json(
+        &self,
+        subject: String,
+        msg_id: &str,
+        body: &impl Serialize,
+    ) -> Result<(), BusError> {
+        self.publish(&Outgoing::new(subject, msg_id, body)?).await
+    }
+
+    pub async fn publish_command(&self, message: &CommandMessage) -> Result<(), BusError> {
+        self.publish(&self.outgoing_command(message)?).await
+    }
+
+    pub async fn publish_event(&self, event: &EventEnvelope) -> Result<(), BusError> {
+        self.publish(&self.outgoing_event(event)?).await
+    }
+
+    pub async fn publish_status(&self, status: &StatusMessage) -> Result<(), BusError> {
+        self.publish(&self.outgoing_status(status)?).await
+    }
+
     /// Publishes and waits for JetStream's ack. A publish that timed out may
     /// still have been stored, so it is retried under the same id rather
     /// than given up on.

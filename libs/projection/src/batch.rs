@@ -1,5 +1,5 @@
 //! What the live projector does with the deliveries in hand: the events a
-//! pull consumer has within [`LINGER`] of the first, up to [`BATCH_SIZE`],
+//! pull consumer has within [`LINGER`] of the first, up to [`GROUP_SIZE`],
 //! go into one transaction together with the checkpoint, in delivery order
 //! (see [`crate::apply`]), and are acked only after the commit (a crash
 //! before it leaves them unacked, so they are redelivered and skipped as
@@ -7,8 +7,8 @@
 //! applied again as a batch of one, so one bad event holds back only itself
 //! (and its account's later events): it is NAKed, the others acked.
 //!
-//! [`LINGER`]: crate::tuning::LINGER
-//! [`BATCH_SIZE`]: crate::tuning::BATCH_SIZE
+//! [`LINGER`]: ledgerline_runtime::tuning::LINGER
+//! [`GROUP_SIZE`]: ledgerline_runtime::tuning::GROUP_SIZE
 
 use async_nats::jetstream::AckKind;
 use futures::future::join_all;

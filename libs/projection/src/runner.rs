@@ -11,7 +11,9 @@ use crate::batch::handle_batch;
 use crate::projector::Projector;
 use crate::read_model::ReadModelDb;
 use crate::sources::Sources;
-use crate::tuning::{ACK_WAIT, BATCH_SIZE, LINGER, MAX_ACK_PENDING, REBIND_AFTER};
+use ledgerline_runtime::tuning::{ACK_WAIT, GROUP_SIZE, LINGER, MAX_ACK_PENDING};
+
+use crate::tuning::REBIND_AFTER;
 
 /// The projector's durable consumer on `bank.evt.>`. A new one starts at
 /// `start` when given (a read model bootstrapped from the event store needs
@@ -50,7 +52,7 @@ pub(crate) async fn bind_consumer(
 
 /// Follows the event stream until shutdown, reconnecting through faults.
 /// Every event that arrives within [`LINGER`] (20 ms) of the first, up to
-/// [`BATCH_SIZE`], is applied in one transaction together with the
+/// [`GROUP_SIZE`], is applied in one transaction together with the
 /// checkpoint and acked after the commit (see [`crate::batch`]); a lone
 /// event waits those 20 ms.
 pub async fn run_projector<P: Projector>(
@@ -85,7 +87,7 @@ pub(crate) async fn run_projector_from<P: Projector>(
         // under load one commit carries many events (and leaves the WAL
         // to the commands' own commits); alone, an event waits LINGER.
         let mut batches = std::pin::pin!(tokio_stream::StreamExt::chunks_timeout(
-            messages, BATCH_SIZE, LINGER
+            messages, GROUP_SIZE, LINGER
         ));
         loop {
             let next =

@@ -6,17 +6,10 @@
 
 use std::time::Duration;
 
-// The live projector (`runner`, `batch`).
+// The live projector (`runner`, `batch`): its batch size (`GROUP_SIZE`),
+// linger, AckWait and ack-pending bound are the system's, in
+// `ledgerline_runtime::tuning`.
 
-/// Most events written in one transaction.
-pub const BATCH_SIZE: usize = 256;
-/// How long the first event of a batch waits for others to join it.
-pub const LINGER: Duration = Duration::from_millis(20);
-/// How long JetStream waits for a projector's ack before delivering an
-/// event again (a crashed projector's events come back after this).
-pub const ACK_WAIT: Duration = Duration::from_secs(10);
-/// Events delivered to a projector and not yet acked, at most.
-pub const MAX_ACK_PENDING: i64 = 10_000;
 /// When an event that follows a gap the store cannot heal yet comes back.
 pub const GAP_RETRY: Duration = Duration::from_millis(500);
 /// When an event that could not be applied (a database fault, a poison
@@ -27,9 +20,6 @@ pub const REBIND_AFTER: Duration = Duration::from_secs(1);
 
 // Replaying the event store (rebuild, bootstrap).
 
-/// Events per page of the event log (the command processor allows up to
-/// 1000).
-pub const REPLAY_PAGE: i64 = 500;
 /// How often a page that could not be read is asked for again (500 ms
 /// apart) before a rebuild's replay gives up.
 pub const PAGE_RETRIES: u32 = 20;

@@ -76,7 +76,7 @@ mod tests {
         let error = to_bytes(with_deadline(stalled, Duration::from_millis(50)), 1024)
             .await
             .err()
-            .map(|e| crate::json_body::caused_by::<BodyTimedOut>(&e).is_some());
+            .map(|e| crate::error_chain::caused_by::<BodyTimedOut>(&e).is_some());
         assert_eq!(error, Some(true));
     }
 

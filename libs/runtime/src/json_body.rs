@@ -1,9 +1,8 @@
-use std::error::Error;
-
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode, header};
 use http_body_util::LengthLimitError;
 
+use crate::error_chain::caused_by;
 use crate::{ApiProblem, BodyTimedOut};
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -12,19 +11,6 @@ fn is_json(headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
-}
-
-/// Whether `error`, or an error it wraps, is a `T`: body errors arrive
-/// wrapped by each layer they passed (the length limit, axum's body).
-pub(crate) fn caused_by<'e, T: Error + 'static>(error: &'e (dyn Error + 'static)) -> Option<&'e T> {
-    let mut cause = Some(error);
-    while let Some(error) = cause {
-        if let Some(found) = error.downcast_ref::<T>() {
-            return Some(found);
-        }
-        cause = error.source();
-    }
-    None
 }
 
 /// The body of a JSON request: `application/json` (else 415), at most

@@ -6,6 +6,7 @@
 mod body_deadline;
 mod config;
 mod db;
+mod error_chain;
 mod health;
 mod json_body;
 mod problem;

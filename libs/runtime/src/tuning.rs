@@ -18,3 +18,15 @@ pub const ACK_WAIT: Duration = Duration::from_secs(10);
 /// transaction's rows and one group's publishes (all acks in flight) stay
 /// small enough for PostgreSQL and JetStream to take at once.
 pub const GROUP_SIZE: usize = 256;
+
+/// How long the first message of a group waits for others to join it (a
+/// projector's batch, a status follower's group): under load one commit
+/// carries many messages; alone, a message waits this long.
+pub const LINGER: Duration = Duration::from_millis(20);
+
+/// Messages delivered to one durable consumer and not yet acked, at most.
+pub const MAX_ACK_PENDING: i64 = 10_000;
+
+/// Events per page read from the event store (a replay, a socket's resume;
+/// the store answers up to `ledgerline_store::MAX_PAGE`).
+pub const EVENT_PAGE: i64 = 500;

@@ -18,3 +18,18 @@ pub enum CommitError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+impl CommitError {
+    /// What a failed append means: the constraints that make appends
+    /// optimistic and outcomes unique say which race was lost.
+    pub(crate) fn from_sqlx(error: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &error {
+            match db.constraint() {
+                Some("events_aggregate_version") => return Self::Conflict,
+                Some("command_outcomes_pkey") => return Self::AlreadyDecided,
+                _ => {}
+            }
+        }
+        Self::Store(StoreError::Database(error))
+    }
+}

@@ -10,7 +10,6 @@ use ledgerline_domain::AccountId;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::postgres::commit_error;
 use crate::rows::event_data;
 use crate::stats::status_name;
 use crate::{CommitError, Decision, StoreError};
@@ -68,7 +67,7 @@ pub(crate) async fn commit_all(
         .bind(metadata)
         .fetch_all(&mut *tx)
         .await
-        .map_err(commit_error)?;
+        .map_err(CommitError::from_sqlx)?;
         let positions: HashMap<Uuid, i64> = positions.into_iter().collect();
         for envelope in envelopes.iter_mut().flatten() {
             envelope.global_position = *positions
@@ -145,8 +144,8 @@ pub(crate) async fn commit_all(
     .bind(outcomes)
     .execute(&mut *tx)
     .await
-    .map_err(commit_error)?;
-    tx.commit().await.map_err(commit_error)?;
+    .map_err(CommitError::from_sqlx)?;
+    tx.commit().await.map_err(CommitError::from_sqlx)?;
     Ok(messages)
 }
 

@@ -83,17 +83,6 @@ impl PostgresEventStore {
     }
 }
 
-pub(crate) fn commit_error(error: sqlx::Error) -> CommitError {
-    if let sqlx::Error::Database(db) = &error {
-        match db.constraint() {
-            Some("events_aggregate_version") => return CommitError::Conflict,
-            Some("command_outcomes_pkey") => return CommitError::AlreadyDecided,
-            _ => {}
-        }
-    }
-    CommitError::Store(StoreError::Database(error))
-}
-
 impl EventStore for PostgresEventStore {
     async fn load(&self, id: &AccountId) -> Result<Account, StoreError> {
         let snapshot: Option<serde_json::Value> = sqlx::query_scalar(

@@ -5,6 +5,8 @@
 
 use std::collections::HashSet;
 
+use ledgerline_runtime::tuning::GROUP_SIZE;
+
 use ledgerline_contracts::CommandKey;
 use serde_json::Value;
 use sqlx::PgPool;
@@ -13,8 +15,6 @@ use std::sync::Arc;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
-/// The most rows inserted in one statement.
-const GROUP: usize = 256;
 /// Groups in flight at once: a request arriving while a group commits
 /// starts the next group instead of waiting for that commit (PostgreSQL
 /// flushes concurrent commits together).
@@ -41,7 +41,7 @@ pub struct Recorder {
 impl Recorder {
     /// Starts the inserting tasks; they end when the last clone is dropped.
     pub fn start(pool: PgPool) -> Self {
-        let (queue, requests) = mpsc::channel(4 * GROUP);
+        let (queue, requests) = mpsc::channel(4 * GROUP_SIZE);
         let requests = Arc::new(Mutex::new(requests));
         for _ in 0..WORKERS {
             tokio::spawn(run(pool.clone(), requests.clone()));
@@ -72,7 +72,7 @@ async fn run(pool: PgPool, requests: Arc<Mutex<mpsc::Receiver<(NewCommand, Reply
                 return;
             };
             let mut group = vec![first];
-            while group.len() < GROUP {
+            while group.len() < GROUP_SIZE {
                 match requests.try_recv() {
                     Ok(next) => group.push(next),
                     Err(_) => break,

@@ -1,53 +1,15 @@
 use ledgerline_auth::TokenKeys;
 use ledgerline_bus::Acceptance;
 use ledgerline_contracts::{
-    AcceptRequest, AcceptedFrame, ClientFrame, DecodeError, ErrorFrame, FieldError, HeartbeatFrame,
+    AcceptRequest, AcceptedFrame, ClientFrame, DecodeError, FieldError, HeartbeatFrame,
     decode_command_request,
 };
 use ledgerline_domain::{Amount, CommandKind, UserId};
 use time::OffsetDateTime;
 
-use crate::public_text::for_client;
+use crate::answer::Answer;
+use crate::error_frames::error;
 use crate::refresh::refresh;
-
-/// Every `error` frame answering a client frame is built here, so every
-/// message and field message passes [`for_client`] on its way out.
-pub fn error(
-    request_id: Option<String>,
-    code: &str,
-    message: impl Into<String>,
-    errors: Vec<FieldError>,
-) -> String {
-    let errors = errors
-        .into_iter()
-        .map(|e| FieldError::new(&e.field, for_client(&e.message)))
-        .collect();
-    let frame = ErrorFrame {
-        frame_type: Default::default(),
-        request_id,
-        code: code.to_owned(),
-        message: for_client(&message.into()),
-        errors,
-    };
-    serde_json::to_string(&frame).unwrap_or_default()
-}
-
-/// The reply to one client frame, and the socket's new expiry when the
-/// frame was a `refresh` that was taken.
-#[derive(Debug)]
-pub struct Answer {
-    pub text: String,
-    pub expires_at: Option<OffsetDateTime>,
-}
-
-impl Answer {
-    pub fn text(text: String) -> Self {
-        Self {
-            text,
-            expires_at: None,
-        }
-    }
-}
 
 /// What a client frame is answered with: who the socket is for and what
 /// the answers need.

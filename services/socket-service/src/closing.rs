@@ -5,7 +5,7 @@
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, close_code};
 use tungstenite::error::{CapacityError, Error as WsError};
 
-use crate::outbound::error_frame;
+use crate::error_frames::error_frame;
 
 /// Largest message (and frame) a client may send. Client frames are small
 /// JSON objects; a bound keeps one socket from making the server buffer

@@ -13,9 +13,10 @@ use uuid::Uuid;
 
 use crate::client_frames::{self, Context};
 use crate::closing::CloseReason;
+use crate::error_frames::{error_frame, json};
 use crate::expiry::TokenExpiry;
 use crate::frame::{Delivered, Frame};
-use crate::outbound::{Gone, Outbound, error_frame, json};
+use crate::outbound::{Gone, Outbound};
 use crate::registry::Registry;
 use crate::replay::{self, ResumeFrom};
 use crate::routes::Connection;

@@ -5,10 +5,12 @@
 //! socket open there, so several replicas can run side by side.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod answer;
 mod app;
 mod client_frames;
 mod closing;
 mod connection;
+mod error_frames;
 mod expiry;
 mod feed;
 mod frame;

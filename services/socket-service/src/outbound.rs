@@ -9,10 +9,9 @@
 
 use std::time::Duration;
 
-use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
+use axum::extract::ws::{Message, WebSocket};
 use futures::SinkExt;
 use futures::stream::SplitSink;
-use ledgerline_contracts::ErrorFrame;
 use tokio::time::error::Elapsed;
 
 use crate::closing::CloseReason;
@@ -80,21 +79,4 @@ impl Outbound {
             }
         }
     }
-}
-
-pub fn json(value: &impl serde::Serialize) -> Message {
-    Message::Text(Utf8Bytes::from(
-        serde_json::to_string(value).unwrap_or_default(),
-    ))
-}
-
-/// A server `error` frame (no `requestId`: it answers no client frame).
-pub fn error_frame(code: &str, message: impl Into<String>) -> Message {
-    json(&ErrorFrame {
-        frame_type: Default::default(),
-        request_id: None,
-        code: code.to_owned(),
-        message: message.into(),
-        errors: vec![],
-    })
 }

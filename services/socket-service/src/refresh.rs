@@ -8,7 +8,8 @@ use ledgerline_auth::TokenKeys;
 use ledgerline_contracts::{FieldError, RefreshedFrame};
 use ledgerline_domain::UserId;
 
-use crate::client_frames::{Answer, error};
+use crate::answer::Answer;
+use crate::error_frames::error;
 
 pub fn refresh(
     keys: &TokenKeys,

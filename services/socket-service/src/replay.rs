@@ -8,6 +8,7 @@ use async_nats::jetstream::stream::DirectGetErrorKind;
 use ledgerline_bus::Bus;
 use ledgerline_contracts::StatusMessage;
 use ledgerline_domain::UserId;
+use ledgerline_runtime::tuning::EVENT_PAGE;
 use ledgerline_store::StoreReads;
 
 use crate::frame::Frame;
@@ -15,7 +16,6 @@ use crate::frame::Frame;
 /// The most frames one resume replays; a client further behind is told to
 /// re-read its read models instead.
 pub const MAX_REPLAY: usize = 5_000;
-const PAGE: i64 = 500;
 
 /// What the client says it has already seen (`?statusSeq=&eventPosition=`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -113,10 +113,10 @@ async fn missed_events(
     let mut position = after;
     loop {
         let page = store
-            .events(position, PAGE, Some(user))
+            .events(position, EVENT_PAGE, Some(user))
             .await
             .map_err(|e| ReplayError::Events(e.to_string()))?;
-        let full = page.len() as i64 == PAGE;
+        let full = page.len() as i64 == EVENT_PAGE;
         for event in page {
             position = position.max(event.global_position);
             frames.extend(Frame::event(event, None));
