@@ -63,7 +63,12 @@ impl Decision {
             Err(e) => Err(e.clone()),
         };
         let mut payload = StatusEnvelope::new(self.command_id, self.account_id.as_str(), outcome);
-        payload.timestamp = self.decided_at;
+        // The store keeps microseconds: the status published now and the one
+        // read back from the store later must be the same.
+        payload.timestamp = self
+            .decided_at
+            .replace_nanosecond(self.decided_at.microsecond() * 1_000)
+            .unwrap_or(self.decided_at);
         StatusMessage {
             user_id: self.user_id.clone(),
             payload,

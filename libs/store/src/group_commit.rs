@@ -5,13 +5,12 @@
 
 use std::collections::HashMap;
 
-use ledgerline_contracts::{CommandKey, EventEnvelope, StatusMessage};
+use ledgerline_contracts::{EventEnvelope, StatusMessage};
 use ledgerline_domain::AccountId;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::rows::event_data;
-use crate::stats::status_name;
 use crate::{CommitError, Decision, StoreError};
 
 fn corrupt(e: impl std::fmt::Display) -> CommitError {
@@ -108,73 +107,9 @@ pub(crate) async fn commit_all(
         .zip(envelopes)
         .map(|(decision, envelopes)| decision.status_message(envelopes))
         .collect();
-    let outcomes = messages
-        .iter()
-        .map(serde_json::to_value)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(corrupt)?;
-    sqlx::query(
-        "INSERT INTO command_outcomes (command_key, user_id, aggregate_id, status, outcome)
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[])",
-    )
-    .bind(
-        decisions
-            .iter()
-            .map(|d| d.key.as_uuid())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        decisions
-            .iter()
-            .map(|d| d.user_id.as_str().to_owned())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        decisions
-            .iter()
-            .map(|d| d.account_id.as_str().to_owned())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        messages
-            .iter()
-            .map(|m| status_name(m).to_owned())
-            .collect::<Vec<_>>(),
-    )
-    .bind(outcomes)
-    .execute(&mut *tx)
-    .await
-    .map_err(CommitError::from_sqlx)?;
+    crate::outcomes::record(&mut tx, &decisions, &messages).await?;
     tx.commit().await.map_err(CommitError::from_sqlx)?;
     Ok(messages)
-}
-
-/// The stored outcomes of those of `keys` that were decided.
-pub(crate) async fn outcomes(
-    pool: &PgPool,
-    keys: &[CommandKey],
-) -> Result<HashMap<CommandKey, StatusMessage>, StoreError> {
-    if keys.is_empty() {
-        return Ok(HashMap::new());
-    }
-    // One primary-key probe per id (the `LIMIT` keeps the planner from
-    // turning it into a join): `= ANY($1)` under a generic plan was seen
-    // scanning the whole table under load.
-    let rows: Vec<(Uuid, serde_json::Value)> = sqlx::query_as(
-        "SELECT t.id, o.outcome FROM unnest($1::uuid[]) AS t(id)
-         CROSS JOIN LATERAL (SELECT outcome FROM command_outcomes
-                             WHERE command_key = t.id LIMIT 1) AS o",
-    )
-    .bind(keys.iter().map(|k| k.as_uuid()).collect::<Vec<_>>())
-    .fetch_all(pool)
-    .await?;
-    rows.into_iter()
-        .map(|(id, outcome)| {
-            serde_json::from_value(outcome)
-                .map(|message| (CommandKey::from_stored(id), message))
-                .map_err(|e| StoreError::Corrupt(format!("outcome {id}: {e}")))
-        })
-        .collect()
 }
 
 /// The current version of each of `ids` that has events.

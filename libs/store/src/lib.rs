@@ -9,6 +9,7 @@ mod decision;
 mod error;
 mod group_commit;
 mod memory;
+mod outcomes;
 mod postgres;
 mod reads;
 mod rows;

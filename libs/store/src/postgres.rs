@@ -104,17 +104,9 @@ impl EventStore for PostgresEventStore {
     }
 
     async fn outcome(&self, key: CommandKey) -> Result<Option<StatusMessage>, StoreError> {
-        let outcome: Option<serde_json::Value> =
-            sqlx::query_scalar("SELECT outcome FROM command_outcomes WHERE command_key = $1")
-                .bind(key.as_uuid())
-                .fetch_optional(&self.pool)
-                .await?;
-        outcome
-            .map(|o| {
-                serde_json::from_value(o)
-                    .map_err(|e| StoreError::Corrupt(format!("outcome {key}: {e}")))
-            })
-            .transpose()
+        Ok(crate::outcomes::read(&self.pool, &[key])
+            .await?
+            .remove(&key))
     }
 
     /// A group of one (see `group_commit`).
@@ -129,7 +121,7 @@ impl EventStore for PostgresEventStore {
         &self,
         keys: &[CommandKey],
     ) -> Result<std::collections::HashMap<CommandKey, StatusMessage>, StoreError> {
-        crate::group_commit::outcomes(&self.pool, keys).await
+        crate::outcomes::read(&self.pool, keys).await
     }
 
     async fn versions(

@@ -296,3 +296,53 @@ async fn stats_on_postgres() {
     stats_contract(&db.store).await;
     db.drop_database().await;
 }
+
+/// A decided command read back from the store is what was published when
+/// it was decided: its status, error and events — kept once, the events in
+/// `events` and the outcome as the store's own record.
+async fn outcome_contract<S: EventStore>(store: &S) {
+    let account = id("acc-outcome");
+    let decision = |outcome, expected_version| Decision {
+        key: CommandKey::from_stored(Uuid::now_v7()),
+        command_id: Uuid::now_v7(),
+        correlation_id: Uuid::now_v7(),
+        user_id: UserId::parse("alice").unwrap(),
+        account_id: account.clone(),
+        expected_version,
+        snapshot: None,
+        outcome,
+        decided_at: OffsetDateTime::now_utc(),
+        traceparent: None,
+    };
+    let opened = decision(Ok(vec![opened(), deposited(500, 500)]), 0);
+    let refused = decision(
+        Err((
+            StatusKind::Rejected,
+            StatusError {
+                code: "INSUFFICIENT_FUNDS".into(),
+                message: "no".into(),
+            },
+        )),
+        2,
+    );
+    for decision in [opened, refused] {
+        let key = decision.key;
+        let published = store.commit(decision).await.unwrap();
+        let stored = store.outcome(key).await.unwrap();
+        assert_eq!(stored.as_ref(), Some(&published));
+        let by_key = store.outcomes(&[key]).await.unwrap();
+        assert_eq!(by_key.get(&key), Some(&published));
+    }
+}
+
+#[tokio::test]
+async fn outcomes_in_memory() {
+    outcome_contract(&InMemoryEventStore::new()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcomes_on_postgres() {
+    let db = TestDb::new().await;
+    outcome_contract(&db.store).await;
+    db.drop_database().await;
+}
