@@ -24,5 +24,6 @@ mod resume_below_the_mark;
 mod socket_expiry;
 mod socket_feed;
 mod socket_limits;
+mod split_mode;
 mod tracing_across_services;
 mod transfers;

@@ -1,0 +1,130 @@
+//! Every service in an `Application` of its own, on one NATS prefix and one
+//! database — the split deployment — so every boundary is crossed over
+//! NATS: a socket's command is accepted by the command API, the socket
+//! learns a user's accounts and replays missed events from the event
+//! store, `GET /commands/{id}` asks the store for the outcome, and
+//! `GET /projections` gathers the other processes' read models.
+
+use std::time::Duration;
+
+use ledgerline::Target;
+use serde_json::{Value, json};
+
+use crate::helpers::{connect_socket, next_frame, send_text, spawn_services, status_frames};
+
+async fn get(http: &reqwest::Client, port: u16, token: &str, path: &str) -> (u16, Value) {
+    let response = http
+        .get(format!("http://127.0.0.1:{port}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_split_deployment_crosses_every_boundary_over_nats() {
+    let app = spawn_services(&[Target::CommandApi], |_| {}).await;
+    let mut stops = Vec::new();
+    let mut port_of = std::collections::HashMap::new();
+    for target in [
+        Target::EventStore,
+        Target::CommandProcessor,
+        Target::BalanceService,
+        Target::HistoryService,
+        Target::AuditService,
+        Target::SocketService,
+    ] {
+        let (port, stop) = app.spawn_service(target).await;
+        port_of.insert(format!("{target:?}"), port);
+        stops.push(stop);
+    }
+    let port = |name: &str| port_of[name];
+    let alice = app.token("alice").await;
+
+    // A command over the socket: the socket service asks the command API.
+    let mut socket = connect_socket(port("SocketService"), &alice, "").await;
+    send_text(
+        &mut socket,
+        r#"{"type":"command","requestId":"r1","command":"open-account","body":{"accountId":"acc-split","initialBalance":10}}"#,
+    )
+    .await;
+    let accepted = next_frame(&mut socket, Duration::from_secs(10))
+        .await
+        .expect("accepted frame");
+    assert_eq!(accepted["type"], "accepted", "{accepted}");
+    let opened = status_frames(&mut socket, 1, Duration::from_secs(15)).await;
+    assert_eq!(opened[0]["status"], "succeeded", "{opened:?}");
+
+    // A deposit over HTTP reaches the socket as an event of the account the
+    // socket service learnt from the event store.
+    let deposit = app
+        .accepted(
+            &alice,
+            "deposit",
+            json!({"accountId": "acc-split", "amount": 5}),
+        )
+        .await;
+    let mut seen = Vec::new();
+    while !seen.iter().any(|f: &Value| f["type"] == "status") {
+        seen.push(
+            next_frame(&mut socket, Duration::from_secs(15))
+                .await
+                .expect("frames of the deposit"),
+        );
+    }
+    assert!(
+        seen.iter()
+            .any(|f| f["type"] == "event" && f["event"]["eventType"] == "MoneyDeposited"),
+        "{seen:?}"
+    );
+
+    // The command API keeps no outcomes: it asks the event store.
+    let outcome = app.outcome(&alice, &deposit).await;
+    assert_eq!(
+        (&outcome["status"], &outcome["kind"]),
+        (&json!("succeeded"), &json!("deposit"))
+    );
+
+    // The balance service's process gathers the other read models' status.
+    let http = reqwest::Client::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let (status, overview) = get(&http, port("BalanceService"), &alice, "/projections").await;
+        let live = overview["items"]
+            .as_array()
+            .map(|items| items.iter().filter(|i| i["status"] == "live").count())
+            .unwrap_or_default();
+        if status == 200 && live == 3 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{status} {overview}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // A socket that comes back replays what it missed from the event store.
+    let (_, account) = get(
+        &http,
+        port("EventStore"),
+        &alice,
+        "/queries/account/acc-split",
+    )
+    .await;
+    assert_eq!(account["balance"], 1_500, "{account}");
+    let mut resumed = connect_socket(port("SocketService"), &alice, "&eventPosition=0").await;
+    let mut events = Vec::new();
+    while let Some(frame) = next_frame(&mut resumed, Duration::from_secs(2)).await {
+        if frame["type"] == "event" {
+            events.push(frame["event"]["version"].clone());
+        }
+    }
+    assert_eq!(events, [json!(1), json!(2)], "every missed event, once");
+
+    for stop in stops {
+        stop.cancel();
+    }
+}
