@@ -15,6 +15,7 @@ mod reads;
 mod rows;
 mod stats;
 mod store;
+pub mod told;
 mod upcast;
 
 pub use as_of::{PointInTime, Rebuilt};

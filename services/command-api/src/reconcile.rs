@@ -25,6 +25,7 @@ use ledgerline_bus::{Bus, Queued};
 use ledgerline_contracts::{CommandKey, CommandMessage};
 use ledgerline_domain::{AccountCommand, AccountId, UserId};
 use ledgerline_runtime::Shutdown;
+use ledgerline_store::told::told;
 use ledgerline_store::{ReadError, StoreReads};
 use sqlx::PgPool;
 use time::OffsetDateTime;
@@ -113,7 +114,9 @@ async fn batch(
     // Decided: settled here for good. Only the rest may have been lost; they
     // are looked at again `after` from now.
     let keys: Vec<_> = stale.iter().map(|s| s.message.key()).collect();
-    let decided = store.outcomes(&keys).await?;
+    // A transfer is decided when its last step is: one whose step the
+    // broker lost is queued again too, and its repeat re-queues that step.
+    let decided = told(store, &keys).await?;
     let (settled, open): (Vec<_>, Vec<_>) = keys.iter().partition(|k| decided.contains_key(k));
     let uuids = |keys: Vec<&CommandKey>| keys.into_iter().map(|k| k.as_uuid()).collect::<Vec<_>>();
     let (settled, open) = (uuids(settled), uuids(open));

@@ -10,6 +10,7 @@ use ledgerline_contracts::{CommandKey, FieldError};
 use ledgerline_domain::CommandKind;
 use ledgerline_runtime::{ApiProblem, read_json_body};
 use ledgerline_store::StoreReads;
+use ledgerline_store::told::told;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -102,9 +103,8 @@ async fn command_status(
             .fetch_optional(&state.accept.pool)
             .await
             .map_err(|e| ApiProblem::unavailable(format!("cannot read commands: {e}")))?;
-    let outcome = state
-        .store
-        .outcomes(&[key])
+    // What the user was told (a transfer: once its last step is decided).
+    let outcome = told(state.store.as_ref(), &[key])
         .await
         .map_err(|e| ApiProblem::unavailable(format!("cannot read the outcome: {e}")))?
         .remove(&key)

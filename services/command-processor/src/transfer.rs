@@ -14,9 +14,10 @@
 //! transfer's own command id.
 
 use ledgerline_contracts::{
-    CommandMessage, StatusEnvelope, StatusError, StatusKind, StatusMessage, TransferStep,
+    CommandMessage, StatusKind, StatusMessage, TransferStep,
 };
 use ledgerline_domain::{AccountCommand, AccountEvent};
+use ledgerline_store::told::{refusal, transfer_status};
 use ledgerline_store::{EventStore, StoreError};
 use time::OffsetDateTime;
 
@@ -41,38 +42,6 @@ fn step(message: &CommandMessage, step: TransferStep, command: AccountCommand) -
         // A reconciler's repeat queues the steps it sets in motion under
         // dedup ids of their own as well: the originals may be gone.
         requeued: message.requeued,
-    }
-}
-
-/// The transfer's final status: under the transfer's id, for its user.
-fn final_status(
-    message: &CommandMessage,
-    outcome: &StatusMessage,
-    refusal: Option<StatusError>,
-) -> StatusMessage {
-    let source = message.command.account_id().as_str();
-    let result = match (outcome.payload.status, refusal) {
-        (StatusKind::Succeeded, None) => Ok(outcome.payload.events.clone()),
-        (StatusKind::Succeeded, Some(refusal)) => Err((StatusKind::Rejected, refusal)),
-        (kind, _) => Err((
-            StatusKind::Failed,
-            outcome.payload.error.clone().unwrap_or(StatusError {
-                code: format!("{kind:?}").to_uppercase(),
-                message: "The transfer could not be finished".into(),
-            }),
-        )),
-    };
-    let refunded = result.is_err() && outcome.payload.status == StatusKind::Succeeded;
-    let mut payload = StatusEnvelope::new(message.correlation_id, source, result);
-    payload.timestamp = outcome.payload.timestamp;
-    if refunded {
-        // Rejected, but something did happen: the money came back.
-        payload.events = outcome.payload.events.clone();
-        payload.position = outcome.payload.position;
-    }
-    StatusMessage {
-        user_id: message.user_id.clone(),
-        payload,
     }
 }
 
@@ -166,20 +135,20 @@ async fn next_of<S: EventStore>(
         }
         AccountCommand::CompleteTransfer { .. } => FollowUp {
             next: None,
-            status: Some(final_status(message, outcome, None)),
+            status: Some(transfer_status(message.correlation_id, outcome, None)),
         },
         AccountCommand::RefundTransfer { .. } => {
             // The user learns why the target refused.
             let credit = store
                 .outcome(message.step_key(TransferStep::Credit))
                 .await?;
-            let refusal = credit.and_then(|c| c.payload.error).unwrap_or(StatusError {
-                code: "TRANSFER_REFUSED".into(),
-                message: "The target account refused the transfer".into(),
-            });
             FollowUp {
                 next: None,
-                status: Some(final_status(message, outcome, Some(refusal))),
+                status: Some(transfer_status(
+                    message.correlation_id,
+                    outcome,
+                    Some(refusal(credit.as_ref())),
+                )),
             }
         }
         // Every other command (and a refused debit) is its own final status.

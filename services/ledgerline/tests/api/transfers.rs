@@ -142,6 +142,15 @@ async fn a_transfer_the_target_refuses_is_refunded_and_says_why() {
             (10_000, 0),
             "the money came back"
         );
+        // Asked without a socket, the transfer says what the socket said
+        // (its debit alone succeeded, but that is not its outcome).
+        let (_, asked) = app.get(&alice, &format!("/commands/{id}")).await;
+        assert_eq!(
+            (&asked["status"], &asked["outcome"]["error"]["code"]),
+            (&json!("rejected"), &json!(code)),
+            "{asked}"
+        );
+        assert_eq!(asked["outcome"]["events"], statuses[0]["events"]);
     }
     let (status, problem) = app
         .command(
