@@ -18,7 +18,7 @@ pub use command::{AccountCommand, CommandKind};
 pub use decide::decide;
 pub use event::AccountEvent;
 pub use ids::{AccountId, Currency, IdError, UserId};
-pub use money::{ABSOLUTE_MAX_MINOR, Amount, AmountError, Balance};
+pub use money::{ABSOLUTE_MAX_MINOR, Amount, AmountError, Balance, as_major, as_major_opt, major};
 pub use reference::{Reference, ReferenceError, required_nullable};
 pub use rejection::Rejection;
 

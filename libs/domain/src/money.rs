@@ -1,5 +1,13 @@
 //! Money is `i64` minor units with checked arithmetic. Text in major units
 //! ("10.10") is parsed digit by digit, never through a float.
+//!
+//! Out of the system — HTTP bodies, socket frames, events, read models — an
+//! amount is one form only: a string of major units with exactly two
+//! fraction digits (`"1300.00"`), the form clients send (they may also send
+//! a JSON number, see `WireAmount`). A string, not a JSON number, because
+//! most JSON readers (JavaScript's among them) turn numbers into binary
+//! floats; a string stays exact in every language, as ISO 20022 and Open
+//! Banking APIs write amounts. [`major`] writes it, digit by digit.
 
 use std::fmt;
 
@@ -25,17 +33,64 @@ pub enum AmountError {
     TooLarge { max: Balance },
 }
 
-/// A strictly positive amount of money, in minor units.
+/// A strictly positive amount of money, in minor units (written out as
+/// major units: `"10.50"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "i64", into = "i64")]
+#[serde(try_from = "Stored", into = "String")]
 pub struct Amount(i64);
 
-/// A balance (zero or more), in minor units.
+/// A balance (zero or more), in minor units (written out as major units:
+/// `"0.00"`).
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
-#[serde(try_from = "i64", into = "i64")]
+#[serde(try_from = "Stored", into = "String")]
 pub struct Balance(i64);
+
+/// Money as it is read back: major-unit text (`"10.50"`, what this version
+/// writes), or an integer of minor units — the form events, snapshots and
+/// queued commands were written in before amounts went out in major units.
+/// Clients never reach this: their amounts are parsed by `WireAmount`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Stored {
+    Major(String),
+    LegacyMinor(i64),
+}
+
+impl Stored {
+    fn minor(self) -> Result<i64, AmountError> {
+        match self {
+            Stored::Major(text) => parse_minor(&text),
+            Stored::LegacyMinor(minor) => Ok(minor),
+        }
+    }
+}
+
+/// Minor units written as major units with two fraction digits: 1050 →
+/// `"10.50"`, -250 → `"-2.50"` (a net change can be negative).
+pub fn major(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+/// `#[serde(serialize_with = "ledgerline_domain::money::as_major")]` for a
+/// read model's integer column of minor units.
+pub fn as_major<S: serde::Serializer>(minor: &i64, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&major(*minor))
+}
+
+/// [`as_major`] for a column that may be empty (`null` stays `null`).
+pub fn as_major_opt<S: serde::Serializer>(
+    minor: &Option<i64>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match minor {
+        Some(minor) => serializer.serialize_str(&major(*minor)),
+        None => serializer.serialize_none(),
+    }
+}
 
 /// Parses `digits[.d[d]]` into minor units. Signs, exponents, spaces and
 /// more than two fraction digits are refused, not rounded.
@@ -91,11 +146,6 @@ fn parse_minor(text: &str) -> Result<i64, AmountError> {
     Ok(minor)
 }
 
-fn format_minor(minor: i64, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    let sign = if minor < 0 { "-" } else { "" };
-    let abs = minor.unsigned_abs();
-    write!(f, "{sign}{}.{:02}", abs / 100, abs % 100)
-}
 
 impl Amount {
     /// Parses major units ("10.10" → 1010 minor units), refusing anything
@@ -175,36 +225,36 @@ impl Balance {
     }
 }
 
-impl TryFrom<i64> for Amount {
+impl TryFrom<Stored> for Amount {
     type Error = AmountError;
-    fn try_from(minor: i64) -> Result<Self, AmountError> {
-        Self::from_minor(minor)
+    fn try_from(stored: Stored) -> Result<Self, AmountError> {
+        Self::from_minor(stored.minor()?)
     }
 }
-impl From<Amount> for i64 {
-    fn from(a: Amount) -> i64 {
-        a.0
+impl From<Amount> for String {
+    fn from(a: Amount) -> String {
+        major(a.0)
     }
 }
-impl TryFrom<i64> for Balance {
+impl TryFrom<Stored> for Balance {
     type Error = AmountError;
-    fn try_from(minor: i64) -> Result<Self, AmountError> {
-        Self::from_minor(minor)
+    fn try_from(stored: Stored) -> Result<Self, AmountError> {
+        Self::from_minor(stored.minor()?)
     }
 }
-impl From<Balance> for i64 {
-    fn from(b: Balance) -> i64 {
-        b.0
+impl From<Balance> for String {
+    fn from(b: Balance) -> String {
+        major(b.0)
     }
 }
 impl fmt::Display for Amount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        format_minor(self.0, f)
+        f.write_str(&major(self.0))
     }
 }
 impl fmt::Display for Balance {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        format_minor(self.0, f)
+        f.write_str(&major(self.0))
     }
 }
 
@@ -289,6 +339,24 @@ mod tests {
     }
 
     #[test]
+    fn money_goes_out_as_major_unit_text_and_reads_back_in_either_stored_form() {
+        let a = Amount::from_minor(130_050).unwrap();
+        assert_eq!(serde_json::to_string(&a).unwrap(), r#""1300.50""#);
+        assert_eq!(serde_json::from_str::<Amount>(r#""1300.50""#).unwrap(), a);
+        // What earlier versions stored: integer minor units.
+        assert_eq!(serde_json::from_str::<Amount>("130050").unwrap(), a);
+        assert_eq!(
+            serde_json::to_string(&Balance::ZERO).unwrap(),
+            r#""0.00""#
+        );
+        for bad in [r#""0""#, r#""1.005""#, "0", "-5", r#""abc""#, "1.5", "null"] {
+            assert!(serde_json::from_str::<Amount>(bad).is_err(), "{bad}");
+        }
+        assert_eq!(major(-250), "-2.50");
+        assert_eq!(major(0), "0.00");
+    }
+
+    #[test]
     fn a_balance_never_goes_below_zero() {
         let b = Balance::from_minor(100).unwrap();
         assert_eq!(b.minus(Amount::from_minor(101).unwrap()), None);
@@ -309,6 +377,13 @@ mod tests {
         fn formatting_then_parsing_round_trips(minor in 1i64..=100_000_000) {
             let a = Amount::from_minor(minor).unwrap();
             prop_assert_eq!(Amount::parse_major(&a.to_string(), max()), Ok(a));
+        }
+
+        #[test]
+        fn money_round_trips_through_json(minor in 0i64..=ABSOLUTE_MAX_MINOR) {
+            let b = Balance::from_minor(minor).unwrap();
+            let text = serde_json::to_string(&b).unwrap();
+            prop_assert_eq!(serde_json::from_str::<Balance>(&text).unwrap(), b);
         }
 
         #[test]

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
-use crate::{AccountId, Amount, Balance, Currency, UserId, money::ABSOLUTE_MAX_MINOR};
+use crate::{AccountId, Amount, Balance, Currency, UserId};
 
 const TOKEN_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
 
@@ -39,17 +39,17 @@ schema!(
 );
 schema!(
     Amount,
-    "AmountMinor",
+    "Amount",
     json_schema!({
-        "description": "A positive amount in integer minor units (cents).",
-        "type": "integer", "minimum": 1, "maximum": ABSOLUTE_MAX_MINOR
+        "description": "A positive amount in major units, exactly two fraction digits: \"10.50\".",
+        "type": "string", "pattern": "^[0-9]+\\.[0-9]{2}$"
     })
 );
 schema!(
     Balance,
-    "BalanceMinor",
+    "Balance",
     json_schema!({
-        "description": "A balance in integer minor units (cents).",
-        "type": "integer", "minimum": 0
+        "description": "A balance (zero or more) in major units, exactly two fraction digits: \"0.00\".",
+        "type": "string", "pattern": "^[0-9]+\\.[0-9]{2}$"
     })
 );

@@ -6,7 +6,7 @@ use axum::extract::FromRef;
 use axum::routing::get;
 use ledgerline_auth::{Caller, TokenKeys};
 use ledgerline_contracts::FieldError;
-use ledgerline_domain::{Account, AccountId, AccountStatus};
+use ledgerline_domain::{Account, AccountId, AccountStatus, Balance};
 use ledgerline_runtime::ApiProblem;
 use ledgerline_store::{EventStore, MAX_PAGE, PostgresEventStore, StoreError};
 use serde_json::{Value, json};
@@ -86,12 +86,12 @@ pub fn account_json(account: &Account) -> Value {
             currency,
             balance,
             ..
-        } => (Some(owner_id), Some(currency), balance.minor(), "open"),
+        } => (Some(owner_id), Some(currency), *balance, "open"),
         AccountStatus::Closed { owner_id, currency } => {
-            (Some(owner_id), Some(currency), 0, "closed")
+            (Some(owner_id), Some(currency), Balance::ZERO, "closed")
         }
-        AccountStatus::NotOpened => (None, None, 0, "notOpened"),
+        AccountStatus::NotOpened => (None, None, Balance::ZERO, "notOpened"),
     };
     json!({ "accountId": account.id, "ownerId": owner, "currency": currency, "balance": balance,
-            "inFlight": account.in_flight().minor(), "status": status, "version": account.version })
+            "inFlight": account.in_flight(), "status": status, "version": account.version })
 }

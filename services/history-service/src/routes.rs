@@ -51,7 +51,9 @@ struct Transaction {
     account_id: String,
     version: i64,
     event_type: String,
+    #[serde(serialize_with = "ledgerline_domain::as_major_opt")]
     amount: Option<i64>,
+    #[serde(serialize_with = "ledgerline_domain::as_major_opt")]
     balance_after: Option<i64>,
     command_id: Uuid,
     #[serde(rename = "timestamp", with = "time::serde::rfc3339")]

@@ -2,9 +2,9 @@
 // what a person types and what the page shows is here, and only here:
 //
 // - OUT of the server (balances, event data, history, time travel) amounts
-//   are integer minor units today (1050 = 10.50). `minorFromWire` is the one
-//   function that reads them; when the server moves to another outgoing
-//   unit, it is the one edit.
+//   are major-unit strings with two fraction digits ("10.50"), the form
+//   they go in. `minorFromWire` is the one function that reads them, digit
+//   by digit (never through a float).
 // - IN to the server, amounts are major-unit strings ("10.50"), made by
 //   `parseAmountInput` from what a person typed.
 
@@ -14,12 +14,20 @@ export const DEFAULT_MAX_AMOUNT_MINOR = 100_000_000n;
 /** What the server accepts as a string WireAmount. */
 export const WIRE_AMOUNT_RE = /^[0-9]+(\.[0-9]{1,2})?$/;
 
+/** What the server sends as an amount: major units, two fraction digits. */
+const WIRE_OUT_RE = /^(-?)([0-9]+)\.([0-9]{2})$/;
+
 /**
  * An amount as the server sends it (a balance, `amount`, `balanceAfter`,
- * `initialBalance`), in minor units; null when absent or not an amount.
+ * `initialBalance`: "10.50"), in minor units; null when absent or not an amount.
  */
 export function minorFromWire(v: unknown): number | null {
-  return typeof v === 'number' && Number.isSafeInteger(v) ? v : null;
+  if (typeof v !== 'string') return null;
+  const m = WIRE_OUT_RE.exec(v);
+  if (!m) return null;
+  const minor = BigInt(m[2]) * 100n + BigInt(m[3]);
+  const n = Number(m[1] === '-' ? -minor : minor);
+  return Number.isSafeInteger(n) ? n : null;
 }
 
 /** 1500 -> "15.00", 5 -> "0.05", -250 -> "-2.50". Throws on a non-integer. */

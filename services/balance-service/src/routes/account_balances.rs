@@ -81,7 +81,8 @@ struct AccountBalance {
     account_id: String,
     owner_id: String,
     currency: String,
-    /// Minor units.
+    /// Minor units, written out in major units.
+    #[serde(serialize_with = "ledgerline_domain::as_major")]
     balance: i64,
     status: String,
     version: i64,

@@ -65,14 +65,17 @@ struct DayRow {
     withdrawal_count: i64,
 }
 
-/// Amounts in minor units; `netChange` = deposits − withdrawals.
+/// Amounts in major units; `netChange` = deposits − withdrawals.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Day {
     day: String,
     currency: String,
+    #[serde(serialize_with = "ledgerline_domain::as_major")]
     deposits: i64,
+    #[serde(serialize_with = "ledgerline_domain::as_major")]
     withdrawals: i64,
+    #[serde(serialize_with = "ledgerline_domain::as_major")]
     net_change: i64,
     deposit_count: i64,
     withdrawal_count: i64,
