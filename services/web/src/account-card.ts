@@ -123,8 +123,7 @@ export class AccountCard {
   }
 
   private moveMoney(kind: 'deposit' | 'withdraw'): void {
-    if (this.form.slot.locked) return; // one intent, one command
-    if (this.form.justCleared()) return;
+    if (!this.form.takesSubmission()) return;
     const parsed = parseAmountInput(this.amount.value, { locale: this.deps.locale, maxMinor: this.deps.maxAmountMinor });
     if (!parsed.ok) {
       this.form.showError(this.amount, parsed.message);

@@ -47,6 +47,23 @@ export class IntentForm {
     return Date.now() - this.clearedAt < AFTER_CLEAR_MS && this.parts.clearOnSuccess.every((f) => f.value === '');
   }
 
+  /**
+   * False while the form's intent is pending (one intent, one command) and
+   * right after its success emptied the form (a repeated click is that
+   * intent's, not a new mistake).
+   */
+  takesSubmission(): boolean {
+    return !this.slot.locked && !this.justCleared();
+  }
+
+  /** Calls `submit` on each submission of `formEl` (Enter, its submit button) the form takes. */
+  submitsOn(formEl: HTMLFormElement, submit: () => void): void {
+    formEl.addEventListener('submit', (e) => {
+      e.preventDefault();
+      if (this.takesSubmission()) submit();
+    });
+  }
+
   /** A field's problem, next to the form; `field` null clears the marks. */
   showError(field: HTMLElement | null, message: string): void {
     for (const f of this.parts.fields) f.removeAttribute('aria-invalid');

@@ -25,7 +25,6 @@ export class OpenAccountForm {
   private readonly pendingLine = byTestId('open-account-pending');
 
   constructor(private readonly deps: FormDeps) {
-    const el = byTestId<HTMLFormElement>('open-account-form');
     if (decimalSeparator(deps.locale) === ',') this.initial.placeholder = '0,00';
     this.form = new IntentForm({
       fields: [this.id, this.initial],
@@ -34,14 +33,10 @@ export class OpenAccountForm {
       errorLine: byTestId('open-account-error'),
       fieldFor: { accountId: this.id, initialBalance: this.initial, currency: this.initial },
     }, deps.commands, deps.onChange);
-    el.addEventListener('submit', (e) => {
-      e.preventDefault();
-      this.submit();
-    });
+    this.form.submitsOn(byTestId<HTMLFormElement>('open-account-form'), () => this.submit());
   }
 
   private submit(): void {
-    if (this.form.slot.locked || this.form.justCleared()) return;
     const id = this.id.value.trim();
     if (id && !ID_RE.test(id)) {
       this.form.showError(this.id, `Account id: ${ID_RULE}.`);
@@ -77,7 +72,6 @@ export class TransferForm {
   private readonly submitButton = byTestId<HTMLButtonElement>('transfer-submit');
 
   constructor(private readonly deps: FormDeps) {
-    const el = byTestId<HTMLFormElement>('transfer-form');
     if (decimalSeparator(deps.locale) === ',') this.amount.placeholder = '0,00';
     this.form = new IntentForm({
       fields: [this.from, this.to, this.amount],
@@ -86,14 +80,10 @@ export class TransferForm {
       errorLine: byTestId('transfer-error'),
       fieldFor: { fromAccountId: this.from, toAccountId: this.to, amount: this.amount },
     }, deps.commands, deps.onChange);
-    el.addEventListener('submit', (e) => {
-      e.preventDefault();
-      this.submit();
-    });
+    this.form.submitsOn(byTestId<HTMLFormElement>('transfer-form'), () => this.submit());
   }
 
   private submit(): void {
-    if (this.form.slot.locked || this.form.justCleared()) return;
     const from = this.from.value;
     const to = this.to.value.trim();
     if (!from) {

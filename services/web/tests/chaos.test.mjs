@@ -1,33 +1,26 @@
 // A backend that fails half of the command POSTs with 503 (before anything
 // is queued), and an app sending commands over HTTP: every deposit is
 // retried with its own command id until it gets through, and is applied once.
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBackend } from './lib/backend.mjs';
-import { card, httpCommandsOnly, instrument, launchBrowser, openAccount, signIn, uniqueId, UUID_V7_RE, waitBalance, waitFor, balanceOf } from './lib/browser.mjs';
+import { card, newAccount, recordPendingTexts, uniqueId, UUID_V7_RE, waitBalance, waitFor, balanceOf } from './lib/browser.mjs';
+import { useTestApp } from './lib/fixture.mjs';
 
 const ALLOW_503 = [/^Failed to load resource: the server responded with a status of 503/];
 
 describe('chaos backend (CHAOS_FAILURE_RATE=0.5)', () => {
-  let backend;
-  let browser;
-  before(async () => {
-    backend = await startBackend({ name: 'chaos', chaos: 0.5 });
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await backend?.stop();
-  });
+  const app = useTestApp({ name: 'chaos', chaos: 0.5, viewport: { width: 1000, height: 800 } });
 
-  async function newPage() {
-    const ctx = await browser.newContext({ viewport: { width: 1000, height: 800 } });
-    // More tries than the default so that 0.5^n is negligible across the run; commands over HTTP,
-    // where the chaos switch answers 503 (socket commands do not pass through it).
-    await httpCommandsOnly(ctx, { httpRetry: { baseMs: 100, factor: 2, maxMs: 1000, maxAttempts: 25 } });
-    const page = await ctx.newPage();
-    const rec = instrument(page, { allowConsole: ALLOW_503 });
-    return { ctx, page, rec };
+  /** A new user's tab, signed in, sending commands over HTTP. */
+  function newPage() {
+    return app.newPage({
+      user: uniqueId('chaos'),
+      // More tries than the default so that 0.5^n is negligible across the run; commands over HTTP,
+      // where the chaos switch answers 503 (socket commands do not pass through it).
+      httpOnly: true,
+      config: { httpRetry: { baseMs: 100, factor: 2, maxMs: 1000, maxAttempts: 25 } },
+      allowConsole: ALLOW_503,
+    });
   }
 
   /** Bodies sent per command id. */
@@ -43,10 +36,7 @@ describe('chaos backend (CHAOS_FAILURE_RATE=0.5)', () => {
 
   test('ten deposits of 1 raise the balance by exactly 10.00', async () => {
     const { ctx, page, rec } = await newPage();
-    await signIn(page, backend.baseUrl, uniqueId('chaos'));
-    const acc = uniqueId('acc-');
-    await openAccount(page, acc, '0');
-    await waitBalance(page, acc, '0.00', 30_000);
+    const acc = await newAccount(page, '0', { timeoutMs: 30_000 });
 
     // Ten intents: each waits for its outcome (the form clears) before the next.
     // (Ten clicks on one unchanged form would be one intent: see the next test and intent.test.mjs.)
@@ -83,10 +73,7 @@ describe('chaos backend (CHAOS_FAILURE_RATE=0.5)', () => {
 
   test('a second click while a deposit is being retried after a 503 is the same deposit: money moves once', async () => {
     const { ctx, page, rec } = await newPage();
-    await signIn(page, backend.baseUrl, uniqueId('chaos'));
-    const acc = uniqueId('acc-');
-    await openAccount(page, acc, '0');
-    await waitBalance(page, acc, '0.00', 30_000);
+    const acc = await newAccount(page, '0', { timeoutMs: 30_000 });
     // The first try of every deposit is refused here, so there is always a retry to click into;
     // later tries meet the chaos switch (half of them 503).
     const seen = new Set();
@@ -101,11 +88,7 @@ describe('chaos backend (CHAOS_FAILURE_RATE=0.5)', () => {
       await route.continue();
     });
     const c = card(page, acc);
-    await page.evaluate((id) => {
-      const el = document.querySelector(`[data-testid="account-${id}"] [data-testid="pending"]`);
-      window.__pendingLog = [];
-      new MutationObserver(() => window.__pendingLog.push(el.textContent)).observe(el, { childList: true, characterData: true, subtree: true });
-    }, acc);
+    await recordPendingTexts(page, acc);
     await c.getByTestId('amount').fill('1');
     const box = await c.getByTestId('deposit').boundingBox();
     const click = () => page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);

@@ -1,59 +1,29 @@
 // Browser tests against a real `ledgerline all` (one per file).
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { startBackend } from './lib/backend.mjs';
 import {
-  acceptedIds, apiFetch, balanceOf, card, connectionText, demoToken, httpCommandsOnly, instrument, launchBrowser, moveMoney, openAccount,
-  signIn, toasts, uniqueId, UUID_V7_RE, waitBalance, waitFor, waitToast,
+  acceptedIds, apiFetch, balanceOf, card, connectionText, demoToken, instrument, moveMoney, newAccount, openAccount, postDeposit,
+  recordConnection, signIn, toasts, transfer, uniqueId, UUID_V7_RE, waitBalance, waitFor, waitInHistory, waitToast,
 } from './lib/browser.mjs';
 import { check, checkFrame } from './lib/schemas.mjs';
 import { SCREENSHOT_DIR } from './lib/paths.mjs';
+import { useTestApp } from './lib/fixture.mjs';
 
 describe('ledgerline web app', () => {
-  let backend;
-  let browser;
-  const contexts = [];
-  before(async () => {
-    backend = await startBackend({ name: 'e2e' });
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    for (const c of contexts) await c.close().catch(() => {});
-    await browser?.close();
-    await backend?.stop();
-  });
-
-  async function newPage(opts = {}) {
-    const ctx = await browser.newContext({ viewport: opts.viewport ?? { width: 1200, height: 800 } });
-    contexts.push(ctx);
-    if (opts.httpOnly) await httpCommandsOnly(ctx);
-    const page = await ctx.newPage();
-    const rec = instrument(page, opts);
-    return { ctx, page, rec };
-  }
-
-  async function recordConnection(page) {
-    await page.evaluate(() => {
-      const el = document.querySelector('[data-testid="connection"]');
-      window.__connLog = [el.textContent];
-      new MutationObserver(() => window.__connLog.push(el.textContent)).observe(el, { childList: true, characterData: true, subtree: true });
-    });
-  }
+  const app = useTestApp({ name: 'e2e', viewport: { width: 1200, height: 800 } });
 
   test('two tabs of one user: a deposit in one shows in the other within 1 s, with a toast in both', async () => {
     const user = uniqueId('alice');
-    const { ctx, page: p1, rec: r1 } = await newPage();
+    const { ctx, page: p1, rec: r1 } = await app.newPage();
     const p2 = await ctx.newPage(); // same context, separate tab: its own sessionStorage, the shared sign-in
     const r2 = instrument(p2);
-    await signIn(p1, backend.baseUrl, user);
-    await signIn(p2, backend.baseUrl, user);
+    await signIn(p1, app.baseUrl, user);
+    await signIn(p2, app.baseUrl, user);
 
-    const acc = uniqueId('acc-');
-    await openAccount(p1, acc, '10.00');
-    await waitBalance(p1, acc, '10.00');
+    const acc = await newAccount(p1, '10.00');
     await waitBalance(p2, acc, '10.00');
     await waitToast(p1, 'success', new RegExp(`Opening account ${acc} succeeded`));
     await waitToast(p2, 'success', new RegExp(`Opening account ${acc} succeeded`));
@@ -93,12 +63,8 @@ describe('ledgerline web app', () => {
   });
 
   test('a second user never sees the first user\'s accounts or toasts', async () => {
-    const alice = uniqueId('alice');
-    const bob = uniqueId('bob');
-    const { page: pa, rec: ra } = await newPage();
-    const { page: pb, rec: rb } = await newPage();
-    await signIn(pa, backend.baseUrl, alice);
-    await signIn(pb, backend.baseUrl, bob);
+    const [alice, bob] = [uniqueId('alice'), uniqueId('bob')];
+    const [{ page: pa, rec: ra }, { page: pb, rec: rb }] = await app.signedInPages(alice, bob);
     const acc = uniqueId('acc-');
     await openAccount(pa, acc, '3.00');
     await moveMoney(pa, acc, 'deposit', '2');
@@ -111,8 +77,8 @@ describe('ledgerline web app', () => {
     assert.ok(await pb.getByTestId('no-accounts').isVisible());
     assert.ok(rb.frames.every((f) => f.type === 'welcome' || f.type === 'heartbeat'), `bob got ${JSON.stringify(rb.frames.map((f) => f.type))}`);
     // And the read model agrees.
-    const bobToken = await demoToken(backend.baseUrl, bob);
-    const r = await apiFetch(backend.baseUrl, '/projections/AccountBalances', { token: bobToken });
+    const bobToken = await demoToken(app.baseUrl, bob);
+    const r = await apiFetch(app.baseUrl, '/projections/AccountBalances', { token: bobToken });
     assert.equal(r.status, 200);
     assert.ok(!r.body.items.some((i) => i.accountId === acc));
     await ra.assertClean();
@@ -121,11 +87,8 @@ describe('ledgerline web app', () => {
 
   test('over-withdrawal shows a red toast with the reason and leaves the balance as it was', async () => {
     const user = uniqueId('alice');
-    const { page, rec } = await newPage();
-    await signIn(page, backend.baseUrl, user);
-    const acc = uniqueId('acc-');
-    await openAccount(page, acc, '1.00');
-    await waitBalance(page, acc, '1.00');
+    const { page, rec } = await app.newPage({ user });
+    const acc = await newAccount(page, '1.00');
     await moveMoney(page, acc, 'withdraw', '5');
     const text = await waitToast(page, 'rejected', /Insufficient funds/);
     assert.match(text, new RegExp(`Withdrawal of 5\\.00 from ${acc} rejected`));
@@ -214,13 +177,11 @@ describe('ledgerline web app', () => {
 
   test('dropping the socket shows reconnecting then connected, and resumes: a deposit made meanwhile by another client arrives with its toast, no read-model read needed', async () => {
     const user = uniqueId('alice');
-    const { ctx, page, rec } = await newPage();
+    const { ctx, page, rec } = await app.newPage();
     const traffic = recordTraffic(page);
-    await signIn(page, backend.baseUrl, user);
+    await signIn(page, app.baseUrl, user);
     const signedInAt = Date.now();
-    const acc = uniqueId('acc-');
-    await openAccount(page, acc, '2.00');
-    await waitBalance(page, acc, '2.00');
+    const acc = await newAccount(page, '2.00');
     await waitFramesFor(page, rec, acc, 'the status envelope of the opening');
     await waitInitialLoad(page, signedInAt);
     await recordConnection(page);
@@ -243,18 +204,15 @@ describe('ledgerline web app', () => {
     // The "network" stays down 3 s; meanwhile another client of the same user deposits.
     await page.evaluate(() => window.__ledgerline.dropSocket(3_000));
     await waitFor(async () => (await connectionText(page)) === 'reconnecting', '"reconnecting"', 1_000);
-    const token = await demoToken(backend.baseUrl, user);
+    const token = await demoToken(app.baseUrl, user);
     const body = { accountId: acc, amount: '5.00' };
     assert.equal(check('deposit-request.json', body), null);
-    const r = await apiFetch(backend.baseUrl, '/commands/deposit', { method: 'POST', token, body, key: randomUUID() });
+    const r = await postDeposit(app.baseUrl, token, body);
     assert.equal(r.status, 202, JSON.stringify(r.body));
     assert.equal(check('accepted-response.json', r.body), null);
     const depositId = r.body.commandId;
     // Let the deposit be decided while the tab is away.
-    await waitFor(async () => {
-      const h = await apiFetch(backend.baseUrl, `/projections/TransactionHistory?accountId=${acc}&limit=50`, { token });
-      return h.status === 200 && h.body.items.some((i) => i.commandId === depositId);
-    }, 'deposit decided', 10_000);
+    await waitInHistory(app.baseUrl, token, acc, depositId, 'deposit decided');
     if ((await connectionText(page)) === 'reconnecting') {
       assert.equal(await balanceOf(page, acc), '2.00', 'nothing arrives while the socket is down');
     }
@@ -314,12 +272,10 @@ describe('ledgerline web app', () => {
 
   test('a reload resumes from the point kept in sessionStorage and shows the outcome of a command decided meanwhile', async () => {
     const user = uniqueId('alice');
-    const { page, rec } = await newPage();
+    const { page, rec } = await app.newPage();
     const traffic = recordTraffic(page);
-    await signIn(page, backend.baseUrl, user);
-    const acc = uniqueId('acc-');
-    await openAccount(page, acc, '1.00');
-    await waitBalance(page, acc, '1.00');
+    await signIn(page, app.baseUrl, user);
+    const acc = await newAccount(page, '1.00');
     await waitFramesFor(page, rec, acc, 'the status envelope of the opening');
     const before = pointFromFrames(rec.frames);
     await waitFor(async () => {
@@ -329,14 +285,11 @@ describe('ledgerline web app', () => {
 
     // Leave the app (the tab keeps its sessionStorage), deposit from another client, come back.
     await page.goto('about:blank');
-    const token = await demoToken(backend.baseUrl, user);
-    const r = await apiFetch(backend.baseUrl, '/commands/deposit', { method: 'POST', token, body: { accountId: acc, amount: '4.00' }, key: randomUUID() });
+    const token = await demoToken(app.baseUrl, user);
+    const r = await postDeposit(app.baseUrl, token, { accountId: acc, amount: '4.00' });
     assert.equal(r.status, 202, JSON.stringify(r.body));
-    await waitFor(async () => {
-      const h = await apiFetch(backend.baseUrl, `/projections/TransactionHistory?accountId=${acc}&limit=50`, { token });
-      return h.status === 200 && h.body.items.some((i) => i.commandId === r.body.commandId);
-    }, 'deposit decided', 10_000);
-    await page.goto(backend.baseUrl + '/');
+    await waitInHistory(app.baseUrl, token, acc, r.body.commandId, 'deposit decided');
+    await page.goto(app.baseUrl + '/');
     await page.getByTestId('logout').waitFor({ state: 'visible' });
     await waitFor(async () => (await connectionText(page)) === 'connected', '"connected" after the reload', 15_000);
     await waitBalance(page, acc, '5.00');
@@ -353,7 +306,7 @@ describe('ledgerline web app', () => {
 
   test('read-your-writes: a read after an own deposit sends minPosition (the deposit\'s position) and the answer includes the deposit', async () => {
     const user = uniqueId('alice');
-    const { page, rec } = await newPage();
+    const { page, rec } = await app.newPage();
     const reads = [];
     const isRead = (u) => u.pathname.startsWith('/projections/') || u.pathname.startsWith('/events/');
     page.on('request', (req) => {
@@ -366,10 +319,8 @@ describe('ledgerline web app', () => {
       if (res.request().method() !== 'GET' || !isRead(u)) return;
       rec.pendingChecks.push(res.json().then((body) => answers.push({ url: u, status: res.status(), body }), () => {}));
     });
-    await signIn(page, backend.baseUrl, user);
-    const acc = uniqueId('acc-');
-    await openAccount(page, acc, '1.00');
-    await waitBalance(page, acc, '1.00');
+    await signIn(page, app.baseUrl, user);
+    const acc = await newAccount(page, '1.00');
     const depositAt = Date.now();
     await moveMoney(page, acc, 'deposit', '2');
     await waitToast(page, 'success', new RegExp(`Deposit of 2\\.00 into ${acc} succeeded`));
@@ -412,7 +363,7 @@ describe('ledgerline web app', () => {
 
   test('a resume the server cannot complete (RESUME_INCOMPLETE) falls back to reading the read models', async () => {
     const user = uniqueId('alice');
-    const { page, rec } = await newPage();
+    const { page, rec } = await app.newPage();
     const traffic = recordTraffic(page, { sockets: false });
     const injected = [];
     // Resuming connects get the answer of a server that cannot replay: a
@@ -431,20 +382,15 @@ describe('ledgerline web app', () => {
         ws.send(JSON.stringify(f));
       }
     });
-    await signIn(page, backend.baseUrl, user);
+    await signIn(page, app.baseUrl, user);
     const signedInAt = Date.now();
-    const acc = uniqueId('acc-');
-    await openAccount(page, acc, '2.00');
-    await waitBalance(page, acc, '2.00');
+    const acc = await newAccount(page, '2.00');
     await waitInitialLoad(page, signedInAt);
     await page.evaluate(() => window.__ledgerline.dropSocket(3_000));
-    const token = await demoToken(backend.baseUrl, user);
-    const r = await apiFetch(backend.baseUrl, '/commands/deposit', { method: 'POST', token, body: { accountId: acc, amount: '3.00' }, key: randomUUID() });
+    const token = await demoToken(app.baseUrl, user);
+    const r = await postDeposit(app.baseUrl, token, { accountId: acc, amount: '3.00' });
     assert.equal(r.status, 202, JSON.stringify(r.body));
-    await waitFor(async () => {
-      const h = await apiFetch(backend.baseUrl, `/projections/TransactionHistory?accountId=${acc}&limit=50`, { token });
-      return h.status === 200 && h.body.items.some((i) => i.commandId === r.body.commandId);
-    }, 'deposit in the read model', 10_000);
+    await waitInHistory(app.baseUrl, token, acc, r.body.commandId, 'deposit in the read model');
     await waitFor(async () => (await connectionText(page)) === 'connected', '"connected"', 15_000);
     await waitBalance(page, acc, '5.00', 10_000);
     await waitFor(async () => (await card(page, acc).getByTestId('history').textContent()).includes('+3.00'), 'history from the read model');
@@ -463,15 +409,12 @@ describe('ledgerline web app', () => {
   test('4xx problems are shown and never retried; 5xx are retried with the same commandId', async () => {
     const user = uniqueId('alice');
     // About HTTP retries: commands over HTTP only (the socket would otherwise take them).
-    const { page, rec } = await newPage({ httpOnly: true });
-    await signIn(page, backend.baseUrl, user);
-    const acc = uniqueId('acc-');
-    await openAccount(page, acc, '1.00');
-    await waitBalance(page, acc, '1.00');
+    const { page, rec } = await app.newPage({ user, httpOnly: true });
+    const acc = await newAccount(page, '1.00');
 
     // A real 4xx from the server, checked against problem.json.
-    const token = await demoToken(backend.baseUrl, user);
-    const bad = await apiFetch(backend.baseUrl, '/commands/deposit', { method: 'POST', token, body: { accountId: acc, amount: '1.005' }, key: randomUUID() });
+    const token = await demoToken(app.baseUrl, user);
+    const bad = await postDeposit(app.baseUrl, token, { accountId: acc, amount: '1.005' });
     assert.ok(bad.status >= 400 && bad.status < 500, String(bad.status));
     assert.match(bad.headers.get('content-type'), /^application\/problem\+json/);
     assert.equal(check('problem.json', bad.body), null);
@@ -521,11 +464,8 @@ describe('ledgerline web app', () => {
 
   test('a deposit with a reference sends it (schema-valid) and the live history row shows it', async () => {
     const user = uniqueId('ref');
-    const { page, rec } = await newPage();
-    await signIn(page, backend.baseUrl, user);
-    const acc = uniqueId('acc-');
-    await openAccount(page, acc, '1.00');
-    await waitBalance(page, acc, '1.00');
+    const { page, rec } = await app.newPage({ user });
+    const acc = await newAccount(page, '1.00');
     const c = card(page, acc);
     assert.equal(await page.locator(`label[for="${await c.getByTestId('reference').getAttribute('id')}"]`).textContent(), 'Reference');
     assert.equal(await c.getByTestId('reference').getAttribute('maxlength'), '140');
@@ -553,8 +493,8 @@ describe('ledgerline web app', () => {
 
   test('keyboard only: sign in, open an account, deposit, close', async () => {
     const user = uniqueId('kbd');
-    const { page, rec } = await newPage();
-    await page.goto(backend.baseUrl + '/');
+    const { page, rec } = await app.newPage();
+    await page.goto(app.baseUrl + '/');
     await waitFor(() => page.evaluate(() => document.activeElement?.getAttribute('data-testid') === 'login-user'), 'login field focused');
     await page.keyboard.type(user);
     await page.keyboard.press('Enter');
@@ -601,8 +541,7 @@ describe('ledgerline web app', () => {
 
   test('contract: every kind of frame from a real socket validates against proto/schemas', async () => {
     const user = uniqueId('frames');
-    const { page, rec } = await newPage();
-    await signIn(page, backend.baseUrl, user);
+    const { page, rec } = await app.newPage({ user });
     const acc = uniqueId('acc-');
     await openAccount(page, acc, '1.00');
     await moveMoney(page, acc, 'deposit', '1');
@@ -645,8 +584,7 @@ describe('ledgerline web app', () => {
 
   test('screenshot of the main screen; at 375 px balances come first, toasts cover no card, tap targets are at least 40 px', async () => {
     const user = uniqueId('demo');
-    const { page, rec } = await newPage({ viewport: { width: 1280, height: 760 } });
-    await signIn(page, backend.baseUrl, user);
+    const { page, rec } = await app.newPage({ user, viewport: { width: 1280, height: 760 } });
     const checking = uniqueId('checking-');
     const savings = uniqueId('savings-');
     await openAccount(page, checking, '120.00');
@@ -658,10 +596,7 @@ describe('ledgerline web app', () => {
     await waitBalance(page, checking, '105.50');
     await moveMoney(page, savings, 'deposit', '250');
     await waitBalance(page, savings, '1750.00');
-    await page.getByTestId('transfer-from').selectOption(savings);
-    await page.getByTestId('transfer-to').fill(checking);
-    await page.getByTestId('transfer-amount').fill('200');
-    await page.getByTestId('transfer-submit').click();
+    await transfer(page, savings, checking, '200');
     await waitBalance(page, savings, '1550.00');
     await waitBalance(page, checking, '305.50');
     await waitToast(page, 'success', new RegExp(`Transfer of 200\\.00 from ${savings} to ${checking} succeeded`));

@@ -3,46 +3,26 @@
 // and lag; and reads that wait for what the tab has shown, so a balance
 // never goes backwards on screen. Screenshots: eventlog.png, timetravel.png,
 // readmodels.png.
-import { describe, test, before, after } from 'node:test';
+import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { startBackend } from './lib/backend.mjs';
 import {
-  apiFetch, balanceOf, card, demoToken, instrument, launchBrowser, moveMoney, openAccount, signIn, uniqueId, waitBalance, waitFor, waitToast,
+  apiFetch, balanceOf, card, demoToken, moveMoney, newAccount, openAccount, postDeposit, sessionToken, signIn, transfer, uniqueId, waitBalance,
+  waitFor, waitToast,
 } from './lib/browser.mjs';
 import { check } from './lib/schemas.mjs';
 import { SCREENSHOT_DIR } from './lib/paths.mjs';
+import { useTestApp } from './lib/fixture.mjs';
 
 describe('the event-sourced truth, visible', () => {
-  let backend;
-  let browser;
-  const contexts = [];
-  before(async () => {
-    backend = await startBackend({ name: 'es' });
-    browser = await launchBrowser();
-    mkdirSync(SCREENSHOT_DIR, { recursive: true });
-  });
-  after(async () => {
-    for (const c of contexts) await c.close().catch(() => {});
-    await browser?.close();
-    await backend?.stop();
-  });
-
-  async function newPage(opts = {}) {
-    const ctx = await browser.newContext({ viewport: opts.viewport ?? { width: 1280, height: 900 } });
-    contexts.push(ctx);
-    const page = await ctx.newPage();
-    const rec = instrument(page, opts);
-    return { ctx, page, rec };
-  }
-
-  const tokenOf = (page) => page.evaluate(() => JSON.parse(localStorage.getItem('ledgerline.session')).token);
+  const app = useTestApp({ name: 'es', viewport: { width: 1280, height: 900 } });
+  before(() => mkdirSync(SCREENSHOT_DIR, { recursive: true }));
 
   /** The account's events as the server has them. */
   async function storeEvents(page, acc) {
-    const r = await apiFetch(backend.baseUrl, `/events/account/${acc}?afterVersion=0&limit=1000`, { token: await tokenOf(page) });
+    const r = await apiFetch(app.baseUrl, `/events/account/${acc}?afterVersion=0&limit=1000`, { token: await sessionToken(page) });
     assert.equal(r.status, 200);
     for (const e of r.body.items) assert.equal(check('event-envelope.json', e), null);
     return r.body.items;
@@ -50,11 +30,8 @@ describe('the event-sourced truth, visible', () => {
 
   /** Opens an account and makes some history: deposit 5 (with a reference), withdraw 2, transfer 1 out. */
   async function accountWithHistory(page) {
-    const acc = uniqueId('acc-');
-    const other = uniqueId('acc-');
-    await openAccount(page, acc, '10.00');
-    await openAccount(page, other, '0');
-    await waitBalance(page, acc, '10.00');
+    const acc = await newAccount(page, '10.00');
+    const other = await newAccount(page, '0');
     const c = card(page, acc);
     await c.getByTestId('reference').fill('Invoice 7');
     await moveMoney(page, acc, 'deposit', '5');
@@ -63,10 +40,7 @@ describe('the event-sourced truth, visible', () => {
     await moveMoney(page, acc, 'withdraw', '2');
     await waitBalance(page, acc, '13.00');
     await page.waitForTimeout(300);
-    await page.getByTestId('transfer-from').selectOption(acc);
-    await page.getByTestId('transfer-to').fill(other);
-    await page.getByTestId('transfer-amount').fill('1');
-    await page.getByTestId('transfer-submit').click();
+    await transfer(page, acc, other, '1');
     await waitToast(page, 'success', new RegExp(`Transfer of 1\\.00 from ${acc} to ${other} succeeded`));
     await waitBalance(page, acc, '12.00');
     return { acc, other };
@@ -80,8 +54,7 @@ describe('the event-sourced truth, visible', () => {
   })));
 
   test('the event log shows every event of the account — version, position, type, amounts, time — and grows live', async () => {
-    const { page, rec } = await newPage();
-    await signIn(page, backend.baseUrl, uniqueId('log'));
+    const { page, rec } = await app.newPage({ user: uniqueId('log') });
     const { acc } = await accountWithHistory(page);
     const c = card(page, acc);
     await c.getByTestId('event-log-toggle').click();
@@ -116,8 +89,7 @@ describe('the event-sourced truth, visible', () => {
   });
 
   test('time travel: the account as it was after a version, and at a moment; the live balance does not move', async () => {
-    const { page, rec } = await newPage();
-    await signIn(page, backend.baseUrl, uniqueId('tt'));
+    const { page, rec } = await app.newPage({ user: uniqueId('tt') });
     const { acc } = await accountWithHistory(page);
     const c = card(page, acc);
     const events = await storeEvents(page, acc);
@@ -170,8 +142,7 @@ describe('the event-sourced truth, visible', () => {
   });
 
   test('read models: state and lag for each, "has your last change", and a rebuild with its progress', async () => {
-    const { page, rec } = await newPage();
-    await signIn(page, backend.baseUrl, uniqueId('rm'));
+    const { page, rec } = await app.newPage({ user: uniqueId('rm') });
     const acc = uniqueId('acc-');
     await openAccount(page, acc, '1.00');
     await moveMoney(page, acc, 'deposit', '1');
@@ -186,7 +157,7 @@ describe('the event-sourced truth, visible', () => {
     assert.match(await page.getByTestId('projections-note').textContent(), /Event store head: position \d+/);
 
     // A rebuild in progress (the shape the server gives while it replays into the shadow copy).
-    const real = await apiFetch(backend.baseUrl, '/projections', { token: await tokenOf(page) });
+    const real = await apiFetch(app.baseUrl, '/projections', { token: await sessionToken(page) });
     const rebuilding = {
       ...real.body,
       items: real.body.items.map((p) => (p.name === 'AccountBalances'
@@ -203,8 +174,8 @@ describe('the event-sourced truth, visible', () => {
     await page.unroute('**/projections');
 
     // A real rebuild (operator): the balances keep serving, and the panel tells how it ended.
-    const ops = await apiFetch(backend.baseUrl, '/auth/demo-login', { method: 'POST', body: { userId: uniqueId('ops'), role: 'operator' } });
-    const r = await apiFetch(backend.baseUrl, '/projections/rebuild', { method: 'POST', token: ops.body.token, body: { name: 'AccountBalances' } });
+    const ops = await apiFetch(app.baseUrl, '/auth/demo-login', { method: 'POST', body: { userId: uniqueId('ops'), role: 'operator' } });
+    const r = await apiFetch(app.baseUrl, '/projections/rebuild', { method: 'POST', token: ops.body.token, body: { name: 'AccountBalances' } });
     assert.equal(r.status, 202, JSON.stringify(r.body));
     await waitFor(async () => /last rebuild completed/.test(await bal.textContent()), 'the rebuild completed', 15_000);
     await moveMoney(page, acc, 'deposit', '1');
@@ -213,7 +184,7 @@ describe('the event-sourced truth, visible', () => {
   });
 
   test('a balance never goes backwards on screen: stale read-model answers are ignored, reads wait for what the tab has shown, after a reload too', async () => {
-    const { ctx, page, rec } = await newPage();
+    const { ctx, page, rec } = await app.newPage();
     // Every balance the page ever shows, from its first paint (reloads included).
     await ctx.addInitScript(() => {
       const log = JSON.parse(sessionStorage.getItem('__balances') ?? '[]');
@@ -233,7 +204,7 @@ describe('the event-sourced truth, visible', () => {
       document.addEventListener('DOMContentLoaded', () => new MutationObserver(look).observe(document.body, { subtree: true, childList: true, characterData: true }));
     });
     const user = uniqueId('mono');
-    await signIn(page, backend.baseUrl, user);
+    await signIn(page, app.baseUrl, user);
     const acc = uniqueId('acc-');
     // A read model that lags: every AccountBalances answer shows the account as just opened.
     let stale = 0;
@@ -252,8 +223,8 @@ describe('the event-sourced truth, visible', () => {
     await moveMoney(page, acc, 'deposit', '5');
     await waitBalance(page, acc, '15.00');
     // Another client of the same user deposits: the tab shows it live.
-    const token = await demoToken(backend.baseUrl, user);
-    const other = await apiFetch(backend.baseUrl, '/commands/deposit', { method: 'POST', token, body: { accountId: acc, amount: '5.00' }, key: randomUUID() });
+    const token = await demoToken(app.baseUrl, user);
+    const other = await postDeposit(app.baseUrl, token, { accountId: acc, amount: '5.00' });
     assert.equal(other.status, 202);
     await waitBalance(page, acc, '20.00');
     // The sign-in's second read comes 1.5 s after the connect: stale, and ignored.

@@ -3,36 +3,18 @@
 // still on its way — each moves the money once. The reference leaves with
 // the form. A change of the form is a new intent; pressing again after the
 // app gave up sending is the same one, with the same command id.
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBackend } from './lib/backend.mjs';
 import {
-  balanceOf, card, httpCommandsOnly, instrument, launchBrowser, openAccount, signIn, uniqueId, UUID_V7_RE, waitBalance, waitFor, waitToast,
+  balanceOf, card, newAccount, uniqueId, UUID_V7_RE, waitBalance, waitFor, waitToast,
 } from './lib/browser.mjs';
+import { useTestApp } from './lib/fixture.mjs';
 
 describe('one click is one command', () => {
-  let backend;
-  let browser;
-  const contexts = [];
-  before(async () => {
-    backend = await startBackend({ name: 'intent' });
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    for (const c of contexts) await c.close().catch(() => {});
-    await browser?.close();
-    await backend?.stop();
-  });
+  const app = useTestApp({ name: 'intent' });
 
-  async function newPage(opts = {}) {
-    const ctx = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-    contexts.push(ctx);
-    if (opts.httpOnly) await httpCommandsOnly(ctx, opts.config ?? {});
-    const page = await ctx.newPage();
-    const rec = instrument(page, opts);
-    await signIn(page, backend.baseUrl, uniqueId('intent'));
-    return { ctx, page, rec };
-  }
+  /** A tab of a new user, signed in. */
+  const newPage = (opts = {}) => app.newPage({ user: uniqueId('intent'), ...opts });
 
   /** Clicks where a person would: the middle of the element, whatever state it shows. */
   async function humanClick(page, locator) {
@@ -62,9 +44,7 @@ describe('one click is one command', () => {
     test(`a double click at human speed (80, 200, 400 ms) deposits once — commands over ${transport === 'socket' ? 'the socket' : 'HTTP, held 700 ms'}`, async () => {
       const { page, rec } = await newPage({ httpOnly: transport === 'http' });
       if (transport === 'http') await slowDeposits(page);
-      const acc = uniqueId('acc-');
-      await openAccount(page, acc, '0');
-      await waitBalance(page, acc, '0.00');
+      const acc = await newAccount(page, '0');
       const c = card(page, acc);
       let expected = 0;
       for (const gap of [80, 200, 400]) {
@@ -87,9 +67,7 @@ describe('one click is one command', () => {
     test(`Enter pressed three times deposits once; the button shows pending and takes no second submission — over ${transport === 'socket' ? 'the socket' : 'HTTP, held 700 ms'}`, async () => {
       const { page, rec } = await newPage({ httpOnly: transport === 'http' });
       if (transport === 'http') await slowDeposits(page);
-      const acc = uniqueId('acc-');
-      await openAccount(page, acc, '1.00');
-      await waitBalance(page, acc, '1.00');
+      const acc = await newAccount(page, '1.00');
       const c = card(page, acc);
       await page.evaluate((id) => {
         const b = document.querySelector(`[data-testid="account-${id}"] [data-testid="deposit"]`);
@@ -115,9 +93,7 @@ describe('one click is one command', () => {
 
   test('the reference is cleared with the form on success and is not attached to the next deposit', async () => {
     const { page, rec } = await newPage();
-    const acc = uniqueId('acc-');
-    await openAccount(page, acc, '0');
-    await waitBalance(page, acc, '0.00');
+    const acc = await newAccount(page, '0');
     const c = card(page, acc);
     await c.getByTestId('amount').fill('10');
     await c.getByTestId('reference').fill('Invoice 42');
@@ -146,9 +122,7 @@ describe('one click is one command', () => {
   test('changing the form while a deposit is pending makes a second intent; both are applied, once each', async () => {
     const { page, rec } = await newPage({ httpOnly: true });
     await slowDeposits(page, 1_000);
-    const acc = uniqueId('acc-');
-    await openAccount(page, acc, '0');
-    await waitBalance(page, acc, '0.00');
+    const acc = await newAccount(page, '0');
     const c = card(page, acc);
     await c.getByTestId('amount').fill('1');
     await c.getByTestId('deposit').click();
@@ -164,9 +138,7 @@ describe('one click is one command', () => {
 
   test('pressing again after the app gave up sending retries the same intent with the same command id', async () => {
     const { page, rec } = await newPage({ httpOnly: true, config: { httpRetry: { baseMs: 50, factor: 2, maxMs: 100, maxAttempts: 2 } }, allowConsole: [/net::ERR_FAILED/] });
-    const acc = uniqueId('acc-');
-    await openAccount(page, acc, '0');
-    await waitBalance(page, acc, '0.00');
+    const acc = await newAccount(page, '0');
     // The network is gone for deposits: every try fails.
     await page.route('**/commands/deposit', (route) => route.abort('failed'));
     const c = card(page, acc);

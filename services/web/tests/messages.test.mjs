@@ -3,19 +3,12 @@
 // money; toasts name the accounts; validation says what is wrong before
 // anything is sent, in the person's locale, and goes away when the field is
 // edited; retries show "retrying…" with the attempt; closing asks first.
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBackend } from './lib/backend.mjs';
 import {
-  balanceOf, card, httpCommandsOnly, instrument, launchBrowser, openAccount, signIn, toasts, uniqueId, waitBalance, waitFor, waitToast,
+  balanceOf, card, instrument, newAccount, recordPendingTexts, signIn, toasts, transfer, uniqueId, waitBalance, waitFor, waitToast,
 } from './lib/browser.mjs';
-
-async function transfer(page, from, to, amount) {
-  await page.getByTestId('transfer-from').selectOption(from);
-  await page.getByTestId('transfer-to').fill(to);
-  await page.getByTestId('transfer-amount').fill(amount);
-  await page.getByTestId('transfer-submit').click();
-}
+import { useTestApp } from './lib/fixture.mjs';
 
 /** The rows of an account's history as a person reads them: label, reference, amount, balance after. */
 function historyRows(page, acc) {
@@ -25,42 +18,34 @@ function historyRows(page, acc) {
   }));
 }
 
-describe('truthful history and messages', () => {
-  let backend;
-  let browser;
-  const contexts = [];
-  before(async () => {
-    backend = await startBackend({ name: 'messages' });
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    for (const c of contexts) await c.close().catch(() => {});
-    await browser?.close();
-    await backend?.stop();
-  });
+/** A form's amount field, the button that submits it, and the line where it says what is wrong. */
+function depositForm(page, acc) {
+  const c = card(page, acc);
+  return { field: c.getByTestId('amount'), submit: c.getByTestId('deposit'), error: c.getByTestId('field-error') };
+}
+const transferForm = (page) => ({ field: page.getByTestId('transfer-amount'), submit: page.getByTestId('transfer-submit'), error: page.getByTestId('transfer-error') });
+const openingForm = (page) => ({ field: page.getByTestId('open-account-initial'), submit: page.getByTestId('open-account-submit'), error: page.getByTestId('open-account-error') });
 
-  async function newContext(opts = {}) {
-    const ctx = await browser.newContext({ viewport: { width: 1200, height: 900 }, locale: opts.locale });
-    contexts.push(ctx);
-    if (opts.httpOnly) await httpCommandsOnly(ctx);
-    return ctx;
-  }
+/** Types into the form's field, submits it, and returns what the form says is wrong. */
+async function refusal(form, typed) {
+  await form.field.fill(typed);
+  await form.submit.click();
+  return form.error.textContent();
+}
+
+describe('truthful history and messages', () => {
+  const app = useTestApp({ name: 'messages' });
 
   test('history reads the same live, after a reload and in another tab, one row per movement of money', async () => {
     const user = uniqueId('hist');
-    const ctx = await newContext();
-    const p1 = await ctx.newPage();
-    const r1 = instrument(p1);
+    const { ctx, page: p1, rec: r1 } = await app.newPage();
     const p2 = await ctx.newPage();
     const r2 = instrument(p2);
-    await signIn(p1, backend.baseUrl, user);
-    await signIn(p2, backend.baseUrl, user); // the same browser: already signed in
-    const a = uniqueId('acc-');
-    const b = uniqueId('acc-');
+    await signIn(p1, app.baseUrl, user);
+    await signIn(p2, app.baseUrl, user); // the same browser: already signed in
+    const a = await newAccount(p1, '20.00');
+    const b = await newAccount(p1, '0');
     const missing = uniqueId('missing-');
-    await openAccount(p1, a, '20.00');
-    await openAccount(p1, b, '0');
-    await waitBalance(p1, b, '0.00');
     const ca = card(p1, a);
     await ca.getByTestId('amount').fill('10');
     await ca.getByTestId('reference').fill('Invoice 42');
@@ -94,7 +79,7 @@ describe('truthful history and messages', () => {
     // … in a tab opened afterwards (read from the event log) …
     const p3 = await ctx.newPage();
     const r3 = instrument(p3);
-    await signIn(p3, backend.baseUrl, user);
+    await signIn(p3, app.baseUrl, user);
     await waitFor(async () => JSON.stringify(await historyRows(p3, a)) === JSON.stringify(expectedA), `history of ${a} in a new tab`, 10_000);
     assert.deepEqual(await historyRows(p3, b), expectedB);
     // … and after a reload: word for word the same.
@@ -109,13 +94,8 @@ describe('truthful history and messages', () => {
   });
 
   test('validation says what is wrong before anything is sent, never an internal name, and clears when the field is edited', async () => {
-    const ctx = await newContext();
-    const page = await ctx.newPage();
-    const rec = instrument(page);
-    await signIn(page, backend.baseUrl, uniqueId('valid'));
-    const acc = uniqueId('acc-');
-    await openAccount(page, acc, '1.00');
-    await waitBalance(page, acc, '1.00');
+    const { page, rec } = await app.newPage({ user: uniqueId('valid') });
+    const acc = await newAccount(page, '1.00');
     const c = card(page, acc);
     const sent = () => rec.commands.length;
     const before = sent();
@@ -128,9 +108,7 @@ describe('truthful history and messages', () => {
       ['', 'Enter an amount'],
     ];
     for (const [typed, message] of cases) {
-      await c.getByTestId('amount').fill(typed);
-      await c.getByTestId('deposit').click();
-      assert.equal(await c.getByTestId('field-error').textContent(), message, `for ${JSON.stringify(typed)}`);
+      assert.equal(await refusal(depositForm(page, acc), typed), message, `for ${JSON.stringify(typed)}`);
       assert.equal(await c.getByTestId('amount').getAttribute('aria-invalid'), 'true');
       // Editing the field clears the message.
       await c.getByTestId('amount').press('End');
@@ -141,12 +119,8 @@ describe('truthful history and messages', () => {
     // The transfer form and the opening form say the same, with their own fields.
     await transfer(page, acc, uniqueId('acc-'), '0');
     assert.equal(await page.getByTestId('transfer-error').textContent(), 'The amount must be more than 0');
-    await page.getByTestId('transfer-amount').fill('1000000.01');
-    await page.getByTestId('transfer-submit').click();
-    assert.equal(await page.getByTestId('transfer-error').textContent(), 'The amount must be at most 1,000,000.00');
-    await page.getByTestId('open-account-initial').fill('1.001');
-    await page.getByTestId('open-account-submit').click();
-    assert.equal(await page.getByTestId('open-account-error').textContent(), 'Initial balance: it can have at most 2 decimals');
+    assert.equal(await refusal(transferForm(page), '1000000.01'), 'The amount must be at most 1,000,000.00');
+    assert.equal(await refusal(openingForm(page), '1.001'), 'Initial balance: it can have at most 2 decimals');
     await page.getByTestId('open-account-initial').fill('');
     assert.equal(await page.getByTestId('open-account-error').textContent(), '');
     assert.equal(sent(), before, 'nothing was sent');
@@ -160,13 +134,8 @@ describe('truthful history and messages', () => {
   });
 
   test('the decimal comma is accepted where the locale writes it (de-DE)', async () => {
-    const ctx = await newContext({ locale: 'de-DE' });
-    const page = await ctx.newPage();
-    const rec = instrument(page);
-    await signIn(page, backend.baseUrl, uniqueId('komma'));
-    const acc = uniqueId('acc-');
-    await openAccount(page, acc, '0,5');
-    await waitBalance(page, acc, '0.50');
+    const { page, rec } = await app.newPage({ user: uniqueId('komma'), locale: 'de-DE' });
+    const acc = await newAccount(page, '0,5', { shows: '0.50' });
     const c = card(page, acc);
     assert.equal(await c.getByTestId('amount').getAttribute('placeholder'), '0,00');
     await c.getByTestId('amount').fill('10,50');
@@ -174,23 +143,14 @@ describe('truthful history and messages', () => {
     await waitBalance(page, acc, '11.00');
     const body = rec.commands.filter((x) => x.name === 'deposit')[0].body;
     assert.equal(body.amount, '10.50', 'sent in the wire form');
-    await c.getByTestId('amount').fill('1,234');
-    await c.getByTestId('deposit').click();
-    assert.equal(await c.getByTestId('field-error').textContent(), 'The amount can have at most 2 decimals');
-    await c.getByTestId('amount').fill('2000000');
-    await c.getByTestId('deposit').click();
-    assert.equal(await c.getByTestId('field-error').textContent(), 'The amount must be at most 1.000.000,00');
+    assert.equal(await refusal(depositForm(page, acc), '1,234'), 'The amount can have at most 2 decimals');
+    assert.equal(await refusal(depositForm(page, acc), '2000000'), 'The amount must be at most 1.000.000,00');
     await rec.assertClean();
   });
 
   test('while a command is retried the card says "retrying…" with the attempt', async () => {
-    const ctx = await newContext({ httpOnly: true });
-    const page = await ctx.newPage();
-    const rec = instrument(page, { allowConsole: [/status of 503/] });
-    await signIn(page, backend.baseUrl, uniqueId('retry'));
-    const acc = uniqueId('acc-');
-    await openAccount(page, acc, '0');
-    await waitBalance(page, acc, '0.00');
+    const { page, rec } = await app.newPage({ user: uniqueId('retry'), httpOnly: true, allowConsole: [/status of 503/] });
+    const acc = await newAccount(page, '0');
     let tries = 0;
     await page.route('**/commands/deposit', async (route) => {
       tries++;
@@ -201,11 +161,7 @@ describe('truthful history and messages', () => {
         await route.continue();
       }
     });
-    await page.evaluate((id) => {
-      const el = document.querySelector(`[data-testid="account-${id}"] [data-testid="pending"]`);
-      window.__pendingLog = [];
-      new MutationObserver(() => window.__pendingLog.push(el.textContent)).observe(el, { childList: true, characterData: true, subtree: true });
-    }, acc);
+    await recordPendingTexts(page, acc);
     await card(page, acc).getByTestId('amount').fill('4');
     await card(page, acc).getByTestId('deposit').click();
     await waitBalance(page, acc, '4.00', 15_000);
@@ -217,13 +173,8 @@ describe('truthful history and messages', () => {
   });
 
   test('closing an account asks first: Cancel keeps it open and sends nothing', async () => {
-    const ctx = await newContext();
-    const page = await ctx.newPage();
-    const rec = instrument(page);
-    await signIn(page, backend.baseUrl, uniqueId('close'));
-    const acc = uniqueId('acc-');
-    await openAccount(page, acc, '0');
-    await waitBalance(page, acc, '0.00');
+    const { page, rec } = await app.newPage({ user: uniqueId('close') });
+    const acc = await newAccount(page, '0');
     const c = card(page, acc);
     await c.getByTestId('close').click();
     const dialog = page.getByTestId('confirm-dialog');

@@ -3,67 +3,39 @@
 // signs out all — and the token is renewed before it expires and handed to
 // the socket, so the socket is never cut; when no new token can be had, the
 // app signs out cleanly at the expiry. The backend here issues 15-second tokens.
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBackend } from './lib/backend.mjs';
-import { card, connectionText, instrument, launchBrowser, moveMoney, openAccount, signIn, uniqueId, waitBalance, waitFor } from './lib/browser.mjs';
+import {
+  card, connectionText, instrument, moveMoney, openAccount, recordConnection, sessionToken, signIn, uniqueId, waitBalance, waitFor,
+} from './lib/browser.mjs';
+import { useTestApp } from './lib/fixture.mjs';
 
 const TTL_SECS = 15;
 
 describe('sign-in shared by tabs, tokens renewed', () => {
-  let backend;
-  let browser;
-  const contexts = [];
-  before(async () => {
-    backend = await startBackend({ name: 'session', env: { TOKEN_TTL_SECS: String(TTL_SECS) } });
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    for (const c of contexts) await c.close().catch(() => {});
-    await browser?.close();
-    await backend?.stop();
-  });
-
-  async function newContext() {
-    const ctx = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-    contexts.push(ctx);
-    return ctx;
-  }
-
-  async function recordConnection(page) {
-    await page.evaluate(() => {
-      const el = document.querySelector('[data-testid="connection"]');
-      window.__connLog = [el.textContent];
-      new MutationObserver(() => window.__connLog.push(el.textContent)).observe(el, { childList: true, characterData: true, subtree: true });
-    });
-  }
+  const app = useTestApp({ name: 'session', env: { TOKEN_TTL_SECS: String(TTL_SECS) } });
 
   const signedInAs = (page) => page.getByTestId('current-user').textContent();
 
   test('a new tab opens signed in; signing out in one tab signs out all; signing in again in one signs in all', async () => {
     const alice = uniqueId('alice');
     const bob = uniqueId('bob');
-    const ctx = await newContext();
-    const p1 = await ctx.newPage();
-    const r1 = instrument(p1);
-    await signIn(p1, backend.baseUrl, alice);
+    const { ctx, page: p1, rec: r1 } = await app.newPage({ user: alice });
     const acc = uniqueId('acc-');
     await openAccount(p1, acc, '3.00');
 
     // A new tab: no sign-in form, straight to alice's accounts.
     const p2 = await ctx.newPage();
     const r2 = instrument(p2);
-    await p2.goto(backend.baseUrl + '/');
+    await p2.goto(app.baseUrl + '/');
     await p2.getByTestId('logout').waitFor({ state: 'visible' });
     assert.equal(await p2.getByTestId('login-view').isVisible(), false);
     assert.equal(await signedInAs(p2), alice);
     await waitFor(async () => (await connectionText(p2)) === 'connected', 'the new tab connected');
     await waitBalance(p2, acc, '3.00');
     // Another browser (context) is another session.
-    const other = await newContext();
-    const p3 = await other.newPage();
-    const r3 = instrument(p3);
-    await p3.goto(backend.baseUrl + '/');
+    const { page: p3, rec: r3 } = await app.newPage();
+    await p3.goto(app.baseUrl + '/');
     await p3.getByTestId('login-user').waitFor({ state: 'visible' });
 
     // Sign out in the first tab: the second follows at once.
@@ -87,16 +59,14 @@ describe('sign-in shared by tabs, tokens renewed', () => {
 
   test('the token is renewed before it expires and handed to every tab\'s socket: no socket is cut', async () => {
     const user = uniqueId('renew');
-    const ctx = await newContext();
-    const p1 = await ctx.newPage();
-    const r1 = instrument(p1);
+    const { ctx, page: p1, rec: r1 } = await app.newPage();
     const p2 = await ctx.newPage();
     const r2 = instrument(p2);
     const sockets = [];
     for (const p of [p1, p2]) p.on('websocket', (ws) => sockets.push(ws.url()));
-    await signIn(p1, backend.baseUrl, user);
-    await signIn(p2, backend.baseUrl, user);
-    const first = await p1.evaluate(() => JSON.parse(localStorage.getItem('ledgerline.session')).token);
+    await signIn(p1, app.baseUrl, user);
+    await signIn(p2, app.baseUrl, user);
+    const first = await sessionToken(p1);
     await recordConnection(p1);
     await recordConnection(p2);
     const acc = uniqueId('acc-');
@@ -104,9 +74,9 @@ describe('sign-in shared by tabs, tokens renewed', () => {
 
     // Past the first token's expiry and into the second one's.
     await p1.waitForTimeout((TTL_SECS + 8) * 1000);
-    const now = await p1.evaluate(() => JSON.parse(localStorage.getItem('ledgerline.session')).token);
+    const now = await sessionToken(p1);
     assert.notEqual(now, first, 'a new token');
-    assert.equal(await p2.evaluate(() => JSON.parse(localStorage.getItem('ledgerline.session')).token), now, 'shared with the other tab');
+    assert.equal(await sessionToken(p2), now, 'shared with the other tab');
     for (const [p, r] of [[p1, r1], [p2, r2]]) {
       assert.deepEqual(await p.evaluate(() => window.__connLog), ['connected'], 'the socket stayed connected');
       assert.ok(r.sent.some((f) => f.type === 'refresh'), 'a refresh frame was sent');
@@ -123,10 +93,7 @@ describe('sign-in shared by tabs, tokens renewed', () => {
   });
 
   test('when no new token can be had, the session ends cleanly at the expiry, before the server cuts the socket', async () => {
-    const ctx = await newContext();
-    const page = await ctx.newPage();
-    const rec = instrument(page, { allowConsole: [/status of 404/] });
-    await signIn(page, backend.baseUrl, uniqueId('expire'));
+    const { page, rec } = await app.newPage({ user: uniqueId('expire'), allowConsole: [/status of 404/] });
     const signedInAt = Date.now();
     // Demo sign-in is gone (as in a deployment without it): renewal is refused.
     let asked = 0;

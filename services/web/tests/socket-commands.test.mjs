@@ -4,35 +4,16 @@
 // command API behind it unavailable, the socket lost before the answer, no
 // socket at all) it goes over HTTP with the same commandId, and the money
 // still moves once.
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBackend } from './lib/backend.mjs';
 import {
-  balanceOf, card, connectionText, instrument, launchBrowser, moveMoney, openAccount, signIn, uniqueId, UUID_V7_RE, waitBalance, waitFor, waitToast,
+  balanceOf, card, connectionText, moveMoney, openAccount, signIn, transfer, uniqueId, UUID_V7_RE, waitBalance, waitFor, waitToast,
 } from './lib/browser.mjs';
 import { checkClientFrame, checkFrame } from './lib/schemas.mjs';
+import { useTestApp } from './lib/fixture.mjs';
 
 describe('commands over the socket, HTTP when it cannot take them', () => {
-  let backend;
-  let browser;
-  const contexts = [];
-  before(async () => {
-    backend = await startBackend({ name: 'socketcmd' });
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    for (const c of contexts) await c.close().catch(() => {});
-    await browser?.close();
-    await backend?.stop();
-  });
-
-  async function newPage() {
-    const ctx = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-    contexts.push(ctx);
-    const page = await ctx.newPage();
-    const rec = instrument(page);
-    return { ctx, page, rec };
-  }
+  const app = useTestApp({ name: 'socketcmd' });
 
   /**
    * Puts a proxy between the page's socket and the server that passes every
@@ -58,8 +39,7 @@ describe('commands over the socket, HTTP when it cannot take them', () => {
   }
 
   test('with the socket connected a deposit is a command frame, answered accepted, then its outcome: no HTTP', async () => {
-    const { page, rec } = await newPage();
-    await signIn(page, backend.baseUrl, uniqueId('ws'));
+    const { page, rec } = await app.newPage({ user: uniqueId('ws') });
     const acc = uniqueId('acc-');
     await openAccount(page, acc, '1.00');
     await moveMoney(page, acc, 'deposit', '2');
@@ -82,10 +62,7 @@ describe('commands over the socket, HTTP when it cannot take them', () => {
     // Transfers too.
     const b = uniqueId('acc-');
     await openAccount(page, b, '0');
-    await page.getByTestId('transfer-from').selectOption(acc);
-    await page.getByTestId('transfer-to').fill(b);
-    await page.getByTestId('transfer-amount').fill('1');
-    await page.getByTestId('transfer-submit').click();
+    await transfer(page, acc, b, '1');
     await waitBalance(page, b, '1.00');
     assert.ok(rec.sent.some((f) => f.type === 'command' && f.command === 'transfer'), 'the transfer went over the socket');
     assert.equal(rec.requests.length, 0);
@@ -93,12 +70,12 @@ describe('commands over the socket, HTTP when it cannot take them', () => {
   });
 
   test('the command API unavailable behind the socket: the same command goes over HTTP, once', async () => {
-    const { page, rec } = await newPage();
+    const { page, rec } = await app.newPage();
     const log = await proxySocket(page, (f, client) => {
       // What the socket service answers when the command API does not.
       client.send(JSON.stringify({ type: 'error', requestId: f.requestId, code: 'UNAVAILABLE', message: 'the command API did not answer; nothing was queued, try again' }));
     });
-    await signIn(page, backend.baseUrl, uniqueId('ws'));
+    await signIn(page, app.baseUrl, uniqueId('ws'));
     const acc = uniqueId('acc-');
     await openAccount(page, acc, '1.00');
     await moveMoney(page, acc, 'deposit', '5');
@@ -118,7 +95,7 @@ describe('commands over the socket, HTTP when it cannot take them', () => {
   });
 
   test('the socket lost after the command went out (accepted, answer never seen): HTTP sends the same id, and the server decides it once', async () => {
-    const { page, rec } = await newPage();
+    const { page, rec } = await app.newPage();
     let cut = false;
     const log = await proxySocket(page, (f, client, server) => {
       server.send(JSON.stringify(f));
@@ -128,7 +105,7 @@ describe('commands over the socket, HTTP when it cannot take them', () => {
         client.close({ code: 4000, reason: 'network lost' });
       }
     });
-    await signIn(page, backend.baseUrl, uniqueId('ws'));
+    await signIn(page, app.baseUrl, uniqueId('ws'));
     const acc = uniqueId('acc-');
     await openAccount(page, acc, '1.00');
     await moveMoney(page, acc, 'deposit', '7');
@@ -151,8 +128,7 @@ describe('commands over the socket, HTTP when it cannot take them', () => {
   });
 
   test('with no socket (reconnecting) a command goes straight over HTTP', async () => {
-    const { page, rec } = await newPage();
-    await signIn(page, backend.baseUrl, uniqueId('ws'));
+    const { page, rec } = await app.newPage({ user: uniqueId('ws') });
     const acc = uniqueId('acc-');
     await openAccount(page, acc, '1.00');
     await page.evaluate(() => window.__ledgerline.dropSocket(4_000));

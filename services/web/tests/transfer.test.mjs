@@ -1,20 +1,12 @@
 // Transfers in the browser against a real `ledgerline all`: the form, live
 // balances on both sides (also in another user's tab), one final toast per
 // transfer, refunds, and the server's 422 for a transfer to the same account.
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBackend } from './lib/backend.mjs';
 import {
-  acceptedIds, balanceOf, card, instrument, launchBrowser, openAccount, signIn, toasts, uniqueId, waitBalance, waitFor, waitToast,
+  acceptedIds, balanceOf, card, newAccount, toasts, transfer, uniqueId, waitBalance, waitFor, waitToast,
 } from './lib/browser.mjs';
-
-/** Fills the transfer form and clicks "Transfer". */
-async function transfer(page, from, to, amount) {
-  await page.getByTestId('transfer-from').selectOption(from);
-  await page.getByTestId('transfer-to').fill(to);
-  await page.getByTestId('transfer-amount').fill(amount);
-  await page.getByTestId('transfer-submit').click();
-}
+import { useTestApp } from './lib/fixture.mjs';
 
 /** The commandId of the n-th transfer a page sent and the server accepted (over the socket or HTTP). */
 async function transferId(rec, n = 0) {
@@ -32,37 +24,13 @@ function eventFrames(rec, eventType, accountId) {
 }
 
 describe('transfers', () => {
-  let backend;
-  let browser;
-  const contexts = [];
-  before(async () => {
-    backend = await startBackend({ name: 'transfer' });
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    for (const c of contexts) await c.close().catch(() => {});
-    await browser?.close();
-    await backend?.stop();
-  });
-
-  async function newPage(opts = {}) {
-    const ctx = await browser.newContext({ viewport: opts.viewport ?? { width: 1200, height: 900 } });
-    contexts.push(ctx);
-    const page = await ctx.newPage();
-    const rec = instrument(page, opts);
-    return { ctx, page, rec };
-  }
+  const app = useTestApp({ name: 'transfer' });
 
   test('between two accounts of one user: both balances update live, one green toast', async () => {
     const alice = uniqueId('alice');
-    const { page, rec } = await newPage();
-    await signIn(page, backend.baseUrl, alice);
-    const a = uniqueId('acc-');
-    const b = uniqueId('acc-');
-    await openAccount(page, a, '10.00');
-    await openAccount(page, b, '1.00');
-    await waitBalance(page, a, '10.00');
-    await waitBalance(page, b, '1.00');
+    const { page, rec } = await app.newPage({ user: alice });
+    const a = await newAccount(page, '10.00');
+    const b = await newAccount(page, '1.00');
 
     await transfer(page, a, b, '5');
     await waitBalance(page, a, '5.00');
@@ -114,18 +82,10 @@ describe('transfers', () => {
   });
 
   test('to another user\'s account: the other user\'s open tab shows the credit live, without a toast of alice\'s', async () => {
-    const alice = uniqueId('alice');
-    const bob = uniqueId('bob');
-    const { page: pa, rec: ra } = await newPage();
-    const { page: pb, rec: rb } = await newPage();
-    await signIn(pa, backend.baseUrl, alice);
-    await signIn(pb, backend.baseUrl, bob);
-    const a = uniqueId('acc-');
-    const b = uniqueId('acc-');
-    await openAccount(pa, a, '20.00');
-    await openAccount(pb, b, '1.00');
-    await waitBalance(pa, a, '20.00');
-    await waitBalance(pb, b, '1.00');
+    const [alice, bob] = [uniqueId('alice'), uniqueId('bob')];
+    const [{ page: pa, rec: ra }, { page: pb, rec: rb }] = await app.signedInPages(alice, bob);
+    const a = await newAccount(pa, '20.00');
+    const b = await newAccount(pb, '1.00');
     await waitToast(pb, 'success', new RegExp(`Opening account ${b} succeeded`));
     // Bob's own toasts so far (his opening) are not what this test looks at.
     await pb.evaluate(() => document.querySelector('[data-testid="toasts"]').replaceChildren());
@@ -157,11 +117,8 @@ describe('transfers', () => {
 
   test('to a missing account: red toast with the reason, and the balance comes back', async () => {
     const alice = uniqueId('alice');
-    const { page, rec } = await newPage();
-    await signIn(page, backend.baseUrl, alice);
-    const a = uniqueId('acc-');
-    await openAccount(page, a, '3.00');
-    await waitBalance(page, a, '3.00');
+    const { page, rec } = await app.newPage({ user: alice });
+    const a = await newAccount(page, '3.00');
     const missing = uniqueId('missing-');
 
     await transfer(page, a, missing, '2');
@@ -207,11 +164,8 @@ describe('transfers', () => {
 
   test('to the same account: the server\'s refusal is shown in the form\'s words and nothing is sent again', async () => {
     const alice = uniqueId('alice');
-    const { page, rec } = await newPage();
-    await signIn(page, backend.baseUrl, alice);
-    const a = uniqueId('acc-');
-    await openAccount(page, a, '4.00');
-    await waitBalance(page, a, '4.00');
+    const { page, rec } = await app.newPage({ user: alice });
+    const a = await newAccount(page, '4.00');
     const sentTransfers = () => rec.commands.filter((c) => c.name === 'transfer');
 
     await transfer(page, a, a, '1');

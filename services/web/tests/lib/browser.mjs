@@ -2,7 +2,7 @@
 // record console errors and check every request, response and socket frame
 // against the contracts.
 import { chromium } from 'playwright-core';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { check, checkClientFrame, checkFrame, REQUEST_SCHEMA } from './schemas.mjs';
 
 export const CHROMIUM_ARGS = [
@@ -211,6 +211,11 @@ export async function signIn(page, baseUrl, userId) {
   await waitFor(async () => (await connectionText(page)) === 'connected', 'connection "connected"', 15_000);
 }
 
+/** The token of the page's session, as the app keeps it. */
+export function sessionToken(page) {
+  return page.evaluate(() => JSON.parse(localStorage.getItem('ledgerline.session')).token);
+}
+
 export function connectionText(page) {
   return page.getByTestId('connection').textContent();
 }
@@ -236,10 +241,47 @@ export async function openAccount(page, accountId, initial) {
   await card(page, accountId).waitFor({ state: 'visible', timeout: 10_000 });
 }
 
+/**
+ * Opens an account with a fresh id (`acc-…`) and waits until its card shows
+ * `shows` (by default the initial amount with two decimals); returns the id.
+ */
+export async function newAccount(page, initial, { shows = Number(initial).toFixed(2), timeoutMs } = {}) {
+  const accountId = uniqueId('acc-');
+  await openAccount(page, accountId, initial);
+  await waitBalance(page, accountId, shows, timeoutMs);
+  return accountId;
+}
+
 export async function moveMoney(page, accountId, kind, amount) {
   const c = card(page, accountId);
   await c.getByTestId('amount').fill(amount);
   await c.getByTestId(kind).click();
+}
+
+/** Fills the transfer form and clicks "Transfer". */
+export async function transfer(page, from, to, amount) {
+  await page.getByTestId('transfer-from').selectOption(from);
+  await page.getByTestId('transfer-to').fill(to);
+  await page.getByTestId('transfer-amount').fill(amount);
+  await page.getByTestId('transfer-submit').click();
+}
+
+/** Starts keeping every text the connection indicator shows, in `window.__connLog`. */
+export async function recordConnection(page) {
+  await page.evaluate(() => {
+    const el = document.querySelector('[data-testid="connection"]');
+    window.__connLog = [el.textContent];
+    new MutationObserver(() => window.__connLog.push(el.textContent)).observe(el, { childList: true, characterData: true, subtree: true });
+  });
+}
+
+/** Starts keeping every text an account card's pending marker shows, in `window.__pendingLog`. */
+export async function recordPendingTexts(page, accountId) {
+  await page.evaluate((id) => {
+    const el = document.querySelector(`[data-testid="account-${id}"] [data-testid="pending"]`);
+    window.__pendingLog = [];
+    new MutationObserver(() => window.__pendingLog.push(el.textContent)).observe(el, { childList: true, characterData: true, subtree: true });
+  }, accountId);
 }
 
 /** Texts of the toasts of one kind currently shown. */
@@ -272,6 +314,19 @@ export async function apiFetch(baseUrl, path, { method = 'GET', token, body, key
     await new Promise((r) => setTimeout(r, 100 + 50 * i));
   }
   return last;
+}
+
+/** A deposit from another client than the page (its own Idempotency-Key). */
+export function postDeposit(baseUrl, token, body) {
+  return apiFetch(baseUrl, '/commands/deposit', { method: 'POST', token, body, key: randomUUID() });
+}
+
+/** Waits until the account's TransactionHistory read model has the command. */
+export async function waitInHistory(baseUrl, token, accountId, commandId, what) {
+  await waitFor(async () => {
+    const h = await apiFetch(baseUrl, `/projections/TransactionHistory?accountId=${accountId}&limit=50`, { token });
+    return h.status === 200 && h.body.items.some((i) => i.commandId === commandId);
+  }, what, 10_000);
 }
 
 export async function demoToken(baseUrl, userId) {
