@@ -51,8 +51,8 @@ mod tests {
             version: 5,
             global_position: 1042,
             event: AccountEvent::MoneyDeposited {
-                amount: Amount::from_minor(500).unwrap(),
-                balance_after: Balance::from_minor(1300).unwrap(),
+                amount: Amount::from_minor(50_000).unwrap(),
+                balance_after: Balance::from_minor(130_000).unwrap(),
                 reference: None,
             },
             schema_version: 1,
@@ -68,7 +68,7 @@ mod tests {
         assert_eq!(value["eventType"], "MoneyDeposited");
         assert_eq!(
             value["data"],
-            json!({"amount": 500, "balanceAfter": 1300, "reference": null})
+            json!({"amount": "500.00", "balanceAfter": "1300.00", "reference": null})
         );
         assert_eq!(
             serde_json::from_value::<EventEnvelope>(value).unwrap(),

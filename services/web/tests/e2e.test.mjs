@@ -350,7 +350,7 @@ describe('ledgerline web app', () => {
     const bal = answers.find(isBal);
     assert.ok(bal, `no AccountBalances answer for minPosition=${status.position}`);
     assert.equal(bal.status, 200);
-    assert.equal(bal.body.items.find((i) => i.accountId === acc)?.balance, 300, JSON.stringify(bal.body.items));
+    assert.equal(bal.body.items.find((i) => i.accountId === acc)?.balance, '3.00', JSON.stringify(bal.body.items));
     // Wait for the answer itself, not only the request: it may still be in flight.
     const isLog = (a) => a.url.pathname === `/events/account/${acc}`;
     await waitFor(async () => { await Promise.all(rec.pendingChecks); return answers.some(isLog); }, 'the event log answer after the reload');

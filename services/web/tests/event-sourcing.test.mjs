@@ -214,7 +214,7 @@ describe('the event-sourced truth, visible', () => {
       for (const it of body.items ?? []) {
         if (it.accountId === acc && it.version > 1) {
           stale++;
-          Object.assign(it, { version: 1, balance: 1000 });
+          Object.assign(it, { version: 1, balance: '10.00' });
         }
       }
       await route.fulfill({ response: res, json: body });

@@ -49,9 +49,9 @@ describe('transfers', () => {
     const completed = statuses[0].events.find((e) => e.eventType === 'TransferCompleted');
     assert.ok(completed, JSON.stringify(statuses[0].events.map((e) => e.eventType)));
     assert.equal(completed.data.toAccountId, b);
-    assert.equal(completed.data.amount, 500);
+    assert.equal(completed.data.amount, '5.00');
     // The money moved as events on both accounts, pushed live.
-    assert.equal(eventFrames(rec, 'TransferDebited', a)[0]?.event.data.balanceAfter, 500);
+    assert.equal(eventFrames(rec, 'TransferDebited', a)[0]?.event.data.balanceAfter, '5.00');
     assert.equal(eventFrames(rec, 'TransferCredited', b)[0]?.event.data.fromAccountId, a);
     assert.equal(rec.frames.filter((f) => f.type === 'status' && f.status !== 'succeeded').length, 0);
     await waitFor(async () => (await historyText(page, a)).includes(`Transfer to ${b}`), 'source history: "Transfer to …"');
@@ -106,7 +106,7 @@ describe('transfers', () => {
     assert.equal(rb.frames.filter((f) => f.type === 'status' && f.commandId === id).length, 0, 'no status envelope of alice\'s reaches bob');
     const credited = eventFrames(rb, 'TransferCredited', b);
     assert.equal(credited.length, 1, 'bob got the credit as an event frame on his account');
-    assert.equal(credited[0].event.data.balanceAfter, 850);
+    assert.equal(credited[0].event.data.balanceAfter, '8.50');
     assert.ok(!rb.frames.some((f) => f.type === 'event' && f.event.aggregateId === a), 'nothing of alice\'s account reaches bob');
     // Alice does not see bob's account.
     assert.equal(await card(pa, b).count(), 0);
@@ -132,7 +132,7 @@ describe('transfers', () => {
       await page.waitForTimeout(100);
     }
     // The money left (in flight) and came back.
-    assert.equal(eventFrames(rec, 'TransferDebited', a)[0]?.event.data.balanceAfter, 100);
+    assert.equal(eventFrames(rec, 'TransferDebited', a)[0]?.event.data.balanceAfter, '1.00');
     const statuses = rec.frames.filter((f) => f.type === 'status' && f.commandId === id);
     assert.equal(statuses.length, 1);
     assert.equal(statuses[0].status, 'rejected');
@@ -141,7 +141,7 @@ describe('transfers', () => {
     // sends it as an event frame; the app would take it from the envelope too).
     const refunded = statuses[0].events.find((e) => e.eventType === 'TransferRefunded') ?? eventFrames(rec, 'TransferRefunded', a)[0]?.event;
     assert.ok(refunded, 'a TransferRefunded event arrived');
-    assert.equal(refunded.data.balanceAfter, 300);
+    assert.equal(refunded.data.balanceAfter, '3.00');
     assert.equal(refunded.data.toAccountId, missing);
     await waitFor(async () => (await historyText(page, a)).includes('Transfer refunded'), 'history: "Transfer refunded"');
     assert.match(await historyText(page, a), new RegExp(`Transfer to ${missing}`));

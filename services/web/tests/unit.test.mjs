@@ -63,10 +63,12 @@ test('amount messages say what is wrong, the maximum is known before posting, an
   assert.equal(formatMinorGrouped(123456789n, 'en-US'), '1,234,567.89');
 });
 
-test('amounts from the server are read in one place (minor units today)', () => {
-  assert.equal(minorFromWire(1050), 1050);
-  for (const bad of [null, undefined, '10.50', 1.5, Number.MAX_SAFE_INTEGER + 2]) assert.equal(minorFromWire(bad), null, String(bad));
-  assert.equal(formatWireAmount(1050), '10.50');
+test('amounts from the server (major-unit strings) are read in one place, digit by digit', () => {
+  assert.equal(minorFromWire('10.50'), 1050);
+  assert.equal(minorFromWire('0.05'), 5);
+  assert.equal(minorFromWire('-2.50'), -250);
+  for (const bad of [null, undefined, 1050, 10.5, '10.5', '10', '1e3', ' 1.00', '90071992547409.93']) assert.equal(minorFromWire(bad), null, String(bad));
+  assert.equal(formatWireAmount('10.50'), '10.50');
   assert.equal(formatWireAmount(null), '');
 });
 
@@ -159,7 +161,7 @@ test('deposit builder: reference sent only when given, checked in the browser be
 test('a deposit event carries its reference into its history row', () => {
   const ev = (reference) => ({
     eventId: 'e2', aggregateId: 'acc-1', version: 2, globalPosition: 7, eventType: 'MoneyDeposited', schemaVersion: 2,
-    data: { amount: 1000, balanceAfter: 1000, reference }, metadata: { commandId: 'c1', correlationId: 'c1', userId: 'u', timestamp: '2026-01-01T00:00:00Z' },
+    data: { amount: '10.00', balanceAfter: '10.00', reference }, metadata: { commandId: 'c1', correlationId: 'c1', userId: 'u', timestamp: '2026-01-01T00:00:00Z' },
   });
   assert.equal(historyRows([ev('Invoice 42')])[0].reference, 'Invoice 42');
   assert.equal(rowText(historyRows([ev('Invoice 42')])[0]), 'Deposit · Invoice 42');
@@ -264,8 +266,8 @@ function ev(accountId, version, eventType, data) {
 }
 
 test('sample frames written from the contract validate against the schemas', () => {
-  const opened = ev('acc-1', 1, 'AccountOpened', { ownerId: USER, currency: 'EUR', initialBalance: 1000 });
-  const dep = ev('acc-1', 2, 'MoneyDeposited', { amount: 500, balanceAfter: 1500 });
+  const opened = ev('acc-1', 1, 'AccountOpened', { ownerId: USER, currency: 'EUR', initialBalance: '10.00' });
+  const dep = ev('acc-1', 2, 'MoneyDeposited', { amount: '5.00', balanceAfter: '15.00' });
   const closed = ev('acc-1', 3, 'AccountClosed', {});
   for (const e of [opened, dep, closed]) assert.equal(check('event-envelope.json', e), null);
   const status = { type: 'status', seq: 88, commandId: dep.metadata.commandId, entityType: 'BankAccount', entityId: 'acc-1', status: 'succeeded', success: true, error: null, events: [dep], timestamp: '2026-11-22T10:00:00Z' };
@@ -278,15 +280,15 @@ test('sample frames written from the contract validate against the schemas', () 
   ]) assert.equal(checkFrame(f), null);
   assert.equal(checkFrame({ type: 'welcome', userId: USER, connectionId: newUuid() }), null);
   assert.notEqual(checkFrame({ ...status, status: 'done' }), null);
-  assert.notEqual(checkFrame({ type: 'event', seq: 1, event: { ...dep, data: { amount: 5.5, balanceAfter: 1 } } }), null);
+  assert.notEqual(checkFrame({ type: 'event', seq: 1, event: { ...dep, data: { amount: 5.5, balanceAfter: '0.01' } } }), null);
   assert.notEqual(checkFrame({ type: 'mystery' }), null);
 });
 
 test('events apply once, in version order; duplicates and stale versions are ignored', () => {
   const s = new LedgerState();
-  const opened = ev('acc-1', 1, 'AccountOpened', { ownerId: USER, currency: 'EUR', initialBalance: 1000 });
-  const dep = ev('acc-1', 2, 'MoneyDeposited', { amount: 500, balanceAfter: 1500 });
-  const wd = ev('acc-1', 3, 'MoneyWithdrawn', { amount: 200, balanceAfter: 1300 });
+  const opened = ev('acc-1', 1, 'AccountOpened', { ownerId: USER, currency: 'EUR', initialBalance: '10.00' });
+  const dep = ev('acc-1', 2, 'MoneyDeposited', { amount: '5.00', balanceAfter: '15.00' });
+  const wd = ev('acc-1', 3, 'MoneyWithdrawn', { amount: '2.00', balanceAfter: '13.00' });
   assert.deepEqual(s.applyEvent(opened), { applied: true, gap: false });
   assert.deepEqual(s.applyEvent(dep), { applied: true, gap: false });
   assert.deepEqual(s.applyEvent(dep), { applied: false, gap: false }); // same event from an event frame
@@ -302,10 +304,10 @@ test('events apply once, in version order; duplicates and stale versions are ign
     [1, 'AccountOpened', 1000, 1000],
   ]);
   assert.equal(s.knownThrough('acc-1'), 3);
-  const gap = s.applyEvent(ev('acc-1', 5, 'MoneyDeposited', { amount: 100, balanceAfter: 1500 }));
+  const gap = s.applyEvent(ev('acc-1', 5, 'MoneyDeposited', { amount: '1.00', balanceAfter: '15.00' }));
   assert.deepEqual(gap, { applied: true, gap: true, missingAfter: 3 }, 'the versions after 3 were missed');
   assert.equal(s.knownThrough('acc-1'), 3, 'known without a hole up to 3');
-  s.applyEvent(ev('acc-1', 4, 'MoneyDeposited', { amount: 100, balanceAfter: 1400 }));
+  s.applyEvent(ev('acc-1', 4, 'MoneyDeposited', { amount: '1.00', balanceAfter: '14.00' }));
   assert.equal(s.knownThrough('acc-1'), 5, 'the missing version read later fills the log');
   assert.equal(s.accounts.get('acc-1').balance, 1500, 'and moves nothing back');
   s.applyEvent(ev('acc-1', 6, 'AccountClosed', {}));
@@ -314,30 +316,30 @@ test('events apply once, in version order; duplicates and stale versions are ign
 
 test('read-model catch-up merges by version and never moves an account back', () => {
   const s = new LedgerState();
-  s.applyEvent(ev('acc-1', 1, 'AccountOpened', { ownerId: USER, currency: 'EUR', initialBalance: 0 }));
-  s.applyEvent(ev('acc-1', 2, 'MoneyDeposited', { amount: 500, balanceAfter: 500 }));
+  s.applyEvent(ev('acc-1', 1, 'AccountOpened', { ownerId: USER, currency: 'EUR', initialBalance: '0.00' }));
+  s.applyEvent(ev('acc-1', 2, 'MoneyDeposited', { amount: '5.00', balanceAfter: '5.00' }));
   // A lagging read model (version 1) does not undo what frames told us.
-  s.mergeBalances([{ accountId: 'acc-1', ownerId: USER, currency: 'EUR', balance: 0, status: 'open', version: 1, updatedAt: 'x' }]);
+  s.mergeBalances([{ accountId: 'acc-1', ownerId: USER, currency: 'EUR', balance: '0.00', status: 'open', version: 1, updatedAt: 'x' }]);
   assert.equal(s.accounts.get('acc-1').balance, 500);
   // A newer one (events missed while offline) moves it forward, and adds accounts.
   s.mergeBalances([
-    { accountId: 'acc-1', ownerId: USER, currency: 'EUR', balance: 900, status: 'open', version: 3, updatedAt: 'x' },
-    { accountId: 'acc-2', ownerId: USER, currency: 'EUR', balance: 100, status: 'open', version: 1, updatedAt: 'x' },
+    { accountId: 'acc-1', ownerId: USER, currency: 'EUR', balance: '9.00', status: 'open', version: 3, updatedAt: 'x' },
+    { accountId: 'acc-2', ownerId: USER, currency: 'EUR', balance: '1.00', status: 'open', version: 1, updatedAt: 'x' },
   ]);
   assert.equal(s.accounts.get('acc-1').balance, 900);
   assert.equal(s.accounts.get('acc-2').balance, 100);
   // The event log read after it moves the account on and fills in its history.
   for (const e of [
-    ev('acc-1', 3, 'MoneyDeposited', { amount: 400, balanceAfter: 900 }),
-    ev('acc-1', 4, 'MoneyWithdrawn', { amount: 100, balanceAfter: 800 }),
+    ev('acc-1', 3, 'MoneyDeposited', { amount: '4.00', balanceAfter: '9.00' }),
+    ev('acc-1', 4, 'MoneyWithdrawn', { amount: '1.00', balanceAfter: '8.00' }),
   ]) s.applyEvent(e);
   assert.equal(s.accounts.get('acc-1').balance, 800);
   assert.equal(s.accounts.get('acc-1').version, 4);
   assert.deepEqual(historyRows(s.events('acc-1')).map((h) => h.version), [4, 3, 2, 1]);
   // The event frame for version 4 arriving after the catch-up changes nothing.
-  assert.equal(s.applyEvent(ev('acc-1', 4, 'MoneyWithdrawn', { amount: 100, balanceAfter: 800 })).applied, false);
+  assert.equal(s.applyEvent(ev('acc-1', 4, 'MoneyWithdrawn', { amount: '1.00', balanceAfter: '8.00' })).applied, false);
   // A stale read model after all that does not move it back either.
-  s.mergeBalances([{ accountId: 'acc-1', ownerId: USER, currency: 'EUR', balance: 900, status: 'open', version: 3, updatedAt: 'x' }]);
+  s.mergeBalances([{ accountId: 'acc-1', ownerId: USER, currency: 'EUR', balance: '9.00', status: 'open', version: 3, updatedAt: 'x' }]);
   assert.equal(s.accounts.get('acc-1').balance, 800);
 });
 
@@ -365,8 +367,8 @@ test('resume point: highest status seq and event position, per user, mirrored to
   for (const bad of [null, undefined, -1, 1.5, '9', Number.MAX_SAFE_INTEGER + 2]) assert.equal(t.noteStatus(bad), false, String(bad));
   assert.equal(t.noteStatus(9), true);
   // Events (from status frames and event frames): the highest globalPosition wins.
-  const opened = ev('acc-1', 1, 'AccountOpened', { ownerId: USER, currency: 'EUR', initialBalance: 0 }); // globalPosition 101
-  const dep = ev('acc-1', 2, 'MoneyDeposited', { amount: 5, balanceAfter: 5 }); // 102
+  const opened = ev('acc-1', 1, 'AccountOpened', { ownerId: USER, currency: 'EUR', initialBalance: '0.00' }); // globalPosition 101
+  const dep = ev('acc-1', 2, 'MoneyDeposited', { amount: '0.05', balanceAfter: '0.05' }); // 102
   assert.equal(t.noteEvent(dep.globalPosition), true);
   assert.equal(t.noteEvent(opened.globalPosition), false, 'an older event does not move the point back');
   assert.equal(t.noteEvent(0), false);
@@ -440,7 +442,7 @@ test('read-your-writes: the highest own position, per user and tab, sent as minP
   assert.equal(withMinPosition({ accountId: 'acc-1', limit: '50' }, null), '?accountId=acc-1&limit=50');
   // A status envelope with position validates; one without (rejected, no events) too.
   const base = { type: 'status', seq: 3, commandId: newUuid(), entityType: 'BankAccount', entityId: 'acc-1', success: true, timestamp: '2026-11-22T10:00:00Z' };
-  assert.equal(checkFrame({ ...base, status: 'succeeded', error: null, events: [ev('acc-1', 2, 'MoneyDeposited', { amount: 5, balanceAfter: 5, reference: null })], position: 102 }), null);
+  assert.equal(checkFrame({ ...base, status: 'succeeded', error: null, events: [ev('acc-1', 2, 'MoneyDeposited', { amount: '0.05', balanceAfter: '0.05', reference: null })], position: 102 }), null);
   assert.equal(checkFrame({ ...base, status: 'rejected', success: false, error: { code: 'INSUFFICIENT_FUNDS', message: 'Insufficient funds' }, events: [] }), null);
 });
 
@@ -471,7 +473,7 @@ test('read models are read with minPosition, and their 503 (not there yet) is re
 });
 
 test('event frames replayed from the store (no seq) validate; live ones carry seq', () => {
-  const dep = ev('acc-1', 2, 'MoneyDeposited', { amount: 500, balanceAfter: 1500 });
+  const dep = ev('acc-1', 2, 'MoneyDeposited', { amount: '5.00', balanceAfter: '15.00' });
   assert.equal(checkFrame({ type: 'event', event: dep }), null);
   assert.equal(checkFrame({ type: 'event', seq: 3, event: dep }), null);
   assert.equal(checkFrame({ type: 'error', code: 'RESUME_INCOMPLETE', message: 'more than 5000 frames were missed; re-read your read models' }), null);
@@ -481,13 +483,13 @@ test('event frames replayed from the store (no seq) validate; live ones carry se
 
 test('transfer events: the debit drops the balance at once, a refund brings it back, a completion changes nothing', () => {
   const s = new LedgerState();
-  s.applyEvent(ev('acc-1', 1, 'AccountOpened', { ownerId: USER, currency: 'EUR', initialBalance: 1000 }));
-  s.applyEvent(ev('acc-2', 1, 'AccountOpened', { ownerId: USER, currency: 'EUR', initialBalance: 0 }));
-  const debit = ev('acc-1', 2, 'TransferDebited', { toAccountId: 'acc-2', amount: 300, currency: 'EUR', balanceAfter: 700 });
-  const credit = ev('acc-2', 2, 'TransferCredited', { fromAccountId: 'acc-1', amount: 300, balanceAfter: 300 });
-  const done = ev('acc-1', 3, 'TransferCompleted', { toAccountId: 'acc-2', amount: 300 });
-  const debit2 = ev('acc-1', 4, 'TransferDebited', { toAccountId: 'gone', amount: 100, currency: 'EUR', balanceAfter: 600 });
-  const refund = ev('acc-1', 5, 'TransferRefunded', { toAccountId: 'gone', amount: 100, balanceAfter: 700 });
+  s.applyEvent(ev('acc-1', 1, 'AccountOpened', { ownerId: USER, currency: 'EUR', initialBalance: '10.00' }));
+  s.applyEvent(ev('acc-2', 1, 'AccountOpened', { ownerId: USER, currency: 'EUR', initialBalance: '0.00' }));
+  const debit = ev('acc-1', 2, 'TransferDebited', { toAccountId: 'acc-2', amount: '3.00', currency: 'EUR', balanceAfter: '7.00' });
+  const credit = ev('acc-2', 2, 'TransferCredited', { fromAccountId: 'acc-1', amount: '3.00', balanceAfter: '3.00' });
+  const done = ev('acc-1', 3, 'TransferCompleted', { toAccountId: 'acc-2', amount: '3.00' });
+  const debit2 = ev('acc-1', 4, 'TransferDebited', { toAccountId: 'gone', amount: '1.00', currency: 'EUR', balanceAfter: '6.00' });
+  const refund = ev('acc-1', 5, 'TransferRefunded', { toAccountId: 'gone', amount: '1.00', balanceAfter: '7.00' });
   for (const e of [debit, credit, done, debit2, refund]) assert.equal(check('event-envelope.json', e), null, e.eventType);
   assert.deepEqual(s.applyEvent(debit), { applied: true, gap: false });
   assert.equal(s.accounts.get('acc-1').balance, 700);
@@ -518,13 +520,13 @@ test('history rows come from events alone: one row per money movement, the same 
   const refused = newUuid();
   const step = (e, correlationId) => ({ ...e, metadata: { ...e.metadata, correlationId } });
   const log = [
-    ev('acc-1', 1, 'AccountOpened', { ownerId: USER, currency: 'EUR', initialBalance: 0 }),
-    ev('acc-1', 2, 'MoneyDeposited', { amount: 1000, balanceAfter: 1000, reference: 'Invoice 42' }),
-    step(ev('acc-1', 3, 'TransferDebited', { toAccountId: 'acc-2', amount: 300, currency: 'EUR', balanceAfter: 700 }), transfer),
-    step(ev('acc-1', 4, 'TransferCompleted', { toAccountId: 'acc-2', amount: 300 }), transfer),
-    step(ev('acc-1', 5, 'TransferDebited', { toAccountId: 'gone', amount: 100, currency: 'EUR', balanceAfter: 600 }), refused),
-    step(ev('acc-1', 6, 'TransferRefunded', { toAccountId: 'gone', amount: 100, balanceAfter: 700 }), refused),
-    ev('acc-1', 7, 'MoneyWithdrawn', { amount: 700, balanceAfter: 0 }),
+    ev('acc-1', 1, 'AccountOpened', { ownerId: USER, currency: 'EUR', initialBalance: '0.00' }),
+    ev('acc-1', 2, 'MoneyDeposited', { amount: '10.00', balanceAfter: '10.00', reference: 'Invoice 42' }),
+    step(ev('acc-1', 3, 'TransferDebited', { toAccountId: 'acc-2', amount: '3.00', currency: 'EUR', balanceAfter: '7.00' }), transfer),
+    step(ev('acc-1', 4, 'TransferCompleted', { toAccountId: 'acc-2', amount: '3.00' }), transfer),
+    step(ev('acc-1', 5, 'TransferDebited', { toAccountId: 'gone', amount: '1.00', currency: 'EUR', balanceAfter: '6.00' }), refused),
+    step(ev('acc-1', 6, 'TransferRefunded', { toAccountId: 'gone', amount: '1.00', balanceAfter: '7.00' }), refused),
+    ev('acc-1', 7, 'MoneyWithdrawn', { amount: '7.00', balanceAfter: '0.00' }),
     ev('acc-1', 8, 'AccountClosed', {}),
   ];
   const expected = [
@@ -542,7 +544,7 @@ test('history rows come from events alone: one row per money movement, the same 
   assert.deepEqual(historyRows(live.events('acc-1')).map(rowText), expected);
   // … or read from the event log after a reload, in any order, with duplicates: the same rows.
   const reloaded = new LedgerState();
-  reloaded.mergeBalances([{ accountId: 'acc-1', ownerId: USER, currency: 'EUR', balance: 0, status: 'closed', version: 8 }]);
+  reloaded.mergeBalances([{ accountId: 'acc-1', ownerId: USER, currency: 'EUR', balance: '0.00', status: 'closed', version: 8 }]);
   for (const e of [...log].reverse().concat(log.slice(2, 4))) reloaded.applyEvent(e);
   assert.deepEqual(historyRows(reloaded.events('acc-1')).map(rowText), expected);
   // The completion is no second transfer: one row for the transfer, marked completed.
@@ -558,7 +560,7 @@ test('next-page links (RFC 8288) are followed for every page of balances, keepin
   assert.equal(nextLink(null), null);
   assert.equal(nextLink('</a>; rel="prev"'), null);
   const page = (items, next) => new Response(JSON.stringify({ items }), { status: 200, headers: { 'content-type': 'application/json', ...(next ? { link: `<${next}>; rel="next"` } : {}) } });
-  const item = (id) => ({ accountId: id, ownerId: USER, currency: 'EUR', balance: 1, status: 'open', version: 1 });
+  const item = (id) => ({ accountId: id, ownerId: USER, currency: 'EUR', balance: '0.01', status: 'open', version: 1 });
   const { client, calls } = clientWith([
     page([item('a'), item('b')], '/projections/AccountBalances?after=b&limit=2'),
     page([item('c'), item('d')], '/projections/AccountBalances?after=d&limit=2'),
@@ -585,8 +587,8 @@ test('toasts name the account, and both accounts of a transfer; the server\'s fi
   assert.equal(commandLabel('close-account', { accountId: 'a' }), 'Closing account a');
   const env = (events, extra = {}) => ({ type: 'status', seq: 1, commandId: newUuid(), entityType: 'BankAccount', entityId: 'acc-1', status: 'succeeded', success: true, error: null, events, timestamp: 't', ...extra });
   // From the events, so a tab that did not send the command names it as well.
-  assert.equal(outcomeText(env([ev('acc-1', 2, 'MoneyDeposited', { amount: 500, balanceAfter: 500 })])), 'Deposit of 5.00 into acc-1 succeeded');
-  assert.equal(outcomeText(env([ev('acc-1', 3, 'TransferCompleted', { toAccountId: 'acc-2', amount: 250 })])), 'Transfer of 2.50 from acc-1 to acc-2 succeeded');
+  assert.equal(outcomeText(env([ev('acc-1', 2, 'MoneyDeposited', { amount: '5.00', balanceAfter: '5.00' })])), 'Deposit of 5.00 into acc-1 succeeded');
+  assert.equal(outcomeText(env([ev('acc-1', 3, 'TransferCompleted', { toAccountId: 'acc-2', amount: '2.50' })])), 'Transfer of 2.50 from acc-1 to acc-2 succeeded');
   const refused = env([], { status: 'rejected', success: false, error: { code: 'INSUFFICIENT_FUNDS', message: 'Insufficient funds' } });
   assert.equal(outcomeText(refused, 'Withdrawal of 9.00 from acc-1'), 'Withdrawal of 9.00 from acc-1 rejected: Insufficient funds');
   assert.equal(outcomeText(refused), 'A command on acc-1 rejected: Insufficient funds');
