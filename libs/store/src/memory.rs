@@ -274,19 +274,22 @@ impl EventStore for InMemoryEventStore {
         limit: i64,
     ) -> Result<Vec<AggregateVersion>, StoreError> {
         let inner = self.lock();
-        let mut latest: BTreeMap<&AccountId, i64> = BTreeMap::new();
+        // (latest version, number of events) by aggregate.
+        let mut latest: BTreeMap<&AccountId, (i64, i64)> = BTreeMap::new();
         for e in &inner.events {
-            let version = latest.entry(&e.aggregate_id).or_default();
+            let (version, count) = latest.entry(&e.aggregate_id).or_default();
             *version = (*version).max(e.version);
+            *count += 1;
         }
         let limit = usize::try_from(limit).unwrap_or(0);
         Ok(latest
             .into_iter()
             .filter(|(id, _)| after.is_none_or(|after| *id > after))
             .take(limit)
-            .map(|(id, version)| AggregateVersion {
+            .map(|(id, (version, event_count))| AggregateVersion {
                 aggregate_id: id.clone(),
                 version,
+                event_count,
             })
             .collect())
     }

@@ -260,8 +260,8 @@ impl EventStore for PostgresEventStore {
         after: Option<&AccountId>,
         limit: i64,
     ) -> Result<Vec<AggregateVersion>, StoreError> {
-        let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT aggregate_id, max(version) FROM events
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT aggregate_id, max(version), count(*) FROM events
              WHERE $1::text IS NULL OR aggregate_id > $1
              GROUP BY aggregate_id ORDER BY aggregate_id LIMIT $2",
         )
@@ -270,11 +270,12 @@ impl EventStore for PostgresEventStore {
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
-            .map(|(id, version)| {
+            .map(|(id, version, event_count)| {
                 Ok(AggregateVersion {
                     aggregate_id: AccountId::parse(id)
                         .map_err(|e| StoreError::Corrupt(e.to_string()))?,
                     version,
+                    event_count,
                 })
             })
             .collect()

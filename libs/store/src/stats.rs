@@ -42,9 +42,13 @@ impl StoreStats {
     }
 }
 
-/// One aggregate's latest version (its number of events).
+/// One aggregate's latest version and how many events it has. Versions
+/// start at 1 and have no gaps (`unique (aggregate_id, version)`, appends
+/// at the expected version), so the two agree; both are counted, not
+/// assumed, so that a store that ever broke that rule would show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AggregateVersion {
     pub aggregate_id: AccountId,
     pub version: i64,
+    pub event_count: i64,
 }

@@ -90,8 +90,8 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     /// commands by status.
     fn stats(&self) -> impl Future<Output = Result<StoreStats, StoreError>> + Send;
 
-    /// Each aggregate's latest version, by aggregate id, the first `limit`
-    /// after `after` (paging).
+    /// Each aggregate's latest version and number of events, by aggregate
+    /// id, the first `limit` after `after` (paging).
     fn aggregate_versions(
         &self,
         after: Option<&AccountId>,

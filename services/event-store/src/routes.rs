@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 mod account;
 mod events;
 mod stats;
+mod transactions;
 
 #[derive(Clone)]
 pub struct QueryState {
@@ -79,7 +80,7 @@ async fn visible_account(
     }
 }
 
-pub fn account_json(account: &Account) -> Value {
+fn account_json(account: &Account) -> Value {
     let (owner, currency, balance, status) = match &account.status {
         AccountStatus::Open {
             owner_id,
@@ -92,6 +93,9 @@ pub fn account_json(account: &Account) -> Value {
         }
         AccountStatus::NotOpened => (None, None, Balance::ZERO, "notOpened"),
     };
-    json!({ "accountId": account.id, "ownerId": owner, "currency": currency, "balance": balance,
-            "inFlight": account.in_flight(), "status": status, "version": account.version })
+    // `id` and `isActive` repeat `accountId` and `status` under the names
+    // the event-sourcing showcase reads.
+    json!({ "accountId": account.id, "id": account.id, "ownerId": owner, "currency": currency,
+            "balance": balance, "inFlight": account.in_flight(), "status": status,
+            "isActive": status == "open", "version": account.version })
 }

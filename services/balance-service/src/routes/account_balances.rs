@@ -10,13 +10,14 @@ use axum::http::header::LINK;
 use axum::http::{HeaderMap, HeaderValue};
 use ledgerline_auth::Caller;
 use ledgerline_contracts::FieldError;
-use ledgerline_domain::AccountId;
+use ledgerline_domain::{AccountId, major};
 use ledgerline_projection::tuning::ACCOUNT_BALANCES_PAGE;
 use ledgerline_projection::{Projector, local_view};
 use ledgerline_runtime::{ApiProblem, ValidQuery};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use super::{BalanceState, read_failed};
 use crate::Balances;
@@ -128,9 +129,30 @@ pub(super) async fn account_balances(
             headers.insert(LINK, link);
         }
     }
-    let mut body = serde_json::to_value(view).map_err(ApiProblem::internal)?;
+    let mut body = serde_json::to_value(&view).map_err(ApiProblem::internal)?;
+    // The event-sourcing showcase's names for the same facts: the last
+    // global position applied, how many events that took (the read model's
+    // own version), and the page's balances by account id.
+    body["lastProcessedEvent"] = json!(view.checkpoint);
+    body["lastProcessedVersion"] = json!(view.events_applied);
+    body["data"] = json!({ "balances": balances_by_account(&items)? });
     body["items"] = serde_json::to_value(items).map_err(ApiProblem::internal)?;
     Ok((headers, Json(body)))
+}
+
+/// `{<accountId>: {balance, lastUpdated}}` for the rows of a page.
+fn balances_by_account(items: &[AccountBalance]) -> Result<Map<String, Value>, ApiProblem> {
+    items
+        .iter()
+        .map(|row| {
+            let updated = row
+                .updated_at
+                .format(&Rfc3339)
+                .map_err(ApiProblem::internal)?;
+            let entry = json!({ "balance": major(row.balance), "lastUpdated": updated });
+            Ok((row.account_id.clone(), entry))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -157,6 +179,23 @@ mod tests {
         let problem = parse(Some("a.b"), Some("0")).err().unwrap();
         let fields: Vec<&str> = problem.0.errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["after", "limit"]);
+    }
+
+    #[test]
+    fn balances_are_keyed_by_account_in_major_units() {
+        let row = AccountBalance {
+            account_id: "acc-999".into(),
+            owner_id: "alice".into(),
+            currency: "EUR".into(),
+            balance: 130_000,
+            status: "open".into(),
+            version: 3,
+            updated_at: OffsetDateTime::UNIX_EPOCH,
+        };
+        assert_eq!(
+            Value::Object(balances_by_account(&[row]).unwrap()),
+            json!({"acc-999": {"balance": "1300.00", "lastUpdated": "1970-01-01T00:00:00Z"}})
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! `GET /projections/DailySummary?from=YYYY-MM-DD&to=YYYY-MM-DD`: the
 //! caller's money in and out per UTC day and currency, oldest day first.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::State;
 use ledgerline_auth::Caller;
@@ -13,6 +15,9 @@ use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 
 use super::{BalanceState, read_failed};
+
+/// Kept by the AccountBalances projector, in the same transaction.
+pub(super) const DAILY_SUMMARY: &str = "DailySummary";
 
 const DAY: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day]");
 
@@ -120,12 +125,75 @@ pub(super) async fn daily_summary(
             })
         })
         .collect::<Result<Vec<_>, ApiProblem>>()?;
+    let by_currency = totals_by_currency(&items)?;
     Ok(Json(json!({
-        "name": "DailySummary",
+        "name": DAILY_SUMMARY,
         "from": from.map(format_day).transpose()?,
         "to": to.map(format_day).transpose()?,
         "items": items,
+        "data": { "summary": summary(&by_currency), "byCurrency": by_currency },
     })))
+}
+
+/// The answered days' totals in one currency (amounts in major units).
+#[derive(Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Totals {
+    currency: Option<String>,
+    #[serde(serialize_with = "ledgerline_domain::as_major")]
+    deposits: i64,
+    #[serde(serialize_with = "ledgerline_domain::as_major")]
+    withdrawals: i64,
+    #[serde(serialize_with = "ledgerline_domain::as_major")]
+    net_change: i64,
+    deposit_count: i64,
+    withdrawal_count: i64,
+}
+
+impl Totals {
+    fn add(&mut self, day: &Day) -> Option<()> {
+        self.deposits = self.deposits.checked_add(day.deposits)?;
+        self.withdrawals = self.withdrawals.checked_add(day.withdrawals)?;
+        self.net_change = self.net_change.checked_add(day.net_change)?;
+        self.deposit_count = self.deposit_count.checked_add(day.deposit_count)?;
+        self.withdrawal_count = self.withdrawal_count.checked_add(day.withdrawal_count)?;
+        Some(())
+    }
+}
+
+/// The days' totals per currency, by currency code.
+fn totals_by_currency(days: &[Day]) -> Result<Vec<Totals>, ApiProblem> {
+    let mut totals: BTreeMap<&str, Totals> = BTreeMap::new();
+    for day in days {
+        let entry = totals.entry(&day.currency).or_insert_with(|| Totals {
+            currency: Some(day.currency.clone()),
+            ..Totals::default()
+        });
+        entry
+            .add(day)
+            .ok_or_else(|| ApiProblem::internal("the daily totals overflow i64"))?;
+    }
+    Ok(totals.into_values().collect())
+}
+
+/// `data.summary`: the totals over the range when it holds one currency
+/// (zeros, currency `null`, when it holds none); `null` when it holds
+/// several, since adding money of two currencies means nothing — then
+/// `data.byCurrency` has each.
+fn summary(by_currency: &[Totals]) -> Option<&Totals> {
+    const NONE: &Totals = &Totals {
+        currency: None,
+        deposits: 0,
+        withdrawals: 0,
+        net_change: 0,
+        deposit_count: 0,
+        withdrawal_count: 0,
+    };
+    match by_currency {
+        [] => Some(NONE),
+        [one] => Some(one),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -146,6 +214,38 @@ mod tests {
             assert_eq!(p.status().as_u16(), 422);
             p.0.errors.into_iter().map(|e| e.field).collect()
         })
+    }
+
+    fn day(currency: &str, deposits: i64, withdrawals: i64) -> Day {
+        Day {
+            day: "2026-11-22".into(),
+            currency: currency.into(),
+            deposits,
+            withdrawals,
+            net_change: deposits - withdrawals,
+            deposit_count: 1,
+            withdrawal_count: 1,
+        }
+    }
+
+    #[test]
+    fn the_summary_adds_up_the_days_of_one_currency_in_major_units() {
+        let totals =
+            totals_by_currency(&[day("EUR", 50_000, 20_000), day("EUR", 100, 300)]).unwrap();
+        assert_eq!(
+            serde_json::to_value(summary(&totals)).unwrap(),
+            json!({"currency": "EUR", "deposits": "501.00", "withdrawals": "203.00",
+                   "netChange": "298.00", "depositCount": 2, "withdrawalCount": 2})
+        );
+        let none = totals_by_currency(&[]).unwrap();
+        assert_eq!(summary(&none).unwrap().deposits, 0);
+    }
+
+    #[test]
+    fn two_currencies_are_never_added_together() {
+        let totals = totals_by_currency(&[day("EUR", 100, 0), day("USD", 200, 0)]).unwrap();
+        assert_eq!(summary(&totals), None);
+        assert_eq!(totals.len(), 2);
     }
 
     #[test]

@@ -7,17 +7,34 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use ledgerline_auth::Caller;
-use ledgerline_projection::{ProjectionsOverview, READ_MODELS, gather};
+use ledgerline_projection::{ProjectionView, ProjectionsOverview, Projector, READ_MODELS, gather};
 use ledgerline_runtime::ApiProblem;
 use serde_json::Value;
 
 use super::BalanceState;
+use super::daily_summary::DAILY_SUMMARY;
+use crate::Balances;
 
 pub(super) async fn list(
     State(state): State<BalanceState>,
     _caller: Caller,
 ) -> Json<ProjectionsOverview> {
-    Json(gather(&state.sources).await)
+    Json(with_daily_summary(gather(&state.sources).await))
+}
+
+/// The overview with DailySummary listed after the others. Its projector is
+/// AccountBalances' (both are written in one transaction, under one
+/// checkpoint, and rebuilt together), so it has that read model's status,
+/// checkpoint and lag — or none, when that one did not answer.
+fn with_daily_summary(mut overview: ProjectionsOverview) -> ProjectionsOverview {
+    if let Some(balances) = overview.find(Balances::NAME) {
+        let daily = ProjectionView {
+            name: DAILY_SUMMARY.to_owned(),
+            ..balances.clone()
+        };
+        overview.items.push(daily);
+    }
+    overview
 }
 
 pub(super) async fn one(

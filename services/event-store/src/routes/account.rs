@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use ledgerline_auth::Caller;
 use ledgerline_contracts::FieldError;
+use ledgerline_domain::Account;
 use ledgerline_runtime::{ApiProblem, ValidQuery};
 use ledgerline_store::{EventStore, PointInTime, Rebuilt};
 use serde::Deserialize;
@@ -12,6 +13,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::transactions::transactions;
 use super::{QueryState, account_json, parse_account, store_problem, visible_account};
 
 #[derive(Deserialize)]
@@ -63,7 +65,8 @@ pub(super) async fn account(
     // changes); a past the account never had is 404, like a missing account.
     let current = visible_account(&state.store, &caller, &id).await?;
     let Some(at) = at else {
-        return Ok(Json(account_json(&current)));
+        let body = account_json(&current);
+        return with_transactions(&state, body, &current).await.map(Json);
     };
     if let PointInTime::Version(version) = at
         && version > current.version
@@ -83,7 +86,25 @@ pub(super) async fn account(
             "account {id} did not exist yet at that time"
         )));
     }
-    Ok(Json(as_of_json(&rebuilt, at)))
+    let body = as_of_json(&rebuilt, at);
+    with_transactions(&state, body, &rebuilt.account)
+        .await
+        .map(Json)
+}
+
+/// `body` with the account's transactions up to its version — the same
+/// events its balance was rebuilt from — and how many there are.
+async fn with_transactions(
+    state: &QueryState,
+    mut body: Value,
+    account: &Account,
+) -> Result<Value, ApiProblem> {
+    let found = transactions(&state.store, &account.id, account.version)
+        .await
+        .map_err(store_problem)?;
+    body["transactionCount"] = json!(found.len());
+    body["transactions"] = serde_json::to_value(found).map_err(ApiProblem::internal)?;
+    Ok(body)
 }
 
 /// The account as it was, plus how it was rebuilt — so a reader can see

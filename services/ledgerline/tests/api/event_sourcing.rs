@@ -61,7 +61,11 @@ async fn stats_count_a_known_history_for_operators_only() {
     let ops = app.token_with_role("ops", Some("operator")).await;
     let empty = app.get(&ops, "/stats").await.1;
     assert_eq!(
-        (&empty["events"], &empty["commands"], &empty["headPosition"]),
+        (
+            &empty["totalEvents"],
+            &empty["commands"],
+            &empty["headPosition"]
+        ),
         (&json!(0), &json!(0), &json!(0))
     );
 
@@ -107,12 +111,27 @@ async fn stats_count_a_known_history_for_operators_only() {
         ]
     );
 
-    let (status, stats) = app.get(&ops, "/stats?limit=1").await;
-    assert_eq!(status, 200, "{stats}");
+    let response = app
+        .http
+        .get(app.url("/stats?limit=1"))
+        .bearer_auth(&ops)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["link"],
+        r#"</stats?after=acc-1&limit=1>; rel="next""#
+    );
+    let stats: Value = response.json().await.unwrap();
     // acc-1: opened, two deposits, a withdrawal (a snapshot at version 3);
     // acc-2: opened. Two rejections stored as outcomes, with no events.
     assert_eq!(
-        (&stats["events"], &stats["aggregates"], &stats["snapshots"]),
+        (
+            &stats["totalEvents"],
+            &stats["totalAggregates"],
+            &stats["totalSnapshots"]
+        ),
         (&json!(5), &json!(2), &json!(1))
     );
     assert_eq!(
@@ -126,18 +145,33 @@ async fn stats_count_a_known_history_for_operators_only() {
     );
     assert!(stats["headPosition"].as_i64().unwrap() >= 5, "{stats}");
     assert_eq!(
-        stats["aggregateVersions"],
-        json!({"items": [{"aggregateId": "acc-1", "version": 4}], "nextAfter": "acc-1"})
+        (&stats["aggregates"], &stats["nextAfter"]),
+        (
+            &json!([{"aggregate": "acc-1", "eventCount": 4, "latestVersion": 4}]),
+            &json!("acc-1")
+        )
     );
-    let (_, page2) = app.get(&ops, "/stats?after=acc-1&limit=1").await;
+    // The last page says so: no next page, no Link, never an empty page.
+    let response = app
+        .http
+        .get(app.url("/stats?after=acc-1&limit=1"))
+        .bearer_auth(&ops)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers().get("link").is_none());
+    let page2: Value = response.json().await.unwrap();
     assert_eq!(
-        page2["aggregateVersions"],
-        json!({"items": [{"aggregateId": "acc-2", "version": 1}], "nextAfter": "acc-2"})
+        (&page2["aggregates"], &page2["nextAfter"]),
+        (
+            &json!([{"aggregate": "acc-2", "eventCount": 1, "latestVersion": 1}]),
+            &Value::Null
+        )
     );
-    let (_, last) = app.get(&ops, "/stats?after=acc-2").await;
+    let (_, past) = app.get(&ops, "/stats?after=acc-2").await;
     assert_eq!(
-        last["aggregateVersions"],
-        json!({"items": [], "nextAfter": null})
+        (&past["aggregates"], &past["nextAfter"]),
+        (&json!([]), &Value::Null)
     );
 
     refused(&app, Method::GET, "/stats", Some(&alice), 403).await;

@@ -21,6 +21,7 @@ mod rebuild;
 mod reliability;
 mod resume;
 mod resume_below_the_mark;
+mod showcase;
 mod socket_expiry;
 mod socket_feed;
 mod socket_limits;
