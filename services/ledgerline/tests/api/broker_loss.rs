@@ -8,10 +8,11 @@ use command_processor::handle_command;
 use futures::future::join_all;
 use ledgerline::Target;
 use ledgerline_bus::partition_of;
-use ledgerline_contracts::{CommandMessage, StatusKind};
-use ledgerline_domain::{AccountCommand, AccountId, Amount, UserId};
+use ledgerline_contracts::StatusKind;
+use ledgerline_domain::AccountId;
+use ledgerline_runtime::Shutdown;
+use ledgerline_testkit::commands::{message_with_id, transfer};
 use serde_json::json;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::bursts::ALL_BUT_THE_PROCESSOR;
@@ -98,8 +99,9 @@ async fn a_command_that_cannot_be_decided_fails_and_its_partition_moves_on() {
     assert_eq!(app.outcome(&carol, &later).await["status"], "succeeded");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn accepted_commands_the_broker_lost_are_still_decided_exactly_once() {
+/// Every service on a NATS of the test's own (one the test may break),
+/// reconciling after 2 s, with the command processor a service of its own.
+async fn reconciling_on_private_nats() -> (PrivateNats, TestApp, Shutdown) {
     let nats = PrivateNats::start().await;
     let app = spawn_services(&ALL_BUT_THE_PROCESSOR, |c| {
         c.nats_url = nats.url();
@@ -108,6 +110,12 @@ async fn accepted_commands_the_broker_lost_are_still_decided_exactly_once() {
     })
     .await;
     let (_, processor) = app.spawn_service(Target::CommandProcessor).await;
+    (nats, app, processor)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepted_commands_the_broker_lost_are_still_decided_exactly_once() {
+    let (_nats, app, processor) = reconciling_on_private_nats().await;
     let alice = app.token("alice").await;
     let opened = accepted(
         &app,
@@ -172,14 +180,7 @@ async fn accepted_commands_the_broker_lost_are_still_decided_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transfer_whose_next_step_the_broker_lost_is_still_finished_once() {
-    let nats = PrivateNats::start().await;
-    let app = spawn_services(&ALL_BUT_THE_PROCESSOR, |c| {
-        c.nats_url = nats.url();
-        c.reconcile_after_secs = 2;
-        c.command_deadline_secs = 600;
-    })
-    .await;
-    let (_, processor) = app.spawn_service(Target::CommandProcessor).await;
+    let (_nats, app, processor) = reconciling_on_private_nats().await;
     let alice = app.token("alice").await;
     for (account, initial) in [("acc-from", 100), ("acc-to", 0)] {
         let id = accepted(
@@ -212,25 +213,18 @@ async fn a_transfer_whose_next_step_the_broker_lost_is_still_finished_once() {
     // Its debit is decided (as by a processor that then died), and the
     // credit step it would have queued is nowhere.
     let command_id = Uuid::parse_str(&id).unwrap();
-    let transfer = CommandMessage {
-        command_id,
-        correlation_id: command_id,
-        user_id: UserId::parse("alice").unwrap(),
-        accepted_at: OffsetDateTime::now_utc(),
-        command: AccountCommand::Transfer {
-            account_id: AccountId::parse("acc-from").unwrap(),
-            to_account_id: AccountId::parse("acc-to").unwrap(),
-            amount: Amount::from_minor(2_500).unwrap(),
-        },
-        requeued: None,
-    };
+    let transfer = message_with_id("alice", command_id, transfer("acc-from", "acc-to", 2_500));
     let store = app.event_store().await;
     let debited = handle_command(&store, &transfer, 10).await.unwrap();
     assert_eq!(debited.status.payload.status, StatusKind::Succeeded);
 
     // Money in flight is not a finished transfer: its user is not told so.
     let (status, answer) = app.get(&alice, &format!("/commands/{id}")).await;
-    assert_eq!((status, &answer["status"]), (200, &json!("accepted")), "{answer}");
+    assert_eq!(
+        (status, &answer["status"]),
+        (200, &json!("accepted")),
+        "{answer}"
+    );
 
     // A processor comes back; the reconciler finds the transfer unfinished
     // and queues it again, and its repeat queues the lost step.
@@ -238,10 +232,16 @@ async fn a_transfer_whose_next_step_the_broker_lost_is_still_finished_once() {
     let outcome = app.outcome(&alice, &id).await;
     assert_eq!(outcome["status"], "succeeded", "{outcome}");
     for (account, balance) in [("acc-from", 7_500), ("acc-to", 2_500)] {
-        let (_, state) = app.get(&alice, &format!("/queries/account/{account}")).await;
+        let (_, state) = app
+            .get(&alice, &format!("/queries/account/{account}"))
+            .await;
         assert_eq!(
             (&state["balance"], &state["inFlight"], &state["version"]),
-            (&json!(balance), &json!(0), &json!(if balance == 7_500 { 3 } else { 2 })),
+            (
+                &json!(balance),
+                &json!(0),
+                &json!(if balance == 7_500 { 3 } else { 2 })
+            ),
             "{account}: moved once, {state}"
         );
     }

@@ -12,8 +12,7 @@ async fn a_read_with_min_position_sees_the_write_it_names() {
     let app = spawn_app().await;
     let alice = app.token("alice").await;
     let mut socket = app.socket(&alice).await;
-    app.accepted(&alice, "open-account", json!({"accountId": "acc-r"}))
-        .await;
+    app.open_account(&alice, "acc-r").await;
     status_frames(&mut socket, 1, Duration::from_secs(10)).await;
     for amount in 1..=5 {
         let id = app

@@ -48,12 +48,7 @@ async fn resume_gets_exactly_what_was_missed(app: &TestApp, port: u16) {
     // The first two status frames are read inside miss_three_commands; the
     // resume point covers them and the events they carried.
     let mut first = app.socket(&alice).await;
-    app.accepted(
-        &alice,
-        "open-account",
-        json!({"accountId": "acc-r", "initialBalance": 10}),
-    )
-    .await;
+    app.open_account_with(&alice, "acc-r", 10).await;
     app.accepted(
         &alice,
         "deposit",

@@ -13,12 +13,7 @@ use crate::helpers::{connect_socket, frames_until_quiet, spawn_app};
 async fn a_resume_while_a_transaction_holds_the_mark_back_still_gets_every_missed_event() {
     let app = spawn_app().await;
     let alice = app.token("alice").await;
-    app.accepted(
-        &alice,
-        "open-account",
-        json!({"accountId": "acc-m", "initialBalance": 10}),
-    )
-    .await;
+    app.open_account_with(&alice, "acc-m", 10).await;
     app.eventually(&alice, "/projections/AccountBalances", |b| {
         b["items"][0]["version"] == 1
     })

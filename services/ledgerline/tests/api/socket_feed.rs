@@ -65,12 +65,7 @@ async fn a_user_with_300_accounts_gets_live_events_with_no_consumer_per_account(
         .collect()
         .await;
     assert_eq!(opened.len(), ACCOUNTS);
-    app.accepted(
-        &bob,
-        "open-account",
-        json!({"accountId": "acc-bob", "initialBalance": 100}),
-    )
-    .await;
+    app.open_account_with(&bob, "acc-bob", 100).await;
     app.eventually(&ops, "/stats", |s| {
         s["eventsByType"]["AccountOpened"] == ACCOUNTS + 1
     })
@@ -120,8 +115,7 @@ async fn a_user_with_300_accounts_gets_live_events_with_no_consumer_per_account(
     );
 
     // An account opened after the join is followed from its first event.
-    app.accepted(&alice, "open-account", json!({"accountId": "acc-new"}))
-        .await;
+    app.open_account(&alice, "acc-new").await;
     app.accepted(
         &alice,
         "deposit",
