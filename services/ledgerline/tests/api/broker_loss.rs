@@ -18,10 +18,6 @@ use uuid::Uuid;
 use crate::bursts::ALL_BUT_THE_PROCESSOR;
 use crate::helpers::{PrivateNats, TestApp, spawn_app_with, spawn_services};
 
-async fn accepted(app: &TestApp, token: &str, kind: &str, body: serde_json::Value) -> String {
-    app.accepted(token, kind, body).await
-}
-
 /// An account id on `partition`, other than those in `taken`.
 fn on_partition(partition: u32, partitions: u32, prefix: &str) -> String {
     (0..)
@@ -39,7 +35,7 @@ async fn a_command_that_cannot_be_decided_fails_and_its_partition_moves_on() {
     let poisoned = "acc-poisoned";
     let partition = partition_of(&AccountId::parse(poisoned).unwrap(), partitions);
     let neighbour = on_partition(partition, partitions, "acc-carol");
-    let id = accepted(&app, &alice, "open-account", json!({"accountId": poisoned})).await;
+    let id = app.open_account(&alice, poisoned).await;
     assert_eq!(app.outcome(&alice, &id).await["status"], "succeeded");
 
     // The account's stored events stop decoding: every attempt to load it
@@ -58,27 +54,9 @@ async fn a_command_that_cannot_be_decided_fails_and_its_partition_moves_on() {
 
     // A command on it, and a neighbour's commands on the same partition
     // queued behind it.
-    let stuck = accepted(
-        &app,
-        &alice,
-        "deposit",
-        json!({"accountId": poisoned, "amount": 5}),
-    )
-    .await;
-    let opened = accepted(
-        &app,
-        &carol,
-        "open-account",
-        json!({"accountId": neighbour}),
-    )
-    .await;
-    let deposit = accepted(
-        &app,
-        &carol,
-        "deposit",
-        json!({"accountId": neighbour, "amount": 7}),
-    )
-    .await;
+    let stuck = app.deposit(&alice, poisoned, 5).await;
+    let opened = app.open_account(&carol, &neighbour).await;
+    let deposit = app.deposit(&carol, &neighbour, 7).await;
 
     let outcome = app.outcome(&alice, &stuck).await;
     assert_eq!(
@@ -89,13 +67,7 @@ async fn a_command_that_cannot_be_decided_fails_and_its_partition_moves_on() {
     assert_eq!(app.outcome(&carol, &opened).await["status"], "succeeded");
     assert_eq!(app.outcome(&carol, &deposit).await["status"], "succeeded");
     // The partition keeps deciding.
-    let later = accepted(
-        &app,
-        &carol,
-        "deposit",
-        json!({"accountId": neighbour, "amount": 1}),
-    )
-    .await;
+    let later = app.deposit(&carol, &neighbour, 1).await;
     assert_eq!(app.outcome(&carol, &later).await["status"], "succeeded");
 }
 
@@ -117,13 +89,7 @@ async fn reconciling_on_private_nats() -> (PrivateNats, TestApp, Shutdown) {
 async fn accepted_commands_the_broker_lost_are_still_decided_exactly_once() {
     let (_nats, app, processor) = reconciling_on_private_nats().await;
     let alice = app.token("alice").await;
-    let opened = accepted(
-        &app,
-        &alice,
-        "open-account",
-        json!({"accountId": "acc-lost"}),
-    )
-    .await;
+    let opened = app.open_account(&alice, "acc-lost").await;
     assert_eq!(app.outcome(&alice, &opened).await["status"], "succeeded");
 
     // The processor stops; 400 deposits are accepted (each answered 202 only
@@ -136,7 +102,7 @@ async fn accepted_commands_the_broker_lost_are_still_decided_exactly_once() {
             let posts = (0..20).map(|i| {
                 let n = half * 200 + chunk * 20 + i;
                 let body = json!({"accountId": "acc-lost", "amount": "1.00", "reference": format!("d{n}")});
-                accepted(&app, &alice, "deposit", body)
+                app.accepted(&alice, "deposit", body)
             });
             ids.extend(join_all(posts).await);
         }
@@ -183,26 +149,26 @@ async fn a_transfer_whose_next_step_the_broker_lost_is_still_finished_once() {
     let (_nats, app, processor) = reconciling_on_private_nats().await;
     let alice = app.token("alice").await;
     for (account, initial) in [("acc-from", 100), ("acc-to", 0)] {
-        let id = accepted(
-            &app,
-            &alice,
-            "open-account",
-            json!({"accountId": account, "initialBalance": initial}),
-        )
-        .await;
+        let id = app
+            .accepted(
+                &alice,
+                "open-account",
+                json!({"accountId": account, "initialBalance": initial}),
+            )
+            .await;
         assert_eq!(app.outcome(&alice, &id).await["status"], "succeeded");
     }
 
     // The processor stops; a transfer is accepted, and the broker loses it.
     processor.cancel();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let id = accepted(
-        &app,
-        &alice,
-        "transfer",
-        json!({"fromAccountId": "acc-from", "toAccountId": "acc-to", "amount": 25}),
-    )
-    .await;
+    let id = app
+        .accepted(
+            &alice,
+            "transfer",
+            json!({"fromAccountId": "acc-from", "toAccountId": "acc-to", "amount": 25}),
+        )
+        .await;
     let bus = app.bus().await;
     let stream = bus
         .js

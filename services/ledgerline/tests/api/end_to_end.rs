@@ -20,13 +20,7 @@ async fn alice_sees_every_outcome_on_every_socket_and_bob_sees_none() {
             json!({"accountId": "acc-a", "initialBalance": "100.00"}),
         )
         .await;
-    let deposit = app
-        .accepted(
-            &alice,
-            "deposit",
-            json!({"accountId": "acc-a", "amount": 50.25}),
-        )
-        .await;
+    let deposit = app.deposit(&alice, "acc-a", 50.25).await;
     let withdraw = app
         .accepted(
             &alice,
@@ -79,9 +73,8 @@ async fn alice_sees_every_outcome_on_every_socket_and_bob_sees_none() {
     assert!(leaked.is_empty(), "bob received {leaked:?}");
 
     // The store says 130.25; every read model converges to it.
-    let (_, account) = app.get(&alice, "/queries/account/acc-a").await;
     assert_eq!(
-        (account["balance"].as_i64(), account["version"].as_i64()),
+        app.balance_and_version(&alice, "acc-a").await,
         (Some(13025), Some(3))
     );
     app.eventually(&alice, "/projections/AccountBalances", |b| {
@@ -184,9 +177,8 @@ async fn the_same_idempotency_key_twice_moves_money_once() {
         extra.is_empty(),
         "a repeat produced another outcome: {extra:?}"
     );
-    let (_, account) = app.get(&alice, "/queries/account/acc-i").await;
     assert_eq!(
-        (account["balance"].as_i64(), account["version"].as_i64()),
+        app.balance_and_version(&alice, "acc-i").await,
         (Some(850), Some(3))
     );
 }
@@ -214,9 +206,8 @@ async fn the_same_key_sent_many_times_at_once_moves_money_once() {
     assert_eq!(ids.len(), 1, "one command id for one key: {ids:?}");
     let frames = status_frames(&mut socket, 2, Duration::from_secs(5)).await;
     assert_eq!(frames.len(), 1, "one outcome: {frames:?}");
-    let (_, account) = app.get(&alice, "/queries/account/acc-k").await;
     assert_eq!(
-        (account["balance"].as_i64(), account["version"].as_i64()),
+        app.balance_and_version(&alice, "acc-k").await,
         (Some(500), Some(2))
     );
 }

@@ -64,9 +64,7 @@ async fn stats_count_a_known_history_for_operators_only() {
         .await,
     );
     ids.push(app.open_account(&bob, "acc-2").await);
-    let not_owner = app
-        .accepted(&bob, "deposit", json!({"accountId": "acc-1", "amount": 1}))
-        .await;
+    let not_owner = app.deposit(&bob, "acc-1", 1).await;
     let mut statuses = decided(&app, &alice, &ids[..5]).await;
     statuses.extend(decided(&app, &bob, &[ids[5].clone(), not_owner]).await);
     assert_eq!(
@@ -255,8 +253,7 @@ async fn daily_summary_sums_each_days_money_in_and_out_per_currency() {
         let body = json!({"accountId": account, "amount": amount});
         ids.push(app.accepted(&alice, kind, body).await);
     }
-    app.accepted(&bob, "deposit", json!({"accountId": "acc-b", "amount": 7}))
-        .await;
+    app.deposit(&bob, "acc-b", 7).await;
     decided(&app, &alice, &ids).await;
 
     // What the events say, per (UTC day, currency): the expected summary,
@@ -403,13 +400,7 @@ async fn every_read_model_is_listed_live_and_its_lag_converges_to_zero() {
     .await;
 
     // More events: lag appears only until the projectors catch up again.
-    let more = app
-        .accepted(
-            &alice,
-            "deposit",
-            json!({"accountId": "acc-p", "amount": 1}),
-        )
-        .await;
+    let more = app.deposit(&alice, "acc-p", 1).await;
     decided(&app, &alice, &[more]).await;
     app.eventually(&alice, "/projections", |b| {
         b["headPosition"] == 6

@@ -163,6 +163,25 @@ impl TestApp {
         self.accepted(token, "open-account", body).await
     }
 
+    /// Deposits `amount` (a number or a decimal string) into `account`;
+    /// returns the command id.
+    pub async fn deposit(&self, token: &str, account: &str, amount: impl Into<Value>) -> String {
+        let body = json!({ "accountId": account, "amount": amount.into() });
+        self.accepted(token, "deposit", body).await
+    }
+
+    /// The account's balance and version as the event store answers them.
+    pub async fn balance_and_version(
+        &self,
+        token: &str,
+        account: &str,
+    ) -> (Option<i64>, Option<i64>) {
+        let (_, state) = self
+            .get(token, &format!("/queries/account/{account}"))
+            .await;
+        (state["balance"].as_i64(), state["version"].as_i64())
+    }
+
     pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
         self.get_on(self.port, token, path).await
     }

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use serde_json::json;
 
 use crate::helpers::{spawn_app, status_frames};
 
@@ -15,13 +14,7 @@ async fn a_read_with_min_position_sees_the_write_it_names() {
     app.open_account(&alice, "acc-r").await;
     status_frames(&mut socket, 1, Duration::from_secs(10)).await;
     for amount in 1..=5 {
-        let id = app
-            .accepted(
-                &alice,
-                "deposit",
-                json!({"accountId": "acc-r", "amount": amount}),
-            )
-            .await;
+        let id = app.deposit(&alice, "acc-r", amount).await;
         let status = status_frames(&mut socket, 1, Duration::from_secs(10)).await;
         let position = status[0]["position"]
             .as_i64()

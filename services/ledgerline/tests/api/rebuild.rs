@@ -612,12 +612,7 @@ async fn a_new_history_read_model_starts_from_the_event_store() {
     })
     .await;
     // And it follows the stream from there.
-    app.accepted(
-        &token,
-        "deposit",
-        json!({"accountId": "acc-h1", "amount": 7}),
-    )
-    .await;
+    app.deposit(&token, "acc-h1", 7).await;
     app.eventually_on(history, Duration::from_secs(10), &token, path, |body| {
         body["items"][0]["version"] == 4
     })

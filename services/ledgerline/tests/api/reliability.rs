@@ -90,9 +90,8 @@ async fn a_crash_between_commit_and_publish_is_repaired_by_redelivery() {
         b["items"][0]["balance"] == 700
     })
     .await;
-    let (_, account) = app.get(&alice, "/queries/account/acc-crash").await;
     assert_eq!(
-        (account["balance"].as_i64(), account["version"].as_i64()),
+        app.balance_and_version(&alice, "acc-crash").await,
         (Some(700), Some(2)),
         "applied once"
     );

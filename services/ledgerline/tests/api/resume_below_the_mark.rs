@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use serde_json::json;
 
 use crate::helpers::{connect_socket, frames_until_quiet, spawn_app};
 
@@ -31,12 +30,7 @@ async fn a_resume_while_a_transaction_holds_the_mark_back_still_gets_every_misse
         .execute(&mut elsewhere)
         .await
         .unwrap();
-    app.accepted(
-        &alice,
-        "deposit",
-        json!({"accountId": "acc-m", "amount": 5}),
-    )
-    .await;
+    app.deposit(&alice, "acc-m", 5).await;
     app.eventually(&alice, "/projections/AccountBalances", |b| {
         b["items"][0]["version"] == 2
     })

@@ -48,13 +48,7 @@ async fn the_split_deployment_crosses_every_boundary_over_nats() {
 
     // A deposit over HTTP reaches the socket as an event of the account the
     // socket service learnt from the event store.
-    let deposit = app
-        .accepted(
-            &alice,
-            "deposit",
-            json!({"accountId": "acc-split", "amount": 5}),
-        )
-        .await;
+    let deposit = app.deposit(&alice, "acc-split", 5).await;
     let mut seen = Vec::new();
     while !seen.iter().any(|f: &Value| f["type"] == "status") {
         seen.push(
