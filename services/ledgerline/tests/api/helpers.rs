@@ -278,6 +278,18 @@ impl TestApp {
         (port, shutdown)
     }
 
+    /// Empties this run's command stream, as a broker that lost it would;
+    /// returns how many messages it held.
+    pub async fn purge_commands(&self) -> u64 {
+        let bus = self.bus().await;
+        let stream = bus
+            .js
+            .get_stream(bus.subjects.commands_stream())
+            .await
+            .expect("stream");
+        stream.purge().await.expect("purge").purged
+    }
+
     /// How many messages were ever published on this run's command stream.
     pub async fn commands_published(&self) -> u64 {
         let bus = Bus::connect(&self.config.nats_url, &self.config.nats_prefix, 1)
