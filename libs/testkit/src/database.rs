@@ -44,7 +44,12 @@ impl TestDatabase {
 
     /// A pool inside `schema` of this database, migrated by `migrator` —
     /// exactly as a service connects (`ledgerline_runtime::connect_schema`).
-    pub async fn schema(&self, schema: &'static str, migrator: &Migrator, pool_size: u32) -> PgPool {
+    pub async fn schema(
+        &self,
+        schema: &'static str,
+        migrator: &Migrator,
+        pool_size: u32,
+    ) -> PgPool {
         ensure_database(&self.url())
             .await
             .expect("create the test database");

@@ -65,11 +65,7 @@ impl Drop for TestPrefix {
                 return;
             };
             let js = async_nats::jetstream::new(client);
-            let names: Vec<String> = js
-                .stream_names()
-                .try_collect()
-                .await
-                .unwrap_or_default();
+            let names: Vec<String> = js.stream_names().try_collect().await.unwrap_or_default();
             for name in names {
                 if ours.iter().any(|p| name.starts_with(p.as_str())) {
                     let _ = js.delete_stream(&name).await;

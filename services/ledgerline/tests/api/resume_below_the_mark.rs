@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-
 use crate::helpers::{connect_socket, frames_until_quiet, spawn_app};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
