@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Partition leases against a real NATS: one owner per partition at every
 //! instant, across joins, graceful leaves and crashes. Each test has its own
-//! prefix, so its own bucket, deleted at the end.
+//! prefix, so its own bucket, deleted when the test ends (also on failure).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -11,6 +11,7 @@ use async_nats::jetstream::{self, Context};
 use ledgerline_leases::{
     LeaseConfig, LeaseError, Partitions, WorkQueue, desired_partitions, run_leases_reporting,
 };
+use ledgerline_testkit::TestPrefix;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, timeout};
@@ -39,6 +40,8 @@ struct Cluster {
     js: Context,
     partitions: Partitions,
     log: Log,
+    /// Deletes the bucket when the cluster is dropped.
+    _prefix: TestPrefix,
 }
 
 struct Replica {
@@ -73,12 +76,15 @@ fn partitions(prefix: &str) -> Partitions {
 
 impl Cluster {
     async fn new() -> Self {
-        let url = std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
-        let prefix = format!("lease{}", uuid::Uuid::now_v7().simple());
+        Self::on(TestPrefix::new("lease")).await
+    }
+
+    async fn on(prefix: TestPrefix) -> Self {
         Self {
-            js: connect(&url).await,
-            partitions: partitions(&prefix),
+            js: connect(prefix.nats_url()).await,
+            partitions: partitions(prefix.as_str()),
             log: Log::default(),
+            _prefix: prefix,
         }
     }
 
@@ -143,11 +149,23 @@ impl Cluster {
         }
     }
 
-    async fn delete_bucket(&self) {
-        let _ = self
-            .js
-            .delete_stream(format!("KV_{}", self.partitions.bucket))
-            .await;
+    /// Two replicas started together, once each owns its share.
+    async fn pair(&self, ids: [&str; 2], ttl: Duration) -> (Replica, Replica) {
+        let mut pair = ids.map(|id| self.start(id, ttl));
+        for replica in &mut pair {
+            replica.owns(&share(&replica.id, &ids), GENEROUS).await;
+        }
+        let [a, b] = pair;
+        (a, b)
+    }
+
+    /// Shuts `replicas` down, and no partition ever had two owners.
+    async fn finish(self, replicas: impl IntoIterator<Item = Replica>) {
+        self.assert_never_two_owners();
+        for replica in replicas {
+            replica.shut_down().await;
+        }
+        self.assert_never_two_owners();
     }
 }
 
@@ -211,7 +229,6 @@ async fn a_single_replica_owns_every_partition_and_stops_them_all_on_shutdown() 
         assert_eq!(partitions, all(), "{kind:?}");
     }
     cluster.assert_never_two_owners();
-    cluster.delete_bucket().await;
 }
 
 #[tokio::test]
@@ -234,12 +251,7 @@ async fn a_joining_replica_takes_its_share_without_any_partition_having_two_owne
     tokio::time::sleep(ttl * 2).await;
     assert_eq!(a.owned(), share_a);
     assert_eq!(b.owned(), share_b);
-    cluster.assert_never_two_owners();
-
-    a.shut_down().await;
-    b.shut_down().await;
-    cluster.assert_never_two_owners();
-    cluster.delete_bucket().await;
+    cluster.finish([a, b]).await;
 }
 
 #[tokio::test]
@@ -247,11 +259,7 @@ async fn a_replica_leaving_gracefully_hands_its_partitions_over_at_once() {
     let cluster = Cluster::new().await;
     // A long TTL, so that a handover that waited for expiry would show.
     let ttl = Duration::from_secs(10);
-    let mut a = cluster.start("leaving", ttl);
-    let mut b = cluster.start("staying", ttl);
-    let members = ["leaving", "staying"];
-    a.owns(&share("leaving", &members), GENEROUS).await;
-    b.owns(&share("staying", &members), GENEROUS).await;
+    let (a, mut b) = cluster.pair(["leaving", "staying"], ttl).await;
 
     let left = Instant::now();
     a.shut_down().await;
@@ -261,23 +269,16 @@ async fn a_replica_leaving_gracefully_hands_its_partitions_over_at_once() {
         handover < ttl / 2,
         "the handover took {handover:?}, as if waiting for expiry"
     );
-    cluster.assert_never_two_owners();
-
-    b.shut_down().await;
-    cluster.assert_never_two_owners();
-    cluster.delete_bucket().await;
+    cluster.finish([b]).await;
 }
 
 #[tokio::test]
 async fn a_crashed_replicas_partitions_are_taken_over_only_after_its_leases_expire() {
     let cluster = Cluster::new().await;
     let ttl = Duration::from_secs(3);
-    let mut a = cluster.start("crashing", ttl);
-    let mut b = cluster.start("surviving", ttl);
     let members = ["crashing", "surviving"];
+    let (a, mut b) = cluster.pair(members, ttl).await;
     let orphaned = share("crashing", &members);
-    a.owns(&orphaned, GENEROUS).await;
-    b.owns(&share("surviving", &members), GENEROUS).await;
 
     // No cleanup: no release, no leaving. (Its tasks stop with it, as in a
     // real crash, because they are bound to the lease loop.)
@@ -299,11 +300,7 @@ async fn a_crashed_replicas_partitions_are_taken_over_only_after_its_leases_expi
             );
         }
     }
-    cluster.assert_never_two_owners();
-
-    b.shut_down().await;
-    cluster.assert_never_two_owners();
-    cluster.delete_bucket().await;
+    cluster.finish([b]).await;
 }
 
 #[tokio::test]
@@ -325,12 +322,7 @@ async fn three_replicas_starting_together_then_one_leaving_end_with_one_owner_ea
         let expected = share(&replica.id, &rest);
         replica.owns(&expected, GENEROUS).await;
     }
-    cluster.assert_never_two_owners();
-    for replica in replicas {
-        replica.shut_down().await;
-    }
-    cluster.assert_never_two_owners();
-    cluster.delete_bucket().await;
+    cluster.finish(replicas).await;
 }
 
 /// What the design relies on from the server (checked on nats-server 2.9):
@@ -395,7 +387,6 @@ async fn a_lease_key_is_free_again_after_delete_and_after_expiry() {
     assert!(expired.duration_since(written) >= max_age - Duration::from_millis(100));
     kv.update("partition.0", "c".into(), 0).await.unwrap();
     assert!(retaken > renewed);
-    cluster.delete_bucket().await;
 }
 
 /// A NATS server of the test's own (the shared one must not be restarted),
@@ -471,14 +462,9 @@ async fn leases_come_back_after_nats_restarts() {
         return;
     };
     let url = format!("nats://127.0.0.1:{}", nats.port);
-    let js = timeout(GENEROUS, connect(&url))
+    let cluster = timeout(GENEROUS, Cluster::on(TestPrefix::new("restart").on(&url)))
         .await
         .expect("the private NATS starts");
-    let cluster = Cluster {
-        js,
-        partitions: partitions("restart"),
-        log: Log::default(),
-    };
     let ttl = Duration::from_secs(2);
     let mut solo = cluster.start("solo", ttl);
     solo.owns(&all(), GENEROUS).await;
@@ -512,6 +498,5 @@ async fn leases_come_back_after_nats_restarts() {
     nats.restart();
     solo.owns(&all(), GENEROUS).await;
 
-    solo.shut_down().await;
-    cluster.assert_never_two_owners();
+    cluster.finish([solo]).await;
 }

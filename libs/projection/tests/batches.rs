@@ -12,8 +12,9 @@ use ledgerline_domain::{AccountEvent, AccountId, Amount, Balance, UserId};
 use ledgerline_projection::{
     LocalReadModels, Projector, ReadModelDb, Sources, projection_status, run_projector,
 };
-use ledgerline_runtime::{Config, Shutdown, ensure_database};
+use ledgerline_runtime::Shutdown;
 use ledgerline_store::InMemoryEventStore;
+use ledgerline_testkit::{TestDatabase, TestPrefix};
 use sqlx::migrate::Migrator;
 use sqlx::{Connection, PgConnection, PgPool};
 use time::OffsetDateTime;
@@ -63,15 +64,16 @@ struct Harness {
     pool: PgPool,
     database_url: String,
     shutdown: Shutdown,
+    // Dropped in this order, after the runner was told to stop.
+    _prefix: TestPrefix,
+    _database: TestDatabase,
 }
 
 async fn start() -> Harness {
-    let config = Config::from_env().unwrap();
-    let id = Uuid::now_v7().simple().to_string();
-    let (server, _) = config.database_url.rsplit_once('/').unwrap();
-    let database_url = format!("{server}/ll_test_proj_{id}");
-    ensure_database(&database_url).await.unwrap();
-    let bus = Bus::connect(&config.nats_url, &format!("p{}", &id[id.len() - 12..]), 1)
+    let database = TestDatabase::create("test_proj").await;
+    let prefix = TestPrefix::new("p");
+    let database_url = database.url();
+    let bus = Bus::connect(prefix.nats_url(), prefix.as_str(), 1)
         .await
         .unwrap();
     bus.ensure_streams(1).await.unwrap();
@@ -91,30 +93,14 @@ async fn start() -> Harness {
         pool: db.pool(),
         database_url,
         shutdown,
+        _prefix: prefix,
+        _database: database,
     }
 }
 
 impl Drop for Harness {
     fn drop(&mut self) {
         self.shutdown.cancel();
-        let (bus, url) = (self.bus.clone(), self.database_url.clone());
-        let cleanup = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let _ = bus.delete_streams().await;
-                let (server, name) = url.rsplit_once('/').unwrap();
-                if let Ok(mut conn) = PgConnection::connect(&format!("{server}/postgres")).await {
-                    let drop_db = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(drop_db))
-                        .execute(&mut conn)
-                        .await;
-                }
-            });
-        });
-        let _ = cleanup.join();
     }
 }
 

@@ -6,12 +6,13 @@
 use std::time::Duration;
 
 use ledgerline_contracts::{CommandKey, StatusError, StatusKind};
-use ledgerline_domain::{Account, AccountEvent, AccountId, Amount, Balance, Currency, UserId};
+use ledgerline_domain::{Account, AccountEvent, AccountId, Amount, Balance, Currency};
 use ledgerline_store::{
-    Decision, EventStore, InMemoryEventStore, MIGRATOR, PointInTime, PostgresEventStore, SCHEMA,
+    AggregateVersion, Decision, EventStore, InMemoryEventStore, MIGRATOR, PointInTime,
+    PostgresEventStore, SCHEMA,
 };
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, Connection};
+use ledgerline_testkit::TestDatabase;
+use ledgerline_testkit::commands::{account, user};
 use time::OffsetDateTime;
 use time::macros::datetime;
 use uuid::Uuid;
@@ -21,62 +22,46 @@ const SNAPSHOT_EVERY: i64 = 3;
 /// equal to an event's wire timestamp must still include that event.
 const T0: OffsetDateTime = datetime!(2026-11-22 10:00:00.123456789 UTC);
 
-/// A PostgreSQL event store in a database of its own, dropped at the end.
-struct TestDb {
-    store: PostgresEventStore,
-    admin: PgConnectOptions,
-    name: String,
+/// What a command decided: its events, or a refusal.
+type Outcome = Result<Vec<AccountEvent>, (StatusKind, StatusError)>;
+
+/// A PostgreSQL event store in a database of its own, dropped with the
+/// returned guard.
+async fn on_postgres() -> (TestDatabase, PostgresEventStore) {
+    let db = TestDatabase::create("queries").await;
+    let store = PostgresEventStore::new(db.schema(SCHEMA, &MIGRATOR, 4).await);
+    (db, store)
 }
 
-impl TestDb {
-    async fn new() -> Self {
-        let url = std::env::var("DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/ledgerline".to_owned());
-        let admin = url
-            .parse::<PgConnectOptions>()
-            .unwrap()
-            .database("postgres");
-        let name = format!("ll_queries_{}", Uuid::now_v7().simple());
-        let mut conn = admin.connect().await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let options = admin
-            .clone()
-            .database(&name)
-            .options([("search_path", SCHEMA)]);
-        let pool = PgPoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .unwrap();
-        sqlx::raw_sql("CREATE SCHEMA es")
-            .execute(&pool)
-            .await
-            .unwrap();
-        MIGRATOR.run(&pool).await.unwrap();
-        Self {
-            store: PostgresEventStore::new(pool),
-            admin,
-            name,
-        }
-    }
-
-    async fn drop_database(self) {
-        self.store.pool().close().await;
-        let mut conn = self.admin.connect().await.unwrap();
-        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let _ = conn.close().await;
+/// `outcome` decided for alice on `account` at `expected_version`.
+fn decision(
+    account: &AccountId,
+    expected_version: i64,
+    outcome: Outcome,
+    decided_at: OffsetDateTime,
+) -> Decision {
+    Decision {
+        key: CommandKey::from_stored(Uuid::now_v7()),
+        command_id: Uuid::now_v7(),
+        correlation_id: Uuid::now_v7(),
+        user_id: user("alice"),
+        account_id: account.clone(),
+        expected_version,
+        snapshot: None,
+        outcome,
+        decided_at,
+        traceparent: None,
     }
 }
 
-fn id(s: &str) -> AccountId {
-    AccountId::parse(s).unwrap()
+fn refused() -> Outcome {
+    Err((
+        StatusKind::Rejected,
+        StatusError {
+            code: "INSUFFICIENT_FUNDS".into(),
+            message: "no".into(),
+        },
+    ))
 }
 
 /// The time of an account's `n`-th event in these tests: a second apart.
@@ -90,48 +75,21 @@ async fn append<S: EventStore>(store: &S, account: &AccountId, events: Vec<Accou
     let current = store.load(account).await.unwrap();
     let after = events.iter().fold(current.clone(), Account::apply);
     let crosses = after.version / SNAPSHOT_EVERY != current.version / SNAPSHOT_EVERY;
-    store
-        .commit(Decision {
-            key: CommandKey::from_stored(Uuid::now_v7()),
-            command_id: Uuid::now_v7(),
-            correlation_id: Uuid::now_v7(),
-            user_id: UserId::parse("alice").unwrap(),
-            account_id: account.clone(),
-            expected_version: current.version,
-            snapshot: crosses.then(|| after.clone()),
-            outcome: Ok(events),
-            decided_at: at(after.version),
-            traceparent: None,
-        })
-        .await
-        .unwrap();
+    let mut decided = decision(account, current.version, Ok(events), at(after.version));
+    decided.snapshot = crosses.then(|| after.clone());
+    store.commit(decided).await.unwrap();
 }
 
 async fn reject<S: EventStore>(store: &S, account: &AccountId) {
-    let error = StatusError {
-        code: "INSUFFICIENT_FUNDS".into(),
-        message: "no".into(),
-    };
     store
-        .commit(Decision {
-            key: CommandKey::from_stored(Uuid::now_v7()),
-            command_id: Uuid::now_v7(),
-            correlation_id: Uuid::now_v7(),
-            user_id: UserId::parse("alice").unwrap(),
-            account_id: account.clone(),
-            expected_version: 0,
-            snapshot: None,
-            outcome: Err((StatusKind::Rejected, error)),
-            decided_at: OffsetDateTime::now_utc(),
-            traceparent: None,
-        })
+        .commit(decision(account, 0, refused(), OffsetDateTime::now_utc()))
         .await
         .unwrap();
 }
 
 fn opened() -> AccountEvent {
     AccountEvent::AccountOpened {
-        owner_id: UserId::parse("alice").unwrap(),
+        owner_id: user("alice"),
         currency: Currency::default(),
         initial_balance: Balance::ZERO,
     }
@@ -149,20 +107,20 @@ fn deposited(amount: i64, balance_after: i64) -> AccountEvent {
 /// snapshots at 3 and 6); acc-b: opened and one deposit in one command;
 /// plus one rejected command.
 async fn given_history<S: EventStore>(store: &S) {
-    let a = id("acc-a");
+    let a = account("acc-a");
     append(store, &a, vec![opened()]).await;
     let mut balance = 0;
     for amount in 1..=7 {
         balance += amount;
         append(store, &a, vec![deposited(amount, balance)]).await;
     }
-    append(store, &id("acc-b"), vec![opened(), deposited(5, 5)]).await;
+    append(store, &account("acc-b"), vec![opened(), deposited(5, 5)]).await;
     reject(store, &a).await;
 }
 
 async fn time_travel_contract<S: EventStore>(store: &S) {
     given_history(store).await;
-    let a = id("acc-a");
+    let a = account("acc-a");
     let events = store.account_events(&a, 0, 100).await.unwrap();
     for version in 0..=8 {
         let expected = Account::replay(
@@ -206,10 +164,17 @@ async fn time_travel_contract<S: EventStore>(store: &S) {
         .unwrap();
     assert_eq!(beyond.account, store.load(&a).await.unwrap());
     let unknown = store
-        .load_as_of(&id("nobody"), PointInTime::Version(1))
+        .load_as_of(&account("nobody"), PointInTime::Version(1))
         .await
         .unwrap();
     assert_eq!(unknown.account.version, 0);
+}
+
+/// A page of aggregate versions as (account, version) pairs.
+fn versions(page: &[AggregateVersion]) -> Vec<(&str, i64)> {
+    page.iter()
+        .map(|v| (v.aggregate_id.as_str(), v.version))
+        .collect()
 }
 
 async fn stats_contract<S: EventStore>(store: &S) {
@@ -248,26 +213,14 @@ async fn stats_contract<S: EventStore>(store: &S) {
     assert!(head >= 10, "head {head}");
 
     let page1 = store.aggregate_versions(None, 1).await.unwrap();
-    assert_eq!(
-        page1
-            .iter()
-            .map(|v| (v.aggregate_id.as_str(), v.version))
-            .collect::<Vec<_>>(),
-        [("acc-a", 8)]
-    );
+    assert_eq!(versions(&page1), [("acc-a", 8)]);
     let page2 = store
         .aggregate_versions(Some(&page1[0].aggregate_id), 10)
         .await
         .unwrap();
-    assert_eq!(
-        page2
-            .iter()
-            .map(|v| (v.aggregate_id.as_str(), v.version))
-            .collect::<Vec<_>>(),
-        [("acc-b", 2)]
-    );
+    assert_eq!(versions(&page2), [("acc-b", 2)]);
     let done = store
-        .aggregate_versions(Some(&id("acc-b")), 10)
+        .aggregate_versions(Some(&account("acc-b")), 10)
         .await
         .unwrap();
     assert!(done.is_empty());
@@ -285,46 +238,24 @@ async fn stats_in_memory() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn time_travel_on_postgres() {
-    let db = TestDb::new().await;
-    time_travel_contract(&db.store).await;
-    db.drop_database().await;
+    let (_db, store) = on_postgres().await;
+    time_travel_contract(&store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stats_on_postgres() {
-    let db = TestDb::new().await;
-    stats_contract(&db.store).await;
-    db.drop_database().await;
+    let (_db, store) = on_postgres().await;
+    stats_contract(&store).await;
 }
 
 /// A decided command read back from the store is what was published when
 /// it was decided: its status, error and events — kept once, the events in
 /// `events` and the outcome as the store's own record.
 async fn outcome_contract<S: EventStore>(store: &S) {
-    let account = id("acc-outcome");
-    let decision = |outcome, expected_version| Decision {
-        key: CommandKey::from_stored(Uuid::now_v7()),
-        command_id: Uuid::now_v7(),
-        correlation_id: Uuid::now_v7(),
-        user_id: UserId::parse("alice").unwrap(),
-        account_id: account.clone(),
-        expected_version,
-        snapshot: None,
-        outcome,
-        decided_at: OffsetDateTime::now_utc(),
-        traceparent: None,
-    };
-    let opened = decision(Ok(vec![opened(), deposited(500, 500)]), 0);
-    let refused = decision(
-        Err((
-            StatusKind::Rejected,
-            StatusError {
-                code: "INSUFFICIENT_FUNDS".into(),
-                message: "no".into(),
-            },
-        )),
-        2,
-    );
+    let account = account("acc-outcome");
+    let now = OffsetDateTime::now_utc();
+    let opened = decision(&account, 0, Ok(vec![opened(), deposited(500, 500)]), now);
+    let refused = decision(&account, 2, refused(), now);
     for decision in [opened, refused] {
         let key = decision.key;
         let published = store.commit(decision).await.unwrap();
@@ -342,7 +273,6 @@ async fn outcomes_in_memory() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outcomes_on_postgres() {
-    let db = TestDb::new().await;
-    outcome_contract(&db.store).await;
-    db.drop_database().await;
+    let (_db, store) = on_postgres().await;
+    outcome_contract(&store).await;
 }

@@ -11,9 +11,9 @@ use balance_service::Balances;
 use ledgerline_contracts::{EventEnvelope, EventMetadata};
 use ledgerline_domain::{AccountEvent, AccountId, Amount, Balance, Currency, UserId};
 use ledgerline_projection::Projector;
-use ledgerline_runtime::{Config, connect_schema, ensure_database};
+use ledgerline_testkit::TestDatabase;
+use sqlx::PgPool;
 use sqlx::migrate::Migrator;
-use sqlx::{Connection, PgPool};
 use time::{Date, Duration, OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
@@ -241,17 +241,9 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batches_and_single_events_give_the_expected_balances_and_daily_totals() {
-    let config = Config::from_env().unwrap();
-    let (server, _) = config.database_url.rsplit_once('/').unwrap();
-    let name = format!("ll_test_balances_{}", Uuid::now_v7().simple());
-    let url = format!("{server}/{name}");
-    ensure_database(&url).await.unwrap();
-    let one = connect_schema(&url, "one_by_one", &MIGRATOR, 2)
-        .await
-        .unwrap();
-    let set = connect_schema(&url, "set_based", &MIGRATOR, 2)
-        .await
-        .unwrap();
+    let db = TestDatabase::create("test_balances").await;
+    let one = db.schema("one_by_one", &MIGRATOR, 2).await;
+    let set = db.schema("set_based", &MIGRATOR, 2).await;
     let (events, expected) = history();
 
     for event in &events {
@@ -277,13 +269,4 @@ async fn batches_and_single_events_give_the_expected_balances_and_daily_totals()
 
     one.close().await;
     set.close().await;
-    let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres"))
-        .await
-        .unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await
-    .unwrap();
 }

@@ -35,8 +35,6 @@ mod partition;
 mod publish;
 mod read;
 mod retry;
-#[cfg(test)]
-mod test_support;
 pub mod transfer;
 
 pub use app::start;

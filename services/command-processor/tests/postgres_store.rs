@@ -1,90 +1,64 @@
 #![allow(clippy::unwrap_used)]
 //! The PostgreSQL event store under concurrency, on a database of its own.
 
-use command_processor::handle_command;
+use command_processor::{Handled, handle_command};
 use ledgerline_contracts::{CommandKey, CommandMessage};
-use ledgerline_domain::{
-    AccountCommand, AccountEvent, AccountId, Amount, Balance, Currency, UserId,
-};
-use ledgerline_runtime::{Config, connect_schema, ensure_database};
+use ledgerline_domain::{AccountCommand, AccountEvent, AccountId, Balance};
 use ledgerline_store::{CommitError, Decision, EventStore, MIGRATOR, PostgresEventStore, SCHEMA};
-use sqlx::Connection;
+use ledgerline_testkit::TestDatabase;
+use ledgerline_testkit::commands::{account, amount, deposit, message, open, user};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-struct TestDb {
-    store: PostgresEventStore,
-    admin_url: String,
-    name: String,
-}
-
-impl TestDb {
-    async fn new() -> Self {
-        let config = Config::from_env().expect("config");
-        let (admin, _) = config.database_url.rsplit_once('/').expect("db url");
-        let name = format!("ll_store_{}", Uuid::now_v7().simple());
-        let url = format!("{admin}/{name}");
-        ensure_database(&url).await.expect("create database");
-        let pool = connect_schema(&url, SCHEMA, &MIGRATOR, 12)
-            .await
-            .expect("migrate");
-        Self {
-            store: PostgresEventStore::new(pool),
-            admin_url: admin.to_owned(),
-            name,
-        }
-    }
-
-    async fn drop_database(self) {
-        self.store.pool().close().await;
-        let mut conn = sqlx::PgConnection::connect(&format!("{}/postgres", self.admin_url))
-            .await
-            .expect("admin");
-        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-            .execute(&mut conn)
-            .await
-            .expect("drop");
-    }
-}
+const ACCOUNT: &str = "acc-pg";
 
 fn acc() -> AccountId {
-    AccountId::parse("acc-pg").unwrap()
+    account(ACCOUNT)
 }
-fn alice() -> UserId {
-    UserId::parse("alice").unwrap()
+
+/// A PostgreSQL event store in a database of its own (dropped with the
+/// returned guard) in which alice has opened [`ACCOUNT`], snapshotting
+/// every `snapshot_every` events.
+async fn with_account(snapshot_every: i64) -> (TestDatabase, PostgresEventStore) {
+    let db = TestDatabase::create("store").await;
+    let store = PostgresEventStore::new(db.schema(SCHEMA, &MIGRATOR, 12).await);
+    decide(&store, open(ACCOUNT), snapshot_every).await;
+    (db, store)
 }
-fn message(command: AccountCommand) -> CommandMessage {
-    CommandMessage {
-        command_id: Uuid::now_v7(),
-        correlation_id: Uuid::now_v7(),
-        user_id: alice(),
-        accepted_at: OffsetDateTime::now_utc(),
-        command,
-        requeued: None,
-    }
+
+/// `command` queued by alice, decided and stored.
+async fn decide(
+    store: &PostgresEventStore,
+    command: AccountCommand,
+    snapshot_every: i64,
+) -> Handled {
+    handle_command(store, &message("alice", command), snapshot_every)
+        .await
+        .unwrap()
 }
-fn open() -> AccountCommand {
-    AccountCommand::OpenAccount {
-        account_id: acc(),
-        currency: Currency::default(),
-        initial_balance: Balance::ZERO,
-    }
+
+/// The versions of [`ACCOUNT`]'s events, in order.
+async fn event_versions(store: &PostgresEventStore) -> Vec<i64> {
+    store
+        .account_events(&acc(), 0, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.version)
+        .collect()
 }
-fn deposit(minor: i64) -> AccountCommand {
-    AccountCommand::deposit(acc(), Amount::from_minor(minor).unwrap())
-}
+
 fn deposit_decision(expected_version: i64, minor: i64) -> Decision {
     let command_id = Uuid::now_v7();
     Decision {
-        key: CommandKey::of_client(&alice(), command_id),
+        key: CommandKey::of_client(&user("alice"), command_id),
         command_id,
         correlation_id: Uuid::now_v7(),
-        user_id: alice(),
+        user_id: user("alice"),
         account_id: acc(),
         expected_version,
         outcome: Ok(vec![AccountEvent::MoneyDeposited {
-            amount: Amount::from_minor(minor).unwrap(),
+            amount: amount(minor),
             balance_after: Balance::from_minor(minor).unwrap(),
             reference: None,
         }]),
@@ -96,13 +70,10 @@ fn deposit_decision(expected_version: i64, minor: i64) -> Decision {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_appends_at_the_same_version_exactly_one_wins() {
-    let db = TestDb::new().await;
-    handle_command(&db.store, &message(open()), 10)
-        .await
-        .unwrap();
+    let (_db, store) = with_account(10).await;
     let (a, b) = tokio::join!(
-        db.store.commit(deposit_decision(1, 5)),
-        db.store.commit(deposit_decision(1, 7))
+        store.commit(deposit_decision(1, 5)),
+        store.commit(deposit_decision(1, 7))
     );
     let wins = [&a, &b].iter().filter(|r| r.is_ok()).count();
     let conflicts = [&a, &b]
@@ -110,70 +81,50 @@ async fn two_appends_at_the_same_version_exactly_one_wins() {
         .filter(|r| matches!(r, Err(CommitError::Conflict)))
         .count();
     assert_eq!((wins, conflicts), (1, 1), "{a:?} {b:?}");
-    assert_eq!(db.store.load(&acc()).await.unwrap().version, 2);
-    db.drop_database().await;
+    assert_eq!(store.load(&acc()).await.unwrap().version, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_writer_that_loses_the_race_reloads_and_decides_again() {
-    let db = TestDb::new().await;
-    handle_command(&db.store, &message(open()), 10)
-        .await
-        .unwrap();
+    let (_db, store) = with_account(10).await;
     // Ten deposits decided at once against the same account: all load
     // version 1, only one can append there, the rest must retry.
-    let commands: Vec<CommandMessage> = (1..=10).map(|m| message(deposit(m))).collect();
+    let commands: Vec<CommandMessage> = (1..=10)
+        .map(|m| message("alice", deposit(ACCOUNT, m)))
+        .collect();
     let results =
-        futures::future::join_all(commands.iter().map(|m| handle_command(&db.store, m, 10))).await;
+        futures::future::join_all(commands.iter().map(|m| handle_command(&store, m, 10))).await;
     assert!(
         results.iter().all(|r| r.as_ref().is_ok_and(|h| h.fresh)),
         "{results:?}"
     );
-    let account = db.store.load(&acc()).await.unwrap();
+    let account = store.load(&acc()).await.unwrap();
     assert_eq!((account.version, account.balance().minor()), (11, 55));
-    let versions: Vec<i64> = db
-        .store
-        .account_events(&acc(), 0, 100)
-        .await
-        .unwrap()
-        .iter()
-        .map(|e| e.version)
-        .collect();
-    assert_eq!(versions, (1..=11).collect::<Vec<_>>());
-    db.drop_database().await;
+    assert_eq!(event_versions(&store).await, (1..=11).collect::<Vec<_>>());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snapshots_every_n_events_load_the_same_state_as_a_full_replay() {
-    let db = TestDb::new().await;
-    handle_command(&db.store, &message(open()), 3)
-        .await
-        .unwrap();
+    let (_db, store) = with_account(3).await;
     for minor in 1..=9 {
-        handle_command(&db.store, &message(deposit(minor)), 3)
-            .await
-            .unwrap();
+        decide(&store, deposit(ACCOUNT, minor), 3).await;
     }
     let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM snapshots ORDER BY version")
-        .fetch_all(db.store.pool())
+        .fetch_all(store.pool())
         .await
         .unwrap();
     assert_eq!(versions, [3, 6, 9]);
-    let with = db.store.load(&acc()).await.unwrap();
-    let without = db.store.load_without_snapshot(&acc()).await.unwrap();
+    let with = store.load(&acc()).await.unwrap();
+    let without = store.load_without_snapshot(&acc()).await.unwrap();
     assert_eq!(with, without);
     assert_eq!((with.version, with.balance().minor()), (10, 45));
-    db.drop_database().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_global_log_is_read_only_below_transactions_still_in_flight() {
-    let db = TestDb::new().await;
-    handle_command(&db.store, &message(open()), 10)
-        .await
-        .unwrap();
+    let (_db, store) = with_account(10).await;
     // A slow writer takes a position and has not committed yet…
-    let mut slow = db.store.pool().begin().await.unwrap();
+    let mut slow = store.pool().begin().await.unwrap();
     sqlx::query(
         "INSERT INTO events (event_id, aggregate_type, aggregate_id, version, event_type, schema_version, data, metadata)
          SELECT $1, aggregate_type, 'acc-slow', 1, event_type, schema_version, data, metadata FROM events LIMIT 1",
@@ -183,15 +134,12 @@ async fn the_global_log_is_read_only_below_transactions_still_in_flight() {
     .await
     .unwrap();
     // …while a fast writer commits a later position.
-    handle_command(&db.store, &message(deposit(1)), 10)
-        .await
-        .unwrap();
+    decide(&store, deposit(ACCOUNT, 1), 10).await;
     let fast_position: i64 = sqlx::query_scalar("SELECT max(global_position) FROM events")
-        .fetch_one(db.store.pool())
+        .fetch_one(store.pool())
         .await
         .unwrap();
-    let visible: Vec<i64> = db
-        .store
+    let visible: Vec<i64> = store
         .stream(0, 100, None)
         .await
         .unwrap()
@@ -207,7 +155,7 @@ async fn the_global_log_is_read_only_below_transactions_still_in_flight() {
     // parallel test) holds it back too, so wait for it to pass.
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        let visible = db.store.stream(0, 100, None).await.unwrap().len();
+        let visible = store.stream(0, 100, None).await.unwrap().len();
         if visible == 3 {
             break;
         }
@@ -217,32 +165,24 @@ async fn the_global_log_is_read_only_below_transactions_still_in_flight() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    db.drop_database().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_decided_twice_concurrently_is_stored_once() {
-    let db = TestDb::new().await;
-    handle_command(&db.store, &message(open()), 10)
-        .await
-        .unwrap();
-    let same = message(deposit(4));
+    let (_db, store) = with_account(10).await;
+    let same = message("alice", deposit(ACCOUNT, 4));
     let (a, b) = tokio::join!(
-        handle_command(&db.store, &same, 10),
-        handle_command(&db.store, &same, 10)
+        handle_command(&store, &same, 10),
+        handle_command(&store, &same, 10)
     );
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.status.payload.events, b.status.payload.events);
-    assert_eq!(db.store.load(&acc()).await.unwrap().balance().minor(), 4);
-    db.drop_database().await;
+    assert_eq!(store.load(&acc()).await.unwrap().balance().minor(), 4);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn version_1_deposits_stored_as_raw_rows_load_through_the_upcaster() {
-    let db = TestDb::new().await;
-    handle_command(&db.store, &message(open()), 10)
-        .await
-        .unwrap();
+    let (_db, store) = with_account(10).await;
     // Two deposits exactly as version 1 wrote them: no `reference`.
     for (version, amount, after) in [(2, 500, 500), (3, 250, 750)] {
         sqlx::query(
@@ -252,13 +192,13 @@ async fn version_1_deposits_stored_as_raw_rows_load_through_the_upcaster() {
         .bind(Uuid::now_v7())
         .bind(version)
         .bind(serde_json::json!({"amount": amount, "balanceAfter": after}))
-        .execute(db.store.pool())
+        .execute(store.pool())
         .await
         .unwrap();
     }
-    let account = db.store.load(&acc()).await.unwrap();
+    let account = store.load(&acc()).await.unwrap();
     assert_eq!((account.version, account.balance().minor()), (3, 750));
-    let events = db.store.account_events(&acc(), 1, 10).await.unwrap();
+    let events = store.account_events(&acc(), 1, 10).await.unwrap();
     assert!(
         events.iter().all(|e| e.schema_version == 2),
         "read as the current version"
@@ -274,30 +214,24 @@ async fn version_1_deposits_stored_as_raw_rows_load_through_the_upcaster() {
     let reference = ledgerline_domain::Reference::parse("Invoice 42").unwrap();
     let deposit = AccountCommand::Deposit {
         account_id: acc(),
-        amount: Amount::from_minor(1).unwrap(),
+        amount: amount(1),
         reference: Some(reference.clone()),
     };
-    handle_command(&db.store, &message(deposit), 10)
-        .await
-        .unwrap();
+    decide(&store, deposit, 10).await;
     let stored: (i32, serde_json::Value) =
         sqlx::query_as("SELECT schema_version, data FROM events WHERE version = 4")
-            .fetch_one(db.store.pool())
+            .fetch_one(store.pool())
             .await
             .unwrap();
     assert_eq!(
         (stored.0, stored.1["reference"].as_str()),
         (2, Some("Invoice 42"))
     );
-    db.drop_database().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_group_commit_stores_every_decision_in_order_or_none() {
-    let db = TestDb::new().await;
-    handle_command(&db.store, &message(open()), 10)
-        .await
-        .unwrap();
+    let (_db, store) = with_account(10).await;
     let group = vec![
         deposit_decision(1, 5),
         deposit_decision(2, 7),
@@ -305,7 +239,7 @@ async fn a_group_commit_stores_every_decision_in_order_or_none() {
     ];
     let ids: Vec<Uuid> = group.iter().map(|d| d.command_id).collect();
     let keys: Vec<CommandKey> = group.iter().map(|d| d.key).collect();
-    let outcomes = db.store.commit_all(group).await.unwrap();
+    let outcomes = store.commit_all(group).await.unwrap();
     let positions: Vec<i64> = outcomes
         .iter()
         .map(|o| o.payload.events[0].global_position)
@@ -318,27 +252,23 @@ async fn a_group_commit_stores_every_decision_in_order_or_none() {
             .collect::<Vec<_>>(),
         ids
     );
-    assert_eq!(db.store.outcomes(&keys).await.unwrap().len(), 3);
-    assert_eq!(db.store.load(&acc()).await.unwrap().version, 4);
+    assert_eq!(store.outcomes(&keys).await.unwrap().len(), 3);
+    assert_eq!(store.load(&acc()).await.unwrap().version, 4);
 
     // One stale decision spoils the group: nothing of it is stored.
     let fresh = deposit_decision(4, 2);
     let fresh_key = fresh.key;
-    let result = db
-        .store
-        .commit_all(vec![fresh, deposit_decision(3, 9)])
-        .await;
+    let result = store.commit_all(vec![fresh, deposit_decision(3, 9)]).await;
     assert!(matches!(result, Err(CommitError::Conflict)), "{result:?}");
-    assert!(db.store.outcome(fresh_key).await.unwrap().is_none());
-    assert_eq!(db.store.load(&acc()).await.unwrap().version, 4);
+    assert!(store.outcome(fresh_key).await.unwrap().is_none());
+    assert_eq!(store.load(&acc()).await.unwrap().version, 4);
 
     // A command decided before spoils it too.
     let mut again = deposit_decision(4, 2);
     again.key = keys[0];
-    let result = db.store.commit_all(vec![again]).await;
+    let result = store.commit_all(vec![again]).await;
     assert!(
         matches!(result, Err(CommitError::AlreadyDecided)),
         "{result:?}"
     );
-    db.drop_database().await;
 }

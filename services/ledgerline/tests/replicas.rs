@@ -17,7 +17,7 @@ use std::time::Duration;
 use ledgerline::Target;
 use ledgerline_bus::Bus;
 
-use crate::bursts::{ALL_BUT_THE_PROCESSOR, assert_decided_as_one_at_a_time, burst};
+use crate::bursts::{ALL_BUT_THE_PROCESSOR, assert_decided_as_one_at_a_time, burst, publish};
 use crate::helpers::spawn_services;
 
 /// Partition → the replica holding its lease, from the leases bucket.
@@ -61,22 +61,14 @@ async fn two_replicas_share_the_partitions_and_one_takes_all_when_the_other_leav
     owned_by(&bus, 2).await;
 
     let messages = burst(["acc-r1", "acc-r2", "acc-r3"]);
-    let outgoing: Vec<_> = messages
-        .iter()
-        .map(|m| bus.outgoing_command(m).unwrap())
-        .collect();
-    bus.publish_all(&outgoing).await.unwrap();
+    publish(&bus, &messages).await;
     assert_decided_as_one_at_a_time(&store, &messages).await;
 
     // Scaling down: the leaver hands its partitions over as it stops.
     first.cancel();
     owned_by(&bus, 1).await;
     let messages = burst(["acc-r4", "acc-r5", "acc-r6"]);
-    let outgoing: Vec<_> = messages
-        .iter()
-        .map(|m| bus.outgoing_command(m).unwrap())
-        .collect();
-    bus.publish_all(&outgoing).await.unwrap();
+    publish(&bus, &messages).await;
     assert_decided_as_one_at_a_time(&store, &messages).await;
     second.cancel();
 }

@@ -1,32 +1,58 @@
 //! Deciding one command alone (`handle_command`) and a group together
 //! (`decide_group`): the same function, so the same rules.
 
+use ledgerline_contracts::CommandMessage;
+use ledgerline_domain::AccountId;
+use ledgerline_testkit::commands::{self, message};
+
+/// The account of every command here, all of them alice's.
+const ACCOUNT: &str = "acc-1";
+
+fn acc() -> AccountId {
+    commands::account(ACCOUNT)
+}
+fn open() -> CommandMessage {
+    message("alice", commands::open(ACCOUNT))
+}
+fn deposit(minor: i64) -> CommandMessage {
+    message("alice", commands::deposit(ACCOUNT, minor))
+}
+fn withdraw(minor: i64) -> CommandMessage {
+    message("alice", commands::withdraw(ACCOUNT, minor))
+}
+
+/// A store in which the account is open, snapshotting every `snapshot_every` events.
+async fn with_account(snapshot_every: i64) -> ledgerline_store::InMemoryEventStore {
+    let store = ledgerline_store::InMemoryEventStore::new();
+    super::handle_command(&store, &open(), snapshot_every)
+        .await
+        .unwrap();
+    store
+}
+
 /// One command at a time, from the store.
 mod one_command {
     use std::time::Duration;
 
     use ledgerline_contracts::StatusKind;
-    use ledgerline_domain::{AccountCommand, AccountId, Amount};
     use ledgerline_store::InMemoryEventStore;
 
     use super::super::*;
-    use crate::test_support::message;
-
-    fn acc() -> AccountId {
-        AccountId::parse("acc-1").unwrap()
-    }
-    fn open() -> AccountCommand {
-        crate::test_support::open(&acc())
-    }
-    fn deposit(minor: i64) -> AccountCommand {
-        crate::test_support::deposit(&acc(), minor)
+    use super::{acc, deposit, open, with_account, withdraw};
+    /// The code of the error `handled` answered with.
+    fn error_code(handled: &Handled) -> Option<&str> {
+        handled
+            .status
+            .payload
+            .error
+            .as_ref()
+            .map(|e| e.code.as_str())
     }
 
     #[tokio::test]
     async fn a_redelivered_command_is_answered_from_the_store_not_decided_again() {
-        let store = InMemoryEventStore::new();
-        handle_command(&store, &message(open()), 10).await.unwrap();
-        let dep = message(deposit(500));
+        let store = with_account(10).await;
+        let dep = deposit(500);
         let first = handle_command(&store, &dep, 10).await.unwrap();
         let again = handle_command(&store, &dep, 10).await.unwrap();
         assert!(first.fresh && !again.fresh);
@@ -36,35 +62,20 @@ mod one_command {
 
     #[tokio::test]
     async fn a_rejection_is_stored_and_changes_nothing() {
-        let store = InMemoryEventStore::new();
-        handle_command(&store, &message(open()), 10).await.unwrap();
-        let over = message(AccountCommand::withdraw(
-            acc(),
-            Amount::from_minor(1).unwrap(),
-        ));
+        let store = with_account(10).await;
+        let over = withdraw(1);
         let handled = handle_command(&store, &over, 10).await.unwrap();
         assert_eq!(handled.status.payload.status, StatusKind::Rejected);
-        assert_eq!(
-            handled
-                .status
-                .payload
-                .error
-                .as_ref()
-                .map(|e| e.code.as_str()),
-            Some("INSUFFICIENT_FUNDS")
-        );
+        assert_eq!(error_code(&handled), Some("INSUFFICIENT_FUNDS"));
         assert_eq!(store.load(&acc()).await.unwrap().version, 1);
         assert!(store.outcome(over.key()).await.unwrap().is_some());
     }
 
     #[tokio::test]
     async fn snapshots_are_taken_every_n_events_and_do_not_change_the_state() {
-        let store = InMemoryEventStore::new();
-        handle_command(&store, &message(open()), 3).await.unwrap();
+        let store = with_account(3).await;
         for minor in 1..=7 {
-            handle_command(&store, &message(deposit(minor)), 3)
-                .await
-                .unwrap();
+            handle_command(&store, &deposit(minor), 3).await.unwrap();
         }
         let with = store.load(&acc()).await.unwrap();
         let without = store.load_without_snapshot(&acc()).await.unwrap();
@@ -74,9 +85,8 @@ mod one_command {
 
     #[tokio::test]
     async fn a_command_past_its_deadline_fails_with_timeout_and_is_never_applied() {
-        let store = InMemoryEventStore::new();
-        handle_command(&store, &message(open()), 10).await.unwrap();
-        let mut late = message(deposit(500));
+        let store = with_account(10).await;
+        let mut late = deposit(500);
         late.accepted_at -= Duration::from_secs(60);
         let policy = DecisionPolicy {
             snapshot_every: 10,
@@ -84,15 +94,7 @@ mod one_command {
         };
         let handled = decide_command(&store, &late, policy).await.unwrap();
         assert_eq!(handled.status.payload.status, StatusKind::Failed);
-        assert_eq!(
-            handled
-                .status
-                .payload
-                .error
-                .as_ref()
-                .map(|e| e.code.as_str()),
-            Some("TIMEOUT")
-        );
+        assert_eq!(error_code(&handled), Some("TIMEOUT"));
         // Redelivered later, even without a deadline: still the stored outcome.
         let again = handle_command(&store, &late, 10).await.unwrap();
         assert_eq!((again.fresh, again.status), (false, handled.status));
@@ -106,9 +108,7 @@ mod one_command {
             snapshot_every: 10,
             deadline: Some(Duration::from_secs(30)),
         };
-        let handled = decide_command(&store, &message(open()), policy)
-            .await
-            .unwrap();
+        let handled = decide_command(&store, &open(), policy).await.unwrap();
         assert_eq!(handled.status.payload.status, StatusKind::Succeeded);
     }
 }
@@ -120,20 +120,7 @@ mod groups {
     use ledgerline_store::InMemoryEventStore;
 
     use super::super::*;
-    use crate::test_support::message;
-
-    fn acc() -> AccountId {
-        AccountId::parse("acc-g").unwrap()
-    }
-    fn open() -> CommandMessage {
-        message(crate::test_support::open(&acc()))
-    }
-    fn deposit(minor: i64) -> CommandMessage {
-        message(crate::test_support::deposit(&acc(), minor))
-    }
-    fn withdraw(minor: i64) -> CommandMessage {
-        message(crate::test_support::withdraw(&acc(), minor))
-    }
+    use super::{acc, deposit, open, withdraw};
     const POLICY: DecisionPolicy = DecisionPolicy {
         snapshot_every: 10,
         deadline: None,

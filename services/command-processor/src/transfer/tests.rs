@@ -2,43 +2,26 @@
 //! three steps, refusals, a crash after each step, a forged credit.
 
 use ledgerline_contracts::CommandKey;
-use ledgerline_domain::{AccountId, Amount, Balance, Currency, UserId};
+use ledgerline_domain::Currency;
 use ledgerline_store::InMemoryEventStore;
+use ledgerline_testkit::commands::{self, account as id, amount, message, open_with, user};
 use uuid::Uuid;
 
 use super::*;
 use crate::handle_command;
 
-fn id(s: &str) -> AccountId {
-    AccountId::parse(s).unwrap()
-}
-fn message(user: &str, command: AccountCommand) -> CommandMessage {
-    let command_id = Uuid::now_v7();
-    CommandMessage {
-        command_id,
-        correlation_id: command_id,
-        user_id: UserId::parse(user).unwrap(),
-        accepted_at: OffsetDateTime::now_utc(),
-        command,
-        requeued: None,
+/// A store in which each (owner, account, balance) is opened.
+async fn opened(accounts: &[(&str, &str, i64)]) -> InMemoryEventStore {
+    let store = InMemoryEventStore::new();
+    for (owner, account, minor) in accounts {
+        handle_command(&store, &message(owner, open_with(account, *minor)), 10)
+            .await
+            .unwrap();
     }
-}
-async fn open(store: &InMemoryEventStore, user: &str, account: &str, minor: i64) {
-    let command = AccountCommand::OpenAccount {
-        account_id: id(account),
-        currency: Currency::default(),
-        initial_balance: Balance::from_minor(minor).unwrap(),
-    };
-    handle_command(store, &message(user, command), 10)
-        .await
-        .unwrap();
+    store
 }
 fn transfer(to: &str, minor: i64) -> AccountCommand {
-    AccountCommand::Transfer {
-        account_id: id("from"),
-        to_account_id: id(to),
-        amount: Amount::from_minor(minor).unwrap(),
-    }
+    commands::transfer("from", to, minor)
 }
 
 /// Runs a transfer to its end as the processor would, step by step.
@@ -68,11 +51,14 @@ async fn balance(store: &InMemoryEventStore, account: &str) -> (i64, i64) {
     (account.balance().minor(), account.in_flight().minor())
 }
 
+/// (balance, in flight) of "from" and of "to".
+async fn balances(store: &InMemoryEventStore) -> [(i64, i64); 2] {
+    [balance(store, "from").await, balance(store, "to").await]
+}
+
 #[tokio::test]
 async fn a_transfer_moves_money_in_three_steps_and_tells_the_user_once() {
-    let store = InMemoryEventStore::new();
-    open(&store, "alice", "from", 100).await;
-    open(&store, "bob", "to", 5).await;
+    let store = opened(&[("alice", "from", 100), ("bob", "to", 5)]).await;
     let first = message("alice", transfer("to", 30));
     let (statuses, steps) = run(&store, first.clone()).await;
     assert_eq!(steps, 3);
@@ -85,14 +71,12 @@ async fn a_transfer_moves_money_in_three_steps_and_tells_the_user_once() {
         (statuses[0].user_id.as_str(), statuses[0].payload.status),
         ("alice", StatusKind::Succeeded)
     );
-    assert_eq!(balance(&store, "from").await, (70, 0));
-    assert_eq!(balance(&store, "to").await, (35, 0));
+    assert_eq!(balances(&store).await, [(70, 0), (35, 0)]);
 }
 
 #[tokio::test]
 async fn a_refused_credit_is_refunded_and_the_user_learns_why() {
-    let store = InMemoryEventStore::new();
-    open(&store, "alice", "from", 100).await;
+    let store = opened(&[("alice", "from", 100)]).await;
     let first = message("alice", transfer("nowhere", 30));
     let (statuses, _) = run(&store, first.clone()).await;
     assert_eq!(statuses.len(), 1);
@@ -110,23 +94,18 @@ async fn a_refused_credit_is_refunded_and_the_user_learns_why() {
 
 #[tokio::test]
 async fn a_refused_debit_is_the_final_status_and_moves_nothing() {
-    let store = InMemoryEventStore::new();
-    open(&store, "alice", "from", 10).await;
-    open(&store, "bob", "to", 0).await;
+    let store = opened(&[("alice", "from", 10), ("bob", "to", 0)]).await;
     let (statuses, steps) = run(&store, message("alice", transfer("to", 30))).await;
     assert_eq!(
         (steps, statuses[0].payload.status),
         (1, StatusKind::Rejected)
     );
-    assert_eq!(balance(&store, "from").await, (10, 0));
-    assert_eq!(balance(&store, "to").await, (0, 0));
+    assert_eq!(balances(&store).await, [(10, 0), (0, 0)]);
 }
 
 #[tokio::test]
 async fn every_step_redelivered_after_a_crash_changes_nothing_and_follows_up_the_same() {
-    let store = InMemoryEventStore::new();
-    open(&store, "alice", "from", 100).await;
-    open(&store, "bob", "to", 0).await;
+    let store = opened(&[("alice", "from", 100), ("bob", "to", 0)]).await;
     let mut next = Some(message("alice", transfer("to", 40)));
     while let Some(step) = next.take() {
         let handled = handle_command(&store, &step, 10).await.unwrap();
@@ -150,27 +129,24 @@ async fn every_step_redelivered_after_a_crash_changes_nothing_and_follows_up_the
         );
         next = follow.next;
     }
-    assert_eq!(balance(&store, "from").await, (60, 0));
-    assert_eq!(balance(&store, "to").await, (40, 0));
+    assert_eq!(balances(&store).await, [(60, 0), (40, 0)]);
 }
 
 #[tokio::test]
 async fn a_forged_credit_is_not_verified() {
-    let store = InMemoryEventStore::new();
-    open(&store, "mallory", "from", 0).await;
-    open(&store, "mallory", "to", 0).await;
+    let store = opened(&[("mallory", "from", 0), ("mallory", "to", 0)]).await;
     let transfer_id = Uuid::now_v7();
-    let mallory = UserId::parse("mallory").unwrap();
+    let mallory = user("mallory");
     let transfer = CommandKey::of_client(&mallory, transfer_id);
     let forged = CommandMessage {
         command_id: CommandKey::of_step(transfer, TransferStep::Credit).as_uuid(),
         correlation_id: transfer_id,
-        user_id: UserId::parse("mallory").unwrap(),
+        user_id: user("mallory"),
         accepted_at: OffsetDateTime::now_utc(),
         command: AccountCommand::CreditTransfer {
             account_id: id("to"),
             from_account_id: id("from"),
-            amount: Amount::from_minor(1_000_000).unwrap(),
+            amount: amount(1_000_000),
             currency: Currency::default(),
         },
         requeued: None,

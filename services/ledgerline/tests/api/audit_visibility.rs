@@ -21,14 +21,8 @@ async fn a_transfer_shows_each_side_only_to_its_owner() {
     let app = spawn_app().await;
     let (alice, bob) = (app.token("alice").await, app.token("bob").await);
     let ops = app.token_with_role("ops", Some("operator")).await;
-    app.accepted(&alice, "open-account", json!({"accountId": "acc-a"}))
-        .await;
-    app.accepted(
-        &bob,
-        "open-account",
-        json!({"accountId": "acc-b", "initialBalance": 100}),
-    )
-    .await;
+    app.open_account(&alice, "acc-a").await;
+    app.open_account_with(&bob, "acc-b", 100).await;
     let transfer = app
         .accepted(
             &bob,

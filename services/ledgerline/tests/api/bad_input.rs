@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::helpers::{JWT_SECRET, TestApp, next_frame, send_text, spawn_app};
+use crate::helpers::{JWT_SECRET, TestApp, answer, next_frame, send_text, spawn_app};
 
 const ALG_NONE: &str =
     "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJhbGljZSIsImV4cCI6OTk5OTk5OTk5OX0.";
@@ -88,38 +88,15 @@ async fn send(app: &TestApp, case: &BadRequest, tokens: &Tokens) {
     if let Some(body) = &case.body {
         request = request.body(body.clone());
     }
-    let response = request.send().await.expect("the service answers");
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let problem: Value = response.json().await.unwrap_or(Value::Null);
     let name = format!(
         "{} {} ({})",
         case.method,
         case.path.chars().take(60).collect::<String>(),
         case.name
     );
-    assert_eq!(status, case.expect, "{name}: {problem}");
-    assert_eq!(content_type, "application/problem+json", "{name}");
-    assert_eq!(
-        problem["status"].as_u64(),
-        Some(u64::from(case.expect)),
-        "{name}: {problem}"
-    );
-    assert!(
-        problem["type"]
-            .as_str()
-            .is_some_and(|t| t.starts_with("urn:ledgerline:problem:")),
-        "{name}"
-    );
-    assert!(
-        problem["title"].as_str().is_some_and(|t| !t.is_empty()),
-        "{name}"
-    );
+    answer(request.send().await.expect("the service answers"))
+        .await
+        .assert_problem(case.expect, &name);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use futures::future::join_all;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, answer, spawn_app};
 
 const ACCOUNTS: usize = 250;
 
@@ -51,8 +51,7 @@ async fn many_accounts_come_in_linked_pages_each_account_once() {
         )
         .await;
     }
-    app.accepted(&bob, "open-account", json!({"accountId": "acc-bob"}))
-        .await;
+    app.open_account(&bob, "acc-bob").await;
     // The last page fills once every account is projected.
     app.eventually(
         &alice,
@@ -133,17 +132,15 @@ async fn bad_paging_parameters_are_422_problem_documents() {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status().as_u16(), 422, "{query}");
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        assert_eq!(content_type, "application/problem+json", "{query}");
-        let problem: Value = response.json().await.unwrap();
+        let problem = answer(response).await;
+        problem.assert_problem(422, query);
         let field = query.split('=').next().unwrap();
-        assert_eq!(problem["errors"][0]["field"], field, "{query}: {problem}");
+        assert_eq!(
+            problem.fields().first(),
+            Some(&field),
+            "{query}: {}",
+            problem.body
+        );
     }
     let (status, link, _) = page(&app, &alice, "/projections/AccountBalances?limit=500").await;
     assert_eq!((status, link), (200, None));

@@ -8,18 +8,15 @@ use command_processor::handle_command;
 use futures::future::join_all;
 use ledgerline::Target;
 use ledgerline_bus::partition_of;
-use ledgerline_contracts::{CommandMessage, StatusKind};
-use ledgerline_domain::{AccountCommand, AccountId, Amount, UserId};
+use ledgerline_contracts::StatusKind;
+use ledgerline_domain::AccountId;
+use ledgerline_runtime::Shutdown;
+use ledgerline_testkit::commands::{message_with_id, transfer};
 use serde_json::json;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::bursts::ALL_BUT_THE_PROCESSOR;
 use crate::helpers::{PrivateNats, TestApp, spawn_app_with, spawn_services};
-
-async fn accepted(app: &TestApp, token: &str, kind: &str, body: serde_json::Value) -> String {
-    app.accepted(token, kind, body).await
-}
 
 /// An account id on `partition`, other than those in `taken`.
 fn on_partition(partition: u32, partitions: u32, prefix: &str) -> String {
@@ -38,7 +35,7 @@ async fn a_command_that_cannot_be_decided_fails_and_its_partition_moves_on() {
     let poisoned = "acc-poisoned";
     let partition = partition_of(&AccountId::parse(poisoned).unwrap(), partitions);
     let neighbour = on_partition(partition, partitions, "acc-carol");
-    let id = accepted(&app, &alice, "open-account", json!({"accountId": poisoned})).await;
+    let id = app.open_account(&alice, poisoned).await;
     assert_eq!(app.outcome(&alice, &id).await["status"], "succeeded");
 
     // The account's stored events stop decoding: every attempt to load it
@@ -57,27 +54,9 @@ async fn a_command_that_cannot_be_decided_fails_and_its_partition_moves_on() {
 
     // A command on it, and a neighbour's commands on the same partition
     // queued behind it.
-    let stuck = accepted(
-        &app,
-        &alice,
-        "deposit",
-        json!({"accountId": poisoned, "amount": 5}),
-    )
-    .await;
-    let opened = accepted(
-        &app,
-        &carol,
-        "open-account",
-        json!({"accountId": neighbour}),
-    )
-    .await;
-    let deposit = accepted(
-        &app,
-        &carol,
-        "deposit",
-        json!({"accountId": neighbour, "amount": 7}),
-    )
-    .await;
+    let stuck = app.deposit(&alice, poisoned, 5).await;
+    let opened = app.open_account(&carol, &neighbour).await;
+    let deposit = app.deposit(&carol, &neighbour, 7).await;
 
     let outcome = app.outcome(&alice, &stuck).await;
     assert_eq!(
@@ -88,18 +67,13 @@ async fn a_command_that_cannot_be_decided_fails_and_its_partition_moves_on() {
     assert_eq!(app.outcome(&carol, &opened).await["status"], "succeeded");
     assert_eq!(app.outcome(&carol, &deposit).await["status"], "succeeded");
     // The partition keeps deciding.
-    let later = accepted(
-        &app,
-        &carol,
-        "deposit",
-        json!({"accountId": neighbour, "amount": 1}),
-    )
-    .await;
+    let later = app.deposit(&carol, &neighbour, 1).await;
     assert_eq!(app.outcome(&carol, &later).await["status"], "succeeded");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn accepted_commands_the_broker_lost_are_still_decided_exactly_once() {
+/// Every service on a NATS of the test's own (one the test may break),
+/// reconciling after 2 s, with the command processor a service of its own.
+async fn reconciling_on_private_nats() -> (PrivateNats, TestApp, Shutdown) {
     let nats = PrivateNats::start().await;
     let app = spawn_services(&ALL_BUT_THE_PROCESSOR, |c| {
         c.nats_url = nats.url();
@@ -108,14 +82,14 @@ async fn accepted_commands_the_broker_lost_are_still_decided_exactly_once() {
     })
     .await;
     let (_, processor) = app.spawn_service(Target::CommandProcessor).await;
+    (nats, app, processor)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepted_commands_the_broker_lost_are_still_decided_exactly_once() {
+    let (_nats, app, processor) = reconciling_on_private_nats().await;
     let alice = app.token("alice").await;
-    let opened = accepted(
-        &app,
-        &alice,
-        "open-account",
-        json!({"accountId": "acc-lost"}),
-    )
-    .await;
+    let opened = app.open_account(&alice, "acc-lost").await;
     assert_eq!(app.outcome(&alice, &opened).await["status"], "succeeded");
 
     // The processor stops; 400 deposits are accepted (each answered 202 only
@@ -128,19 +102,13 @@ async fn accepted_commands_the_broker_lost_are_still_decided_exactly_once() {
             let posts = (0..20).map(|i| {
                 let n = half * 200 + chunk * 20 + i;
                 let body = json!({"accountId": "acc-lost", "amount": "1.00", "reference": format!("d{n}")});
-                accepted(&app, &alice, "deposit", body)
+                app.accepted(&alice, "deposit", body)
             });
             ids.extend(join_all(posts).await);
         }
         if half == 0 {
-            let bus = app.bus().await;
-            let stream = bus
-                .js
-                .get_stream(bus.subjects.commands_stream())
-                .await
-                .unwrap();
-            let purged = stream.purge().await.unwrap();
-            assert_eq!(purged.purged, 200, "the broker held the first 200");
+            let purged = app.purge_commands().await;
+            assert_eq!(purged, 200, "the broker held the first 200");
         }
     }
 
@@ -172,65 +140,45 @@ async fn accepted_commands_the_broker_lost_are_still_decided_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transfer_whose_next_step_the_broker_lost_is_still_finished_once() {
-    let nats = PrivateNats::start().await;
-    let app = spawn_services(&ALL_BUT_THE_PROCESSOR, |c| {
-        c.nats_url = nats.url();
-        c.reconcile_after_secs = 2;
-        c.command_deadline_secs = 600;
-    })
-    .await;
-    let (_, processor) = app.spawn_service(Target::CommandProcessor).await;
+    let (_nats, app, processor) = reconciling_on_private_nats().await;
     let alice = app.token("alice").await;
     for (account, initial) in [("acc-from", 100), ("acc-to", 0)] {
-        let id = accepted(
-            &app,
-            &alice,
-            "open-account",
-            json!({"accountId": account, "initialBalance": initial}),
-        )
-        .await;
+        let id = app
+            .accepted(
+                &alice,
+                "open-account",
+                json!({"accountId": account, "initialBalance": initial}),
+            )
+            .await;
         assert_eq!(app.outcome(&alice, &id).await["status"], "succeeded");
     }
 
     // The processor stops; a transfer is accepted, and the broker loses it.
     processor.cancel();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let id = accepted(
-        &app,
-        &alice,
-        "transfer",
-        json!({"fromAccountId": "acc-from", "toAccountId": "acc-to", "amount": 25}),
-    )
-    .await;
-    let bus = app.bus().await;
-    let stream = bus
-        .js
-        .get_stream(bus.subjects.commands_stream())
-        .await
-        .unwrap();
-    assert_eq!(stream.purge().await.unwrap().purged, 1);
+    let id = app
+        .accepted(
+            &alice,
+            "transfer",
+            json!({"fromAccountId": "acc-from", "toAccountId": "acc-to", "amount": 25}),
+        )
+        .await;
+    assert_eq!(app.purge_commands().await, 1);
     // Its debit is decided (as by a processor that then died), and the
     // credit step it would have queued is nowhere.
     let command_id = Uuid::parse_str(&id).unwrap();
-    let transfer = CommandMessage {
-        command_id,
-        correlation_id: command_id,
-        user_id: UserId::parse("alice").unwrap(),
-        accepted_at: OffsetDateTime::now_utc(),
-        command: AccountCommand::Transfer {
-            account_id: AccountId::parse("acc-from").unwrap(),
-            to_account_id: AccountId::parse("acc-to").unwrap(),
-            amount: Amount::from_minor(2_500).unwrap(),
-        },
-        requeued: None,
-    };
+    let transfer = message_with_id("alice", command_id, transfer("acc-from", "acc-to", 2_500));
     let store = app.event_store().await;
     let debited = handle_command(&store, &transfer, 10).await.unwrap();
     assert_eq!(debited.status.payload.status, StatusKind::Succeeded);
 
     // Money in flight is not a finished transfer: its user is not told so.
     let (status, answer) = app.get(&alice, &format!("/commands/{id}")).await;
-    assert_eq!((status, &answer["status"]), (200, &json!("accepted")), "{answer}");
+    assert_eq!(
+        (status, &answer["status"]),
+        (200, &json!("accepted")),
+        "{answer}"
+    );
 
     // A processor comes back; the reconciler finds the transfer unfinished
     // and queues it again, and its repeat queues the lost step.
@@ -238,10 +186,16 @@ async fn a_transfer_whose_next_step_the_broker_lost_is_still_finished_once() {
     let outcome = app.outcome(&alice, &id).await;
     assert_eq!(outcome["status"], "succeeded", "{outcome}");
     for (account, balance) in [("acc-from", 7_500), ("acc-to", 2_500)] {
-        let (_, state) = app.get(&alice, &format!("/queries/account/{account}")).await;
+        let (_, state) = app
+            .get(&alice, &format!("/queries/account/{account}"))
+            .await;
         assert_eq!(
             (&state["balance"], &state["inFlight"], &state["version"]),
-            (&json!(balance), &json!(0), &json!(if balance == 7_500 { 3 } else { 2 })),
+            (
+                &json!(balance),
+                &json!(0),
+                &json!(if balance == 7_500 { 3 } else { 2 })
+            ),
             "{account}: moved once, {state}"
         );
     }

@@ -5,52 +5,33 @@ use std::time::Duration;
 
 use command_processor::handle_command;
 use ledgerline::Target;
+use ledgerline_bus::Bus;
 use ledgerline_contracts::{CommandMessage, StatusKind};
-use ledgerline_domain::{AccountCommand, AccountId, Amount, Balance, Currency, UserId};
 use ledgerline_store::{EventStore, InMemoryEventStore, PostgresEventStore};
-use time::OffsetDateTime;
-use uuid::Uuid;
-
-pub fn message(account: &str, command: impl FnOnce(AccountId) -> AccountCommand) -> CommandMessage {
-    CommandMessage {
-        command_id: Uuid::now_v7(),
-        correlation_id: Uuid::now_v7(),
-        user_id: UserId::parse("alice").unwrap(),
-        accepted_at: OffsetDateTime::now_utc(),
-        command: command(AccountId::parse(account).unwrap()),
-        requeued: None,
-    }
-}
-
-fn amount(minor: i64) -> Amount {
-    Amount::from_minor(minor).unwrap()
-}
+use ledgerline_testkit::commands::{deposit, message, open, withdraw};
 
 /// Opens, then deposits and withdrawals whose outcomes depend on their
 /// order: a withdrawal decided before its deposit would be refused.
 pub fn burst(accounts: [&str; 3]) -> Vec<CommandMessage> {
-    let mut messages: Vec<CommandMessage> = accounts
-        .iter()
-        .map(|a| {
-            message(a, |account_id| AccountCommand::OpenAccount {
-                account_id,
-                currency: Currency::default(),
-                initial_balance: Balance::ZERO,
-            })
-        })
-        .collect();
+    let mut messages: Vec<CommandMessage> =
+        accounts.iter().map(|a| message("alice", open(a))).collect();
     for round in 0..40_i64 {
         let account = accounts[(round % 3) as usize];
-        messages.push(message(account, |a| {
-            AccountCommand::deposit(a, amount(10 + round))
-        }));
-        messages.push(message(account, |a| {
-            AccountCommand::withdraw(a, amount(15 + round))
-        }));
+        messages.push(message("alice", deposit(account, 10 + round)));
+        messages.push(message("alice", withdraw(account, 15 + round)));
     }
     // Refused: never opened.
-    messages.push(message("acc-g9", |a| AccountCommand::deposit(a, amount(1))));
+    messages.push(message("alice", deposit("acc-g9", 1)));
     messages
+}
+
+/// Queues `messages` on the command stream, as the command API would.
+pub async fn publish(bus: &Bus, messages: &[CommandMessage]) {
+    let outgoing: Vec<_> = messages
+        .iter()
+        .map(|m| bus.outgoing_command(m).unwrap())
+        .collect();
+    bus.publish_all(&outgoing).await.unwrap();
 }
 
 /// Every service but the command processor (tests start it themselves).

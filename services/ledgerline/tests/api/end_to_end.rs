@@ -20,13 +20,7 @@ async fn alice_sees_every_outcome_on_every_socket_and_bob_sees_none() {
             json!({"accountId": "acc-a", "initialBalance": "100.00"}),
         )
         .await;
-    let deposit = app
-        .accepted(
-            &alice,
-            "deposit",
-            json!({"accountId": "acc-a", "amount": 50.25}),
-        )
-        .await;
+    let deposit = app.deposit(&alice, "acc-a", 50.25).await;
     let withdraw = app
         .accepted(
             &alice,
@@ -79,28 +73,15 @@ async fn alice_sees_every_outcome_on_every_socket_and_bob_sees_none() {
     assert!(leaked.is_empty(), "bob received {leaked:?}");
 
     // The store says 130.25; every read model converges to it.
-    let (_, account) = app.get(&alice, "/queries/account/acc-a").await;
     assert_eq!(
-        (account["balance"].as_i64(), account["version"].as_i64()),
+        app.balance_and_version(&alice, "acc-a").await,
         (Some(13025), Some(3))
     );
     app.eventually(&alice, "/projections/AccountBalances", |b| {
         b["items"][0]["balance"] == 13025
     })
     .await;
-    let history = app
-        .eventually(
-            &alice,
-            "/projections/TransactionHistory?accountId=acc-a",
-            |b| b["items"].as_array().map_or(0, Vec::len) == 3,
-        )
-        .await;
-    let kinds: Vec<&str> = history["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["eventType"].as_str().unwrap())
-        .collect();
+    let kinds = app.history_kinds(&alice, "acc-a", 3).await;
     assert_eq!(kinds, ["MoneyWithdrawn", "MoneyDeposited", "AccountOpened"]);
     // 3 events + 4 outcomes in the audit log.
     app.eventually(&alice, "/audit", |b| {
@@ -121,12 +102,7 @@ async fn bob_can_neither_act_on_nor_read_alices_account() {
     let bob = app.token("bob").await;
     let mut bobs = app.socket(&bob).await;
     let mut alices = app.socket(&alice).await;
-    app.accepted(
-        &alice,
-        "open-account",
-        json!({"accountId": "acc-b", "initialBalance": 10}),
-    )
-    .await;
+    app.open_account_with(&alice, "acc-b", 10).await;
     status_frames(&mut alices, 1, Duration::from_secs(10)).await;
 
     let steal = app
@@ -160,8 +136,7 @@ async fn the_same_idempotency_key_twice_moves_money_once() {
     let app = spawn_app().await;
     let alice = app.token("alice").await;
     let mut socket = app.socket(&alice).await;
-    app.accepted(&alice, "open-account", json!({"accountId": "acc-i"}))
-        .await;
+    app.open_account(&alice, "acc-i").await;
     let body = json!({"accountId": "acc-i", "amount": "7.50"});
     let (s1, first) = app
         .command(&alice, "deposit", body.clone(), Some("pay-1"))
@@ -202,9 +177,8 @@ async fn the_same_idempotency_key_twice_moves_money_once() {
         extra.is_empty(),
         "a repeat produced another outcome: {extra:?}"
     );
-    let (_, account) = app.get(&alice, "/queries/account/acc-i").await;
     assert_eq!(
-        (account["balance"].as_i64(), account["version"].as_i64()),
+        app.balance_and_version(&alice, "acc-i").await,
         (Some(850), Some(3))
     );
 }
@@ -214,8 +188,7 @@ async fn the_same_key_sent_many_times_at_once_moves_money_once() {
     let app = spawn_app().await;
     let alice = app.token("alice").await;
     let mut socket = app.socket(&alice).await;
-    app.accepted(&alice, "open-account", json!({"accountId": "acc-k"}))
-        .await;
+    app.open_account(&alice, "acc-k").await;
     status_frames(&mut socket, 1, Duration::from_secs(10)).await;
     // Concurrent repeats land in one group insert of the accepted rows.
     let body = json!({"accountId": "acc-k", "amount": 5});
@@ -233,9 +206,8 @@ async fn the_same_key_sent_many_times_at_once_moves_money_once() {
     assert_eq!(ids.len(), 1, "one command id for one key: {ids:?}");
     let frames = status_frames(&mut socket, 2, Duration::from_secs(5)).await;
     assert_eq!(frames.len(), 1, "one outcome: {frames:?}");
-    let (_, account) = app.get(&alice, "/queries/account/acc-k").await;
     assert_eq!(
-        (account["balance"].as_i64(), account["version"].as_i64()),
+        app.balance_and_version(&alice, "acc-k").await,
         (Some(500), Some(2))
     );
 }

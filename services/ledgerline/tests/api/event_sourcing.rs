@@ -10,7 +10,7 @@ use ledgerline_runtime::Shutdown;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, answer, spawn_app, spawn_app_with};
 
 /// Waits until every command has an outcome; returns their statuses.
 async fn decided(app: &TestApp, token: &str, ids: &[String]) -> Vec<String> {
@@ -33,24 +33,9 @@ async fn refused(app: &TestApp, method: Method, path: &str, token: Option<&str>,
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    let problem: Value = response.json().await.unwrap_or(Value::Null);
-    assert_eq!(status, expect, "{method} {path}: {problem}");
-    assert_eq!(content_type, "application/problem+json", "{method} {path}");
-    assert_eq!(problem["status"], expect, "{method} {path}: {problem}");
-    assert!(
-        problem["type"]
-            .as_str()
-            .is_some_and(|t| t.starts_with("urn:ledgerline:problem:")),
-        "{method} {path}: {problem}"
-    );
+    answer(request.send().await.unwrap())
+        .await
+        .assert_problem(expect, &format!("{method} {path}"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -69,14 +54,7 @@ async fn stats_count_a_known_history_for_operators_only() {
         (&json!(0), &json!(0), &json!(0))
     );
 
-    let mut ids = vec![
-        app.accepted(
-            &alice,
-            "open-account",
-            json!({"accountId": "acc-1", "initialBalance": 100}),
-        )
-        .await,
-    ];
+    let mut ids = vec![app.open_account_with(&alice, "acc-1", 100).await];
     for (kind, amount) in [("deposit", "10"), ("deposit", "5"), ("withdraw", "3")] {
         let body = json!({"accountId": "acc-1", "amount": amount});
         ids.push(app.accepted(&alice, kind, body).await);
@@ -89,13 +67,8 @@ async fn stats_count_a_known_history_for_operators_only() {
         )
         .await,
     );
-    ids.push(
-        app.accepted(&bob, "open-account", json!({"accountId": "acc-2"}))
-            .await,
-    );
-    let not_owner = app
-        .accepted(&bob, "deposit", json!({"accountId": "acc-1", "amount": 1}))
-        .await;
+    ids.push(app.open_account(&bob, "acc-2").await);
+    let not_owner = app.deposit(&bob, "acc-1", 1).await;
     let mut statuses = decided(&app, &alice, &ids[..5]).await;
     statuses.extend(decided(&app, &bob, &[ids[5].clone(), not_owner]).await);
     assert_eq!(
@@ -181,8 +154,7 @@ async fn stats_count_a_known_history_for_operators_only() {
 async fn time_travel_by_version_and_by_time_across_snapshot_boundaries() {
     let app = spawn_app_with(|c| c.snapshot_every = 3).await;
     let alice = app.token("alice").await;
-    app.accepted(&alice, "open-account", json!({"accountId": "acc-t"}))
-        .await;
+    app.open_account(&alice, "acc-t").await;
     for amount in 1..=5 {
         let body = json!({"accountId": "acc-t", "amount": amount});
         app.accepted(&alice, "deposit", body).await;
@@ -296,20 +268,14 @@ async fn daily_summary_sums_each_days_money_in_and_out_per_currency() {
     let alice = app.token("alice").await;
     let bob = app.token("bob").await;
     // Opening balances are neither deposits nor withdrawals.
-    app.accepted(
-        &alice,
-        "open-account",
-        json!({"accountId": "acc-e", "initialBalance": 100}),
-    )
-    .await;
+    app.open_account_with(&alice, "acc-e", 100).await;
     app.accepted(
         &alice,
         "open-account",
         json!({"accountId": "acc-u", "currency": "USD"}),
     )
     .await;
-    app.accepted(&bob, "open-account", json!({"accountId": "acc-b"}))
-        .await;
+    app.open_account(&bob, "acc-b").await;
     let mut ids = Vec::new();
     for (kind, account, amount) in [
         ("deposit", "acc-e", "10.50"),
@@ -321,8 +287,7 @@ async fn daily_summary_sums_each_days_money_in_and_out_per_currency() {
         let body = json!({"accountId": account, "amount": amount});
         ids.push(app.accepted(&alice, kind, body).await);
     }
-    app.accepted(&bob, "deposit", json!({"accountId": "acc-b", "amount": 7}))
-        .await;
+    app.deposit(&bob, "acc-b", 7).await;
     decided(&app, &alice, &ids).await;
 
     // What the events say, per (UTC day, currency): the expected summary,
@@ -403,10 +368,7 @@ async fn daily_summary_sums_each_days_money_in_and_out_per_currency() {
 async fn every_read_model_is_listed_live_and_its_lag_converges_to_zero() {
     let app = spawn_app().await;
     let alice = app.token("alice").await;
-    let mut ids = vec![
-        app.accepted(&alice, "open-account", json!({"accountId": "acc-p"}))
-            .await,
-    ];
+    let mut ids = vec![app.open_account(&alice, "acc-p").await];
     for amount in 1..=4 {
         let body = json!({"accountId": "acc-p", "amount": amount});
         ids.push(app.accepted(&alice, "deposit", body).await);
@@ -472,13 +434,7 @@ async fn every_read_model_is_listed_live_and_its_lag_converges_to_zero() {
     .await;
 
     // More events: lag appears only until the projectors catch up again.
-    let more = app
-        .accepted(
-            &alice,
-            "deposit",
-            json!({"accountId": "acc-p", "amount": 1}),
-        )
-        .await;
+    let more = app.deposit(&alice, "acc-p", 1).await;
     decided(&app, &alice, &[more]).await;
     app.eventually(&alice, "/projections", |b| {
         b["headPosition"] == 6
@@ -505,9 +461,7 @@ fn gauge(metrics: &str, series: &str) -> Option<f64> {
 async fn every_projectors_lag_is_on_metrics() {
     let app = spawn_app().await;
     let alice = app.token("alice").await;
-    let opened = app
-        .accepted(&alice, "open-account", json!({"accountId": "acc-m"}))
-        .await;
+    let opened = app.open_account(&alice, "acc-m").await;
     decided(&app, &alice, &[opened]).await;
 
     let series = [
@@ -702,8 +656,7 @@ async fn bad_event_sourcing_requests_get_problem_documents() {
     let app = spawn_app().await;
     let alice = app.token("alice").await;
     let ops = app.token_with_role("ops", Some("operator")).await;
-    app.accepted(&alice, "open-account", json!({"accountId": "acc-x"}))
-        .await;
+    app.open_account(&alice, "acc-x").await;
     app.eventually(&alice, "/queries/account/acc-x", |b| b["version"] == 1)
         .await;
     let (a, o) = (Some(alice.as_str()), Some(ops.as_str()));

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use ledgerline::Target;
 
-use crate::bursts::{ALL_BUT_THE_PROCESSOR, assert_decided_as_one_at_a_time, burst};
+use crate::bursts::{ALL_BUT_THE_PROCESSOR, assert_decided_as_one_at_a_time, burst, publish};
 use crate::helpers::spawn_services;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -15,11 +15,7 @@ async fn waiting_commands_are_decided_together_exactly_as_one_at_a_time() {
     let messages = burst(["acc-g1", "acc-g2", "acc-g3"]);
     // Everything is queued before the processor starts, so it finds whole
     // groups waiting.
-    let outgoing: Vec<_> = messages
-        .iter()
-        .map(|m| bus.outgoing_command(m).unwrap())
-        .collect();
-    bus.publish_all(&outgoing).await.unwrap();
+    publish(&bus, &messages).await;
     let (_, processor) = app.spawn_service(Target::CommandProcessor).await;
 
     let store = app.event_store().await;

@@ -4,6 +4,7 @@ use futures::{SinkExt, StreamExt};
 use ledgerline::{Application, Target};
 use ledgerline_bus::Bus;
 use ledgerline_runtime::{Config, Shutdown};
+use ledgerline_testkit::{Answer, TestDatabase, TestPrefix};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -20,7 +21,9 @@ pub struct TestApp {
     pub config: Config,
     pub http: reqwest::Client,
     shutdown: Shutdown,
-    server: Option<tokio::task::JoinHandle<()>>,
+    // Dropped in this order, after the services were told to stop.
+    _prefix: TestPrefix,
+    _database: TestDatabase,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -35,14 +38,9 @@ pub async fn spawn_app_with(tune: impl FnOnce(&mut Config)) -> TestApp {
 /// [`TestApp::spawn_service`]).
 pub async fn spawn_services(targets: &[Target], tune: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config::from_env().expect("configuration");
-    let id = Uuid::now_v7().simple().to_string();
-    let base_url = config
-        .database_url
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_owned())
-        .expect("DATABASE_URL has a path");
-    config.database_url = format!("{base_url}/ll_test_{id}");
-    config.nats_prefix = format!("t{}", &id[id.len() - 12..]);
+    let (database, prefix) = (TestDatabase::named("test"), TestPrefix::new("t"));
+    config.database_url = database.url();
+    config.nats_prefix = prefix.to_string();
     config.http_addr = "127.0.0.1:0".parse().expect("addr");
     config.jwt_secret = Some(JWT_SECRET.to_owned());
     config.demo_login = true;
@@ -50,12 +48,14 @@ pub async fn spawn_services(targets: &[Target], tune: impl FnOnce(&mut Config)) 
     config.db_pool_size = 3;
     config.web_dir = "/nonexistent".to_owned();
     tune(&mut config);
+    // Cleaned up where the services run (a test's private NATS, maybe).
+    let prefix = prefix.on(&config.nats_url);
     let shutdown = Shutdown::new();
     let app = Application::build(config.clone(), targets, shutdown.clone())
         .await
         .expect("application starts");
     let port = app.port();
-    let server = tokio::spawn(async move {
+    tokio::spawn(async move {
         app.run().await.expect("application runs");
     });
     TestApp {
@@ -64,39 +64,31 @@ pub async fn spawn_services(targets: &[Target], tune: impl FnOnce(&mut Config)) 
         config,
         http: reqwest::Client::new(),
         shutdown,
-        server: Some(server),
+        _prefix: prefix,
+        _database: database,
     }
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();
-        let server = self.server.take();
-        let config = self.config.clone();
-        // Clean up on a runtime of its own: Drop cannot await.
-        let cleanup = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                drop(server);
-                if let Ok(bus) = Bus::connect(&config.nats_url, &config.nats_prefix, 1).await {
-                    let _ = bus.delete_streams().await;
-                }
-                let (admin, name) = config.database_url.rsplit_once('/').expect("db url");
-                if let Ok(mut conn) =
-                    <sqlx::PgConnection as sqlx::Connection>::connect(&format!("{admin}/postgres"))
-                        .await
-                {
-                    let drop_db = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(drop_db))
-                        .execute(&mut conn)
-                        .await;
-                }
-            });
-        });
-        let _ = cleanup.join();
+    }
+}
+
+/// Reads an HTTP answer: its status, content type and JSON body.
+pub async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let body = response.json().await.unwrap_or(Value::Null);
+    Answer {
+        status,
+        content_type,
+        body,
     }
 }
 
@@ -158,10 +150,48 @@ impl TestApp {
         answer["commandId"].as_str().expect("commandId").to_owned()
     }
 
+    /// Opens `account` (empty) for `token`'s user; returns the command id.
+    pub async fn open_account(&self, token: &str, account: &str) -> String {
+        self.accepted(token, "open-account", json!({ "accountId": account }))
+            .await
+    }
+
+    /// Opens `account` with `initial` for `token`'s user; returns the
+    /// command id.
+    pub async fn open_account_with(&self, token: &str, account: &str, initial: i64) -> String {
+        let body = json!({ "accountId": account, "initialBalance": initial });
+        self.accepted(token, "open-account", body).await
+    }
+
+    /// Deposits `amount` (a number or a decimal string) into `account`;
+    /// returns the command id.
+    pub async fn deposit(&self, token: &str, account: &str, amount: impl Into<Value>) -> String {
+        let body = json!({ "accountId": account, "amount": amount.into() });
+        self.accepted(token, "deposit", body).await
+    }
+
+    /// The account's balance and version as the event store answers them.
+    pub async fn balance_and_version(
+        &self,
+        token: &str,
+        account: &str,
+    ) -> (Option<i64>, Option<i64>) {
+        let (_, state) = self
+            .get(token, &format!("/queries/account/{account}"))
+            .await;
+        (state["balance"].as_i64(), state["version"].as_i64())
+    }
+
     pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
+        self.get_on(self.port, token, path).await
+    }
+
+    /// GET of `path` from the service on `port` (one started with
+    /// [`TestApp::spawn_service`]).
+    pub async fn get_on(&self, port: u16, token: &str, path: &str) -> (u16, Value) {
         let response = self
             .http
-            .get(self.url(path))
+            .get(format!("http://127.0.0.1:{port}{path}"))
             .bearer_auth(token)
             .send()
             .await
@@ -177,9 +207,40 @@ impl TestApp {
         path: &str,
         done: impl Fn(&Value) -> bool,
     ) -> Value {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        self.eventually_on(self.port, Duration::from_secs(10), token, path, done)
+            .await
+    }
+
+    /// The event types of `account`'s transaction history, newest first,
+    /// once it holds `count` entries.
+    pub async fn history_kinds(&self, token: &str, account: &str, count: usize) -> Vec<String> {
+        let path = format!("/projections/TransactionHistory?accountId={account}");
+        let history = self
+            .eventually(token, &path, |b| {
+                b["items"].as_array().map_or(0, Vec::len) == count
+            })
+            .await;
+        history["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| i["eventType"].as_str().expect("eventType").to_owned())
+            .collect()
+    }
+
+    /// Polls `path` on the service on `port` until `done` holds for its
+    /// JSON (`within` at most).
+    pub async fn eventually_on(
+        &self,
+        port: u16,
+        within: Duration,
+        token: &str,
+        path: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + within;
         loop {
-            let (status, body) = self.get(token, path).await;
+            let (status, body) = self.get_on(port, token, path).await;
             if status == 200 && done(&body) {
                 return body;
             }
@@ -215,6 +276,18 @@ impl TestApp {
         let port = app.port();
         tokio::spawn(async move { app.run().await.expect("service runs") });
         (port, shutdown)
+    }
+
+    /// Empties this run's command stream, as a broker that lost it would;
+    /// returns how many messages it held.
+    pub async fn purge_commands(&self) -> u64 {
+        let bus = self.bus().await;
+        let stream = bus
+            .js
+            .get_stream(bus.subjects.commands_stream())
+            .await
+            .expect("stream");
+        stream.purge().await.expect("purge").purged
     }
 
     /// How many messages were ever published on this run's command stream.

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use ledgerline::{Application, Target};
 use ledgerline_runtime::Shutdown;
-use serde_json::json;
 use tokio::time::Instant;
 
 use crate::helpers::{connect_socket, spawn_app_with, status_frames};
@@ -106,8 +105,7 @@ async fn a_socket_outlives_the_idle_and_header_timeouts() {
     let alice = app.token("alice").await;
     let mut socket = connect_socket(app.port, &alice, "").await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    app.accepted(&alice, "open-account", json!({"accountId": "acc-ws"}))
-        .await;
+    app.open_account(&alice, "acc-ws").await;
     let statuses = status_frames(&mut socket, 1, GENEROUS).await;
     assert_eq!(statuses.len(), 1, "the socket stopped delivering");
     assert_eq!(statuses[0]["status"], "succeeded");

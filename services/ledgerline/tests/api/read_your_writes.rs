@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use serde_json::json;
-
 use crate::helpers::{spawn_app, status_frames};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -12,17 +10,10 @@ async fn a_read_with_min_position_sees_the_write_it_names() {
     let app = spawn_app().await;
     let alice = app.token("alice").await;
     let mut socket = app.socket(&alice).await;
-    app.accepted(&alice, "open-account", json!({"accountId": "acc-r"}))
-        .await;
+    app.open_account(&alice, "acc-r").await;
     status_frames(&mut socket, 1, Duration::from_secs(10)).await;
     for amount in 1..=5 {
-        let id = app
-            .accepted(
-                &alice,
-                "deposit",
-                json!({"accountId": "acc-r", "amount": amount}),
-            )
-            .await;
+        let id = app.deposit(&alice, "acc-r", amount).await;
         let status = status_frames(&mut socket, 1, Duration::from_secs(10)).await;
         let position = status[0]["position"]
             .as_i64()

@@ -11,11 +11,13 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sqlx::Connection;
 
-use crate::helpers::{TestApp, spawn_app};
+use ledgerline_testkit::Answer;
+
+use crate::helpers::{TestApp, answer, spawn_app, spawn_services};
 
 const ACCOUNTS: [&str; 4] = ["acc-r1", "acc-r2", "acc-r3", "acc-r4"];
 
-async fn post_rebuild(app: &TestApp, token: Option<&str>, body: &str) -> (u16, Value, String) {
+async fn post_rebuild(app: &TestApp, token: Option<&str>, body: &str) -> Answer {
     let mut request = app
         .http
         .post(app.url("/projections/rebuild"))
@@ -24,19 +26,7 @@ async fn post_rebuild(app: &TestApp, token: Option<&str>, body: &str) -> (u16, V
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    (
-        status,
-        response.json().await.unwrap_or(Value::Null),
-        content_type,
-    )
+    answer(request.send().await.unwrap()).await
 }
 
 /// Opens the accounts with a few deposits each, and waits until decided.
@@ -145,8 +135,11 @@ async fn account_balances_rebuild_under_concurrent_deposits_equals_the_event_sto
     let traffic = keep_writing_and_reading(&app, &alice, "/projections/AccountBalances", &stop);
     tokio::time::sleep(Duration::from_millis(100)).await;
 
-    let (status, started, _) =
-        post_rebuild(&app, Some(&ops), r#"{"name":"AccountBalances"}"#).await;
+    let Answer {
+        status,
+        body: started,
+        ..
+    } = post_rebuild(&app, Some(&ops), r#"{"name":"AccountBalances"}"#).await;
     assert_eq!(status, 202, "{started}");
     assert_eq!(started["status"], "rebuilding");
     assert_eq!(started["statusUrl"], "/projections/AccountBalances");
@@ -171,16 +164,11 @@ async fn account_balances_rebuild_under_concurrent_deposits_equals_the_event_sto
     }
     let (_, by_name) = app.get(&alice, "/projections/AccountBalances").await;
     assert_eq!(by_name["status"], "rebuilding", "{by_name}");
-    let (status, problem, content_type) =
-        post_rebuild(&app, Some(&ops), r#"{"name":"AccountBalances"}"#).await;
+    let conflict = post_rebuild(&app, Some(&ops), r#"{"name":"AccountBalances"}"#).await;
+    conflict.assert_problem(409, "a second rebuild");
     assert_eq!(
-        (status, content_type.as_str()),
-        (409, "application/problem+json"),
-        "{problem}"
-    );
-    assert_eq!(
-        problem["type"],
-        "urn:ledgerline:problem:rebuild-in-progress"
+        conflict.problem_type(),
+        Some("urn:ledgerline:problem:rebuild-in-progress")
     );
 
     // The writer commits: the rebuild takes what the live copy applied
@@ -265,8 +253,11 @@ async fn history_and_audit_rebuilds_keep_every_event_and_outcome() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     let mut ids = Vec::new();
     for name in ["TransactionHistory", "AuditLog"] {
-        let (status, started, _) =
-            post_rebuild(&app, Some(&ops), &json!({ "name": name }).to_string()).await;
+        let Answer {
+            status,
+            body: started,
+            ..
+        } = post_rebuild(&app, Some(&ops), &json!({ "name": name }).to_string()).await;
         assert_eq!(status, 202, "{started}");
         ids.push((name, started["rebuildId"].clone()));
     }
@@ -345,21 +336,17 @@ async fn rebuild_requests_are_refused_clearly() {
         (Some(&ops), r#"{"name":"AccountBalances","now":true}"#, 422),
     ];
     for (token, body, expect) in cases {
-        let (status, problem, content_type) = post_rebuild(&app, token, body).await;
-        assert_eq!(status, expect, "{body}: {problem}");
-        assert_eq!(content_type, "application/problem+json", "{body}");
-        assert_eq!(problem["status"], expect, "{body}: {problem}");
+        post_rebuild(&app, token, body)
+            .await
+            .assert_problem(expect, body);
     }
-    let unprocessable = post_rebuild(&app, Some(&ops), r#"{"name":7,"x":1}"#)
-        .await
-        .1;
-    let fields: Vec<&str> = unprocessable["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
-    assert_eq!(fields, ["x", "name"], "{unprocessable}");
+    let unprocessable = post_rebuild(&app, Some(&ops), r#"{"name":7,"x":1}"#).await;
+    assert_eq!(
+        unprocessable.fields(),
+        ["x", "name"],
+        "{}",
+        unprocessable.body
+    );
 
     // Not JSON (415) and too large (413), before anything is read.
     let send = |content_type: &'static str, body: String| {
@@ -457,8 +444,11 @@ async fn a_replica_that_did_not_rebuild_keeps_serving_and_writing_the_new_tables
     }
     let stop = Arc::new(AtomicBool::new(false));
     let traffic = keep_writing_and_reading(&app, &alice, "/projections/AccountBalances", &stop);
-    let (status, started, _) =
-        post_rebuild(&app, Some(&ops), r#"{"name":"AccountBalances"}"#).await;
+    let Answer {
+        status,
+        body: started,
+        ..
+    } = post_rebuild(&app, Some(&ops), r#"{"name":"AccountBalances"}"#).await;
     assert_eq!(status, 202, "{started}");
     rebuild_finished(&app, &alice, "AccountBalances", &started["rebuildId"]).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -492,9 +482,7 @@ async fn every_read_model_writes_what_piled_up_in_few_transactions() {
     let app = spawn_app().await;
     let alice = app.token("alice").await;
     let ops = app.token_with_role("ops", Some("operator")).await;
-    let opened = app
-        .accepted(&alice, "open-account", json!({"accountId": "acc-b1"}))
-        .await;
+    let opened = app.open_account(&alice, "acc-b1").await;
     wait_decided(&app, &alice, &[opened]).await;
     app.eventually(&ops, "/audit", |b| {
         b["items"].as_array().is_some_and(|i| i.len() == 2)
@@ -574,179 +562,60 @@ async fn every_read_model_writes_what_piled_up_in_few_transactions() {
 /// the event store, not from the stream's beginning.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_new_history_read_model_starts_from_the_event_store() {
-    use ledgerline::{Application, Target};
-    use ledgerline_bus::Bus;
-    use ledgerline_runtime::{Config, Shutdown};
+    use ledgerline::Target;
 
     // The command side alone first (no history service has ever run), on a
     // database and prefix of this test's own.
-    let mut config = Config::from_env().unwrap();
-    let id = uuid::Uuid::now_v7().simple().to_string();
-    let (server_url, _) = config.database_url.rsplit_once('/').unwrap();
-    config.database_url = format!("{server_url}/ll_test_{id}");
-    config.nats_prefix = format!("t{}h", &id[id.len() - 11..]);
-    config.http_addr = "127.0.0.1:0".parse().unwrap();
-    config.jwt_secret = Some(crate::helpers::JWT_SECRET.to_owned());
-    config.demo_login = true;
-    config.command_partitions = 2;
-    config.db_pool_size = 3;
-    config.web_dir = "/nonexistent".to_owned();
-    let shutdown = Shutdown::new();
-    let commands = Application::build(
-        config.clone(),
+    let app = spawn_services(
         &[
             Target::CommandApi,
             Target::CommandProcessor,
             Target::EventStore,
         ],
-        shutdown.clone(),
+        |c| c.command_partitions = 2,
     )
-    .await
-    .unwrap();
-    let commands_base = format!("http://127.0.0.1:{}", commands.port());
-    tokio::spawn(commands.run());
-    let (config_in, shutdown_in) = (config.clone(), shutdown.clone());
-    let outcome = async move {
-        let (config, shutdown) = (config_in, shutdown_in);
-        let http = reqwest::Client::new();
-        let login: Value = http
-            .post(format!("{commands_base}/auth/demo-login"))
-            .json(&json!({"userId": "alice"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = login["token"].as_str().unwrap().to_owned();
-        let mut ids = Vec::new();
-        for (kind, body) in [
-            ("open-account", json!({"accountId": "acc-h1"})),
-            ("deposit", json!({"accountId": "acc-h1", "amount": 5})),
-            ("deposit", json!({"accountId": "acc-h1", "amount": 6})),
-        ] {
-            let answer: Value = http
-                .post(format!("{commands_base}/commands/{kind}"))
-                .bearer_auth(&token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            ids.push(answer["commandId"].as_str().unwrap().to_owned());
-        }
-        for id in &ids {
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-            loop {
-                let status: Value = http
-                    .get(format!("{commands_base}/commands/{id}"))
-                    .bearer_auth(&token)
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                if status["status"] == "succeeded" {
-                    break;
-                }
-                assert!(tokio::time::Instant::now() < deadline, "{status}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-        // Retention: the stream no longer has these events.
-        let bus = Bus::connect(&config.nats_url, &config.nats_prefix, 1)
-            .await
-            .unwrap();
-        let mut stream = bus
-            .js
-            .get_stream(bus.subjects.events_stream())
-            .await
-            .unwrap();
-        stream.purge().await.unwrap();
-        assert_eq!(stream.info().await.unwrap().state.messages, 0);
+    .await;
+    let token = app.token("alice").await;
+    let mut ids = Vec::new();
+    for (kind, body) in [
+        ("open-account", json!({"accountId": "acc-h1"})),
+        ("deposit", json!({"accountId": "acc-h1", "amount": 5})),
+        ("deposit", json!({"accountId": "acc-h1", "amount": 6})),
+    ] {
+        ids.push(app.accepted(&token, kind, body).await);
+    }
+    for id in &ids {
+        app.eventually(&token, &format!("/commands/{id}"), |status| {
+            status["status"] == "succeeded"
+        })
+        .await;
+    }
+    // Retention: the stream no longer has these events.
+    let bus = app.bus().await;
+    let mut stream = bus
+        .js
+        .get_stream(bus.subjects.events_stream())
+        .await
+        .unwrap();
+    stream.purge().await.unwrap();
+    assert_eq!(stream.info().await.unwrap().state.messages, 0);
 
-        // Now the history service starts, for the first time.
-        let mut history_config = config.clone();
-        history_config.http_addr = "127.0.0.1:0".parse().unwrap();
-        let history =
-            Application::build(history_config, &[Target::HistoryService], shutdown.clone())
-                .await
-                .unwrap();
-        let history_base = format!("http://127.0.0.1:{}", history.port());
-        tokio::spawn(history.run());
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-        loop {
-            let body: Value = http
-                .get(format!(
-                    "{history_base}/projections/TransactionHistory?accountId=acc-h1"
-                ))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap_or(Value::Null);
-            let versions: Vec<i64> = body["items"]
-                .as_array()
-                .map(|items| items.iter().filter_map(|i| i["version"].as_i64()).collect())
-                .unwrap_or_default();
-            if versions == [3, 2, 1] {
-                break;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "{body}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        // And it follows the stream from there.
-        let answer: Value = http
-            .post(format!("{commands_base}/commands/deposit"))
-            .bearer_auth(&token)
-            .json(&json!({"accountId": "acc-h1", "amount": 7}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert!(answer["commandId"].is_string(), "{answer}");
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            let body: Value = http
-                .get(format!(
-                    "{history_base}/projections/TransactionHistory?accountId=acc-h1"
-                ))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap_or(Value::Null);
-            if body["items"][0]["version"] == 4 {
-                break;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "{body}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    };
-    // Clean up whether or not the checks passed.
-    let result = tokio::spawn(outcome).await;
-    shutdown.cancel();
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    if let Ok(bus) = Bus::connect(&config.nats_url, &config.nats_prefix, 1).await {
-        let _ = bus.delete_streams().await;
-    }
-    let (admin, name) = config.database_url.rsplit_once('/').unwrap();
-    if let Ok(mut conn) = sqlx::PgConnection::connect(&format!("{admin}/postgres")).await {
-        let drop_db = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(drop_db))
-            .execute(&mut conn)
-            .await;
-    }
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic.into_panic());
-    }
+    // Now the history service starts, for the first time.
+    let (history, stop_history) = app.spawn_service(Target::HistoryService).await;
+    let path = "/projections/TransactionHistory?accountId=acc-h1";
+    app.eventually_on(history, Duration::from_secs(15), &token, path, |body| {
+        let versions: Vec<i64> = body["items"]
+            .as_array()
+            .map(|items| items.iter().filter_map(|i| i["version"].as_i64()).collect())
+            .unwrap_or_default();
+        versions == [3, 2, 1]
+    })
+    .await;
+    // And it follows the stream from there.
+    app.deposit(&token, "acc-h1", 7).await;
+    app.eventually_on(history, Duration::from_secs(10), &token, path, |body| {
+        body["items"][0]["version"] == 4
+    })
+    .await;
+    stop_history.cancel();
 }

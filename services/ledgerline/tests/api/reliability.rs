@@ -5,34 +5,18 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use command_processor::handle_command;
-use ledgerline_contracts::CommandMessage;
-use ledgerline_domain::{AccountCommand, AccountId, Amount, UserId};
+use ledgerline_domain::AccountId;
+use ledgerline_testkit::commands::{deposit, message};
 use serde_json::json;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::helpers::{spawn_app, spawn_app_with, status_frames};
-
-fn deposit_message(user: &str, account: &str, minor: i64) -> CommandMessage {
-    CommandMessage {
-        command_id: Uuid::now_v7(),
-        correlation_id: Uuid::now_v7(),
-        user_id: UserId::parse(user).unwrap(),
-        accepted_at: OffsetDateTime::now_utc(),
-        command: AccountCommand::deposit(
-            AccountId::parse(account).unwrap(),
-            Amount::from_minor(minor).unwrap(),
-        ),
-        requeued: None,
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_projection_heals_a_gap_by_reading_the_event_store() {
     let app = spawn_app().await;
     let alice = app.token("alice").await;
-    app.accepted(&alice, "open-account", json!({"accountId": "acc-gap"}))
-        .await;
+    app.open_account(&alice, "acc-gap").await;
     app.eventually(&alice, "/projections/AccountBalances", |b| {
         b["items"][0]["version"] == 1
     })
@@ -40,10 +24,10 @@ async fn a_projection_heals_a_gap_by_reading_the_event_store() {
     // Two deposits committed, but the processor "crashed" before publishing
     // the first: only the second event ever reaches JetStream.
     let store = app.event_store().await;
-    handle_command(&store, &deposit_message("alice", "acc-gap", 100), 10)
+    handle_command(&store, &message("alice", deposit("acc-gap", 100)), 10)
         .await
         .unwrap();
-    let second = handle_command(&store, &deposit_message("alice", "acc-gap", 250), 10)
+    let second = handle_command(&store, &message("alice", deposit("acc-gap", 250)), 10)
         .await
         .unwrap();
     app.bus()
@@ -79,11 +63,10 @@ async fn a_crash_between_commit_and_publish_is_repaired_by_redelivery() {
     let app = spawn_app().await;
     let alice = app.token("alice").await;
     let mut socket = app.socket(&alice).await;
-    app.accepted(&alice, "open-account", json!({"accountId": "acc-crash"}))
-        .await;
+    app.open_account(&alice, "acc-crash").await;
     status_frames(&mut socket, 1, Duration::from_secs(10)).await;
     // Decided and committed, then the processor died: nothing published, not acked.
-    let command = deposit_message("alice", "acc-crash", 700);
+    let command = message("alice", deposit("acc-crash", 700));
     handle_command(&app.event_store().await, &command, 10)
         .await
         .unwrap();
@@ -107,9 +90,8 @@ async fn a_crash_between_commit_and_publish_is_repaired_by_redelivery() {
         b["items"][0]["balance"] == 700
     })
     .await;
-    let (_, account) = app.get(&alice, "/queries/account/acc-crash").await;
     assert_eq!(
-        (account["balance"].as_i64(), account["version"].as_i64()),
+        app.balance_and_version(&alice, "acc-crash").await,
         (Some(700), Some(2)),
         "applied once"
     );
@@ -154,12 +136,7 @@ async fn poison_messages_end_in_a_failed_envelope_and_consumers_carry_on() {
         (Some("failed"), Some("INVALID_COMMAND"))
     );
     // Everything still works afterwards.
-    app.accepted(
-        &alice,
-        "open-account",
-        json!({"accountId": "acc-p", "initialBalance": 3}),
-    )
-    .await;
+    app.open_account_with(&alice, "acc-p", 3).await;
     app.eventually(&alice, "/projections/AccountBalances", |b| {
         b["items"][0]["balance"] == 300
     })
@@ -184,10 +161,9 @@ async fn a_command_that_waited_past_its_deadline_fails_with_timeout() {
     let app = spawn_app_with(|c| c.command_deadline_secs = 2).await;
     let alice = app.token("alice").await;
     let mut socket = app.socket(&alice).await;
-    app.accepted(&alice, "open-account", json!({"accountId": "acc-t"}))
-        .await;
+    app.open_account(&alice, "acc-t").await;
     status_frames(&mut socket, 1, Duration::from_secs(10)).await;
-    let mut stale = deposit_message("alice", "acc-t", 100);
+    let mut stale = message("alice", deposit("acc-t", 100));
     stale.accepted_at -= Duration::from_secs(60);
     app.bus().await.publish_command(&stale).await.unwrap();
     let frames = status_frames(&mut socket, 1, Duration::from_secs(10)).await;

@@ -48,29 +48,14 @@ async fn resume_gets_exactly_what_was_missed(app: &TestApp, port: u16) {
     // The first two status frames are read inside miss_three_commands; the
     // resume point covers them and the events they carried.
     let mut first = app.socket(&alice).await;
-    app.accepted(
-        &alice,
-        "open-account",
-        json!({"accountId": "acc-r", "initialBalance": 10}),
-    )
-    .await;
-    app.accepted(
-        &alice,
-        "deposit",
-        json!({"accountId": "acc-r", "amount": 5}),
-    )
-    .await;
+    app.open_account_with(&alice, "acc-r", 10).await;
+    app.deposit(&alice, "acc-r", 5).await;
     let mut seen = status_frames(&mut first, 2, Duration::from_secs(10)).await;
     seen.extend(frames_until_quiet(&mut first, Duration::from_millis(700)).await);
     let point = resume_point(&seen);
     drop(first);
     let missed = vec![
-        app.accepted(
-            &alice,
-            "deposit",
-            json!({"accountId": "acc-r", "amount": 1}),
-        )
-        .await,
+        app.deposit(&alice, "acc-r", 1).await,
         app.accepted(
             &alice,
             "withdraw",
@@ -108,13 +93,7 @@ async fn resume_gets_exactly_what_was_missed(app: &TestApp, port: u16) {
     );
 
     // Then live frames, each once.
-    let live = app
-        .accepted(
-            &alice,
-            "deposit",
-            json!({"accountId": "acc-r", "amount": 3}),
-        )
-        .await;
+    let live = app.deposit(&alice, "acc-r", 3).await;
     let after = frames_until_quiet(&mut socket, Duration::from_millis(1500)).await;
     assert_eq!(command_ids(&after), [live]);
     assert_eq!(event_versions(&after), [5]);

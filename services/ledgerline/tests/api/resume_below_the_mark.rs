@@ -5,20 +5,13 @@
 
 use std::time::Duration;
 
-use serde_json::json;
-
 use crate::helpers::{connect_socket, frames_until_quiet, spawn_app};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resume_while_a_transaction_holds_the_mark_back_still_gets_every_missed_event() {
     let app = spawn_app().await;
     let alice = app.token("alice").await;
-    app.accepted(
-        &alice,
-        "open-account",
-        json!({"accountId": "acc-m", "initialBalance": 10}),
-    )
-    .await;
+    app.open_account_with(&alice, "acc-m", 10).await;
     app.eventually(&alice, "/projections/AccountBalances", |b| {
         b["items"][0]["version"] == 1
     })
@@ -36,12 +29,7 @@ async fn a_resume_while_a_transaction_holds_the_mark_back_still_gets_every_misse
         .execute(&mut elsewhere)
         .await
         .unwrap();
-    app.accepted(
-        &alice,
-        "deposit",
-        json!({"accountId": "acc-m", "amount": 5}),
-    )
-    .await;
+    app.deposit(&alice, "acc-m", 5).await;
     app.eventually(&alice, "/projections/AccountBalances", |b| {
         b["items"][0]["version"] == 2
     })

@@ -65,12 +65,7 @@ async fn a_user_with_300_accounts_gets_live_events_with_no_consumer_per_account(
         .collect()
         .await;
     assert_eq!(opened.len(), ACCOUNTS);
-    app.accepted(
-        &bob,
-        "open-account",
-        json!({"accountId": "acc-bob", "initialBalance": 100}),
-    )
-    .await;
+    app.open_account_with(&bob, "acc-bob", 100).await;
     app.eventually(&ops, "/stats", |s| {
         s["eventsByType"]["AccountOpened"] == ACCOUNTS + 1
     })
@@ -88,12 +83,7 @@ async fn a_user_with_300_accounts_gets_live_events_with_no_consumer_per_account(
     );
 
     // An account found by the lookup at join: its owner's sockets, each once.
-    app.accepted(
-        &alice,
-        "deposit",
-        json!({"accountId": "acc-150", "amount": 5}),
-    )
-    .await;
+    app.deposit(&alice, "acc-150", 5).await;
     for tab in [&mut tab1, &mut tab2] {
         let frames = until_event(tab, "acc-150", "MoneyDeposited").await;
         let events = events_of(&frames, "acc-150");
@@ -120,14 +110,8 @@ async fn a_user_with_300_accounts_gets_live_events_with_no_consumer_per_account(
     );
 
     // An account opened after the join is followed from its first event.
-    app.accepted(&alice, "open-account", json!({"accountId": "acc-new"}))
-        .await;
-    app.accepted(
-        &alice,
-        "deposit",
-        json!({"accountId": "acc-new", "amount": 1}),
-    )
-    .await;
+    app.open_account(&alice, "acc-new").await;
+    app.deposit(&alice, "acc-new", 1).await;
     until_event(&mut tab2, "acc-new", "MoneyDeposited").await;
     assert!(
         welcomed_in < Duration::from_secs(5),

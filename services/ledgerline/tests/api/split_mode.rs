@@ -12,17 +12,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::{connect_socket, next_frame, send_text, spawn_services, status_frames};
 
-async fn get(http: &reqwest::Client, port: u16, token: &str, path: &str) -> (u16, Value) {
-    let response = http
-        .get(format!("http://127.0.0.1:{port}{path}"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_split_deployment_crosses_every_boundary_over_nats() {
     let app = spawn_services(&[Target::CommandApi], |_| {}).await;
@@ -59,13 +48,7 @@ async fn the_split_deployment_crosses_every_boundary_over_nats() {
 
     // A deposit over HTTP reaches the socket as an event of the account the
     // socket service learnt from the event store.
-    let deposit = app
-        .accepted(
-            &alice,
-            "deposit",
-            json!({"accountId": "acc-split", "amount": 5}),
-        )
-        .await;
+    let deposit = app.deposit(&alice, "acc-split", 5).await;
     let mut seen = Vec::new();
     while !seen.iter().any(|f: &Value| f["type"] == "status") {
         seen.push(
@@ -88,32 +71,25 @@ async fn the_split_deployment_crosses_every_boundary_over_nats() {
     );
 
     // The balance service's process gathers the other read models' status.
-    let http = reqwest::Client::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let (status, overview) = get(&http, port("BalanceService"), &alice, "/projections").await;
-        let live = overview["items"]
-            .as_array()
-            .map(|items| items.iter().filter(|i| i["status"] == "live").count())
-            .unwrap_or_default();
-        if status == 200 && live == 3 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{status} {overview}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-
-    // A socket that comes back replays what it missed from the event store.
-    let (_, account) = get(
-        &http,
-        port("EventStore"),
+    app.eventually_on(
+        port("BalanceService"),
+        Duration::from_secs(15),
         &alice,
-        "/queries/account/acc-split",
+        "/projections",
+        |overview| {
+            let live = overview["items"]
+                .as_array()
+                .map(|items| items.iter().filter(|i| i["status"] == "live").count())
+                .unwrap_or_default();
+            live == 3
+        },
     )
     .await;
+
+    // A socket that comes back replays what it missed from the event store.
+    let (_, account) = app
+        .get_on(port("EventStore"), &alice, "/queries/account/acc-split")
+        .await;
     assert_eq!(account["balance"], 1_500, "{account}");
     let mut resumed = connect_socket(port("SocketService"), &alice, "&eventPosition=0").await;
     let mut events = Vec::new();

@@ -42,8 +42,7 @@ async fn one_command_is_one_trace_across_every_service() {
     let app = spawn_app().await;
     let alice = app.token("alice").await;
     let mut socket = app.socket(&alice).await;
-    app.accepted(&alice, "open-account", json!({"accountId": "acc-trace"}))
-        .await;
+    app.open_account(&alice, "acc-trace").await;
     status_frames(&mut socket, 1, Duration::from_secs(10)).await;
 
     let trace = TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap();

@@ -5,11 +5,8 @@ use std::time::Duration;
 
 use command_processor::handle_command;
 use command_processor::transfer::follow_up;
-use ledgerline_contracts::CommandMessage;
-use ledgerline_domain::{AccountCommand, AccountId, Amount, UserId};
+use ledgerline_testkit::commands::{message, transfer};
 use serde_json::{Value, json};
-use time::OffsetDateTime;
-use uuid::Uuid;
 
 use crate::helpers::{TestApp, frames_until_quiet, spawn_app, status_frames};
 
@@ -27,14 +24,8 @@ async fn a_transfer_to_another_user_moves_money_once_and_each_sees_their_side() 
     let (alice, bob) = (app.token("alice").await, app.token("bob").await);
     let mut alices = app.socket(&alice).await;
     let mut bobs = app.socket(&bob).await;
-    app.accepted(
-        &alice,
-        "open-account",
-        json!({"accountId": "acc-a", "initialBalance": 100}),
-    )
-    .await;
-    app.accepted(&bob, "open-account", json!({"accountId": "acc-b"}))
-        .await;
+    app.open_account_with(&alice, "acc-a", 100).await;
+    app.open_account(&bob, "acc-b").await;
     status_frames(&mut alices, 1, Duration::from_secs(10)).await;
     status_frames(&mut bobs, 1, Duration::from_secs(10)).await;
 
@@ -78,19 +69,7 @@ async fn a_transfer_to_another_user_moves_money_once_and_each_sees_their_side() 
         b["items"][0]["balance"] == 6950
     })
     .await;
-    let history = app
-        .eventually(
-            &alice,
-            "/projections/TransactionHistory?accountId=acc-a",
-            |b| b["items"].as_array().map_or(0, Vec::len) == 3,
-        )
-        .await;
-    let kinds: Vec<&str> = history["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["eventType"].as_str().unwrap())
-        .collect();
+    let kinds = app.history_kinds(&alice, "acc-a", 3).await;
     assert_eq!(
         kinds,
         ["TransferCompleted", "TransferDebited", "AccountOpened"]
@@ -104,12 +83,7 @@ async fn a_transfer_the_target_refuses_is_refunded_and_says_why() {
     let app = spawn_app().await;
     let alice = app.token("alice").await;
     let mut socket = app.socket(&alice).await;
-    app.accepted(
-        &alice,
-        "open-account",
-        json!({"accountId": "acc-a", "initialBalance": 100}),
-    )
-    .await;
+    app.open_account_with(&alice, "acc-a", 100).await;
     app.accepted(
         &alice,
         "open-account",
@@ -166,38 +140,17 @@ async fn a_transfer_the_target_refuses_is_refunded_and_says_why() {
     );
 }
 
-fn transfer_message(command_id: Uuid, amount: i64) -> CommandMessage {
-    CommandMessage {
-        command_id,
-        correlation_id: command_id,
-        user_id: UserId::parse("alice").unwrap(),
-        accepted_at: OffsetDateTime::now_utc(),
-        command: AccountCommand::Transfer {
-            account_id: AccountId::parse("acc-a").unwrap(),
-            to_account_id: AccountId::parse("acc-b").unwrap(),
-            amount: Amount::from_minor(amount).unwrap(),
-        },
-        requeued: None,
-    }
-}
-
 /// The processor "dies" after committing `steps` steps (publishing none of
 /// their follow-ups); JetStream then redelivers the last one.
 async fn crash_after(steps: usize) {
     let app = spawn_app().await;
     let alice = app.token("alice").await;
     let mut socket = app.socket(&alice).await;
-    app.accepted(
-        &alice,
-        "open-account",
-        json!({"accountId": "acc-a", "initialBalance": 100}),
-    )
-    .await;
-    app.accepted(&alice, "open-account", json!({"accountId": "acc-b"}))
-        .await;
+    app.open_account_with(&alice, "acc-a", 100).await;
+    app.open_account(&alice, "acc-b").await;
     status_frames(&mut socket, 2, Duration::from_secs(10)).await;
     let store = app.event_store().await;
-    let transfer = transfer_message(Uuid::now_v7(), 2_500);
+    let transfer = message("alice", transfer("acc-a", "acc-b", 2_500));
     let mut message = transfer.clone();
     for step in 0..steps {
         let handled = handle_command(&store, &message, 10).await.unwrap();
