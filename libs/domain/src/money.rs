@@ -146,7 +146,6 @@ fn parse_minor(text: &str) -> Result<i64, AmountError> {
     Ok(minor)
 }
 
-
 impl Amount {
     /// Parses major units ("10.10" → 1010 minor units), refusing anything
     /// that is not exactly representable, not positive, or above `max`.
@@ -345,10 +344,7 @@ mod tests {
         assert_eq!(serde_json::from_str::<Amount>(r#""1300.50""#).unwrap(), a);
         // What earlier versions stored: integer minor units.
         assert_eq!(serde_json::from_str::<Amount>("130050").unwrap(), a);
-        assert_eq!(
-            serde_json::to_string(&Balance::ZERO).unwrap(),
-            r#""0.00""#
-        );
+        assert_eq!(serde_json::to_string(&Balance::ZERO).unwrap(), r#""0.00""#);
         for bad in [r#""0""#, r#""1.005""#, "0", "-5", r#""abc""#, "1.5", "null"] {
             assert!(serde_json::from_str::<Amount>(bad).is_err(), "{bad}");
         }

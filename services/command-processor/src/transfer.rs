@@ -13,9 +13,7 @@
 //! drop the repeat). Only the last step tells the user, once, under the
 //! transfer's own command id.
 
-use ledgerline_contracts::{
-    CommandMessage, StatusKind, StatusMessage, TransferStep,
-};
+use ledgerline_contracts::{CommandMessage, StatusKind, StatusMessage, TransferStep};
 use ledgerline_domain::{AccountCommand, AccountEvent};
 use ledgerline_store::told::{refusal, transfer_status};
 use ledgerline_store::{EventStore, StoreError};

@@ -66,7 +66,7 @@ async fn a_transfer_shows_each_side_only_to_its_owner() {
         .iter()
         .find(|e| e["payload"]["eventType"] == "TransferCredited")
         .unwrap();
-    assert_eq!(credited["payload"]["data"]["balanceAfter"], 1);
+    assert_eq!(credited["payload"]["data"]["balanceAfter"], "0.01");
     for entry in items(&alices) {
         assert_eq!(
             entry["accountId"], "acc-a",

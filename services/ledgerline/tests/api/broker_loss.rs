@@ -132,7 +132,7 @@ async fn accepted_commands_the_broker_lost_are_still_decided_exactly_once() {
     let (_, account) = app.get(&alice, "/queries/account/acc-lost").await;
     assert_eq!(
         (&account["balance"], &account["version"]),
-        (&json!(40_000), &json!(401)),
+        (&json!("400.00"), &json!(401)),
         "{account}"
     );
     processor.cancel();
@@ -185,7 +185,7 @@ async fn a_transfer_whose_next_step_the_broker_lost_is_still_finished_once() {
     let (_, processor) = app.spawn_service(Target::CommandProcessor).await;
     let outcome = app.outcome(&alice, &id).await;
     assert_eq!(outcome["status"], "succeeded", "{outcome}");
-    for (account, balance) in [("acc-from", 7_500), ("acc-to", 2_500)] {
+    for (account, balance) in [("acc-from", "75.00"), ("acc-to", "25.00")] {
         let (_, state) = app
             .get(&alice, &format!("/queries/account/{account}"))
             .await;
@@ -193,8 +193,8 @@ async fn a_transfer_whose_next_step_the_broker_lost_is_still_finished_once() {
             (&state["balance"], &state["inFlight"], &state["version"]),
             (
                 &json!(balance),
-                &json!(0),
-                &json!(if balance == 7_500 { 3 } else { 2 })
+                &json!("0.00"),
+                &json!(if account == "acc-from" { 3 } else { 2 })
             ),
             "{account}: moved once, {state}"
         );

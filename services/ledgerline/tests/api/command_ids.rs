@@ -8,7 +8,7 @@ use ledgerline_domain::UserId;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{TestApp, minor, spawn_app};
 
 /// The namespace the command API derives ids from Idempotency-Keys in: an
 /// attacker can read it in the source.
@@ -23,8 +23,8 @@ async fn post(app: &TestApp, token: &str, kind: &str, body: Value, key: Option<&
 async fn balance(app: &TestApp, token: &str, account: &str) -> (i64, i64) {
     let (_, a) = app.get(token, &format!("/queries/account/{account}")).await;
     (
-        a["balance"].as_i64().unwrap_or(-1),
-        a["inFlight"].as_i64().unwrap_or(-1),
+        minor(&a["balance"]).unwrap_or(-1),
+        minor(&a["inFlight"]).unwrap_or(-1),
     )
 }
 

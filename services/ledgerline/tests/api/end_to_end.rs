@@ -65,7 +65,7 @@ async fn alice_sees_every_outcome_on_every_socket_and_bob_sees_none() {
         );
         assert_eq!(
             frames[1]["events"][0]["data"],
-            json!({"amount": 5025, "balanceAfter": 15025, "reference": null})
+            json!({"amount": "50.25", "balanceAfter": "150.25", "reference": null})
         );
     }
     // Bob's socket hears nothing of Alice's.
@@ -78,7 +78,7 @@ async fn alice_sees_every_outcome_on_every_socket_and_bob_sees_none() {
         (Some(13025), Some(3))
     );
     app.eventually(&alice, "/projections/AccountBalances", |b| {
-        b["items"][0]["balance"] == 13025
+        b["items"][0]["balance"] == "130.25"
     })
     .await;
     let kinds = app.history_kinds(&alice, "acc-a", 3).await;
@@ -128,7 +128,7 @@ async fn bob_can_neither_act_on_nor_read_alices_account() {
     assert_eq!(stream["items"], json!([]));
     assert_eq!(app.get(&bob, &format!("/commands/{steal}")).await.0, 200);
     let (_, account) = app.get(&alice, "/queries/account/acc-b").await;
-    assert_eq!(account["balance"], 1000);
+    assert_eq!(account["balance"], "10.00");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 
 use ledgerline::{Application, Target};
 use ledgerline_bus::Bus;
+use ledgerline_domain::major;
 use ledgerline_runtime::Shutdown;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, answer, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, answer, minor, spawn_app, spawn_app_with};
 
 /// Waits until every command has an outcome; returns their statuses.
 async fn decided(app: &TestApp, token: &str, ids: &[String]) -> Vec<String> {
@@ -163,10 +164,10 @@ async fn time_travel_by_version_and_by_time_across_snapshot_boundaries() {
     let now = app
         .eventually(&alice, "/queries/account/acc-t", |b| b["version"] == 6)
         .await;
-    assert_eq!(now["balance"], 1500);
+    assert_eq!(now["balance"], "15.00");
     assert!(now.get("rebuiltFrom").is_none(), "{now}");
 
-    let balances = [0, 100, 300, 600, 1000, 1500];
+    let balances = ["0.00", "1.00", "3.00", "6.00", "10.00", "15.00"];
     for version in 1..=6_i64 {
         let (status, then) = app
             .get(&alice, &format!("/queries/account/acc-t?version={version}"))
@@ -202,8 +203,8 @@ async fn time_travel_by_version_and_by_time_across_snapshot_boundaries() {
         assert_eq!(status, 200, "{then}");
         assert_eq!(then["version"], event["version"], "as of {stamp}");
         assert_eq!(
-            then["balance"],
-            event["data"]["balanceAfter"].as_i64().unwrap_or(0)
+            minor(&then["balance"]),
+            Some(minor(&event["data"]["balanceAfter"]).unwrap_or(0))
         );
         assert!(
             then["asOf"].as_str().is_some_and(|s| !s.is_empty()),
@@ -225,7 +226,7 @@ async fn time_travel_by_version_and_by_time_across_snapshot_boundaries() {
         .await;
     assert_eq!(
         (&then["version"], &then["balance"]),
-        (&json!(6), &json!(1500))
+        (&json!(6), &json!("15.00"))
     );
     assert_eq!(then["rebuiltFrom"]["snapshotVersion"], 6);
 
@@ -258,7 +259,7 @@ async fn time_travel_by_version_and_by_time_across_snapshot_boundaries() {
     let ops = app.token_with_role("ops", Some("operator")).await;
     assert_eq!(
         app.get(&ops, "/queries/account/acc-t?version=2").await.1["balance"],
-        100
+        "1.00"
     );
 }
 
@@ -297,7 +298,7 @@ async fn daily_summary_sums_each_days_money_in_and_out_per_currency() {
         let (_, events) = app.get(&alice, &format!("/events/account/{account}")).await;
         for e in events["items"].as_array().unwrap() {
             let day = e["metadata"]["timestamp"].as_str().unwrap()[..10].to_owned();
-            let amount = e["data"]["amount"].as_i64().unwrap_or(0);
+            let amount = minor(&e["data"]["amount"]).unwrap_or(0);
             let row = expected.entry((day, currency)).or_default();
             match e["eventType"].as_str().unwrap() {
                 "MoneyDeposited" => (row[0], row[2]) = (row[0] + amount, row[2] + 1),
@@ -310,13 +311,15 @@ async fn daily_summary_sums_each_days_money_in_and_out_per_currency() {
     let expected: Vec<Value> = expected
         .into_iter()
         .map(|((day, currency), [d, w, dc, wc])| {
-            json!({"day": day, "currency": currency, "deposits": d, "withdrawals": w,
-                   "netChange": d - w, "depositCount": dc, "withdrawalCount": wc})
+            json!({"day": day, "currency": currency, "deposits": major(d), "withdrawals": major(w),
+                   "netChange": major(d - w), "depositCount": dc, "withdrawalCount": wc})
         })
         .collect();
     let totals = |items: &Value, field: &str| -> i64 {
         items.as_array().map_or(0, |a| {
-            a.iter().map(|i| i[field].as_i64().unwrap_or(0)).sum()
+            a.iter()
+                .map(|i| i[field].as_i64().or_else(|| minor(&i[field])).unwrap_or(0))
+                .sum()
         })
     };
     let summary = app
@@ -379,7 +382,7 @@ async fn every_read_model_is_listed_live_and_its_lag_converges_to_zero() {
     let caught_up = |b: &Value| {
         b["headPosition"] == 5
             && b["items"].as_array().is_some_and(|items| {
-                items.len() == 3 && items.iter().all(|i| i["lag"] == 0 && i["checkpoint"] == 5)
+                items.len() == 4 && items.iter().all(|i| i["lag"] == 0 && i["checkpoint"] == 5)
             })
     };
     let overview = app.eventually(&alice, "/projections", caught_up).await;
@@ -389,7 +392,15 @@ async fn every_read_model_is_listed_live_and_its_lag_converges_to_zero() {
         .iter()
         .map(|i| i["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["AccountBalances", "TransactionHistory", "AuditLog"]);
+    assert_eq!(
+        names,
+        [
+            "AccountBalances",
+            "TransactionHistory",
+            "AuditLog",
+            "DailySummary"
+        ]
+    );
     for item in overview["items"].as_array().unwrap() {
         assert_eq!(item["status"], "live", "{item}");
         assert_eq!(item["eventsApplied"], 5, "{item}");
@@ -555,7 +566,8 @@ async fn a_balance_service_alone_serves_projections_and_names_what_did_not_answe
         [
             ("AccountBalances", "live"),
             ("TransactionHistory", "unreachable"),
-            ("AuditLog", "unreachable")
+            ("AuditLog", "unreachable"),
+            ("DailySummary", "live")
         ]
     );
     assert_eq!(overview["items"][0]["lag"], Value::Null, "no head, no lag");

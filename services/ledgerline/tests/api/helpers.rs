@@ -179,7 +179,7 @@ impl TestApp {
         let (_, state) = self
             .get(token, &format!("/queries/account/{account}"))
             .await;
-        (state["balance"].as_i64(), state["version"].as_i64())
+        (minor(&state["balance"]), state["version"].as_i64())
     }
 
     pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
@@ -454,4 +454,21 @@ impl Drop for PrivateNats {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Money as the API writes it — a major-unit string with two decimals
+/// (`"130.25"`) — in minor units (13025); `None` for anything else (a
+/// number included: money never goes out as one).
+pub fn minor(value: &Value) -> Option<i64> {
+    let text = value.as_str()?;
+    let (sign, digits) = match text.strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, text),
+    };
+    let (whole, cents) = digits.split_once('.')?;
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(whole) || cents.len() != 2 || !all_digits(cents) {
+        return None;
+    }
+    Some(sign * (whole.parse::<i64>().ok()? * 100 + cents.parse::<i64>().ok()?))
 }

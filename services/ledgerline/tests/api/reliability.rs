@@ -41,7 +41,7 @@ async fn a_projection_heals_a_gap_by_reading_the_event_store() {
             b["items"][0]["version"] == 3
         })
         .await;
-    assert_eq!(balances["items"][0]["balance"], 350);
+    assert_eq!(balances["items"][0]["balance"], "3.50");
     let history = app
         .eventually(
             &alice,
@@ -87,7 +87,7 @@ async fn a_crash_between_commit_and_publish_is_repaired_by_redelivery() {
         )
     );
     app.eventually(&alice, "/projections/AccountBalances", |b| {
-        b["items"][0]["balance"] == 700
+        b["items"][0]["balance"] == "7.00"
     })
     .await;
     assert_eq!(
@@ -138,7 +138,7 @@ async fn poison_messages_end_in_a_failed_envelope_and_consumers_carry_on() {
     // Everything still works afterwards.
     app.open_account_with(&alice, "acc-p", 3).await;
     app.eventually(&alice, "/projections/AccountBalances", |b| {
-        b["items"][0]["balance"] == 300
+        b["items"][0]["balance"] == "3.00"
     })
     .await;
     // Terminated, not redelivered: the work queue is empty.
@@ -180,7 +180,7 @@ async fn a_command_that_waited_past_its_deadline_fails_with_timeout() {
         .await;
     let (_, account) = app.get(&alice, "/queries/account/acc-t").await;
     assert_eq!(
-        account["balance"], 0,
+        account["balance"], "0.00",
         "a timed-out command is never applied"
     );
 }

@@ -81,7 +81,7 @@ async fn the_split_deployment_crosses_every_boundary_over_nats() {
                 .as_array()
                 .map(|items| items.iter().filter(|i| i["status"] == "live").count())
                 .unwrap_or_default();
-            live == 3
+            live == 4
         },
     )
     .await;
@@ -90,7 +90,7 @@ async fn the_split_deployment_crosses_every_boundary_over_nats() {
     let (_, account) = app
         .get_on(port("EventStore"), &alice, "/queries/account/acc-split")
         .await;
-    assert_eq!(account["balance"], 1_500, "{account}");
+    assert_eq!(account["balance"], "15.00", "{account}");
     let mut resumed = connect_socket(port("SocketService"), &alice, "&eventPosition=0").await;
     let mut events = Vec::new();
     while let Some(frame) = next_frame(&mut resumed, Duration::from_secs(2)).await {

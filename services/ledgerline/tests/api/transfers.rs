@@ -8,13 +8,13 @@ use command_processor::transfer::follow_up;
 use ledgerline_testkit::commands::{message, transfer};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, frames_until_quiet, spawn_app, status_frames};
+use crate::helpers::{TestApp, frames_until_quiet, minor, spawn_app, status_frames};
 
 async fn balance(app: &TestApp, token: &str, account: &str) -> (i64, i64) {
     let (_, a) = app.get(token, &format!("/queries/account/{account}")).await;
     (
-        a["balance"].as_i64().unwrap(),
-        a["inFlight"].as_i64().unwrap(),
+        minor(&a["balance"]).unwrap(),
+        minor(&a["inFlight"]).unwrap(),
     )
 }
 
@@ -57,16 +57,16 @@ async fn a_transfer_to_another_user_moves_money_once_and_each_sees_their_side() 
         .filter(|f| f["event"]["eventType"] == "TransferCredited")
         .collect();
     assert_eq!(credited.len(), 1, "{bob_frames:?}");
-    assert_eq!(credited[0]["event"]["data"]["balanceAfter"], 3050);
+    assert_eq!(credited[0]["event"]["data"]["balanceAfter"], "30.50");
 
     assert_eq!(balance(&app, &alice, "acc-a").await, (6950, 0));
     assert_eq!(balance(&app, &bob, "acc-b").await, (3050, 0));
     app.eventually(&bob, "/projections/AccountBalances", |b| {
-        b["items"][0]["balance"] == 3050
+        b["items"][0]["balance"] == "30.50"
     })
     .await;
     app.eventually(&alice, "/projections/AccountBalances", |b| {
-        b["items"][0]["balance"] == 6950
+        b["items"][0]["balance"] == "69.50"
     })
     .await;
     let kinds = app.history_kinds(&alice, "acc-a", 3).await;
