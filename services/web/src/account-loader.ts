@@ -4,7 +4,7 @@
 // back) and each account's event log from the event store (the truth the
 // history rows are made from). At sign-in and reload, after an incomplete
 // resume, and for the versions a gap shows were missed.
-import type { ApiClient } from './api.js';
+import { nextLink, type ApiClient } from './api.js';
 import type { LedgerState } from './state.js';
 
 /** How many of an account's latest events are read for its history (50 rows need at most this many). */
@@ -123,13 +123,14 @@ export class AccountLoader {
         if (r.kind === 'problem' && r.status === 401) this.deps.onUnauthorized();
         return;
       }
-      const items = r.body.items ?? [];
+      const items = Array.isArray(r.body) ? r.body : [];
       // Events from the store, in version order: they move the account
       // forward or fill in its log. (They are not socket frames: the resume
       // point does not move.)
       for (const ev of items) if (through === null || ev.version <= through) ledger.applyEvent(ev);
       this.deps.onChanged();
-      const next = r.body.nextAfterVersion;
+      // A full page names the next one in `Link`; a short one is the last.
+      const next = nextLink(r.headers.get('link')) === null ? null : items[items.length - 1]?.version ?? null;
       if (items.length === 0 || next === null || next <= cursor) return;
       if (through !== null && next >= through) return;
       cursor = next;

@@ -25,7 +25,8 @@ export interface Problem {
 }
 export interface AcceptedResponse { commandId: string; status: string; statusUrl: string }
 export interface LoginResponse { token: string; userId: string; role?: string }
-export interface EventPage { items: EventEnvelope[]; nextAfterVersion: number | null }
+/** A page of the event log: the events themselves, oldest first; a full page names the next in `Link`. */
+export type EventPage = EventEnvelope[];
 /** `GET /queries/account/{id}`: the account rebuilt from its events (now, or as it was). */
 export interface AccountAt {
   accountId: string;

@@ -356,7 +356,7 @@ describe('ledgerline web app', () => {
     await waitFor(async () => { await Promise.all(rec.pendingChecks); return answers.some(isLog); }, 'the event log answer after the reload');
     const log = answers.find(isLog);
     assert.equal(log.status, 200);
-    assert.ok(log.body.items.some((i) => i.metadata.commandId === status.commandId && i.eventType === 'MoneyDeposited'), JSON.stringify(log.body.items));
+    assert.ok(log.body.some((i) => i.metadata.commandId === status.commandId && i.eventType === 'MoneyDeposited'), JSON.stringify(log.body));
     await waitFor(async () => (await card(page, acc).getByTestId('history-item').count()) === 2, 'opened + deposit in the history after the reload');
     await rec.assertClean();
   });

@@ -1,11 +1,17 @@
+//! The event log, a page at a time: the body is the page — a JSON array of
+//! events, oldest first, as the showcase answers — and while a page is full
+//! a `Link: <…>; rel="next"` header (RFC 8288) names the next one, as the
+//! balances route does.
+
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::header::LINK;
+use axum::http::{HeaderMap, HeaderValue};
 use ledgerline_auth::Caller;
 use ledgerline_contracts::EventEnvelope;
 use ledgerline_runtime::{ApiProblem, ValidQuery};
 use ledgerline_store::EventStore;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::{QueryState, page_size, parse_account, store_problem, visible_account};
 
@@ -21,7 +27,7 @@ pub(super) async fn account_events(
     caller: Caller,
     Path(id): Path<String>,
     ValidQuery(q): ValidQuery<AccountEventsQuery>,
-) -> Result<Json<Value>, ApiProblem> {
+) -> Result<(HeaderMap, Json<Vec<EventEnvelope>>), ApiProblem> {
     let id = parse_account(id)?;
     let limit = page_size(q.limit)?;
     let after = q.after_version.unwrap_or(0).max(0);
@@ -31,7 +37,14 @@ pub(super) async fn account_events(
         .account_events(&id, after, limit)
         .await
         .map_err(store_problem)?;
-    Ok(Json(page(items, |e| e.version, "nextAfterVersion")))
+    // Account ids are `[A-Za-z0-9_-]`: nothing to escape.
+    let next = |last: &EventEnvelope| {
+        format!(
+            "/events/account/{id}?afterVersion={}&limit={limit}",
+            last.version
+        )
+    };
+    Ok(page(items, limit, next))
 }
 
 #[derive(Deserialize)]
@@ -46,7 +59,7 @@ pub(super) async fn stream(
     State(state): State<QueryState>,
     caller: Caller,
     ValidQuery(q): ValidQuery<StreamQuery>,
-) -> Result<Json<Value>, ApiProblem> {
+) -> Result<(HeaderMap, Json<Vec<EventEnvelope>>), ApiProblem> {
     let limit = page_size(q.limit)?;
     let owner = (!caller.is_operator()).then_some(&caller.user_id);
     let items = state
@@ -54,10 +67,29 @@ pub(super) async fn stream(
         .stream(q.after.unwrap_or(0).max(0), limit, owner)
         .await
         .map_err(store_problem)?;
-    Ok(Json(page(items, |e| e.global_position, "nextAfter")))
+    let next = |last: &EventEnvelope| {
+        format!(
+            "/events/stream?after={}&limit={limit}",
+            last.global_position
+        )
+    };
+    Ok(page(items, limit, next))
 }
 
-fn page(items: Vec<EventEnvelope>, cursor: impl Fn(&EventEnvelope) -> i64, name: &str) -> Value {
-    let next = items.last().map(cursor);
-    json!({ "items": items, name: next })
+/// The page as the body; a full page also names the next one in `Link`
+/// (a short page is the last: no empty page is ever linked to).
+fn page(
+    items: Vec<EventEnvelope>,
+    limit: i64,
+    next: impl Fn(&EventEnvelope) -> String,
+) -> (HeaderMap, Json<Vec<EventEnvelope>>) {
+    let mut headers = HeaderMap::new();
+    if items.len() as i64 >= limit
+        && let Some(link) = items
+            .last()
+            .and_then(|last| HeaderValue::from_str(&format!("<{}>; rel=\"next\"", next(last))).ok())
+    {
+        headers.insert(LINK, link);
+    }
+    (headers, Json(items))
 }

@@ -11,7 +11,7 @@ use crate::helpers::{TestApp, answer, spawn_app};
 
 const ACCOUNTS: usize = 250;
 
-async fn page(app: &TestApp, token: &str, path: &str) -> (u16, Option<String>, Value) {
+pub(crate) async fn page(app: &TestApp, token: &str, path: &str) -> (u16, Option<String>, Value) {
     let response = app
         .http
         .get(app.url(path))
@@ -29,7 +29,7 @@ async fn page(app: &TestApp, token: &str, path: &str) -> (u16, Option<String>, V
 }
 
 /// The target of a `Link: <target>; rel="next"` header.
-fn next_target(link: &str) -> &str {
+pub(crate) fn next_target(link: &str) -> &str {
     assert!(link.ends_with(r#">; rel="next""#), "{link}");
     link.trim_start_matches('<')
         .split_once('>')

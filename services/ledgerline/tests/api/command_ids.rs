@@ -167,11 +167,7 @@ async fn nobody_can_name_a_transfer_steps_id() {
                 &format!("/events/account/{account}?afterVersion=0&limit=100"),
             )
             .await;
-        let events = events["items"]
-            .as_array()
-            .or(events.as_array())
-            .cloned()
-            .unwrap_or_default();
+        let events = events.as_array().cloned().unwrap_or_default();
         for e in events {
             let id = e["metadata"]["commandId"]
                 .as_str()

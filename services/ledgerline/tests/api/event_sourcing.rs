@@ -195,7 +195,7 @@ async fn time_travel_by_version_and_by_time_across_snapshot_boundaries() {
 
     // As of each event's own timestamp: exactly the events up to it.
     let (_, events) = app.get(&alice, "/events/account/acc-t").await;
-    for event in events["items"].as_array().unwrap() {
+    for event in events.as_array().unwrap() {
         let stamp = event["metadata"]["timestamp"].as_str().unwrap();
         let (status, then) = app
             .get(&alice, &format!("/queries/account/acc-t?asOf={stamp}"))
@@ -212,7 +212,7 @@ async fn time_travel_by_version_and_by_time_across_snapshot_boundaries() {
         );
     }
     // The same instant written with an offset (the + encoded as %2B).
-    let last = &events["items"][5];
+    let last = &events[5];
     let stamp = last["metadata"]["timestamp"].as_str().unwrap();
     let t =
         time::OffsetDateTime::parse(stamp, &time::format_description::well_known::Rfc3339).unwrap();
@@ -296,7 +296,7 @@ async fn daily_summary_sums_each_days_money_in_and_out_per_currency() {
     let mut expected: BTreeMap<(String, &str), [i64; 4]> = BTreeMap::new();
     for (account, currency) in [("acc-e", "EUR"), ("acc-u", "USD")] {
         let (_, events) = app.get(&alice, &format!("/events/account/{account}")).await;
-        for e in events["items"].as_array().unwrap() {
+        for e in events.as_array().unwrap() {
             let day = e["metadata"]["timestamp"].as_str().unwrap()[..10].to_owned();
             let amount = minor(&e["data"]["amount"]).unwrap_or(0);
             let row = expected.entry((day, currency)).or_default();

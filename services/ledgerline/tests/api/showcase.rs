@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::balance_pages::{next_target, page};
 use crate::helpers::{TestApp, spawn_app};
 
 const ACCOUNT: &str = "acc-999";
@@ -97,7 +98,7 @@ async fn showcase_event_replay_rebuilds_the_same_balance() {
 
     let (status, events) = app.get(&token, "/events/account/acc-999").await;
     assert_eq!(status, 200, "{events}");
-    let event_types: Vec<&str> = events["items"]
+    let event_types: Vec<&str> = events
         .as_array()
         .unwrap()
         .iter()
@@ -210,4 +211,76 @@ async fn showcase_analytics_sum_the_days_and_count_the_store() {
     );
     let (status, _) = app.get(&token, "/stats").await;
     assert_eq!(status, 403, "stats are for operators");
+}
+
+/// Follows `Link: rel="next"` from `path`: every page is a JSON array of
+/// events, all full but the last; returns the pages' lengths and the
+/// events' values of `cursor`, in order.
+async fn event_pages(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    cursor: &str,
+) -> (Vec<usize>, Vec<i64>) {
+    let (mut lengths, mut cursors) = (Vec::new(), Vec::new());
+    let mut next = Some(path.to_owned());
+    while let Some(path) = next.take() {
+        let (status, link, body) = page(app, token, &path).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        let events = body
+            .as_array()
+            .unwrap_or_else(|| panic!("{path}: not an array: {body}"));
+        lengths.push(events.len());
+        cursors.extend(events.iter().filter_map(|e| e[cursor].as_i64()));
+        next = link.map(|l| next_target(&l).to_owned());
+        assert!(lengths.len() <= 10, "the pages never end: {lengths:?}");
+    }
+    (lengths, cursors)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_routes_answer_arrays_paged_by_link_headers() {
+    let app = spawn_app().await;
+    let token = seed(&app).await;
+    let id = app
+        .accepted(
+            &token,
+            "deposit",
+            json!({"accountId": ACCOUNT, "amount": 1}),
+        )
+        .await;
+    assert_eq!(app.outcome(&token, &id).await["status"], "succeeded");
+
+    // Four events, two a page: a full page always links on (whether more
+    // follow is known only by reading on); a short or empty page ends.
+    let (lengths, versions) = event_pages(
+        &app,
+        &token,
+        &format!("/events/account/{ACCOUNT}?limit=2"),
+        "version",
+    )
+    .await;
+    assert_eq!((lengths, versions), (vec![2, 2, 0], vec![1, 2, 3, 4]));
+    let (lengths, versions) = event_pages(
+        &app,
+        &token,
+        &format!("/events/account/{ACCOUNT}?limit=3"),
+        "version",
+    )
+    .await;
+    assert_eq!((lengths, versions), (vec![3, 1], vec![1, 2, 3, 4]));
+
+    // The user's slice of the global log pages the same way (it is served
+    // up to the store's safe mark, which may trail the last commit a moment).
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let (lengths, positions) = loop {
+        let (lengths, positions) =
+            event_pages(&app, &token, "/events/stream?limit=3", "globalPosition").await;
+        if positions.len() == 4 || tokio::time::Instant::now() >= deadline {
+            break (lengths, positions);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(lengths, [3, 1]);
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
 }

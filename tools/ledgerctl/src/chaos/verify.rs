@@ -230,7 +230,7 @@ impl Reader {
                     &self.operator,
                 )
                 .await?;
-            let items = page["items"].as_array().cloned().unwrap_or_default();
+            let items = page.as_array().cloned().unwrap_or_default();
             if items.is_empty() {
                 return Ok(events);
             }
