@@ -411,7 +411,8 @@ def expected_routes(served: dict[str, set[str]]) -> dict[str, set[str]]:
     routes the edge already sends somewhere definite."""
     # Health and metrics are per pod (probes, Prometheus), not routed by path.
     want = {p: set(s) for p, s in served.items() if p not in ("/healthz", "/readyz", "/metrics")}
-    for p in ("/", "/index.html", "/app.js", "/styles.css"):
+    for p in ("/", "/index.html", "/app.js", "/styles.css",
+              "/docs", "/docs/", "/docs/swagger-ui-bundle.js"):  # the API reference too
         want.setdefault(p, {"command-api"})  # WEB_DIR on command-api
     want.setdefault("/stats", {"event-store"})
     want.setdefault("/projections", {"balance-service", "history-service", "audit-service"})

@@ -4,6 +4,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod accept;
+pub mod api_document;
 mod command_key;
 mod command_message;
 mod event_envelope;

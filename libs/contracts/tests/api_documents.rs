@@ -106,7 +106,7 @@ fn every_schema_reference_names_a_file_in_proto_schemas() {
 /// The routes the routers serve, as the document names them. `/commands/{name}`
 /// is one router pattern: POST takes one of the four command names (listed as
 /// concrete paths so each has its body), GET a command id.
-const ROUTES: [&str; 22] = [
+const ROUTES: [&str; 23] = [
     // services/command-api/src/routes.rs
     "/commands/open-account",
     "/commands/deposit",
@@ -132,6 +132,8 @@ const ROUTES: [&str; 22] = [
     "/audit",
     // services/socket-service/src/upgrade.rs
     "/ws",
+    // services/command-api/src/api_document.rs
+    "/openapi.json",
     // libs/runtime/src/health.rs
     "/healthz",
     "/readyz",
@@ -139,7 +141,7 @@ const ROUTES: [&str; 22] = [
 ];
 
 /// Routes that never answer a 4xx, so need no problem response.
-const NO_4XX: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+const NO_4XX: [&str; 4] = ["/healthz", "/readyz", "/metrics", "/openapi.json"];
 
 /// The NATS subjects (libs/bus/src/subjects.rs and the `Rpc` names, default
 /// prefix) and the socket.
@@ -169,6 +171,25 @@ const JETSTREAM_MESSAGES: [&str; 3] = ["CommandMessage", "EventEnvelope", "Statu
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
+
+/// What `GET /openapi.json` serves stands alone: every reference is local
+/// and resolves, so a saved copy works as well as the URL.
+#[test]
+fn the_served_document_is_self_contained() {
+    let doc = ledgerline_contracts::api_document::bundled_openapi().expect("bundles");
+    let mut found = Vec::new();
+    refs(&doc, "", &mut found);
+    assert!(found.len() > 100, "only {} references", found.len());
+    for (at, target) in &found {
+        let pointer = target
+            .strip_prefix('#')
+            .unwrap_or_else(|| panic!("served document{at}: {target} is not local"));
+        assert!(
+            doc.pointer(pointer).is_some(),
+            "served document{at}: dangling reference {target}"
+        );
+    }
+}
 
 #[test]
 fn openapi_paths_are_exactly_the_routes_served() {

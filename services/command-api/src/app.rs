@@ -1,11 +1,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use ledgerline_auth::{TokenKeys, demo_login_routes};
 use ledgerline_bus::{Bus, Peers, serve_acceptance};
 use ledgerline_runtime::{Config, Readiness, ServiceHandle, Shutdown, connect_schema};
 use sqlx::migrate::Migrator;
 
+use crate::api_document::api_document_routes;
 use crate::recorder::Recorder;
 use crate::routes::{ApiState, routes};
 use crate::{AcceptService, reconcile};
@@ -43,7 +45,8 @@ pub async fn start(
         keys: keys.clone(),
         body_limit: config.body_limit,
     };
-    let mut router = routes(state, config.chaos_failure_rate);
+    let mut router = routes(state, config.chaos_failure_rate)
+        .merge(api_document_routes().context("bundling the OpenAPI document")?);
     if config.demo_login {
         router = router.merge(demo_login_routes(keys.clone(), config.token_ttl_secs));
     }

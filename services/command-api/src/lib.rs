@@ -4,6 +4,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod accept;
+mod api_document;
 mod app;
 mod chaos;
 mod reconcile;

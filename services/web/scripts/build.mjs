@@ -1,5 +1,6 @@
 // Builds the static site into dist/: compiles src/*.ts with tsc (plain ES
-// modules, no bundler) and copies static/* beside them.
+// modules, no bundler), copies static/* beside them, and puts the API
+// reference's renderer (swagger-ui-dist) into dist/docs/.
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, rmSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -20,5 +21,11 @@ if (res.status !== 0) {
 }
 for (const f of readdirSync(join(root, 'static'))) {
   cpSync(join(root, 'static', f), join(dist, f), { recursive: true });
+}
+// The renderer of /docs, from our own origin (the CSP allows no other), with
+// its licence. Not its source maps: 5 MB nobody's browser asks for.
+const swaggerUi = dirname(require.resolve('swagger-ui-dist/package.json'));
+for (const f of ['swagger-ui-bundle.js', 'swagger-ui-bundle.js.LICENSE.txt', 'swagger-ui.css', 'LICENSE', 'NOTICE']) {
+  cpSync(join(swaggerUi, f), join(dist, 'docs', f));
 }
 console.log(`built ${readdirSync(dist).sort().join(', ')} into ${dist}`);
