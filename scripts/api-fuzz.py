@@ -92,7 +92,8 @@ def schemathesis(base_url: str, token: str, caller: str) -> int:
         "--report-dir", str(WORK_DIR / caller),
     ]
     print(f"\n== schemathesis as {caller} ==", flush=True)
-    return subprocess.run(command, cwd=ROOT).returncode
+    # In the work dir: schemathesis keeps a cache where it runs.
+    return subprocess.run(command, cwd=WORK_DIR).returncode
 
 
 def main() -> int:
