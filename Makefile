@@ -6,7 +6,7 @@ LEDGERLINE := $(TARGET_DIR)/debug/ledgerline
 export LEDGERLINE_BIN := $(LEDGERLINE)
 DEMO_ADDR ?= 127.0.0.1:8080
 
-.PHONY: demo test test-rust test-web test-chaos test-bench-smoke chaos build web check-infra proto lint clean-test-data bench
+.PHONY: demo test test-rust test-web test-chaos test-bench-smoke test-api-fuzz chaos build web check-infra proto lint clean-test-data bench
 
 check-infra:
 	@scripts/check-infra.sh
@@ -38,6 +38,13 @@ test-rust:
 
 test-web: build
 	cd services/web && npm ci --no-audit --no-fund && npm test
+
+## proto/openapi.json checked from the outside: schemathesis (every check, a fixed
+## seed) over every route of a private `ledgerline all`, as a user and as an operator.
+## Fails on any failure. API_FUZZ_EXAMPLES sets the examples per operation.
+test-api-fuzz: build
+	python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r scripts/api-fuzz-requirements.txt
+	python3 scripts/api-fuzz.py
 
 ## The chaos run (docs/RELIABILITY.md): separate processes on their own NATS and
 ## PostgreSQL, under load, SIGKILLed, NATS restarted, PostgreSQL stopped 10 s; then verified.

@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::wire_amount::WireBalance;
 use crate::{FieldError, WireAmount};
 
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
@@ -16,6 +17,7 @@ pub struct OpenAccountRequest {
     /// Chosen by the caller, or generated when absent.
     #[schemars(with = "Option<AccountId>")]
     pub account_id: Option<String>,
+    #[schemars(with = "Option<WireBalance>")]
     pub initial_balance: Option<WireAmount>,
     /// ISO 4217; EUR when absent.
     #[schemars(with = "Option<Currency>")]
@@ -30,8 +32,8 @@ pub struct DepositRequest {
     #[schemars(with = "AccountId")]
     pub account_id: String,
     pub amount: WireAmount,
-    /// A note for the payer's records (1–140 characters).
-    #[schemars(with = "Option<String>")]
+    /// A note for the payer's records (1–140 characters, no control characters).
+    #[schemars(with = "Option<Reference>")]
     pub reference: Option<String>,
     pub command_id: Option<Uuid>,
 }

@@ -37,16 +37,43 @@ impl WireAmount {
     }
 }
 
+/// The schemas describe the default `MAX_AMOUNT` (1000000.00, in
+/// `libs/runtime/src/config.rs`): a deployment that sets another maximum
+/// refuses or takes amounts past it with 422 whatever the document says.
+/// The patterns are exactly what [`Amount::parse_major`] and
+/// [`Balance::parse_major`] take under that maximum — leading zeros included —
+/// so a request the schema calls valid is never refused for its amount, and
+/// one it calls invalid always is.
 impl JsonSchema for WireAmount {
     fn schema_name() -> Cow<'static, str> {
         "WireAmount".into()
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
-            "description": "Major units with at most 2 fraction digits, as a JSON number or a string: 10.5 or \"10.50\".",
+            "description": "Major units greater than zero and at most MAX_AMOUNT (default 1000000.00), with at most 2 fraction digits, as a JSON number or a string: 10.5 or \"10.50\".",
             "oneOf": [
-                { "type": "number", "multipleOf": 0.01, "exclusiveMinimum": 0 },
-                { "type": "string", "pattern": "^[0-9]+(\\.[0-9]{1,2})?$" }
+                { "type": "number", "multipleOf": 0.01, "exclusiveMinimum": 0, "maximum": 1_000_000 },
+                { "type": "string", "pattern": "^(0*[1-9][0-9]{0,5}(\\.[0-9]{1,2})?|0*1000000(\\.00?)?|0+\\.(0[1-9]|[1-9][0-9]?))$" }
+            ]
+        })
+    }
+}
+
+/// The schema of an opening balance: a [`WireAmount`] that may be zero
+/// (only described; the value itself is read by [`WireAmount::balance`]).
+pub struct WireBalance;
+
+impl JsonSchema for WireBalance {
+    fn schema_name() -> Cow<'static, str> {
+        "WireBalance".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "Major units from 0 to MAX_AMOUNT (default 1000000.00), with at most 2 fraction digits, as a JSON number or a string: 0, 10.5 or \"10.50\".",
+            "oneOf": [
+                { "type": "number", "multipleOf": 0.01, "minimum": 0, "maximum": 1_000_000 },
+                // A minus sign only on zero: "-0" parses as 0.
+                { "type": "string", "pattern": "^(-?0+(\\.0{1,2})?|0+\\.[0-9]{1,2}|0*[1-9][0-9]{0,5}(\\.[0-9]{1,2})?|0*1000000(\\.00?)?)$" }
             ]
         })
     }

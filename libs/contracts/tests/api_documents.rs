@@ -103,9 +103,8 @@ fn every_schema_reference_names_a_file_in_proto_schemas() {
     check_schema_refs("asyncapi.json");
 }
 
-/// The routes the routers serve, as the document names them. `/commands/{name}`
-/// is one router pattern: POST takes one of the four command names (listed as
-/// concrete paths so each has its body), GET a command id.
+/// The routes the routers serve, as the document names them. Each command
+/// name is a POST route of its own beside `GET /commands/{commandId}`.
 const ROUTES: [&str; 23] = [
     // services/command-api/src/routes.rs
     "/commands/open-account",

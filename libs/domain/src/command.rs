@@ -123,16 +123,17 @@ impl CommandKind {
     /// The commands a user may send (`POST /commands/{slug}`); the steps a
     /// transfer takes after its debit are the processor's alone.
     pub fn from_slug(slug: &str) -> Option<Self> {
-        [
-            Self::OpenAccount,
-            Self::Deposit,
-            Self::Withdraw,
-            Self::CloseAccount,
-            Self::Transfer,
-        ]
-        .into_iter()
-        .find(|k| k.slug() == slug)
+        Self::USER_SENT.into_iter().find(|k| k.slug() == slug)
     }
+
+    /// The commands a user may send, each at `POST /commands/{slug}`.
+    pub const USER_SENT: [Self; 5] = [
+        Self::OpenAccount,
+        Self::Deposit,
+        Self::Withdraw,
+        Self::CloseAccount,
+        Self::Transfer,
+    ];
 }
 
 /// Convenience for tests and callers that build commands by hand.

@@ -6,9 +6,25 @@ use serde::{Deserialize, Deserializer, Serialize};
 /// control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[cfg_attr(feature = "schema", schemars(with = "String"))]
 pub struct Reference(String);
+
+/// What [`Reference::parse`] takes: 1–140 characters (JSON Schema counts
+/// characters too), none of them a control character (Unicode `Cc`, which
+/// is what `char::is_control` tests).
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Reference {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Reference".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 140,
+            "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
+        })
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("must be 1 to 140 characters without control characters")]

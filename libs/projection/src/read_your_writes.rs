@@ -1,6 +1,8 @@
 //! Read-your-writes: a client that got `position` in its command's status
 //! asks a read model with `?minPosition=`; the read model answers once it
-//! has applied that event, or says 503 with `Retry-After`.
+//! has applied that event, or says 503 with `Retry-After`. A position with
+//! no event (after waiting as long, in case it is still being committed)
+//! is 404: no retry would help.
 //!
 //! Global positions interleave across accounts, so a read model's highest
 //! position says nothing about one event. Instead the event store's owner
@@ -49,7 +51,15 @@ pub async fn wait_for_position(
             Ok(None) if tokio::time::Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(50)).await
             }
-            Ok(None) => return Err(not_yet()),
+            // Still no event there: the position is not one the server
+            // gave out (past the log's head, or a gap), and waiting longer
+            // will not change that — 404, like a version an account never
+            // had, not a 503 to retry.
+            Ok(None) => {
+                return Err(ApiProblem::not_found(format!(
+                    "no event has position {min_position}"
+                )));
+            }
             Err(error) => {
                 return Err(ApiProblem::unavailable(format!(
                     "cannot check the position: {error}"

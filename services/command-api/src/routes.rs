@@ -4,7 +4,8 @@ use axum::body::Body;
 use axum::extract::{FromRef, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::{Json, Router, middleware, routing::get};
+use axum::routing::{get, post};
+use axum::{Json, Router, middleware};
 use ledgerline_auth::{Caller, TokenKeys};
 use ledgerline_contracts::{CommandKey, FieldError};
 use ledgerline_domain::CommandKind;
@@ -35,23 +36,31 @@ impl FromRef<ApiState> for TokenKeys {
 }
 
 pub fn routes(state: ApiState, chaos_rate: f64) -> Router {
-    // One path pattern: POST takes a command name, GET a command id.
-    let commands = Router::new()
-        .route("/commands/{name}", get(command_status).post(post_command))
-        .route_layer(middleware::from_fn_with_state(ChaosRate(chaos_rate), chaos));
-    commands.with_state(state)
+    // One route per command name (POST only) beside the command ids (GET):
+    // a 405's `Allow` then lists what that path really takes, and the
+    // router prefers a name to an id, so `GET /commands/deposit` is 405.
+    let commands = CommandKind::USER_SENT.into_iter().fold(
+        Router::new().route("/commands/{commandId}", get(command_status)),
+        |router, kind| {
+            let post_kind = move |state, caller, headers, body| {
+                post_command(state, caller, kind, headers, body)
+            };
+            router.route(&format!("/commands/{}", kind.slug()), post(post_kind))
+        },
+    );
+    commands
+        .route_layer(middleware::from_fn_with_state(ChaosRate(chaos_rate), chaos))
+        .with_state(state)
 }
 
 async fn post_command(
     State(state): State<ApiState>,
     caller: Caller,
-    Path(kind): Path<String>,
+    kind: CommandKind,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiProblem> {
-    if CommandKind::from_slug(&kind).is_none() {
-        return Err(ApiProblem::not_found(format!("no command named '{kind}'")));
-    }
+    let kind = kind.slug().to_owned();
     let body = read_json_body(&headers, body, state.body_limit).await?;
     let body = String::from_utf8(body.to_vec())
         .map_err(|_| ApiProblem::bad_request("the body is not UTF-8"))?;
