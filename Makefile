@@ -31,7 +31,7 @@ demo: check-infra build web
 	DEMO_LOGIN=true HTTP_ADDR=$(DEMO_ADDR) WEB_DIR=services/web/dist $(LEDGERLINE) all
 
 ## Every test: Rust (unit, PostgreSQL, NATS, end to end) and the browser app in Chromium.
-test: check-infra test-rust test-web test-deploy test-chaos test-bench-smoke
+test: check-infra test-rust test-web test-deploy test-api-fuzz test-chaos test-bench-smoke
 
 test-rust:
 	cargo test --workspace --no-fail-fast

@@ -124,7 +124,7 @@ const ROUTES: [&str; 23] = [
     "/projections/AccountBalances",
     "/projections/DailySummary",
     "/projections",
-    "/projections/{name}",
+    "/projections/AuditLog",
     "/projections/rebuild",
     // services/history-service, audit-service
     "/projections/TransactionHistory",

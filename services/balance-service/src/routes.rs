@@ -31,16 +31,15 @@ impl FromRef<BalanceState> for TokenKeys {
     }
 }
 
-/// `/projections/{name}` sits beside the static `/projections/…` routes of
-/// this and other services (merged into one router in an `all` process):
-/// a static segment wins over the capture, so the read models' own routes
-/// answer for their names and the capture answers for the rest (a GET of
-/// `/projections/rebuild` is a 405). `POST /projections/rebuild` is
+/// Every read model has a path of its own under `/projections/` (the
+/// others are served by their services: TransactionHistory by history);
+/// no capture overlaps them, so a path means one shape. AuditLog's path is
+/// its status (its entries are `/audit`). `POST /projections/rebuild` is
 /// forwarded over NATS to the projector that owns the named read model.
 pub fn routes(state: BalanceState) -> Router {
     Router::new()
         .route("/projections", get(projections::list))
-        .route("/projections/{name}", get(projections::one))
+        .route("/projections/AuditLog", get(projections::audit_log))
         .route("/projections/rebuild", post(rebuild::rebuild))
         .route(
             "/projections/AccountBalances",

@@ -1,11 +1,12 @@
-//! `GET /projections` and `GET /projections/{name}`: every read model's
-//! status and lag, gathered over NATS from the projectors that own them
+//! `GET /projections` and `GET /projections/AuditLog`: every read model's
+//! status and lag (the audit log's data is `/audit`; every other read model
+//! has a route of its own under its name, with its status beside its data), gathered over NATS from the projectors that own them
 //! (and the head from the command processor), so any process that runs
 //! the balance service can answer — an edge proxy may route these paths to
 //! any of them.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use ledgerline_auth::Caller;
 use ledgerline_projection::{ProjectionView, ProjectionsOverview, Projector, READ_MODELS, gather};
 use ledgerline_runtime::ApiProblem;
@@ -37,21 +38,22 @@ fn with_daily_summary(mut overview: ProjectionsOverview) -> ProjectionsOverview 
     overview
 }
 
-pub(super) async fn one(
+/// The AuditLog read model's status (its entries are `GET /audit`).
+pub(super) async fn audit_log(
     State(state): State<BalanceState>,
     _caller: Caller,
-    Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiProblem> {
+    const NAME: &str = "AuditLog";
     let overview = gather(&state.sources).await;
-    let Some(view) = overview.find(&name) else {
-        return Err(ApiProblem::not_found(format!(
-            "no read model named {name}; known: {}",
+    let Some(view) = overview.find(NAME) else {
+        return Err(ApiProblem::unavailable(format!(
+            "no {NAME} status; known: {}",
             READ_MODELS.join(", ")
         )));
     };
     if !view.answered() {
         return Err(ApiProblem::unavailable(format!(
-            "the {name} projector did not answer"
+            "the {NAME} projector did not answer"
         )));
     }
     serde_json::to_value(view)

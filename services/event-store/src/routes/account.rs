@@ -42,9 +42,14 @@ fn point_in_time(q: AccountQuery) -> Result<Option<PointInTime>, ApiProblem> {
             FieldError::new("version", "must be 1 or more"),
         ])),
         (Some(version), None) => Ok(Some(PointInTime::Version(version))),
+        // In UTC: PostgreSQL refuses offsets beyond ±15:59 that RFC 3339
+        // text can carry, and the instant is the same.
         (None, Some(text)) => OffsetDateTime::parse(&text, &Rfc3339)
+            .ok()
+            .and_then(|t| t.checked_to_offset(time::UtcOffset::UTC))
             .map(|t| Some(PointInTime::Time(t)))
-            .map_err(|_| {
+            .ok_or(())
+            .map_err(|()| {
                 ApiProblem::invalid(vec![FieldError::new(
                     "asOf",
                     "must be an RFC 3339 timestamp such as 2026-11-22T10:00:00Z (write a + offset as %2B)",
@@ -136,6 +141,18 @@ mod tests {
         let problem = point_in_time(q).unwrap_err();
         assert_eq!(problem.status().as_u16(), 422);
         problem.0.errors.into_iter().map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn an_instant_with_any_offset_is_taken_in_utc() {
+        // RFC 3339 allows offsets PostgreSQL refuses (beyond ±15:59).
+        let Some(PointInTime::Time(t)) =
+            point_in_time(query(None, Some("0001-01-04T11:24:38.5-19:15"))).unwrap()
+        else {
+            panic!("a time")
+        };
+        assert_eq!(t.offset(), time::UtcOffset::UTC);
+        assert_eq!((t.day(), t.hour(), t.minute()), (5, 6, 39));
     }
 
     #[test]

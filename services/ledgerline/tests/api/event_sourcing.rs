@@ -571,9 +571,9 @@ async fn a_balance_service_alone_serves_projections_and_names_what_did_not_answe
         ]
     );
     assert_eq!(overview["items"][0]["lag"], Value::Null, "no head, no lag");
-    // Without the history service in this process, its name falls to the
-    // capture, which says it did not answer.
-    assert_eq!(answers[1].0, 503, "{}", answers[1].1);
+    // Without the history service in this process, its path is not served
+    // here (the edge routes it to history-service): 404, no other shape.
+    assert_eq!(answers[1].0, 404, "{}", answers[1].1);
     let (status, balances) = &answers[2];
     assert_eq!(*status, 200, "{balances}");
     assert_eq!(
@@ -760,7 +760,7 @@ async fn bad_event_sourcing_requests_get_problem_documents() {
             400,
         ),
         (Method::DELETE, "/projections/DailySummary", a, 405),
-        // /projections and /projections/{name}
+        // /projections and /projections/AuditLog
         (Method::GET, "/projections", None, 401),
         (Method::GET, "/projections/AuditLog", None, 401),
         (Method::GET, "/projections/Nonsense", a, 404),
