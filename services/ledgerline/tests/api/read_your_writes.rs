@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+use command_processor::handle_command;
+use ledgerline_testkit::commands::{deposit, message};
+
 use crate::helpers::{spawn_app, status_frames};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -75,5 +78,37 @@ async fn a_position_no_event_has_is_404_after_waiting_for_it() {
             .await
             .0,
         200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_event_the_read_model_has_not_applied_is_503_with_retry_after() {
+    let app = spawn_app().await;
+    let alice = app.token("alice").await;
+    app.open_account(&alice, "acc-w").await;
+    // A deposit committed to the store whose event never reaches JetStream
+    // (a processor that died before publishing): the read models cannot
+    // apply it until a later event of the account makes them heal the gap.
+    let store = app.event_store().await;
+    let decided = handle_command(&store, &message("alice", deposit("acc-w", 100)), 10)
+        .await
+        .expect("decided");
+    let position = decided.status.payload.position.expect("a position");
+    let response = app
+        .http
+        .get(app.url(&format!(
+            "/projections/AccountBalances?minPosition={position}"
+        )))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status().as_u16(), 503);
+    assert_eq!(
+        response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
     );
 }
