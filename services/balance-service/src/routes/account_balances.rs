@@ -70,9 +70,7 @@ impl Page {
 
     /// The `Link` to the page after one that ended with `last`.
     fn next_link(&self, last: &str) -> Option<HeaderValue> {
-        // Account ids are `[A-Za-z0-9_-]`: nothing to escape.
-        let link = format!("<{PATH}?after={last}&limit={}>; rel=\"next\"", self.limit);
-        HeaderValue::from_str(&link).ok()
+        ledgerline_runtime::next_link(&format!("{PATH}?after={last}&limit={}", self.limit))
     }
 }
 

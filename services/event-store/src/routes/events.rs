@@ -5,11 +5,11 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::http::header::LINK;
-use axum::http::{HeaderMap, HeaderValue};
 use ledgerline_auth::Caller;
 use ledgerline_contracts::EventEnvelope;
-use ledgerline_runtime::{ApiProblem, ValidQuery};
+use ledgerline_runtime::{ApiProblem, ValidQuery, next_link};
 use ledgerline_store::EventStore;
 use serde::Deserialize;
 
@@ -77,7 +77,8 @@ pub(super) async fn stream(
 }
 
 /// The page as the body; a full page also names the next one in `Link`
-/// (a short page is the last: no empty page is ever linked to).
+/// (whether more follow is known only by reading on, so the page after a
+/// full one may be empty); a short page is the last.
 fn page(
     items: Vec<EventEnvelope>,
     limit: i64,
@@ -85,9 +86,7 @@ fn page(
 ) -> (HeaderMap, Json<Vec<EventEnvelope>>) {
     let mut headers = HeaderMap::new();
     if items.len() as i64 >= limit
-        && let Some(link) = items
-            .last()
-            .and_then(|last| HeaderValue::from_str(&format!("<{}>; rel=\"next\"", next(last))).ok())
+        && let Some(link) = items.last().and_then(|last| next_link(&next(last)))
     {
         headers.insert(LINK, link);
     }

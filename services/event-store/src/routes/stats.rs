@@ -83,9 +83,7 @@ fn aggregate_json(v: &AggregateVersion) -> Value {
 
 /// The `Link` to the page after one that ended with `last`.
 fn next_link(last: &AccountId, limit: i64) -> Option<HeaderValue> {
-    // Account ids are `[A-Za-z0-9_-]`: nothing to escape.
-    let link = format!("<{PATH}?after={last}&limit={limit}>; rel=\"next\"");
-    HeaderValue::from_str(&link).ok()
+    ledgerline_runtime::next_link(&format!("{PATH}?after={last}&limit={limit}"))
 }
 
 #[cfg(test)]
