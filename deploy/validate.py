@@ -25,6 +25,11 @@ Nothing here needs a Docker engine, a cluster or the internet:
                       compose and Kubernetes; every variable set is one the
                       binary reads (libs/runtime/src/config.rs), and values
                       that must match the binary's defaults do.
+  topology            deploy/topology.json (NATS cluster size, stream
+                      replicas, command partitions, lease TTL, AckWait,
+                      replicas per service) against the rendered manifests
+                      and the Rust source (Config's defaults, tuning::ACK_WAIT);
+                      an altered copy of the file must be caught.
 
 Prints one line per check and ends with `deploy: N passed, M failed`.
 """
@@ -341,7 +346,8 @@ def check_compose(config: dict) -> dict:
                         ("no -sd", "-sd" in cmd), ("no volume", bool(nats.get("volumes"))),
                         ("health check not :8222/healthz", ":8222/healthz" in hc)) if not ok])
     # Durability: one server, so it must sync every write (deploy/nats.conf);
-    # the k8s cluster keeps three replicas of every stream instead.
+    # the k8s cluster keeps every stream on several servers instead
+    # (STREAM_REPLICAS, checked against deploy/topology.json).
     conf_mounted = any(str(v).startswith("./deploy/nats.conf:") for v in nats.get("volumes") or [])
     conf_text = (ROOT / "deploy/nats.conf").read_text() if (ROOT / "deploy/nats.conf").exists() else ""
     R.problems("compose NATS syncs every write (deploy/nats.conf: sync_interval always)", [
@@ -349,8 +355,6 @@ def check_compose(config: dict) -> dict:
                         ("not passed with -c", "-c" in cmd),
                         ("no sync_interval: always", re.search(r"^\s*sync_interval:\s*always\s*$", conf_text, re.M) is not None))
         if not ok])
-    R.check("k8s keeps every stream on 3 servers (STREAM_REPLICAS=3)",
-            "STREAM_REPLICAS=3" in (ROOT / "k8s/base/config.env").read_text().split())
     pg = services.get("postgres", {})
     R.problems("compose PostgreSQL 15: volume, pg_isready check", [
         m for m, ok in (("not postgres:15", str(pg.get("image", "")).startswith("postgres:15")),
@@ -876,10 +880,9 @@ def check_k8s(config: dict, served: dict[str, set[str]], app: dict) -> None:
     if not nats:
         problems.append("no StatefulSet nats")
     else:
+        # The count itself is deploy/topology.json's (check_topology).
         replicas = nats["spec"].get("replicas")
         headless = by_kind.get("Service", {}).get(nats["spec"].get("serviceName"), {})
-        if replicas != 3:
-            problems.append(f"replicas {replicas}, want 3")
         if headless.get("spec", {}).get("clusterIP") != "None":
             problems.append("serviceName is not a headless Service")
         c = pod_spec(nats)["containers"][0]
@@ -894,7 +897,7 @@ def check_k8s(config: dict, served: dict[str, set[str]], app: dict) -> None:
             problems.append("nats.conf has no jetstream block")
         if not nats["spec"].get("volumeClaimTemplates"):
             problems.append("no volume claim for JetStream")
-    R.problems("k8s NATS: 3-node JetStream StatefulSet, headless service, routes to every pod", problems)
+    R.problems("k8s NATS: JetStream StatefulSet, headless service, routes to every pod", problems)
     nats_server = shutil.which("nats-server")
     if nats_server:
         r = run([nats_server, "-t", "-c", str(ROOT / "k8s/base/nats/nats.conf")], env=dict(os.environ, SERVER_NAME="nats-0"))
@@ -908,6 +911,7 @@ def check_k8s(config: dict, served: dict[str, set[str]], app: dict) -> None:
     config["k8s_config"] = cm.get("data") or {}
     config["k8s_secret"] = (secrets.get("ledgerline-secrets") or {}).get("stringData") or {}
     config["k8s_ll"] = ll
+    config["k8s_topology"] = k8s_topology(by_kind, ll)
     base = {d["metadata"]["name"]: d for d in rendered.get("k8s/base", []) if d["kind"] == "Secret"}
     base_secret = ((base.get("ledgerline-secrets") or {}).get("stringData") or {})
     R.check("base Secret holds JWT_SECRET only as a placeholder",
@@ -1005,6 +1009,186 @@ def check_consistency(config: dict, app: dict, docker: dict) -> None:
     R.problems(f"one port, {PORT}: Dockerfile, compose, k8s", problems)
 
 
+# --- the scaled-out topology (deploy/topology.json) ---------------------------------------
+
+TOPOLOGY = "deploy/topology.json"
+# Settings the binary reads from the environment → their key in the topology.
+TOPOLOGY_ENV = {
+    "STREAM_REPLICAS": ("nats", "stream_replicas"),
+    "COMMAND_PARTITIONS": ("command_partitions",),
+    "PARTITION_LEASE_SECS": ("partition_lease_secs",),
+}
+TOPOLOGY_NUMBERS = [("nats", "cluster_size"), ("nats", "stream_replicas"), ("command_partitions",),
+                    ("partition_lease_secs",), ("ack_wait_secs",)]
+
+
+def dig(doc: dict, path: tuple[str, ...]):
+    for key in path:
+        doc = doc.get(key) if isinstance(doc, dict) else None
+    return doc
+
+
+def whole(value, least: int = 1) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def load_topology() -> dict | None:
+    """deploy/topology.json, if it names every setting with a sensible value."""
+    try:
+        topo = json.loads((ROOT / TOPOLOGY).read_text())
+    except (OSError, ValueError) as e:
+        R.check(f"{TOPOLOGY} parses", False, str(e))
+        return None
+    problems = [f"{'.'.join(path)} is not a whole number ≥ 1" for path in TOPOLOGY_NUMBERS
+                if not whole(dig(topo, path))]
+    replicas = topo.get("replicas") if isinstance(topo.get("replicas"), dict) else {}
+    problems += [f"replicas: no {s}" for s in SERVICES if s not in replicas]
+    problems += [f"replicas: {s} is not a service" for s in replicas if s not in SERVICES]
+    for s, r in replicas.items():
+        autoscaled = isinstance(r, dict) and set(r) == {"min", "max"} and whole(r["min"]) and whole(r["max"])
+        if not (whole(r, 0) or autoscaled):
+            problems.append(f"replicas.{s} is neither a count nor {{min, max}}")
+    R.problems(f"{TOPOLOGY} names every setting (NATS, partitions, lease, AckWait, replicas per service)",
+               problems)
+    return None if problems else topo
+
+
+def k8s_topology(by_kind: dict[str, dict[str, dict]], ll: dict) -> dict:
+    """What the rendered dev overlay runs: NATS servers, replicas per
+    service (an HPA's bounds for an autoscaled one), and the environment
+    each Ledgerline container gets (its envFrom sources, then its env)."""
+    hpas = {h["spec"]["scaleTargetRef"]["name"]: h["spec"]
+            for h in by_kind.get("HorizontalPodAutoscaler", {}).values()}
+    replicas = {}
+    for s, (d, _) in ll.items():
+        hpa = hpas.get(s)
+        replicas[s] = ({"min": hpa.get("minReplicas", 1), "max": hpa.get("maxReplicas")} if hpa
+                       else d["spec"].get("replicas", 1))  # Kubernetes' default is 1
+    env = {}
+    for s, (_, c) in ll.items():
+        seen: dict[str, str] = {}
+        for ref in c.get("envFrom", []):
+            if "configMapRef" in ref:
+                seen.update((by_kind.get("ConfigMap", {}).get(ref["configMapRef"]["name"]) or {}).get("data") or {})
+            if "secretRef" in ref:
+                seen.update((by_kind.get("Secret", {}).get(ref["secretRef"]["name"]) or {}).get("stringData") or {})
+        seen.update({e["name"]: e["value"] for e in c.get("env", []) if "value" in e})
+        env[s] = {name: seen.get(name) for name in TOPOLOGY_ENV}
+    size = ((by_kind.get("StatefulSet", {}).get("nats") or {}).get("spec") or {}).get("replicas")
+    pdb = (by_kind.get("PodDisruptionBudget", {}).get("nats") or {}).get("spec") or {}
+    unavailable = pdb.get("maxUnavailable")
+    if unavailable is None and isinstance(pdb.get("minAvailable"), int) and isinstance(size, int):
+        unavailable = size - pdb["minAvailable"]
+    return {"nats_cluster_size": size, "nats_max_unavailable": unavailable,
+            "replicas": replicas, "env": env}
+
+
+def rust_topology(app: dict) -> dict:
+    """The binary's side, read from its source: tuning::ACK_WAIT, Config's
+    defaults, and the largest STREAM_REPLICAS and PARTITION_LEASE_SECS it takes."""
+    tuning = (ROOT / "libs/runtime/src/tuning.rs").read_text()
+    config_rs = (ROOT / "libs/runtime/src/config.rs").read_text()
+    ack = re.search(r"pub const ACK_WAIT: Duration = Duration::from_secs\((\d+)\);", tuning)
+
+    def most(env: str) -> int | None:
+        m = re.search(rf'env = "{env}"[^\]]*?\.range\([^\]]*?\.\.=\s*(\d+)\)', config_rs)
+        return int(m.group(1)) if m else None
+
+    return {"ack_wait_secs": int(ack.group(1)) if ack else None,
+            "defaults": {name: app.get(name, {}).get("default") for name in TOPOLOGY_ENV},
+            "most": {name: most(name) for name in ("STREAM_REPLICAS", "PARTITION_LEASE_SECS")}}
+
+
+def topology_problems(topo: dict, k8s: dict, rust: dict) -> list[str]:
+    """Where the manifests or the binary disagree with the topology, and the
+    topology's own numbers that cannot work together."""
+    problems = []
+    size, stream = topo["nats"]["cluster_size"], topo["nats"]["stream_replicas"]
+    lease, ack, partitions = topo["partition_lease_secs"], topo["ack_wait_secs"], topo["command_partitions"]
+
+    # Kubernetes
+    if k8s["nats_cluster_size"] != size:
+        problems.append(f"k8s StatefulSet nats: replicas {k8s['nats_cluster_size']}, topology {size}")
+    for s in SERVICES:
+        got, want = k8s["replicas"].get(s), topo["replicas"].get(s)
+        if got != want:
+            problems.append(f"k8s {s}: replicas {got}, topology {want}")
+    wrong: dict[tuple[str, str, str], list[str]] = {}
+    for s, env in k8s["env"].items():
+        for name, path in TOPOLOGY_ENV.items():
+            value, source = env.get(name), "set"
+            if value is None:
+                value, source = rust["defaults"].get(name), "unset: the binary's default"
+            if str(value) != str(dig(topo, path)):
+                wrong.setdefault((name, str(value), source), []).append(s)
+    for (name, value, source), services in wrong.items():
+        where = "every service" if len(services) == len(k8s["env"]) else ", ".join(services)
+        want = dig(topo, TOPOLOGY_ENV[name])
+        problems.append(f"k8s {name}={value} ({source}) in {where}, topology {want}")
+
+    # The binary
+    if rust["ack_wait_secs"] != ack:
+        problems.append(f"libs/runtime/src/tuning.rs: ACK_WAIT {rust['ack_wait_secs']} s, topology {ack}")
+    for name in ("PARTITION_LEASE_SECS", "COMMAND_PARTITIONS"):
+        want = dig(topo, TOPOLOGY_ENV[name])
+        if str(rust["defaults"].get(name)) != str(want):
+            problems.append(f"libs/runtime/src/config.rs: {name} defaults to {rust['defaults'].get(name)}, "
+                            f"topology {want}")
+
+    # Numbers that must fit together
+    most_stream = rust["most"].get("STREAM_REPLICAS") or 0
+    if not 1 <= stream <= min(size, most_stream):
+        problems.append(f"stream_replicas {stream} must be 1..{min(size, most_stream)} "
+                        f"(NATS servers {size}, the binary takes at most {most_stream})")
+    if not ack < lease <= (rust["most"].get("PARTITION_LEASE_SECS") or 0):
+        problems.append(f"partition_lease_secs {lease} must exceed ack_wait_secs {ack} "
+                        f"and be at most {rust['most'].get('PARTITION_LEASE_SECS')}")
+    processors = topo["replicas"].get("command-processor")
+    if isinstance(processors, int) and processors > partitions:
+        problems.append(f"{processors} command-processor replicas for {partitions} partitions")
+    for s, r in topo["replicas"].items():
+        if isinstance(r, dict) and r["min"] > r["max"]:
+            problems.append(f"replicas.{s}: min {r['min']} above max {r['max']}")
+    # The JetStream meta group needs a quorum of the servers.
+    pdb = k8s["nats_max_unavailable"]
+    if not isinstance(pdb, int) or pdb > (size - 1) // 2:
+        problems.append(f"k8s PDB nats: maxUnavailable {pdb}; a quorum of {size} allows {(size - 1) // 2}")
+    return problems
+
+
+def altered_copies(topo: dict) -> list[tuple[str, dict]]:
+    """The topology with one number raised by one, for every number in it."""
+    paths = list(TOPOLOGY_NUMBERS)
+    for s, r in topo["replicas"].items():
+        paths += [("replicas", s, bound) for bound in r] if isinstance(r, dict) else [("replicas", s)]
+    copies = []
+    for path in paths:
+        copy = json.loads(json.dumps(topo))
+        *head, last = path
+        dig(copy, tuple(head))[last] += 1
+        copies.append((".".join(path), copy))
+    return copies
+
+
+def check_topology(config: dict, app: dict) -> None:
+    topo = load_topology()
+    k8s = config.get("k8s_topology")
+    if topo is None or k8s is None:
+        R.check(f"k8s and the binary agree with {TOPOLOGY}", False,
+                "the topology or the rendered manifests are missing")
+        return
+    rust = rust_topology(app)
+    R.check("libs/runtime/src/tuning.rs declares ACK_WAIT in whole seconds",
+            rust["ack_wait_secs"] is not None)
+    R.problems(f"k8s (NATS servers, replicas, STREAM_REPLICAS, COMMAND_PARTITIONS, PARTITION_LEASE_SECS) "
+               f"and the binary (ACK_WAIT, Config's defaults) agree with {TOPOLOGY}",
+               topology_problems(topo, k8s, rust))
+    # The check itself: every number changed in a copy of the file is caught.
+    R.problems(f"an altered copy of {TOPOLOGY} is caught (each number raised by one)", [
+        f"{what} +1 not noticed" for what, copy in altered_copies(topo)
+        if not topology_problems(copy, k8s, rust)])
+
+
 def check_wiring() -> None:
     mk = (ROOT / "Makefile").read_text()
     ci = (ROOT / ".ci/run").read_text()
@@ -1030,6 +1214,7 @@ def main() -> int:
     check_otel(config)
     check_k8s(config, served, app)
     check_consistency(config, app, docker)
+    check_topology(config, app)
     check_wiring()
     tail = f", {R.skipped} skipped" if R.skipped else ""
     print(f"deploy: {R.passed} passed, {R.failed} failed{tail}")
