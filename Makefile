@@ -6,7 +6,7 @@ LEDGERLINE := $(TARGET_DIR)/debug/ledgerline
 export LEDGERLINE_BIN := $(LEDGERLINE)
 DEMO_ADDR ?= 127.0.0.1:8080
 
-.PHONY: demo test test-rust test-web test-chaos test-bench-smoke test-api-fuzz chaos build web check-infra proto lint clean-test-data bench
+.PHONY: demo test test-rust test-web test-chaos test-chaos-cluster test-bench-smoke test-api-fuzz chaos chaos-cluster build web check-infra proto lint clean-test-data bench
 
 check-infra:
 	@scripts/check-infra.sh
@@ -31,7 +31,7 @@ demo: check-infra build web
 	DEMO_LOGIN=true HTTP_ADDR=$(DEMO_ADDR) WEB_DIR=services/web/dist $(LEDGERLINE) all
 
 ## Every test: Rust (unit, PostgreSQL, NATS, end to end) and the browser app in Chromium.
-test: check-infra test-rust test-web test-deploy test-api-fuzz test-chaos test-bench-smoke
+test: check-infra test-rust test-web test-deploy test-api-fuzz test-chaos test-chaos-cluster test-bench-smoke
 
 test-rust:
 	cargo test --workspace --no-fail-fast
@@ -56,6 +56,17 @@ chaos: build
 test-chaos: build
 	$(TARGET_DIR)/debug/ledgerctl chaos --duration 20 --rate 15 --seed 7 --base-port 17500
 
+## The chaos run on the scaled-out shape of k8s/ (docs/RELIABILITY.md): three
+## clustered nats-servers, two replicas of every service, NATS nodes and replicas
+## SIGKILLed, then a rolling restart; settings from deploy/topology.json.
+CHAOS_CLUSTER_ARGS ?= --duration 120 --rate 30 --accounts 3
+chaos-cluster: build
+	$(TARGET_DIR)/debug/ledgerctl chaos-cluster $(CHAOS_CLUSTER_ARGS)
+
+## A short chaos-cluster run, part of `make test`.
+test-chaos-cluster: build
+	$(TARGET_DIR)/debug/ledgerctl chaos-cluster --duration 40 --rate 10 --seed 5 --base-port 17700
+
 ## The load generator at a tiny size on a private Ledgerline (its own NATS
 ## and PostgreSQL): keeps `make bench`'s machinery working; fails unless every
 ## 202 got exactly one outcome. No timing is asserted.
@@ -64,9 +75,10 @@ test-bench-smoke: build
 		--mode open --rate 50 --duration 3 --users 5 --accounts 1 --drain 60 \
 		--base-port 17450 --work-dir target/bench-smoke
 
-## Regenerate proto/schemas from the Rust types.
+## Regenerate proto/schemas and proto/openapi.json from the Rust types and routers.
 proto:
 	UPDATE_SCHEMAS=1 cargo test -p ledgerline-contracts schemas
+	UPDATE_SCHEMAS=1 cargo test -p ledgerline --lib api_document
 
 lint:
 	cargo fmt --all --check

@@ -141,7 +141,7 @@ def app_config() -> dict[str, dict]:
 
 def app_routes() -> dict[str, set[str]]:
     """Concrete request path → the services (ledgerline targets) that serve it,
-    from the `.route("...")` calls in each service crate (and the demo sign-in
+    from the `.route("...")` / `.api_route("...")` calls in each service crate (and the demo sign-in
     routes of libs/auth for the services that merge them)."""
     served: dict[str, set[str]] = {}
 
@@ -151,7 +151,7 @@ def app_routes() -> dict[str, set[str]]:
     def routes_in(folder: Path) -> list[str]:
         found = []
         for rs in folder.rglob("*.rs"):
-            found += re.findall(r'\.route\(\s*"([^"]+)"', rs.read_text())
+            found += re.findall(r'\.(?:api_)?route\(\s*"([^"]+)"', rs.read_text())
         return found
 
     auth_routes = routes_in(ROOT / "libs/auth/src")

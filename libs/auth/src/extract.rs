@@ -41,3 +41,18 @@ where
         Ok(keys.verify(bearer_token(parts)?)?)
     }
 }
+
+/// A route that takes a `Caller` needs a bearer token: the document says
+/// so for each of them.
+impl aide::OperationInput for Caller {
+    fn operation_input(
+        _: &mut aide::generate::GenContext,
+        operation: &mut aide::openapi::Operation,
+    ) {
+        operation.security.push(
+            [("bearerAuth".to_owned(), Vec::new())]
+                .into_iter()
+                .collect(),
+        );
+    }
+}

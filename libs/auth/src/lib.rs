@@ -9,7 +9,7 @@ mod extract;
 mod keys;
 
 pub use caller::{Caller, Role};
-pub use demo_login::demo_login_routes;
+pub use demo_login::{demo_login_api, demo_login_routes};
 pub use error::AuthError;
 pub use extract::bearer_token;
 pub use keys::TokenKeys;

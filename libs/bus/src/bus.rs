@@ -10,6 +10,8 @@ use crate::Subjects;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
+    #[error("NATS_URL {url} is not a comma-separated list of server URLs: {source}")]
+    Url { url: String, source: std::io::Error },
     #[error("cannot connect to NATS at {url}: {source}")]
     Connect {
         url: String,
@@ -43,12 +45,25 @@ pub struct Bus {
 pub type Delivery = jetstream::Message;
 
 impl Bus {
+    /// `url` may list several servers of one cluster, comma-separated: the
+    /// client starts with any that answers (a process restarted while one
+    /// node is down still connects) and learns the rest from the cluster.
     pub async fn connect(url: &str, prefix: &str, partitions: u32) -> Result<Self, BusError> {
+        let servers = url
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::parse::<async_nats::ServerAddr>)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|source| BusError::Url {
+                url: url.to_owned(),
+                source,
+            })?;
         let client = async_nats::ConnectOptions::new()
             .name("ledgerline")
             // Keep retrying through a NATS restart instead of failing the service.
             .retry_on_initial_connect()
-            .connect(url)
+            .connect(servers)
             .await
             .map_err(|source| BusError::Connect {
                 url: url.to_owned(),
@@ -64,8 +79,18 @@ impl Bus {
     }
 
     /// Declares the three streams, each kept on `replicas` JetStream servers;
-    /// safe to call from every service at start.
+    /// safe to call from every service at start. Retried for about half a
+    /// minute: a process that starts while a JetStream cluster elects its
+    /// leader (a node was lost) waits for it rather than exiting.
     pub async fn ensure_streams(&self, replicas: u64) -> Result<(), BusError> {
+        tryhard::retry_fn(|| self.declare_streams(replicas))
+            .retries(8)
+            .exponential_backoff(Duration::from_millis(250))
+            .max_delay(Duration::from_secs(5))
+            .await
+    }
+
+    async fn declare_streams(&self, replicas: u64) -> Result<(), BusError> {
         let s = &self.subjects;
         let streams = [
             (

@@ -12,6 +12,8 @@ mod reference;
 mod rejection;
 #[cfg(feature = "schema")]
 mod schema;
+#[cfg(feature = "schema")]
+pub use schema::SignedMajor;
 
 pub use account::{Account, AccountStatus};
 pub use command::{AccountCommand, CommandKind};

@@ -53,3 +53,16 @@ schema!(
         "type": "string", "pattern": "^[0-9]+\\.[0-9]{2}$"
     })
 );
+
+/// The schema of money that may be negative (a net change), written out in
+/// major units by [`crate::as_major`]: `#[schemars(with = "SignedMajor")]`.
+pub struct SignedMajor;
+
+schema!(
+    SignedMajor,
+    "SignedMajor",
+    json_schema!({
+        "description": "An amount in major units that may be negative, exactly two fraction digits: \"-20.50\".",
+        "type": "string", "pattern": "^-?[0-9]+\\.[0-9]{2}$"
+    })
+);

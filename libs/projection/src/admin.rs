@@ -34,19 +34,30 @@ pub const REBUILDING: &str = "rebuilding";
 /// Listed for a known read model whose projector did not answer in time.
 pub const UNREACHABLE: &str = "unreachable";
 
-/// One read model as the admin routes show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One read model's status, as the admin routes show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectionView {
+    /// `AccountBalances`, `TransactionHistory`, `AuditLog` or `DailySummary`.
     pub name: String,
-    /// `live`, `rebuilding` or `unreachable`.
+    /// `live`: the projector answered (it runs and its database answers).
+    /// `rebuilding`: it answered while a rebuild replays into its shadow
+    /// copy (the live copy keeps serving; progress in `rebuild`).
+    /// `unreachable`: a known read model whose projector did not answer in
+    /// time.
     pub status: String,
-    /// The highest global position applied.
+    /// The highest `globalPosition` applied (0 before the first event);
+    /// null when unreachable.
     pub checkpoint: Option<i64>,
+    /// Events applied so far; null when unreachable.
     pub events_applied: Option<i64>,
-    /// Store head − checkpoint; `None` when either is unknown.
+    /// Store head − checkpoint, never negative; null when either is
+    /// unknown.
     pub lag: Option<i64>,
+    /// When the checkpoint last moved (RFC 3339); null before the first
+    /// event or when unreachable.
     #[serde(with = "time::serde::rfc3339::option")]
+    #[schemars(with = "Option<String>", extend("format" = "date-time"))]
     pub last_updated: Option<OffsetDateTime>,
     /// While `rebuilding`: events replayed into the shadow copy and the
     /// store's head.
@@ -107,10 +118,11 @@ impl ProjectionView {
 }
 
 /// Every read model and the head they are chasing.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectionsOverview {
-    /// The event store's head; `None` when the processor did not answer.
+    /// The event store's head (highest `globalPosition`, 0 when empty);
+    /// null when the event store did not answer.
     pub head_position: Option<i64>,
     /// By name: the known read models, plus any other that answered.
     pub items: Vec<ProjectionView>,

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// A rebuild under way, as `GET /projections` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RebuildProgress {
     pub id: Uuid,
@@ -17,11 +17,12 @@ pub struct RebuildProgress {
     /// The store's head when last asked (replayed / head is the progress).
     pub head: Option<i64>,
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
     pub started_at: OffsetDateTime,
 }
 
 /// How the last rebuild ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RebuildOutcome {
     pub id: Uuid,
@@ -31,6 +32,7 @@ pub struct RebuildOutcome {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
     pub finished_at: OffsetDateTime,
 }
 
@@ -42,7 +44,7 @@ pub(crate) struct RebuildBoard {
 }
 
 /// A projector's answer to a rebuild request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", tag = "answer")]
 pub enum RebuildAnswer {
     Started { id: uuid::Uuid },

@@ -2,10 +2,18 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use std::collections::BTreeMap;
+
+use aide::axum::ApiRouter;
+use aide::axum::routing::get_with;
+use aide::transform::TransformOperation;
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::json;
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use crate::api_doc::OperationDocs;
 
 type Check =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
@@ -64,43 +72,100 @@ impl Readiness {
         })
     }
 
-    async fn report(&self) -> (bool, serde_json::Value) {
+    async fn report(&self) -> ReadinessReport {
         let mut ready = true;
-        let mut checks = serde_json::Map::new();
+        let mut checks = BTreeMap::new();
         for (name, check) in &self.checks {
             let result = check().await;
             ready &= result.is_ok();
             checks.insert(
                 name.clone(),
-                json!(result.err().unwrap_or_else(|| "ok".to_owned())),
+                result.err().unwrap_or_else(|| "ok".to_owned()),
             );
         }
-        (ready, serde_json::Value::Object(checks))
+        ReadinessReport { ready, checks }
     }
 }
 
 /// `/healthz` (the process is alive), `/readyz` (it can do its work) and
 /// `/metrics` (Prometheus text).
 pub fn health_routes(readiness: Readiness) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
-        .route(
+    health_api().with_state::<()>(readiness).into()
+}
+
+/// The routes, documented, before they are given the checks.
+pub fn health_api() -> ApiRouter<Readiness> {
+    ApiRouter::new()
+        .api_route(
+            "/healthz",
+            get_with(|| async { Json(Alive { status: "ok" }) }, healthz_doc),
+        )
+        .api_route(
             "/metrics",
-            get(|| async { ledgerline_telemetry::render_metrics() }),
+            get_with(
+                || async { ledgerline_telemetry::render_metrics() },
+                metrics_doc,
+            ),
         )
-        .route(
-            "/readyz",
-            get(move || {
-                let readiness = readiness.clone();
-                async move {
-                    let (ready, checks) = readiness.report().await;
-                    let status = if ready {
-                        StatusCode::OK
-                    } else {
-                        StatusCode::SERVICE_UNAVAILABLE
-                    };
-                    (status, Json(json!({"ready": ready, "checks": checks})))
-                }
-            }),
-        )
+        .api_route("/readyz", get_with(readyz, readyz_doc))
+}
+
+/// The process is alive.
+#[derive(Serialize, JsonSchema)]
+struct Alive {
+    /// Always `ok`.
+    status: &'static str,
+}
+
+/// Whether every check passed, and each check's result.
+#[derive(Serialize, JsonSchema)]
+struct ReadinessReport {
+    ready: bool,
+    /// One entry per check of every service in the process, named
+    /// `{service}.{check}` (e.g. `command-api.nats`,
+    /// `balance-service.postgres`): `ok` or the error.
+    checks: BTreeMap<String, String>,
+}
+
+async fn readyz(State(readiness): State<Readiness>) -> (StatusCode, Json<ReadinessReport>) {
+    let report = readiness.report().await;
+    let status = if report.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(report))
+}
+
+fn healthz_doc(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op
+        .id("healthz")
+        .tag("health")
+        .summary("Liveness")
+        .description("The process is alive. Never an error response. No token. Not routed by the edge (probes reach each process).")
+        .served_by("every process")
+        .response_with::<200, Json<Alive>, _>(|r| r.description("Alive."))
+}
+
+fn metrics_doc(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op
+        .id("metrics")
+        .tag("health")
+        .summary("Prometheus metrics")
+        .description("The process's metrics in the Prometheus text exposition format, for a scraper that reaches the process directly (compose: `deploy/prometheus.yml`; Kubernetes: the `prometheus.io/*` pod annotations). No token. The compose edge does not expose it (404). Among them: `ledgerline_commands_accepted_total{kind}`, `ledgerline_commands_decided_total{kind,status}`, `ledgerline_command_end_to_end_seconds`, `ledgerline_projection_events_total{projection}`, `ledgerline_projection_position{projection}`, `ledgerline_socket_connections`, `ledgerline_socket_frames_total`, `ledgerline_socket_slow_consumer_closes_total`, `ledgerline_socket_rtt_seconds` — each only once it has been recorded in this process. Never an error response. As built, the Prometheus recorder is installed by the process's first `GET /metrics` (`libs/telemetry/src/metrics_recorder.rs`), so what happened before the first scrape is not counted; the very first answer may be empty.")
+        .served_by("every process")
+        .response_with::<200, String, _>(|r| r.description("The text exposition."))
+}
+
+fn readyz_doc(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op
+        .id("readyz")
+        .tag("health")
+        .summary("Readiness")
+        .description("Runs every check (NATS connected, PostgreSQL answering) of every service in the process. No token. Not routed by the edge (probes reach each process).")
+        .served_by("every process")
+        .response_with::<200, Json<ReadinessReport>, _>(|r| r.description("Every check passed."))
+        .response_with::<503, Json<ReadinessReport>, _>(|r| {
+            r.description("At least one check failed. The same JSON shape (not a problem document), no `Retry-After`.")
+        })
 }

@@ -3,6 +3,7 @@
 //! and shutdown.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod api_doc;
 mod body_deadline;
 mod config;
 mod db;
@@ -19,7 +20,7 @@ pub mod tuning;
 pub use body_deadline::{BodyTimedOut, with_deadline};
 pub use config::{Config, ConfigError, DEFAULT_TOKEN_MAX_TTL_SECS, HttpTimeouts};
 pub use db::{DbError, connect_schema, ensure_database};
-pub use health::{Readiness, health_routes};
+pub use health::{Readiness, health_api, health_routes};
 pub use json_body::read_json_body;
 pub use next_page::next_link;
 pub use problem::{ApiProblem, problem_json};

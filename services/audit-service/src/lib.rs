@@ -9,3 +9,4 @@ mod status_log;
 
 pub use app::{SCHEMA, start};
 pub use projector::AuditEvents;
+pub use routes::api;

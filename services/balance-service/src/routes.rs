@@ -1,9 +1,10 @@
 //! The balance service's reads: the caller's balances and daily summary,
 //! and — for the whole system — the status of every read model.
 
+use aide::axum::ApiRouter;
+use aide::axum::routing::{get_with, post_with};
 use axum::Router;
 use axum::extract::FromRef;
-use axum::routing::{get, post};
 use ledgerline_auth::TokenKeys;
 use ledgerline_projection::ReadModelDb;
 use ledgerline_projection::Sources;
@@ -37,19 +38,32 @@ impl FromRef<BalanceState> for TokenKeys {
 /// its status (its entries are `/audit`). `POST /projections/rebuild` is
 /// forwarded over NATS to the projector that owns the named read model.
 pub fn routes(state: BalanceState) -> Router {
-    Router::new()
-        .route("/projections", get(projections::list))
-        .route("/projections/AuditLog", get(projections::audit_log))
-        .route("/projections/rebuild", post(rebuild::rebuild))
-        .route(
+    api().with_state::<()>(state).into()
+}
+
+/// The routes, documented, before they are given their state.
+pub fn api() -> ApiRouter<BalanceState> {
+    ApiRouter::new()
+        .api_route(
+            "/projections",
+            get_with(projections::list, projections::list_doc),
+        )
+        .api_route(
+            "/projections/AuditLog",
+            get_with(projections::audit_log, projections::audit_log_doc),
+        )
+        .api_route(
+            "/projections/rebuild",
+            post_with(rebuild::rebuild, rebuild::doc),
+        )
+        .api_route(
             "/projections/AccountBalances",
-            get(account_balances::account_balances),
+            get_with(account_balances::account_balances, account_balances::doc),
         )
-        .route(
+        .api_route(
             "/projections/DailySummary",
-            get(daily_summary::daily_summary),
+            get_with(daily_summary::daily_summary, daily_summary::doc),
         )
-        .with_state(state)
 }
 
 fn read_failed(what: &str) -> impl Fn(sqlx::Error) -> ApiProblem + '_ {

@@ -3,37 +3,63 @@
 //! every path no other component claims, the browser app and `/docs` among
 //! them; `/docs` renders this document.
 
+use aide::axum::ApiRouter;
+use aide::axum::routing::get_with;
+use aide::transform::TransformOperation;
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
-use axum::response::IntoResponse;
-use axum::{Router, routing::get};
+use axum::{Json, Router};
 use bytes::Bytes;
-use ledgerline_contracts::api_document::{BundleError, bundled_openapi};
+use ledgerline_contracts::api_document::openapi;
+use ledgerline_runtime::api_doc::OperationDocs;
 use serde_json::{Value, json};
 
-/// The route, with the document bundled once at start.
-pub fn api_document_routes() -> Result<Router, BundleError> {
+/// The route, with the document prepared once at start.
+pub fn api_document_routes() -> Result<Router, serde_json::Error> {
     let body = Bytes::from(served_document()?.to_string());
-    Ok(Router::new().route(
-        "/openapi.json",
-        get(move || async move {
-            (
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                )],
-                body,
-            )
-                .into_response()
-        }),
-    ))
+    Ok(api_document_api().with_state::<()>(body).into())
 }
 
-/// The bundled document, whose first server is the origin that served it
-/// (a relative URL resolves against the document's): "try it" from `/docs`
-/// then calls this origin, the only one the page's CSP lets it reach,
-/// whichever host name the reader used.
-fn served_document() -> Result<Value, BundleError> {
-    let mut doc = bundled_openapi()?;
+/// The route, documented, before it is given the document.
+pub fn api_document_api() -> ApiRouter<Bytes> {
+    ApiRouter::new().api_route("/openapi.json", get_with(serve, doc))
+}
+
+async fn serve(State(body): State<Bytes>) -> ([(header::HeaderName, HeaderValue); 1], Bytes) {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+}
+
+fn doc(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.id("getOpenApiDocument")
+        .tag("reference")
+        .summary("This document")
+        .description("`proto/openapi.json` as compiled into the binary: generated from the routers and the Rust types, and self-contained (every reference is local), so a saved copy works as well as the URL. The first of `servers` is `/`, the origin that served it. The browser app's `/docs` (from `WEB_DIR`) renders it. No token. Never an error response.")
+        .served_by("command-api")
+        .response_with::<200, Json<OpenApiDocument>, _>(|r| r.description("The OpenAPI 3.1 document."))
+}
+
+/// The shape of an OpenAPI 3.1 document, as far as this route promises.
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)]
+struct OpenApiDocument {
+    #[schemars(extend("pattern" = "^3\\.1\\."))]
+    openapi: String,
+    info: serde_json::Map<String, Value>,
+    paths: serde_json::Map<String, Value>,
+}
+
+/// The committed document, whose first server is the origin that served
+/// it (a relative URL resolves against the document's): "try it" from
+/// `/docs` then calls this origin, the only one the page's CSP lets it
+/// reach, whichever host name the reader used.
+fn served_document() -> Result<Value, serde_json::Error> {
+    let mut doc = openapi()?;
     let this_origin = json!({
         "url": "/",
         "description": "The origin that served this document"

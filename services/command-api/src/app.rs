@@ -46,7 +46,7 @@ pub async fn start(
         body_limit: config.body_limit,
     };
     let mut router = routes(state, config.chaos_failure_rate)
-        .merge(api_document_routes().context("bundling the OpenAPI document")?);
+        .merge(api_document_routes().context("reading the OpenAPI document")?);
     if config.demo_login {
         router = router.merge(demo_login_routes(keys.clone(), config.token_ttl_secs));
     }

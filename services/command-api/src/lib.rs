@@ -9,7 +9,10 @@ mod app;
 mod chaos;
 mod reconcile;
 mod recorder;
+mod route_docs;
 mod routes;
 
 pub use accept::AcceptService;
+pub use api_document::api_document_api;
 pub use app::{SCHEMA, open, start};
+pub use routes::api;

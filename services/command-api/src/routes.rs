@@ -1,21 +1,24 @@
 use std::sync::Arc;
 
+use aide::axum::ApiRouter;
+use aide::axum::routing::{get_with, post_with};
 use axum::body::Body;
 use axum::extract::{FromRef, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
 use ledgerline_auth::{Caller, TokenKeys};
-use ledgerline_contracts::{CommandKey, FieldError};
+use ledgerline_contracts::{CommandKey, FieldError, StatusEnvelope, StatusKind};
 use ledgerline_domain::CommandKind;
 use ledgerline_runtime::{ApiProblem, read_json_body};
 use ledgerline_store::StoreReads;
 use ledgerline_store::told::told;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::chaos::{ChaosRate, chaos};
+use crate::route_docs::{command_doc, command_status_doc};
 use ledgerline_contracts::AcceptRequest;
 
 use crate::AcceptService;
@@ -36,21 +39,80 @@ impl FromRef<ApiState> for TokenKeys {
 }
 
 pub fn routes(state: ApiState, chaos_rate: f64) -> Router {
+    api()
+        .route_layer(middleware::from_fn_with_state(ChaosRate(chaos_rate), chaos))
+        .with_state::<()>(state)
+        .into()
+}
+
+/// The routes, documented, before they are given their state.
+pub fn api() -> ApiRouter<ApiState> {
     // One route per command name (POST only) beside the command ids (GET):
     // a 405's `Allow` then lists what that path really takes, and the
     // router prefers a name to an id, so `GET /commands/deposit` is 405.
-    let commands = CommandKind::USER_SENT.into_iter().fold(
-        Router::new().route("/commands/{commandId}", get(command_status)),
+    CommandKind::USER_SENT.into_iter().fold(
+        ApiRouter::new().api_route(
+            "/commands/{commandId}",
+            get_with(command_status, command_status_doc),
+        ),
         |router, kind| {
-            let post_kind = move |state, caller, headers, body| {
-                post_command(state, caller, kind, headers, body)
-            };
-            router.route(&format!("/commands/{}", kind.slug()), post(post_kind))
+            let post_kind =
+                move |state: State<ApiState>, caller: Caller, headers: HeaderMap, body: Body| {
+                    post_command(state, caller, kind, headers, body)
+                };
+            router.api_route(
+                &format!("/commands/{}", kind.slug()),
+                post_with(post_kind, command_doc(kind)),
+            )
         },
-    );
-    commands
-        .route_layer(middleware::from_fn_with_state(ChaosRate(chaos_rate), chaos))
-        .with_state(state)
+    )
+}
+
+/// The command id in the path: checked by the handler, so that a bad one
+/// is a 422 naming the field.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CommandIdPath {
+    #[schemars(with = "Uuid")]
+    command_id: String,
+}
+
+/// One of the caller's commands and its outcome.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CommandStatus {
+    command_id: Uuid,
+    /// The command name; `unknown` when the outcome was recorded without
+    /// the accepted request.
+    #[schemars(extend("enum" = ["open-account", "deposit", "withdraw", "close-account", "transfer", "unknown"]))]
+    kind: String,
+    /// `accepted` until the outcome is known, then the outcome's status.
+    status: CommandState,
+    /// Read-your-writes: pass as `?minPosition=` to a read model; null
+    /// while `accepted` or when the outcome wrote no event.
+    position: Option<i64>,
+    /// The status envelope (without `seq`), null while `accepted`.
+    outcome: Option<StatusEnvelope>,
+}
+
+/// Where a command stands.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) enum CommandState {
+    Accepted,
+    Succeeded,
+    Rejected,
+    Failed,
+}
+
+impl From<StatusKind> for CommandState {
+    fn from(status: StatusKind) -> Self {
+        match status {
+            StatusKind::Succeeded => CommandState::Succeeded,
+            StatusKind::Rejected => CommandState::Rejected,
+            StatusKind::Failed => CommandState::Failed,
+        }
+    }
 }
 
 async fn post_command(
@@ -99,9 +161,9 @@ async fn post_command(
 async fn command_status(
     State(state): State<ApiState>,
     caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, ApiProblem> {
-    let id = Uuid::parse_str(&id)
+    Path(path): Path<CommandIdPath>,
+) -> Result<Json<CommandStatus>, ApiProblem> {
+    let id = Uuid::parse_str(&path.command_id)
         .map_err(|e| ApiProblem::invalid(vec![FieldError::new("commandId", e)]))?;
     // The caller's ids are theirs alone: the row is found under the key of
     // this user and id, never another user's command of the same id.
@@ -127,12 +189,12 @@ async fn command_status(
     };
     let status = outcome
         .as_ref()
-        .and_then(|o| serde_json::to_value(o.status).ok())
-        .unwrap_or_else(|| json!("accepted"));
-    Ok(Json(
-        json!({ "commandId": id, "kind": kind, "status": status,
-        // Read-your-writes: pass as `?minPosition=` to a read model.
-        "position": outcome.as_ref().and_then(|o| o.position),
-        "outcome": outcome }),
-    ))
+        .map_or(CommandState::Accepted, |o| o.status.into());
+    Ok(Json(CommandStatus {
+        command_id: id,
+        kind,
+        status,
+        position: outcome.as_ref().and_then(|o| o.position),
+        outcome,
+    }))
 }

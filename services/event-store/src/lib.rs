@@ -9,3 +9,4 @@ mod app;
 mod routes;
 
 pub use app::{open, start};
+pub use routes::api;

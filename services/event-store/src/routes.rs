@@ -1,15 +1,17 @@
 //! The event store over HTTP: accounts (now or as they were), event
 //! streams, and the operators' totals.
 
+use aide::axum::ApiRouter;
+use aide::axum::routing::get_with;
 use axum::Router;
 use axum::extract::FromRef;
-use axum::routing::get;
 use ledgerline_auth::{Caller, TokenKeys};
 use ledgerline_contracts::FieldError;
-use ledgerline_domain::{Account, AccountId, AccountStatus, Balance};
+use ledgerline_domain::{Account, AccountId, AccountStatus, Balance, Currency, UserId};
 use ledgerline_runtime::ApiProblem;
 use ledgerline_store::{EventStore, MAX_PAGE, PostgresEventStore, StoreError};
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 mod account;
 mod events;
@@ -29,12 +31,34 @@ impl FromRef<QueryState> for TokenKeys {
 }
 
 pub fn routes(state: QueryState) -> Router {
-    Router::new()
-        .route("/queries/account/{id}", get(account::account))
-        .route("/events/account/{id}", get(events::account_events))
-        .route("/events/stream", get(events::stream))
-        .route("/stats", get(stats::stats))
-        .with_state(state)
+    api().with_state::<()>(state).into()
+}
+
+/// The routes, documented, before they are given their state.
+pub fn api() -> ApiRouter<QueryState> {
+    ApiRouter::new()
+        .api_route(
+            "/queries/account/{accountId}",
+            get_with(account::account, account::doc),
+        )
+        .api_route(
+            "/events/account/{accountId}",
+            get_with(events::account_events, events::account_events_doc),
+        )
+        .api_route(
+            "/events/stream",
+            get_with(events::stream, events::stream_doc),
+        )
+        .api_route("/stats", get_with(stats::stats, stats::doc))
+}
+
+/// The account named in the path: checked by the handler, so that a bad
+/// id is a 422 naming the field.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct AccountPath {
+    #[schemars(with = "AccountId")]
+    account_id: String,
 }
 
 /// An unreachable store is a 503 the client may retry; corrupt data is ours (500).
@@ -80,22 +104,62 @@ async fn visible_account(
     }
 }
 
-fn account_json(account: &Account) -> Value {
+/// An account as it is now or was then (`status` `notOpened` is never
+/// answered: such an account is 404).
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct AccountView {
+    account_id: AccountId,
+    /// The same as `accountId` (the event-sourcing showcase's name).
+    id: AccountId,
+    owner_id: Option<UserId>,
+    currency: Option<Currency>,
+    /// 0 once closed.
+    balance: Balance,
+    /// Money debited by transfers not finished yet ("0.00" when none).
+    in_flight: Balance,
+    status: AccountState,
+    /// `status` is `open`.
+    is_active: bool,
+    /// How many events the account has.
+    version: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+enum AccountState {
+    Open,
+    Closed,
+    NotOpened,
+}
+
+fn account_view(account: &Account) -> AccountView {
     let (owner, currency, balance, status) = match &account.status {
         AccountStatus::Open {
             owner_id,
             currency,
             balance,
             ..
-        } => (Some(owner_id), Some(currency), *balance, "open"),
-        AccountStatus::Closed { owner_id, currency } => {
-            (Some(owner_id), Some(currency), Balance::ZERO, "closed")
-        }
-        AccountStatus::NotOpened => (None, None, Balance::ZERO, "notOpened"),
+        } => (Some(owner_id), Some(currency), *balance, AccountState::Open),
+        AccountStatus::Closed { owner_id, currency } => (
+            Some(owner_id),
+            Some(currency),
+            Balance::ZERO,
+            AccountState::Closed,
+        ),
+        AccountStatus::NotOpened => (None, None, Balance::ZERO, AccountState::NotOpened),
     };
     // `id` and `isActive` repeat `accountId` and `status` under the names
     // the event-sourcing showcase reads.
-    json!({ "accountId": account.id, "id": account.id, "ownerId": owner, "currency": currency,
-            "balance": balance, "inFlight": account.in_flight(), "status": status,
-            "isActive": status == "open", "version": account.version })
+    AccountView {
+        account_id: account.id.clone(),
+        id: account.id.clone(),
+        owner_id: owner.cloned(),
+        currency: currency.cloned(),
+        balance,
+        in_flight: account.in_flight(),
+        status,
+        is_active: status == AccountState::Open,
+        version: account.version,
+    }
 }

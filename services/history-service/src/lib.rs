@@ -7,3 +7,4 @@ mod routes;
 
 pub use app::{SCHEMA, start};
 pub use projector::History;
+pub use routes::api;

@@ -1,14 +1,17 @@
+use aide::axum::ApiRouter;
+use aide::axum::routing::get_with;
+use aide::transform::TransformOperation;
 use axum::extract::{FromRef, State};
-use axum::routing::get;
 use axum::{Json, Router};
 use ledgerline_auth::{Caller, TokenKeys};
 use ledgerline_contracts::FieldError;
-use ledgerline_domain::AccountId;
+use ledgerline_domain::{AccountId, Balance};
 use ledgerline_projection::tuning::TRANSACTION_HISTORY_PAGE;
-use ledgerline_projection::{Projector, ReadModelDb, Sources, local_view};
+use ledgerline_projection::{ProjectionView, Projector, ReadModelDb, Sources, local_view};
+use ledgerline_runtime::api_doc::{OperationDocs, Refusal};
 use ledgerline_runtime::{ApiProblem, ValidQuery};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -30,34 +33,84 @@ impl FromRef<HistoryState> for TokenKeys {
 }
 
 pub fn routes(state: HistoryState) -> Router {
-    Router::new()
-        .route("/projections/TransactionHistory", get(history))
-        .with_state(state)
+    api().with_state::<()>(state).into()
 }
 
-#[derive(Deserialize)]
+/// The route, documented, before it is given its state.
+pub fn api() -> ApiRouter<HistoryState> {
+    ApiRouter::new().api_route("/projections/TransactionHistory", get_with(history, doc))
+}
+
+#[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct HistoryQuery {
+    /// Only this account's transactions.
+    #[schemars(with = "Option<AccountId>")]
     account_id: Option<String>,
+    /// How many rows (default 50).
+    #[schemars(range(min = 1, max = TRANSACTION_HISTORY_PAGE.max))]
     limit: Option<i64>,
-    /// Read-your-writes: wait until this global position is applied.
+    /// Read-your-writes: answer once the read model has applied the event
+    /// at this global position (a status envelope's `position`; 0 waits
+    /// for nothing), or 503 with `Retry-After` after 3 s; 404 if no event
+    /// has this position.
+    #[schemars(range(min = 0))]
     min_position: Option<i64>,
 }
 
-#[derive(Serialize, sqlx::FromRow)]
+/// The caller's transactions, beside the read model's status.
+#[derive(Serialize, JsonSchema)]
+struct TransactionHistory {
+    #[serde(flatten)]
+    view: ProjectionView,
+    /// Newest first.
+    items: Vec<Transaction>,
+}
+
+/// One event of one of the caller's accounts.
+#[derive(Serialize, JsonSchema, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "TransactionHistoryItem")]
 struct Transaction {
     event_id: Uuid,
+    #[schemars(with = "AccountId")]
     account_id: String,
     version: i64,
+    /// Every account event type: a transfer is TransferDebited on the
+    /// sender's account, TransferCredited on the receiver's, then
+    /// TransferCompleted on the sender's — or TransferRefunded there when
+    /// the credit was refused.
+    #[schemars(extend("enum" = ["AccountOpened", "MoneyDeposited", "MoneyWithdrawn", "AccountClosed", "TransferDebited", "TransferCredited", "TransferCompleted", "TransferRefunded"]))]
     event_type: String,
+    /// Null for AccountOpened and AccountClosed.
     #[serde(serialize_with = "ledgerline_domain::as_major_opt")]
+    #[schemars(with = "Option<Balance>")]
     amount: Option<i64>,
+    /// The initial balance for AccountOpened; null for AccountClosed and
+    /// TransferCompleted (which moves no money of its own).
     #[serde(serialize_with = "ledgerline_domain::as_major_opt")]
+    #[schemars(with = "Option<Balance>")]
     balance_after: Option<i64>,
     command_id: Uuid,
+    /// RFC 3339: when the event happened.
     #[serde(rename = "timestamp", with = "time::serde::rfc3339")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
     occurred_at: OffsetDateTime,
+}
+
+fn doc(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op
+        .id("getTransactionHistory")
+        .tag("projections")
+        .summary("The caller's transactions, newest first (read model)")
+        .description("One row per event of the caller's accounts, newest first (by global position), optionally for one account. The body carries the read model's status beside `items` — the same fields as `GET /projections/AuditLog` — read from this service's own checkpoint; `lag` needs the store head from the command processor (`bank.rpc.store-head`, waited for at most 300 ms) and is null without it.")
+        .served_by("history-service")
+        .response_with::<200, Json<TransactionHistory>, _>(|r| r.description("The caller's transactions, and the read model's status."))
+        .refuses_saying(Refusal::BadRequest, "The query string has an unknown parameter or a value that is not an integer.")
+        .refuses_saying(Refusal::NotFound, "No event has position `minPosition` (none appeared there within 3 s: it is past the log's head, or a gap), so the read model can never reach it.")
+        .refuses_saying(Refusal::Unprocessable, "`invalid-body`: `accountId` is not `^[A-Za-z0-9_-]{1,64}$`, or `limit` is not 1 to 500.")
+        .refuses_saying(Refusal::Unavailable, "The read model, or its checkpoint, could not be read; or it had not applied `minPosition` within 3 s.")
+        .refuses(&[Refusal::Unauthorized])
 }
 
 /// The caller's transactions, newest first, optionally for one account,
@@ -66,7 +119,7 @@ async fn history(
     State(state): State<HistoryState>,
     caller: Caller,
     ValidQuery(q): ValidQuery<HistoryQuery>,
-) -> Result<Json<Value>, ApiProblem> {
+) -> Result<Json<TransactionHistory>, ApiProblem> {
     let min = ledgerline_projection::min_position(q.min_position)?;
     ledgerline_projection::wait_for_position(state.sources.store.as_ref(), &state.db.pool(), min)
         .await?;
@@ -99,7 +152,5 @@ async fn history(
     );
     let unavailable = |e: sqlx::Error| ApiProblem::unavailable(format!("cannot read history: {e}"));
     let (view, items) = (view.map_err(unavailable)?, items.map_err(unavailable)?);
-    let mut body = serde_json::to_value(view).map_err(ApiProblem::internal)?;
-    body["items"] = serde_json::to_value(items).map_err(ApiProblem::internal)?;
-    Ok(Json(body))
+    Ok(Json(TransactionHistory { view, items }))
 }

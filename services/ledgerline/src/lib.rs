@@ -3,11 +3,13 @@
 //! those, one per pod in a cluster.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod api_document;
 mod application;
 mod security_headers;
 mod server;
 mod target;
 mod token_keys;
 
+pub use api_document::api_document;
 pub use application::Application;
 pub use target::Target;

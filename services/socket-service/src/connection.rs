@@ -18,8 +18,9 @@ use crate::expiry::TokenExpiry;
 use crate::frame::{Delivered, Frame};
 use crate::outbound::{Gone, Outbound};
 use crate::registry::Registry;
-use crate::replay::{self, ResumeFrom};
+use crate::replay::{self, ReplayError, ResumeFrom};
 use crate::routes::Connection;
+use tryhard::RetryPolicy;
 
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
 
@@ -113,6 +114,11 @@ async fn welcome(out: &mut Outbound, session: &Session, id: Uuid) -> Result<Deli
     Ok(delivered)
 }
 
+/// How often, and after how long at first, a failed replay is tried again
+/// (0.5 + 1 + 2 + 4 s).
+const REPLAY_RETRIES: u32 = 4;
+const REPLAY_BACKOFF: Duration = Duration::from_millis(500);
+
 /// Sends what the client missed. A replay that cannot be completed is
 /// reported (`RESUME_INCOMPLETE`: re-read the read models) and live frames
 /// follow anyway; only a broken socket ends the session.
@@ -123,14 +129,25 @@ async fn replay_missed(
 ) -> Result<(), Gone> {
     let user = &session.user;
     let registry = &session.registry;
-    match replay::missed(
-        &registry.bus,
-        registry.peers.store.as_ref(),
-        user,
-        session.resume,
-    )
-    .await
-    {
+    // A read that fails is tried again for a few seconds: long enough to
+    // ride out a JetStream cluster electing a stream's new leader (a node
+    // was lost) or an event-store replica restarting. Live frames queue
+    // meanwhile.
+    let replayed = tryhard::retry_fn(|| {
+        replay::missed(
+            &registry.bus,
+            registry.peers.store.as_ref(),
+            user,
+            session.resume,
+        )
+    })
+    .retries(REPLAY_RETRIES)
+    .custom_backoff(|attempt: u32, error: &ReplayError| match error {
+        ReplayError::TooFarBehind => RetryPolicy::Break,
+        _ => RetryPolicy::Delay(REPLAY_BACKOFF * 2u32.pow(attempt.saturating_sub(1))),
+    })
+    .await;
+    match replayed {
         Ok(frames) => {
             for frame in frames {
                 if delivered.admit(&frame.key) {

@@ -24,3 +24,4 @@ mod safe_mark;
 mod upgrade;
 
 pub use app::start;
+pub use upgrade::api;

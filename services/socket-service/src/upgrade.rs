@@ -1,15 +1,22 @@
 use std::time::Duration;
 
+use aide::axum::ApiRouter;
+use aide::axum::routing::get_with;
+use aide::openapi::{
+    Parameter, ParameterData, ParameterSchemaOrContent, ReferenceOr, SchemaObject, StatusCode,
+};
+use aide::transform::TransformOperation;
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{FromRef, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use ledgerline_auth::{AuthError, Caller, TokenKeys};
 use ledgerline_domain::Amount;
+use ledgerline_runtime::api_doc::{OperationDocs, Refusal};
 use ledgerline_runtime::{ApiProblem, ValidQuery};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
@@ -42,19 +49,83 @@ impl FromRef<SocketState> for TokenKeys {
 }
 
 pub fn routes(state: SocketState) -> Router {
-    Router::new().route("/ws", get(upgrade)).with_state(state)
+    api().with_state::<()>(state).into()
 }
 
-#[derive(Deserialize)]
+/// The route, documented, before it is given its state.
+pub fn api() -> ApiRouter<SocketState> {
+    ApiRouter::new().api_route("/ws", get_with(upgrade, doc))
+}
+
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct WsQuery {
+    /// The bearer token. Besides it only `statusSeq` and `eventPosition`
+    /// are allowed.
     access_token: Option<String>,
-    /// Resume: the last status `seq` the client saw.
+    /// Resume: the `seq` of the last `status` frame the client saw (a
+    /// BANK_STATUS stream sequence). The user's status envelopes with a
+    /// greater sequence are replayed.
     #[serde(rename = "statusSeq")]
     status_seq: Option<u64>,
-    /// Resume: the highest event `globalPosition` the client saw.
+    /// Resume: the highest `event.globalPosition` the client saw. Events of
+    /// the user's accounts with a greater global position are replayed from
+    /// the event store (without `seq`). A negative value counts as 0.
     #[serde(rename = "eventPosition")]
     event_position: Option<i64>,
+}
+
+fn doc(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op
+        .id("openSocket")
+        .tag("socket")
+        .summary("Open the live WebSocket")
+        .description(r#"Authenticated before the upgrade, so a bad token is a 401 problem document and no socket is opened. The token comes from `?access_token=`, or else from the `Sec-WebSocket-Protocol` list (any entry other than `bearer`, as in `new WebSocket(url, ["bearer", token])`); an `Authorization` header is not read here. The query string is checked before the token (400 first).
+
+A reconnecting client resumes with `statusSeq` and/or `eventPosition`: after `welcome` the server replays what it missed — the status envelopes after `statusSeq` and the events of the user's accounts after `eventPosition` — then live frames, each frame once. A replay that cannot be completed sends an `error` frame `RESUME_INCOMPLETE` instead (re-read the read models) and carries on live. The frames are described in `asyncapi.json` (channel `/ws`)."#)
+        .served_by("socket-service")
+        .refuses_saying(Refusal::BadRequest, "The query string has a parameter other than `access_token`, `statusSeq` and `eventPosition`, a `statusSeq` that is not a non-negative integer or an `eventPosition` that is not an integer; or the request is not a WebSocket upgrade.")
+        .refuses_saying(Refusal::Unauthorized, "No token, or the token is not valid (checked before the upgrade).")
+        .with(socket_security)
+}
+
+/// The token comes in the query or as a subprotocol entry, never in
+/// `Authorization`; the switch to the socket is the answer.
+fn socket_security(mut op: TransformOperation<'_>) -> TransformOperation<'_> {
+    let operation = op.inner_mut();
+    operation.security = ["wsAccessToken", "wsSubprotocol"]
+        .into_iter()
+        .map(|scheme| [(scheme.to_owned(), Vec::new())].into_iter().collect())
+        .collect();
+    if let Some(ReferenceOr::Item(switching)) = operation
+        .responses
+        .as_mut()
+        .and_then(|r| r.responses.get_mut(&StatusCode::Code(101)))
+    {
+        switching.description = "Switching Protocols. The first frame is `welcome`.".to_owned();
+    }
+    operation.parameters.push(ReferenceOr::Item(Parameter::Header {
+        parameter_data: ParameterData {
+            name: "Sec-WebSocket-Protocol".to_owned(),
+            description: Some(
+                "`bearer, <token>`: the token as a subprotocol entry; the server then selects `bearer`."
+                    .to_owned(),
+            ),
+            required: false,
+            deprecated: None,
+            format: ParameterSchemaOrContent::Schema(SchemaObject {
+                json_schema: schemars::json_schema!({"type": "string"}),
+                example: None,
+                external_docs: None,
+            }),
+            example: Some(serde_json::json!("bearer, eyJhbGciOiJIUzI1NiJ9.e30.c2ln")),
+            examples: Default::default(),
+            explode: None,
+            extensions: Default::default(),
+        },
+        style: Default::default(),
+    }));
+    op
 }
 
 /// The token from `?access_token=` or from the `Sec-WebSocket-Protocol`

@@ -48,6 +48,10 @@ enum Command {
     /// PostgreSQL, under load, while they are killed and restarted; then
     /// every guarantee is checked. Exits non-zero if one does not hold.
     Chaos(chaos::ChaosArgs),
+    /// The chaos run on the scaled-out shape of k8s/: three clustered NATS
+    /// servers, two replicas of every service, NATS nodes and replicas
+    /// killed, a rolling restart; then every guarantee is checked.
+    ChaosCluster(chaos::cluster::ClusterArgs),
     /// Benchmarks: the load generator, socket fan-out, `make bench` (bench/README.md).
     Bench(bench::BenchArgs),
 }
@@ -100,6 +104,11 @@ async fn main() -> anyhow::Result<()> {
         Command::Login { user, operator } => println!("{}", login(url, &user, operator).await?),
         Command::Chaos(args) => {
             if !chaos::run(args).await? {
+                std::process::exit(1);
+            }
+        }
+        Command::ChaosCluster(args) => {
+            if !chaos::cluster::run(args).await? {
                 std::process::exit(1);
             }
         }

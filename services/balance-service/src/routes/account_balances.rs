@@ -4,18 +4,22 @@
 //! answers, not one huge one; `Link: <…>; rel="next"` (RFC 8288) names the
 //! next page while there is one.
 
+use std::collections::BTreeMap;
+
+use aide::transform::TransformOperation;
 use axum::Json;
 use axum::extract::State;
 use axum::http::header::LINK;
 use axum::http::{HeaderMap, HeaderValue};
 use ledgerline_auth::Caller;
 use ledgerline_contracts::FieldError;
-use ledgerline_domain::{AccountId, major};
+use ledgerline_domain::{AccountId, Balance, Currency, UserId};
 use ledgerline_projection::tuning::ACCOUNT_BALANCES_PAGE;
-use ledgerline_projection::{Projector, local_view};
+use ledgerline_projection::{ProjectionView, Projector, local_view};
+use ledgerline_runtime::api_doc::{OperationDocs, Refusal, with_next_link};
 use ledgerline_runtime::{ApiProblem, ValidQuery};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -24,16 +28,76 @@ use crate::Balances;
 
 const PATH: &str = "/projections/AccountBalances";
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct BalancesQuery {
-    /// Read-your-writes: wait until this global position is applied.
+    /// Read-your-writes: answer once the read model has applied the event
+    /// at this global position (a status envelope's `position`; 0 waits
+    /// for nothing), or 503 with `Retry-After` after 3 s; 404 if no event
+    /// has this position.
+    #[schemars(range(min = 0))]
     min_position: Option<i64>,
-    /// Only accounts whose id sorts after this one (the previous page's last).
+    /// Only accounts whose id sorts after this one: the last `accountId` of
+    /// the previous page (the `Link` header carries it).
+    #[schemars(with = "Option<AccountId>")]
     after: Option<String>,
-    /// Text, so that a bad value is a 422 naming the field, as every
-    /// other invalid value is, not a 400 from the query parser.
+    /// Accounts per page (default 100). Read as text, so that a bad value
+    /// is a 422 naming the field, as every other invalid value is, not a
+    /// 400 from the query parser.
+    #[schemars(with = "Option<i64>", range(min = 1, max = ACCOUNT_BALANCES_PAGE.max))]
     limit: Option<String>,
+}
+
+/// The caller's balances, beside the read model's status.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct AccountBalances {
+    #[serde(flatten)]
+    view: ProjectionView,
+    /// The showcase's name for `checkpoint`.
+    last_processed_event: Option<i64>,
+    /// The showcase's name for `eventsApplied`.
+    last_processed_version: Option<i64>,
+    /// The page's balances by account id.
+    data: BalancesData,
+    /// The page's accounts, by account id.
+    items: Vec<AccountBalance>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+struct BalancesData {
+    balances: BTreeMap<String, BalanceEntry>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct BalanceEntry {
+    #[serde(serialize_with = "ledgerline_domain::as_major")]
+    #[schemars(with = "Balance")]
+    balance: i64,
+    /// When the row last changed (RFC 3339).
+    #[schemars(extend("format" = "date-time"))]
+    last_updated: String,
+}
+
+pub(super) fn doc(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op
+        .id("getAccountBalances")
+        .tag("projections")
+        .summary("The caller's accounts and balances (read model), a page at a time")
+        .description(r#"The accounts the caller owns, ordered by `accountId`, a page at a time (default 100, at most 500), as projected from `bank.evt.>` (eventually consistent; compare `version` with the status envelope's events). While more accounts follow, the answer carries `Link: </projections/AccountBalances?after=…&limit=…>; rel="next"` (RFC 8288): follow it until an answer has no `Link`. The body carries the read model's status beside `items` — the same fields as `GET /projections/AuditLog` — read from this service's own checkpoint; `lag` needs the store head from the command processor (`bank.rpc.store-head`, waited for at most 300 ms) and is null without it. Beside them, the event-sourcing showcase's names for the same facts: `lastProcessedEvent` (= `checkpoint`), `lastProcessedVersion` (= `eventsApplied`) and `data.balances`, the page's balances by account id."#)
+        .served_by("balance-service")
+        .response_with::<200, Json<AccountBalances>, _>(|r| {
+            with_next_link(
+                r.description("The caller's balances, and the read model's status."),
+                r#"</projections/AccountBalances?after=acc-099&limit=100>; rel="next""#,
+            )
+        })
+        .refuses_saying(Refusal::BadRequest, "The query string has an unknown parameter, or `minPosition` is not an integer.")
+        .refuses_saying(Refusal::NotFound, "No event has position `minPosition` (none appeared there within 3 s: it is past the log's head, or a gap), so the read model can never reach it.")
+        .refuses_saying(Refusal::Unprocessable, "`invalid-body`: `after` is not `^[A-Za-z0-9_-]{1,64}$`, or `limit` is not a whole number from 1 to 500 (each wrong field named), or `minPosition` is negative.")
+        .refuses_saying(Refusal::Unavailable, "The read model, or its checkpoint, could not be read; or it had not applied `minPosition` within 3 s.")
+        .refuses(&[Refusal::Unauthorized])
 }
 
 /// Where a page starts and how long it is.
@@ -74,18 +138,26 @@ impl Page {
     }
 }
 
-#[derive(Serialize, sqlx::FromRow)]
+/// One account as the read model holds it.
+#[derive(Debug, Serialize, JsonSchema, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 struct AccountBalance {
+    #[schemars(with = "AccountId")]
     account_id: String,
+    #[schemars(with = "UserId")]
     owner_id: String,
+    #[schemars(with = "Currency")]
     currency: String,
     /// Minor units, written out in major units.
     #[serde(serialize_with = "ledgerline_domain::as_major")]
+    #[schemars(with = "Balance")]
     balance: i64,
+    /// `open` or `closed`.
     status: String,
+    /// The account's version this row reflects.
     version: i64,
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
     updated_at: OffsetDateTime,
 }
 
@@ -95,7 +167,7 @@ pub(super) async fn account_balances(
     State(state): State<BalanceState>,
     caller: Caller,
     ValidQuery(q): ValidQuery<BalancesQuery>,
-) -> Result<(HeaderMap, Json<Value>), ApiProblem> {
+) -> Result<(HeaderMap, Json<AccountBalances>), ApiProblem> {
     let page = Page::parse(q.after, q.limit)?;
     let pool = state.db.pool();
     let min = ledgerline_projection::min_position(q.min_position)?;
@@ -127,19 +199,26 @@ pub(super) async fn account_balances(
             headers.insert(LINK, link);
         }
     }
-    let mut body = serde_json::to_value(&view).map_err(ApiProblem::internal)?;
     // The event-sourcing showcase's names for the same facts: the last
     // global position applied, how many events that took (the read model's
     // own version), and the page's balances by account id.
-    body["lastProcessedEvent"] = json!(view.checkpoint);
-    body["lastProcessedVersion"] = json!(view.events_applied);
-    body["data"] = json!({ "balances": balances_by_account(&items)? });
-    body["items"] = serde_json::to_value(items).map_err(ApiProblem::internal)?;
-    Ok((headers, Json(body)))
+    let balances = balances_by_account(&items)?;
+    Ok((
+        headers,
+        Json(AccountBalances {
+            last_processed_event: view.checkpoint,
+            last_processed_version: view.events_applied,
+            view,
+            data: BalancesData { balances },
+            items,
+        }),
+    ))
 }
 
 /// `{<accountId>: {balance, lastUpdated}}` for the rows of a page.
-fn balances_by_account(items: &[AccountBalance]) -> Result<Map<String, Value>, ApiProblem> {
+fn balances_by_account(
+    items: &[AccountBalance],
+) -> Result<BTreeMap<String, BalanceEntry>, ApiProblem> {
     items
         .iter()
         .map(|row| {
@@ -147,7 +226,10 @@ fn balances_by_account(items: &[AccountBalance]) -> Result<Map<String, Value>, A
                 .updated_at
                 .format(&Rfc3339)
                 .map_err(ApiProblem::internal)?;
-            let entry = json!({ "balance": major(row.balance), "lastUpdated": updated });
+            let entry = BalanceEntry {
+                balance: row.balance,
+                last_updated: updated,
+            };
             Ok((row.account_id.clone(), entry))
         })
         .collect()
@@ -191,8 +273,8 @@ mod tests {
             updated_at: OffsetDateTime::UNIX_EPOCH,
         };
         assert_eq!(
-            Value::Object(balances_by_account(&[row]).unwrap()),
-            json!({"acc-999": {"balance": "1300.00", "lastUpdated": "1970-01-01T00:00:00Z"}})
+            serde_json::to_value(balances_by_account(&[row]).unwrap()).unwrap(),
+            serde_json::json!({"acc-999": {"balance": "1300.00", "lastUpdated": "1970-01-01T00:00:00Z"}})
         );
     }
 

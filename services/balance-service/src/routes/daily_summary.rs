@@ -3,13 +3,16 @@
 
 use std::collections::BTreeMap;
 
+use aide::transform::TransformOperation;
 use axum::Json;
 use axum::extract::State;
 use ledgerline_auth::Caller;
 use ledgerline_contracts::FieldError;
+use ledgerline_domain::{Balance, Currency, SignedMajor};
+use ledgerline_runtime::api_doc::{OperationDocs, Refusal};
 use ledgerline_runtime::{ApiProblem, ValidQuery};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use time::Date;
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
@@ -21,13 +24,56 @@ pub(super) const DAILY_SUMMARY: &str = "DailySummary";
 
 const DAY: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day]");
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct DailySummaryQuery {
-    /// First day included (UTC).
+    /// First day included (UTC), exactly `YYYY-MM-DD` (a real calendar
+    /// day). Not after `to`.
+    #[schemars(extend("format" = "date", "pattern" = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
     from: Option<String>,
-    /// Last day included (UTC).
+    /// Last day included (UTC), exactly `YYYY-MM-DD`.
+    #[schemars(extend("format" = "date", "pattern" = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
     to: Option<String>,
+}
+
+/// The caller's days, and their totals.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct DailySummary {
+    /// Always `DailySummary`.
+    name: &'static str,
+    /// `from` as asked; null when absent.
+    from: Option<String>,
+    /// `to` as asked; null when absent.
+    to: Option<String>,
+    /// One row per day and currency, oldest day first, then by currency.
+    items: Vec<Day>,
+    data: SummaryData,
+}
+
+/// The answered days' totals.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+struct SummaryData {
+    /// The totals when the days hold one currency (zeros, currency null,
+    /// when no day is answered); null when they hold several.
+    summary: Option<Totals>,
+    /// The totals per currency, by currency code.
+    by_currency: Vec<Totals>,
+}
+
+pub(super) fn doc(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op
+        .id("getDailySummary")
+        .tag("projections")
+        .summary("The caller's money in and out per UTC day and currency (read model)")
+        .description("One row per day (UTC, of the event's `metadata.timestamp`) and currency in which the caller's accounts had deposits or withdrawals, oldest day first, then by currency. Initial balances of `AccountOpened` are not counted. Written by the AccountBalances projector in the same transaction as the balance, so it shares that read model's checkpoint (a database migrated from before this read model counts only events projected afterwards). Unlike AccountBalances and TransactionHistory, the body carries no status fields: see `GET /projections/AccountBalances`. `data` totals the answered days: `data.byCurrency` per currency, and `data.summary` (the showcase's name) the one currency's totals — zeros with currency null when no day is answered, null when the days hold several currencies, since money of two currencies is never added.")
+        .served_by("balance-service")
+        .response_with::<200, Json<DailySummary>, _>(|r| r.description("The caller's days."))
+        .refuses_saying(Refusal::BadRequest, "The query string has a parameter other than `from` and `to`.")
+        .refuses_saying(Refusal::Unprocessable, "`invalid-body`: `from` or `to` is not a day written `YYYY-MM-DD` (each wrong one named), or `from` is after `to` (field `from`).")
+        .refuses_saying(Refusal::Unavailable, "The read model could not be read.")
+        .refuses(&[Refusal::Unauthorized])
 }
 
 fn parse_day(field: &str, text: Option<String>) -> Result<Option<Date>, FieldError> {
@@ -70,17 +116,25 @@ struct DayRow {
     withdrawal_count: i64,
 }
 
-/// Amounts in major units; `netChange` = deposits − withdrawals.
-#[derive(Serialize)]
+/// One day in one currency. Amounts in major units; `netChange` =
+/// deposits − withdrawals.
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "DailySummaryDay")]
 struct Day {
+    /// `YYYY-MM-DD` (UTC).
+    #[schemars(extend("format" = "date"))]
     day: String,
+    #[schemars(with = "Currency")]
     currency: String,
     #[serde(serialize_with = "ledgerline_domain::as_major")]
+    #[schemars(with = "Balance")]
     deposits: i64,
     #[serde(serialize_with = "ledgerline_domain::as_major")]
+    #[schemars(with = "Balance")]
     withdrawals: i64,
     #[serde(serialize_with = "ledgerline_domain::as_major")]
+    #[schemars(with = "SignedMajor")]
     net_change: i64,
     deposit_count: i64,
     withdrawal_count: i64,
@@ -94,7 +148,7 @@ pub(super) async fn daily_summary(
     State(state): State<BalanceState>,
     caller: Caller,
     ValidQuery(q): ValidQuery<DailySummaryQuery>,
-) -> Result<Json<Value>, ApiProblem> {
+) -> Result<Json<DailySummary>, ApiProblem> {
     let (from, to) = day_range(q)?;
     // The difference is BIGINT arithmetic, checked by PostgreSQL: it can
     // only fail, never wrap (and with both sums >= 0 it cannot overflow).
@@ -126,25 +180,33 @@ pub(super) async fn daily_summary(
         })
         .collect::<Result<Vec<_>, ApiProblem>>()?;
     let by_currency = totals_by_currency(&items)?;
-    Ok(Json(json!({
-        "name": DAILY_SUMMARY,
-        "from": from.map(format_day).transpose()?,
-        "to": to.map(format_day).transpose()?,
-        "items": items,
-        "data": { "summary": summary(&by_currency), "byCurrency": by_currency },
-    })))
+    Ok(Json(DailySummary {
+        name: DAILY_SUMMARY,
+        from: from.map(format_day).transpose()?,
+        to: to.map(format_day).transpose()?,
+        items,
+        data: SummaryData {
+            summary: summary(&by_currency).cloned(),
+            by_currency,
+        },
+    }))
 }
 
 /// The answered days' totals in one currency (amounts in major units).
-#[derive(Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(rename = "DailySummaryTotals")]
 struct Totals {
+    #[schemars(with = "Option<Currency>")]
     currency: Option<String>,
     #[serde(serialize_with = "ledgerline_domain::as_major")]
+    #[schemars(with = "Balance")]
     deposits: i64,
     #[serde(serialize_with = "ledgerline_domain::as_major")]
+    #[schemars(with = "Balance")]
     withdrawals: i64,
     #[serde(serialize_with = "ledgerline_domain::as_major")]
+    #[schemars(with = "SignedMajor")]
     net_change: i64,
     deposit_count: i64,
     withdrawal_count: i64,
@@ -198,6 +260,7 @@ fn summary(by_currency: &[Totals]) -> Option<&Totals> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
     use time::macros::date;
 
     use super::*;

@@ -1,29 +1,96 @@
 //! `GET /queries/account/{id}`: the account rebuilt from its events — as it
 //! is now, or, with `?version=N` or `?asOf=<RFC 3339>`, as it was then.
 
+use aide::transform::TransformOperation;
 use axum::Json;
 use axum::extract::{Path, State};
 use ledgerline_auth::Caller;
 use ledgerline_contracts::FieldError;
 use ledgerline_domain::Account;
+use ledgerline_runtime::api_doc::{OperationDocs, Refusal};
 use ledgerline_runtime::{ApiProblem, ValidQuery};
 use ledgerline_store::{EventStore, PointInTime, Rebuilt};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::transactions::transactions;
-use super::{QueryState, account_json, parse_account, store_problem, visible_account};
+use super::transactions::{Transaction, transactions};
+use super::{
+    AccountPath, AccountView, QueryState, account_view, parse_account, store_problem,
+    visible_account,
+};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct AccountQuery {
-    /// The account after its first `version` events (1 = just opened).
+    /// The account after its first `version` events (1 = just opened). At
+    /// least 1 (else 422) and at most the current version (else 404). Not
+    /// together with `asOf` (422).
+    #[schemars(range(min = 1))]
     version: Option<i64>,
-    /// The account as it was at this instant (RFC 3339; in a URL a `+`
-    /// offset must be written `%2B`).
+    /// The account as it was at this instant: an RFC 3339 timestamp with a
+    /// time and an offset, such as `2026-11-22T10:00:00Z` (in a URL a `+`
+    /// offset must be written `%2B`). Before the account was opened is 404.
+    /// Not together with `version` (422).
+    #[schemars(extend("format" = "date-time"))]
     as_of: Option<String>,
+}
+
+/// The account and the money movements among its events up to its
+/// version.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct AccountAnswer {
+    #[serde(flatten)]
+    account: AccountView,
+    /// Only with `?asOf=`: the instant asked for, in UTC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
+    as_of: Option<String>,
+    /// Only for a past state: how it was rebuilt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rebuilt_from: Option<RebuiltFrom>,
+    /// How many `transactions`.
+    transaction_count: usize,
+    /// The money movements among the account's events up to its `version`,
+    /// oldest first. Opening (the initial balance is where the account
+    /// starts), closing and a transfer's completion move nothing and are
+    /// not listed.
+    transactions: Vec<Transaction>,
+}
+
+/// How a past state was rebuilt: from which snapshot (taken at or before
+/// the point asked for) and how many events on top of it.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct RebuiltFrom {
+    /// The version of the snapshot the replay started from; null when it
+    /// started from the first event.
+    snapshot_version: Option<i64>,
+    /// Events applied on top of the snapshot (or from the start).
+    events_replayed: i64,
+}
+
+pub(super) fn doc(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op
+        .id("getAccount")
+        .tag("queries")
+        .summary("An account rebuilt from the event store: now, or as it was at a version or an instant")
+        .description("Rebuilt from the event store (the latest snapshot plus later events), so it is never behind.
+
+Time travel: with `?version=N` the account after its first N events; with `?asOf=<RFC 3339>` the account as it was at that instant — cut before the first event whose `metadata.timestamp` is later (microsecond precision), so the answer is always a state the account really had. Either is rebuilt from the latest snapshot taken at or before that point (never a later one) plus the events up to it, and the answer adds `rebuiltFrom` (and, for `asOf`, the instant asked for). Who may look is decided by the account as it is now.
+
+Checks in this order: bearer token (401), query string (400), `accountId`, `version` and `asOf` (422), the account exists (404) and belongs to the caller (403; operators may read every account), then the point exists (404).")
+        .served_by("command-processor")
+        // 200: "The account: now (the `Account` fields and its transactions), or as it was (the same, up to that point, plus `rebuiltFrom`, and `asOf` when asked by time)."
+        .refuses_saying(Refusal::BadRequest, "The query string has a parameter other than `version` and `asOf`, or a `version` that is not an integer.")
+        .refuses_saying(Refusal::Forbidden, "A user asked for an account owned by someone else (operators may read every account).")
+        .refuses_saying(Refusal::NotFound, "No account with this id has been opened; or it has no such `version` yet; or it was not opened yet at `asOf`.")
+        .refuses_saying(Refusal::Unprocessable, "`invalid-body`: `accountId` is not `^[A-Za-z0-9_-]{1,64}$`; `version` is below 1; `asOf` is not an RFC 3339 timestamp; or both `version` and `asOf` were given (both fields named).")
+        .refuses_saying(Refusal::Internal, "Stored data could not be decoded (corrupt event or snapshot); details are only logged.")
+        .refuses_saying(Refusal::Unavailable, "The event store is not reachable; retry.")
+        .refuses(&[Refusal::Unauthorized])
 }
 
 /// Where in the account's history the caller asked to look. Validated
@@ -61,17 +128,16 @@ fn point_in_time(q: AccountQuery) -> Result<Option<PointInTime>, ApiProblem> {
 pub(super) async fn account(
     State(state): State<QueryState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(path): Path<AccountPath>,
     ValidQuery(q): ValidQuery<AccountQuery>,
-) -> Result<Json<Value>, ApiProblem> {
-    let id = parse_account(id)?;
+) -> Result<Json<AccountAnswer>, ApiProblem> {
+    let id = parse_account(path.account_id)?;
     let at = point_in_time(q)?;
     // Who may look is decided by the account as it is now (its owner never
     // changes); a past the account never had is 404, like a missing account.
     let current = visible_account(&state.store, &caller, &id).await?;
     let Some(at) = at else {
-        let body = account_json(&current);
-        return with_transactions(&state, body, &current).await.map(Json);
+        return answer(&state, &current, None, None).await.map(Json);
     };
     if let PointInTime::Version(version) = at
         && version > current.version
@@ -91,39 +157,48 @@ pub(super) async fn account(
             "account {id} did not exist yet at that time"
         )));
     }
-    let body = as_of_json(&rebuilt, at);
-    with_transactions(&state, body, &rebuilt.account)
-        .await
-        .map(Json)
+    // The account as it was, plus how it was rebuilt — so a reader can see
+    // that the snapshot taken at or before the point was used, never a
+    // later one.
+    let as_of = match at {
+        PointInTime::Time(t) => t.format(&Rfc3339).ok(),
+        PointInTime::Version(_) => None,
+    };
+    answer(
+        &state,
+        &rebuilt.account,
+        as_of,
+        Some(rebuilt_from(&rebuilt)),
+    )
+    .await
+    .map(Json)
 }
 
-/// `body` with the account's transactions up to its version — the same
-/// events its balance was rebuilt from — and how many there are.
-async fn with_transactions(
+fn rebuilt_from(rebuilt: &Rebuilt) -> RebuiltFrom {
+    RebuiltFrom {
+        snapshot_version: rebuilt.snapshot_version,
+        events_replayed: rebuilt.events_replayed,
+    }
+}
+
+/// The account with its transactions up to its version — the same events
+/// its balance was rebuilt from — and how many there are.
+async fn answer(
     state: &QueryState,
-    mut body: Value,
     account: &Account,
-) -> Result<Value, ApiProblem> {
-    let found = transactions(&state.store, &account.id, account.version)
+    as_of: Option<String>,
+    rebuilt_from: Option<RebuiltFrom>,
+) -> Result<AccountAnswer, ApiProblem> {
+    let transactions = transactions(&state.store, &account.id, account.version)
         .await
         .map_err(store_problem)?;
-    body["transactionCount"] = json!(found.len());
-    body["transactions"] = serde_json::to_value(found).map_err(ApiProblem::internal)?;
-    Ok(body)
-}
-
-/// The account as it was, plus how it was rebuilt — so a reader can see
-/// that the snapshot taken at or before the point was used, never a later one.
-fn as_of_json(rebuilt: &Rebuilt, at: PointInTime) -> Value {
-    let mut body = account_json(&rebuilt.account);
-    if let PointInTime::Time(t) = at {
-        body["asOf"] = json!(t.format(&Rfc3339).ok());
-    }
-    body["rebuiltFrom"] = json!({
-        "snapshotVersion": rebuilt.snapshot_version,
-        "eventsReplayed": rebuilt.events_replayed,
-    });
-    body
+    Ok(AccountAnswer {
+        account: account_view(account),
+        as_of,
+        rebuilt_from,
+        transaction_count: transactions.len(),
+        transactions,
+    })
 }
 
 #[cfg(test)]

@@ -6,29 +6,45 @@
 use ledgerline_contracts::EventEnvelope;
 use ledgerline_domain::{AccountEvent, AccountId, Amount};
 use ledgerline_store::{EventStore, MAX_PAGE, StoreError};
+use schemars::JsonSchema;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One money movement of an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[schemars(rename = "AccountTransaction")]
 pub(super) struct Transaction {
-    /// `deposit`, `withdrawal`, `transfer-out`, `transfer-in` or
-    /// `transfer-refund`.
     #[serde(rename = "type")]
-    kind: &'static str,
+    kind: TransactionKind,
     /// Written out in major units (`"500.00"`).
     amount: Amount,
+    /// RFC 3339: the event's `metadata.timestamp`.
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "String", extend("format" = "date-time"))]
     timestamp: OffsetDateTime,
+}
+
+/// `deposit` (MoneyDeposited), `withdrawal` (MoneyWithdrawn),
+/// `transfer-out` (TransferDebited), `transfer-in` (TransferCredited),
+/// `transfer-refund` (TransferRefunded: a refused transfer's money back).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+enum TransactionKind {
+    Deposit,
+    Withdrawal,
+    TransferOut,
+    TransferIn,
+    TransferRefund,
 }
 
 /// The transaction an event records, if it moved money.
 fn transaction(envelope: &EventEnvelope) -> Option<Transaction> {
     let (kind, amount) = match &envelope.event {
-        AccountEvent::MoneyDeposited { amount, .. } => ("deposit", *amount),
-        AccountEvent::MoneyWithdrawn { amount, .. } => ("withdrawal", *amount),
-        AccountEvent::TransferDebited { amount, .. } => ("transfer-out", *amount),
-        AccountEvent::TransferCredited { amount, .. } => ("transfer-in", *amount),
-        AccountEvent::TransferRefunded { amount, .. } => ("transfer-refund", *amount),
+        AccountEvent::MoneyDeposited { amount, .. } => (TransactionKind::Deposit, *amount),
+        AccountEvent::MoneyWithdrawn { amount, .. } => (TransactionKind::Withdrawal, *amount),
+        AccountEvent::TransferDebited { amount, .. } => (TransactionKind::TransferOut, *amount),
+        AccountEvent::TransferCredited { amount, .. } => (TransactionKind::TransferIn, *amount),
+        AccountEvent::TransferRefunded { amount, .. } => (TransactionKind::TransferRefund, *amount),
         AccountEvent::AccountOpened { .. }
         | AccountEvent::AccountClosed {}
         | AccountEvent::TransferCompleted { .. } => return None,
@@ -168,7 +184,11 @@ mod tests {
         ];
         for (version, (event, kind)) in (1..).zip(cases) {
             let found = transaction(&envelope(version, event.clone()));
-            assert_eq!(found.map(|t| t.kind), kind, "{event:?}");
+            assert_eq!(
+                found.map(|t| serde_json::to_value(t.kind).unwrap()),
+                kind.map(serde_json::Value::from),
+                "{event:?}"
+            );
         }
     }
 

@@ -136,10 +136,13 @@ impl Postgres {
     }
 }
 
-/// A throwaway nats-server with JetStream.
+/// A throwaway nats-server with JetStream: on its own, or one node of a
+/// cluster.
 pub struct Nats {
     dir: PathBuf,
     pub port: u16,
+    /// The cluster options of a node (name, cluster listen URL, routes).
+    cluster: Vec<String>,
     child: Option<Child>,
 }
 
@@ -148,13 +151,76 @@ impl Nats {
         let mut nats = Self {
             dir: base.join("nats"),
             port,
+            cluster: Vec::new(),
             child: None,
         };
         nats.restart().await?;
         Ok(nats)
     }
 
-    pub async fn restart(&mut self) -> anyhow::Result<()> {
+    /// `nodes` servers clustered with JetStream (every stream can then keep
+    /// up to `nodes` replicas), on client ports `port..port + nodes` and
+    /// cluster ports 200 above. Started together: JetStream needs a
+    /// quorum of them before it answers.
+    pub async fn start_cluster(base: &Path, port: u16, nodes: u16) -> anyhow::Result<Vec<Self>> {
+        let cluster_port = |i: u16| port + 200 + i;
+        let mut servers: Vec<Self> = (0..nodes)
+            .map(|i| {
+                let routes: Vec<String> = (0..nodes)
+                    .filter(|j| *j != i)
+                    .map(|j| format!("nats://127.0.0.1:{}", cluster_port(j)))
+                    .collect();
+                Self {
+                    dir: base.join(format!("nats-{i}")),
+                    port: port + i,
+                    cluster: vec![
+                        "--server_name".to_owned(),
+                        format!("n{i}"),
+                        "--cluster_name".to_owned(),
+                        "chaos".to_owned(),
+                        "--cluster".to_owned(),
+                        format!("nats://127.0.0.1:{}", cluster_port(i)),
+                        "--routes".to_owned(),
+                        routes.join(","),
+                    ],
+                    child: None,
+                }
+            })
+            .collect();
+        for server in &mut servers {
+            server.spawn()?;
+        }
+        for server in &servers {
+            wait_for_port(server.port, "NATS").await?;
+        }
+        for server in &servers {
+            server.wait_for_meta_leader().await?;
+        }
+        Ok(servers)
+    }
+
+    /// Until the node knows the JetStream cluster's leader: before that it
+    /// cannot create a stream.
+    async fn wait_for_meta_leader(&self) -> anyhow::Result<()> {
+        let http = reqwest::Client::new();
+        for _ in 0..300 {
+            let jsz: Option<serde_json::Value> =
+                match http.get(self.monitor_url("jsz")).send().await {
+                    Ok(r) => r.json().await.ok(),
+                    Err(_) => None,
+                };
+            if jsz.is_some_and(|j| j["meta_cluster"]["leader"].is_string()) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!(
+            "the NATS node on port {} found no JetStream leader",
+            self.port
+        )
+    }
+
+    fn spawn(&mut self) -> anyhow::Result<()> {
         let bin = std::env::var("NATS_SERVER").unwrap_or_else(|_| "nats-server".to_owned());
         let child = Command::new(bin)
             .args([
@@ -168,12 +234,18 @@ impl Nats {
                 "-sd",
             ])
             .arg(&self.dir)
+            .args(&self.cluster)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
             .context("starting nats-server (set NATS_SERVER)")?;
         self.child = Some(child);
+        Ok(())
+    }
+
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        self.spawn()?;
         wait_for_port(self.port, "NATS").await
     }
 

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use rand::Rng;
@@ -21,6 +21,9 @@ pub struct Accepted {
     pub minor: i64,
     /// For a transfer: the target account (maybe another user's).
     pub to: Option<String>,
+    /// When it was first sent, and when its 202 came back.
+    pub sent: Instant,
+    pub accepted: Instant,
 }
 
 /// What one socket saw: status frames per command id, and how often it
@@ -29,6 +32,8 @@ pub struct Accepted {
 pub struct SocketLog {
     pub user: usize,
     pub statuses: HashMap<String, Vec<Value>>,
+    /// When each command's first status frame arrived.
+    pub first_seen: HashMap<String, Instant>,
     pub reconnects: u32,
     pub resume_incomplete: u32,
 }
@@ -52,9 +57,11 @@ impl Shared {
     }
 }
 
+/// Where the load goes: every replica of the API and of the socket
+/// service (a client moves to the next replica when one fails it).
 pub struct Target {
-    pub api: String,
-    pub socket_port: u16,
+    pub apis: Vec<String>,
+    pub socket_ports: Vec<u16>,
     pub tokens: Vec<String>,
 }
 
@@ -77,10 +84,11 @@ pub async fn post(
     let key = uuid::Uuid::now_v7().to_string();
     let deadline = tokio::time::Instant::now() + patience;
     let mut delay = Duration::from_millis(100);
-    loop {
+    for attempt in 0usize.. {
         record.lock().posts += 1;
+        let api = &target.apis[(user + attempt) % target.apis.len().max(1)];
         let response = http
-            .post(format!("{}/commands/{kind}", target.api))
+            .post(format!("{api}/commands/{kind}"))
             .bearer_auth(&target.tokens[user])
             .header("Idempotency-Key", &key)
             .json(&body)
@@ -106,6 +114,7 @@ pub async fn post(
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(2));
     }
+    None
 }
 
 /// Commands at `rate` per second until `stop`: deposits and withdrawals of
@@ -163,6 +172,7 @@ pub async fn generate(
         };
         let (target, record, http) = (target.clone(), record.clone(), http.clone());
         inflight.spawn(async move {
+            let sent = Instant::now();
             let body = match &to {
                 Some(to) => {
                     json!({"fromAccountId": account, "toAccountId": to, "amount": minor / 100})
@@ -188,6 +198,8 @@ pub async fn generate(
                         kind,
                         minor,
                         to,
+                        sent,
+                        accepted: Instant::now(),
                     },
                 );
             }
@@ -207,15 +219,18 @@ pub async fn socket(
 ) {
     let (mut status_seq, mut event_position) = (0u64, 0i64);
     let mut first = true;
+    let mut attempt = index;
     while !stop.is_cancelled() {
+        let port = target.socket_ports[attempt % target.socket_ports.len().max(1)];
+        attempt += 1;
         let resume = if first {
             String::new()
         } else {
             format!("&statusSeq={status_seq}&eventPosition={event_position}")
         };
         let url = format!(
-            "ws://127.0.0.1:{}/ws?access_token={}{resume}",
-            target.socket_port, target.tokens[user]
+            "ws://127.0.0.1:{port}/ws?access_token={}{resume}",
+            target.tokens[user]
         );
         let connected = tokio::select! {
             () = stop.cancelled() => return,
@@ -245,11 +260,12 @@ pub async fn socket(
                         status_seq = status_seq.max(frame["seq"].as_u64().unwrap_or(0));
                         let id = frame["commandId"].as_str().unwrap_or_default().to_owned();
                         let events = frame["events"].as_array().cloned().unwrap_or_default();
-                        record.lock().sockets[index]
-                            .statuses
-                            .entry(id)
-                            .or_default()
-                            .push(frame);
+                        let mut record = record.lock();
+                        let log = &mut record.sockets[index];
+                        log.first_seen
+                            .entry(id.clone())
+                            .or_insert_with(Instant::now);
+                        log.statuses.entry(id).or_default().push(frame);
                         events
                     }
                     Some("event") => vec![frame["event"].clone()],

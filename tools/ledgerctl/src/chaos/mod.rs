@@ -4,6 +4,7 @@
 //! PostgreSQL is stopped for 10 s; then every guarantee is checked and the
 //! figures printed.
 
+pub(crate) mod cluster;
 pub(crate) mod infra;
 mod load;
 mod services;
@@ -21,9 +22,9 @@ use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use infra::{Nats, Postgres};
-use load::{Accepted, Shared, SocketLog, Target};
+use load::{Accepted, Record, Shared, SocketLog, Target};
 use services::Services;
-use verify::{Figures, Reader, check};
+use verify::{Check, Figures, Reader, check};
 
 #[derive(clap::Args)]
 pub struct ChaosArgs {
@@ -66,133 +67,304 @@ enum Fault {
     LoseCommands,
 }
 
-pub async fn run(args: ChaosArgs) -> anyhow::Result<bool> {
-    let seed = args.seed.unwrap_or_else(|| rand::rng().random());
-    let started = Instant::now();
-    let dir = args.work_dir.join(format!("run-{seed}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
-    let dir = std::fs::canonicalize(&dir)?;
-    let binary = match args.ledgerline.clone() {
-        Some(path) => path,
-        None => std::env::current_exe()?.with_file_name("ledgerline"),
-    };
-    println!(
-        "chaos: seed {seed}, {} s at {} commands/s, {} users × {} accounts, work dir {}",
-        args.duration,
-        args.rate,
-        args.users,
-        args.accounts,
-        dir.display()
-    );
+/// What a chaos run sets up before its faults, and checks after them: its
+/// own PostgreSQL, the services (each replica its own process), signed-in
+/// users with two resuming sockets each, and their accounts.
+pub(crate) struct Run {
+    pub dir: PathBuf,
+    pub seed: u64,
+    pub started: Instant,
+    pub postgres: Postgres,
+    pub services: Services,
+    pub http: reqwest::Client,
+    pub record: Shared,
+    pub target: Arc<Target>,
+    pub reader: Reader,
+    users: usize,
+    accounts: usize,
+    sockets: Vec<tokio::task::JoinHandle<()>>,
+    stop_sockets: CancellationToken,
+}
 
-    let postgres = Postgres::init(&dir, args.base_port)
-        .await
-        .context("starting PostgreSQL for the run")?;
-    let mut nats = Nats::start(&dir, args.base_port + 1)
-        .await
-        .context("starting NATS for the run")?;
-    let env = vec![
-        ("DATABASE_URL".to_owned(), postgres.url("ledgerline")),
-        ("NATS_URL".to_owned(), nats.url()),
-        ("NATS_PREFIX".to_owned(), PREFIX.to_owned()),
-        ("JWT_SECRET".to_owned(), "chaos-secret".to_owned()),
-        ("DEMO_LOGIN".to_owned(), "true".to_owned()),
-        ("COMMAND_PARTITIONS".to_owned(), "4".to_owned()),
-        ("COMMAND_DEADLINE_SECS".to_owned(), "120".to_owned()),
-        ("DB_POOL_SIZE".to_owned(), "4".to_owned()),
-        ("WEB_DIR".to_owned(), "/nonexistent".to_owned()),
-        ("RUST_LOG".to_owned(), "warn,ledgerline=info".to_owned()),
-    ];
-    let mut services = Services::new(binary, &dir, env, args.base_port + 10);
-    for name in services::SERVICES {
-        services.start(name).await?;
-    }
-    let ports: std::collections::HashMap<&str, u16> = services::SERVICES
-        .iter()
-        .map(|n| (*n, services.port(n)))
-        .collect();
-    let url = |name: &str| {
-        format!(
-            "http://127.0.0.1:{}",
-            ports.get(name).copied().unwrap_or_default()
-        )
-    };
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()?;
-    let mut tokens = Vec::new();
-    for user in 0..args.users {
-        tokens.push(login(&http, &url("command-api"), &format!("chaos{user}"), false).await?);
-    }
-    let operator = login(&http, &url("command-api"), "ops", true).await?;
-    let target = Arc::new(Target {
-        api: url("command-api"),
-        socket_port: services.port("socket-service"),
-        tokens: tokens.clone(),
-    });
-    let record = Shared::default();
-    let stop_sockets = CancellationToken::new();
-    let mut sockets = Vec::new();
-    for user in 0..args.users {
-        for _ in 0..2 {
-            let index = {
-                let mut r = record.lock();
-                r.sockets.push(SocketLog {
-                    user,
-                    ..Default::default()
-                });
-                r.sockets.len() - 1
-            };
-            sockets.push(tokio::spawn(load::socket(
-                target.clone(),
-                record.clone(),
-                user,
-                index,
-                stop_sockets.clone(),
-            )));
-        }
-    }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    for user in 0..args.users {
-        for account in 0..args.accounts {
-            let id = load::account_name(user, account);
-            let body = json!({"accountId": id, "initialBalance": 100});
-            if let Some(cid) = load::post(
-                &http,
-                &target,
-                &record,
-                user,
-                "open-account",
-                body,
-                Duration::from_secs(30),
-            )
+/// How a run is shaped, whichever faults it injects.
+pub(crate) struct Shape<'a> {
+    pub name: &'a str,
+    pub seed: Option<u64>,
+    pub work_dir: &'a std::path::Path,
+    pub ledgerline: Option<PathBuf>,
+    pub base_port: u16,
+    pub users: usize,
+    pub accounts: usize,
+    pub replicas: usize,
+}
+
+impl Run {
+    /// PostgreSQL, then `start_nats` (which gets the run's directory and
+    /// the next free port, and answers NATS_URL), then the services and the
+    /// clients.
+    pub async fn start<N, F>(
+        shape: Shape<'_>,
+        extra_env: &[(&str, &str)],
+        start_nats: F,
+    ) -> anyhow::Result<(Self, N)>
+    where
+        F: AsyncFnOnce(&std::path::Path, u16) -> anyhow::Result<(N, String)>,
+    {
+        let seed = shape.seed.unwrap_or_else(|| rand::rng().random());
+        let started = Instant::now();
+        let dir = shape.work_dir.join(format!("run-{seed}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        let dir = std::fs::canonicalize(&dir)?;
+        let binary = match shape.ledgerline {
+            Some(path) => path,
+            None => std::env::current_exe()?.with_file_name("ledgerline"),
+        };
+        let postgres = Postgres::init(&dir, shape.base_port)
             .await
-            {
-                record.lock().accepted.insert(
-                    cid,
-                    Accepted {
+            .context("starting PostgreSQL for the run")?;
+        let (nats, nats_url) = start_nats(&dir, shape.base_port + 1)
+            .await
+            .context("starting NATS for the run")?;
+        let mut env: Vec<(String, String)> = [
+            ("DATABASE_URL", postgres.url("ledgerline").as_str()),
+            ("NATS_URL", nats_url.as_str()),
+            ("NATS_PREFIX", PREFIX),
+            ("JWT_SECRET", "chaos-secret"),
+            ("DEMO_LOGIN", "true"),
+            ("COMMAND_PARTITIONS", "4"),
+            ("COMMAND_DEADLINE_SECS", "120"),
+            ("DB_POOL_SIZE", "4"),
+            ("WEB_DIR", "/nonexistent"),
+            ("RUST_LOG", "warn,ledgerline=info"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        for (k, v) in extra_env {
+            env.retain(|(key, _)| key != k);
+            env.push(((*k).to_owned(), (*v).to_owned()));
+        }
+        let mut services = Services::new(binary, &dir, env, shape.base_port + 10, shape.replicas);
+        services.start_all().await?;
+        let url = |name: &str| format!("http://127.0.0.1:{}", services.port(name, 0));
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()?;
+        let mut tokens = Vec::new();
+        for user in 0..shape.users {
+            tokens.push(login(&http, &url("command-api"), &format!("chaos{user}"), false).await?);
+        }
+        let operator = login(&http, &url("command-api"), "ops", true).await?;
+        let target = Arc::new(Target {
+            apis: services
+                .ports("command-api")
+                .into_iter()
+                .map(|p| format!("http://127.0.0.1:{p}"))
+                .collect(),
+            socket_ports: services.ports("socket-service"),
+            tokens: tokens.clone(),
+        });
+        let reader = Reader {
+            http: http.clone(),
+            store: url("event-store"),
+            balances: url("balance-service"),
+            history: url("history-service"),
+            audit: url("audit-service"),
+            operator,
+            tokens,
+        };
+        println!(
+            "{}: seed {seed}, {} users × {} accounts, {} replica(s) of each service, work dir {}",
+            shape.name,
+            shape.users,
+            shape.accounts,
+            shape.replicas,
+            dir.display()
+        );
+        let mut run = Self {
+            dir,
+            seed,
+            started,
+            postgres,
+            services,
+            http,
+            record: Shared::default(),
+            target,
+            reader,
+            users: shape.users,
+            accounts: shape.accounts,
+            sockets: Vec::new(),
+            stop_sockets: CancellationToken::new(),
+        };
+        run.open_sockets();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        run.open_accounts().await;
+        Ok((run, nats))
+    }
+
+    /// Two sockets per user, each reconnecting and resuming until the end.
+    fn open_sockets(&mut self) {
+        for user in 0..self.users {
+            for _ in 0..2 {
+                let index = {
+                    let mut r = self.record.lock();
+                    r.sockets.push(SocketLog {
                         user,
-                        account: id,
-                        kind: "open-account",
-                        minor: 10_000,
-                        to: None,
-                    },
-                );
+                        ..Default::default()
+                    });
+                    r.sockets.len() - 1
+                };
+                self.sockets.push(tokio::spawn(load::socket(
+                    self.target.clone(),
+                    self.record.clone(),
+                    user,
+                    index,
+                    self.stop_sockets.clone(),
+                )));
             }
         }
     }
 
+    async fn open_accounts(&self) {
+        for user in 0..self.users {
+            for account in 0..self.accounts {
+                let id = load::account_name(user, account);
+                let body = json!({"accountId": id, "initialBalance": 100});
+                let sent = Instant::now();
+                if let Some(cid) = load::post(
+                    &self.http,
+                    &self.target,
+                    &self.record,
+                    user,
+                    "open-account",
+                    body,
+                    Duration::from_secs(30),
+                )
+                .await
+                {
+                    self.record.lock().accepted.insert(
+                        cid,
+                        Accepted {
+                            user,
+                            account: id,
+                            kind: "open-account",
+                            minor: 10_000,
+                            to: None,
+                            sent,
+                            accepted: Instant::now(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// Commands at `rate` per second until the token is cancelled.
+    pub fn load(&self, rate: u32) -> (CancellationToken, tokio::task::JoinHandle<()>) {
+        let stop = CancellationToken::new();
+        let generator = tokio::spawn(load::generate(
+            self.target.clone(),
+            self.record.clone(),
+            self.accounts,
+            rate,
+            stop.clone(),
+        ));
+        (stop, generator)
+    }
+
+    /// Waits for every outcome and for the read models, closes the sockets,
+    /// and checks what every run promises: each 202 exactly one outcome,
+    /// sockets lost and doubled nothing, money and read models right.
+    pub async fn verify(&mut self, figures: &mut Figures) -> anyhow::Result<(Vec<Check>, Record)> {
+        // Let every outcome arrive (a killed processor's commands come back after AckWait).
+        let drain_deadline = Instant::now() + Duration::from_secs(120);
+        while verify::undelivered(&self.record.lock()) > 0 && Instant::now() < drain_deadline {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        self.reader.converge(self.users, self.accounts).await;
+        self.stop_sockets.cancel();
+        for s in self.sockets.drain(..) {
+            let _ = s.await;
+        }
+        // Every socket and load task has ended: take the record out of its lock.
+        let record = std::mem::take(&mut *self.record.lock());
+        figures.refused_4xx = record.refused.len();
+        figures.gave_up = record.gave_up;
+        figures.http_posts = record.posts;
+        figures.http_retries = record.retries;
+        figures.sockets = record.sockets.len();
+        figures.socket_reconnects = record.sockets.iter().map(|s| s.reconnects).sum();
+        let mut checks = vec![
+            verify::envelopes(&record, figures),
+            verify::one_outcome_each(&record, figures),
+        ];
+        checks.push(check(
+            "no command refused with 4xx, none given up",
+            figures.refused_4xx == 0 && figures.gave_up == 0,
+            format!(
+                "{} refused {:?}, {} gave up",
+                figures.refused_4xx,
+                record.refused.iter().take(3).collect::<Vec<_>>(),
+                figures.gave_up
+            ),
+        ));
+        let resume_incomplete: u32 = record.sockets.iter().map(|s| s.resume_incomplete).sum();
+        checks.push(check(
+            "every resume completed",
+            resume_incomplete == 0,
+            format!("{resume_incomplete} incomplete"),
+        ));
+        checks.extend(
+            self.reader
+                .read_models(&record, self.users, self.accounts, figures)
+                .await?,
+        );
+        Ok((checks, record))
+    }
+
+    /// SIGTERM every replica: each drains and exits cleanly.
+    pub async fn stop(&mut self) -> Check {
+        let exits = self.services.stop_all().await;
+        let unclean: Vec<_> = exits
+            .iter()
+            .filter(|(_, clean)| !clean)
+            .map(|(n, _)| n.clone())
+            .collect();
+        check(
+            "SIGTERM: every service drained and exited cleanly",
+            unclean.is_empty(),
+            format!("unclean: {unclean:?}"),
+        )
+    }
+}
+
+pub async fn run(args: ChaosArgs) -> anyhow::Result<bool> {
+    let shape = Shape {
+        name: "chaos",
+        seed: args.seed,
+        work_dir: &args.work_dir,
+        ledgerline: args.ledgerline.clone(),
+        base_port: args.base_port,
+        users: args.users,
+        accounts: args.accounts,
+        replicas: 1,
+    };
+    let (mut run, mut nats) = Run::start(shape, &[], async |dir, port| {
+        let nats = Nats::start(dir, port).await?;
+        let url = nats.url();
+        Ok((nats, url))
+    })
+    .await?;
+    println!("chaos: {} s at {} commands/s", args.duration, args.rate);
+    let processor = format!(
+        "http://127.0.0.1:{}",
+        run.services.port("command-processor", 0)
+    );
+
     // Load and faults.
-    let stop_load = CancellationToken::new();
-    let generator = tokio::spawn(load::generate(
-        target.clone(),
-        record.clone(),
-        args.accounts,
-        args.rate,
-        stop_load.clone(),
-    ));
-    let mut rng = StdRng::seed_from_u64(seed);
+    let (stop_load, generator) = run.load(args.rate);
+    let mut rng = StdRng::seed_from_u64(run.seed);
     let mut faults = [
         Fault::Kill("command-processor"),
         Fault::Kill("balance-service"),
@@ -219,9 +391,9 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<bool> {
         let when = load_started.elapsed().as_secs_f32();
         match *fault {
             Fault::Kill(name) => {
-                services.kill(name).await;
+                run.services.kill(name, 0).await;
                 tokio::time::sleep(Duration::from_secs(1)).await;
-                services.start(name).await?;
+                run.services.start(name, 0).await?;
                 log.push(format!(
                     "{when:>5.1} s  SIGKILL {name}, restarted after 1 s"
                 ));
@@ -235,27 +407,24 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<bool> {
                 ));
             }
             Fault::LoseCommands => {
-                services.kill("command-processor").await;
+                run.services.kill("command-processor", 0).await;
                 tokio::time::sleep(Duration::from_secs(3)).await;
                 let lost = purge_commands(&nats.url()).await?;
                 figures_lost_by_broker += lost;
-                services.start("command-processor").await?;
+                run.services.start("command-processor", 0).await?;
                 log.push(format!(
                     "{when:>5.1} s  processor down 3 s, then the command stream purged: {lost} accepted commands lost by the broker"
                 ));
             }
             Fault::StopPostgres => {
-                postgres.stop().await?;
+                run.postgres.stop().await?;
                 let red_until = Instant::now() + Duration::from_secs(10);
                 while Instant::now() < red_until {
-                    let ready = http
-                        .get(format!("{}/readyz", url("command-processor")))
-                        .send()
-                        .await;
+                    let ready = run.http.get(format!("{processor}/readyz")).send().await;
                     readiness_red |= matches!(ready, Ok(r) if r.status().as_u16() == 503);
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
-                postgres.start().await?;
+                run.postgres.start().await?;
                 log.push(format!(
                     "{when:>5.1} s  PostgreSQL stopped (immediate) for 10 s"
                 ));
@@ -268,91 +437,36 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<bool> {
     stop_load.cancel();
     generator.await?;
 
-    // Let every outcome arrive (a killed processor's commands come back after AckWait).
-    let drain_deadline = Instant::now() + Duration::from_secs(120);
-    while verify::undelivered(&record.lock()) > 0 && Instant::now() < drain_deadline {
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let reader = Reader {
-        http: http.clone(),
-        store: url("event-store"),
-        balances: url("balance-service"),
-        history: url("history-service"),
-        audit: url("audit-service"),
-        operator,
-        tokens,
-    };
-    reader.converge(args.users, args.accounts).await;
-    stop_sockets.cancel();
-    for s in sockets {
-        let _ = s.await;
-    }
-
     let mut figures = Figures {
         lost_by_broker: figures_lost_by_broker,
         ..Figures::default()
     };
-    // Every socket and load task has ended: take the record out of its lock.
-    let record_snapshot = std::mem::take(&mut *record.lock());
-    let record_ref = &record_snapshot;
-    figures.refused_4xx = record_ref.refused.len();
-    figures.gave_up = record_ref.gave_up;
-    figures.http_posts = record_ref.posts;
-    figures.http_retries = record_ref.retries;
-    figures.sockets = record_ref.sockets.len();
-    figures.socket_reconnects = record_ref.sockets.iter().map(|s| s.reconnects).sum();
-    let mut checks = vec![
-        verify::envelopes(record_ref, &mut figures),
-        verify::one_outcome_each(record_ref, &mut figures),
-    ];
-    checks.push(check(
-        "no command refused with 4xx, none given up",
-        figures.refused_4xx == 0 && figures.gave_up == 0,
-        format!(
-            "{} refused {:?}, {} gave up",
-            figures.refused_4xx,
-            record_ref.refused.iter().take(3).collect::<Vec<_>>(),
-            figures.gave_up
-        ),
-    ));
-    let resume_incomplete: u32 = record_ref.sockets.iter().map(|s| s.resume_incomplete).sum();
-    checks.push(check(
-        "every resume completed",
-        resume_incomplete == 0,
-        format!("{resume_incomplete} incomplete"),
-    ));
-    checks.extend(
-        reader
-            .read_models(&record_snapshot, args.users, args.accounts, &mut figures)
-            .await?,
-    );
+    let (mut checks, _record) = run.verify(&mut figures).await?;
     checks.push(check(
         "readiness went red while PostgreSQL was down",
         readiness_red,
         format!("{readiness_red}"),
     ));
-    let exits = services.stop_all().await;
-    let unclean: Vec<_> = exits
-        .iter()
-        .filter(|(_, clean)| !clean)
-        .map(|(n, _)| *n)
-        .collect();
-    checks.push(check(
-        "SIGTERM: every service drained and exited cleanly",
-        unclean.is_empty(),
-        format!("unclean: {unclean:?}"),
-    ));
+    checks.push(run.stop().await);
     nats.kill().await;
-    drop(postgres);
 
+    let setup = json!({
+        "durationSecs": args.duration, "rate": args.rate, "users": args.users,
+        "accountsPerUser": args.accounts,
+    });
     report(
-        &dir,
-        seed,
-        &args,
+        "chaos",
+        &run.dir,
+        run.seed,
+        setup,
         &log,
-        &figures,
+        &serde_json::to_value(&figures)?,
         &checks,
-        started.elapsed(),
+        run.started.elapsed(),
+        &format!(
+            "ledgerctl chaos --seed {} --duration {} --rate {}",
+            run.seed, args.duration, args.rate
+        ),
     )?;
     Ok(checks.iter().all(|c| c.passed))
 }
@@ -390,23 +504,25 @@ async fn login(
         .context("no token")
 }
 
-fn report(
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn report(
+    name: &str,
     dir: &std::path::Path,
     seed: u64,
-    args: &ChaosArgs,
+    setup: serde_json::Value,
     faults: &[String],
-    figures: &Figures,
+    figures: &serde_json::Value,
     checks: &[verify::Check],
     took: Duration,
+    reproduce: &str,
 ) -> anyhow::Result<()> {
     println!("\nfaults injected:");
     for f in faults {
         println!("  {f}");
     }
     println!("\nfigures:");
-    let value = serde_json::to_value(figures)?;
-    if let Some(map) = value.as_object() {
-        for (k, v) in map {
+    if let Some(map) = figures.as_object() {
+        for (k, v) in map.iter().filter(|(_, v)| !v.is_array()) {
             println!("  {k:<22} {v}");
         }
     }
@@ -420,18 +536,16 @@ fn report(
         );
     }
     let passed = checks.iter().filter(|c| c.passed).count();
-    let report = json!({
-        "seed": seed, "durationSecs": args.duration, "rate": args.rate, "users": args.users, "accountsPerUser": args.accounts,
-        "tookSecs": took.as_secs(), "faults": faults, "figures": figures, "checks": checks,
+    let mut report = json!({
+        "seed": seed, "tookSecs": took.as_secs(), "faults": faults,
+        "figures": figures, "checks": checks,
     });
+    if let (Some(report), serde_json::Value::Object(setup)) = (report.as_object_mut(), setup) {
+        report.extend(setup);
+    }
     let path = dir.join("report.json");
     std::fs::write(&path, serde_json::to_vec_pretty(&report)?)?;
-    println!(
-        "\nreport: {}  (reproduce: ledgerctl chaos --seed {seed} --duration {} --rate {})",
-        path.display(),
-        args.duration,
-        args.rate
-    );
-    println!("chaos: {passed} passed, {} failed", checks.len() - passed);
+    println!("\nreport: {}  (reproduce: {reproduce})", path.display());
+    println!("{name}: {passed} passed, {} failed", checks.len() - passed);
     Ok(())
 }

@@ -360,17 +360,22 @@ impl Reader {
                 let history = self
                     .get(
                         format!(
-                            "{}/projections/TransactionHistory?accountId={id}&limit=500",
+                            "{}/projections/TransactionHistory?accountId={id}&limit={HISTORY_PAGE}",
                             self.history
                         ),
                         token,
                     )
                     .await?;
-                let rows = history["items"].as_array().map_or(0, Vec::len) as i64;
-                if Some(rows) != store["version"].as_i64() {
+                // One row per event, newest first; the route answers at
+                // most 500, so a longer history is checked by its newest
+                // page: 500 rows, the first of them the latest version.
+                let items = history["items"].as_array().cloned().unwrap_or_default();
+                let rows = items.len() as i64;
+                let version = store["version"].as_i64().unwrap_or(-1);
+                let newest = items.first().and_then(|r| r["version"].as_i64());
+                if rows != version.min(HISTORY_PAGE) || (rows > 0 && newest != Some(version)) {
                     history_wrong.push(format!(
-                        "{id}: {rows} history rows, version {}",
-                        store["version"]
+                        "{id}: {rows} history rows (newest v{newest:?}), version {version}"
                     ));
                 }
             }
@@ -390,8 +395,15 @@ impl Reader {
             history_wrong.is_empty(),
             summary(&history_wrong, figures.accounts),
         ));
-        let audit = self.audit_entries().await?;
+        // The audit log is a read model too: a replica killed with entries
+        // in hand gets them redelivered after AckWait. Give it a minute.
         let expected_audit = events.len() + outcomes.len();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        let mut audit = self.audit_entries().await?;
+        while audit != expected_audit && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            audit = self.audit_entries().await?;
+        }
         checks.push(check(
             "audit log = events + outcomes",
             audit == expected_audit,
@@ -400,6 +412,9 @@ impl Reader {
         Ok(checks)
     }
 }
+
+/// The most rows `GET /projections/TransactionHistory` answers.
+const HISTORY_PAGE: i64 = 500;
 
 fn summary(wrong: &[String], total: usize) -> String {
     if wrong.is_empty() {
