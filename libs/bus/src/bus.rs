@@ -179,3 +179,33 @@ impl Bus {
             .map_err(|e| js_err("creating consumer")(&e))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nats_url() -> String {
+        std::env::var("NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned())
+    }
+
+    #[tokio::test]
+    async fn a_nats_url_that_is_not_a_list_of_server_urls_is_refused() {
+        let refused = Bus::connect("nats://127.0.0.1:4222,::not a url::", "t", 1).await;
+        assert!(
+            matches!(refused, Err(BusError::Url { .. })),
+            "{:?}",
+            refused.err()
+        );
+    }
+
+    #[tokio::test]
+    async fn of_several_servers_one_that_answers_is_enough() {
+        // Port 1 refuses: the client moves on to the next server listed.
+        let url = format!("nats://127.0.0.1:1, {}", nats_url());
+        let bus = tokio::time::timeout(Duration::from_secs(20), Bus::connect(&url, "t", 1))
+            .await
+            .expect("connects in time")
+            .expect("connects");
+        bus.client.flush().await.expect("the connection works");
+    }
+}
