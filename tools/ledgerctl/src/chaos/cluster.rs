@@ -1,8 +1,9 @@
 //! `ledgerctl chaos-cluster` (`make chaos-cluster`): the scaled-out shape
-//! of `k8s/` on one machine — three clustered nats-servers with every
-//! stream kept on each, two replicas of every service (the processors
-//! sharing the partitions by lease, the projectors their durable
-//! consumers), clients spread over the replicas — under load while NATS
+//! of `k8s/` on one machine, sized by `deploy/topology.json` — three
+//! clustered nats-servers with every stream kept on each, the replicas k8s
+//! runs of every service (two of each: the processors sharing the
+//! partitions by lease, the projectors their durable consumers), clients
+//! spread over the replicas — under load while NATS
 //! nodes and replicas are SIGKILLed and every service is restarted one
 //! replica at a time; then the same guarantees as the single-node run, and
 //! what only a cluster can break: the order of each account's commands,
@@ -43,9 +44,6 @@ pub struct ClusterArgs {
     /// Accounts per user.
     #[arg(long, default_value_t = 2)]
     accounts: usize,
-    /// Replicas of every service.
-    #[arg(long, default_value_t = 2)]
-    replicas: usize,
     /// Seed for the fault schedule (random when absent; printed).
     #[arg(long)]
     seed: Option<u64>,
@@ -69,6 +67,26 @@ struct Topology {
     nats: NatsTopology,
     command_partitions: u32,
     partition_lease_secs: u64,
+    replicas: HashMap<String, Replicas>,
+}
+
+/// A service's replicas in k8s: a fixed count, or an autoscaler's range
+/// (the run uses its minimum).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Replicas {
+    Fixed(usize),
+    Autoscaled { min: usize },
+}
+
+impl Topology {
+    /// At least one of every service, as k8s runs them.
+    fn replicas(&self, service: &str) -> usize {
+        match self.replicas.get(service) {
+            Some(Replicas::Fixed(n) | Replicas::Autoscaled { min: n }) => (*n).max(1),
+            None => 1,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,7 +139,7 @@ pub async fn run(args: ClusterArgs) -> anyhow::Result<bool> {
         base_port: args.base_port,
         users: args.users,
         accounts: args.accounts,
-        replicas: args.replicas,
+        replicas: &|service| topology.replicas(service),
     };
     let env = [
         ("COMMAND_PARTITIONS", partitions.as_str()),
@@ -211,7 +229,7 @@ pub async fn run(args: ClusterArgs) -> anyhow::Result<bool> {
                 ));
             }
             Fault::Kill(name) => {
-                let replica = rng.random_range(0..args.replicas);
+                let replica = rng.random_range(0..run.services.replicas(name).max(1));
                 run.services.kill(name, replica).await;
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 run.services.start(name, replica).await?;
@@ -245,7 +263,7 @@ pub async fn run(args: ClusterArgs) -> anyhow::Result<bool> {
     let mut rolling_unclean = Vec::new();
     let mut rolling_unready = Vec::new();
     for name in SERVICES {
-        for replica in 0..args.replicas {
+        for replica in 0..run.services.replicas(name) {
             let (from, wall_from) = (Instant::now(), SystemTime::now());
             if !run.services.stop(name, replica).await {
                 rolling_unclean.push(format!("{name}-{replica}"));
@@ -289,7 +307,7 @@ pub async fn run(args: ClusterArgs) -> anyhow::Result<bool> {
         to: Instant::now(),
         wall_from: SystemTime::now(),
     });
-    let logs: Vec<PathBuf> = (0..args.replicas)
+    let logs: Vec<PathBuf> = (0..run.services.replicas("command-processor"))
         .map(|r| run.services.log_path("command-processor", r))
         .collect();
     checks.push(one_owner_per_partition(&logs, &ends)?);
@@ -316,7 +334,9 @@ pub async fn run(args: ClusterArgs) -> anyhow::Result<bool> {
     figures["outages"] = json!(outages);
     let setup = json!({
         "durationSecs": args.duration, "rate": args.rate, "users": args.users,
-        "accountsPerUser": args.accounts, "replicas": args.replicas, "natsServers": nodes,
+        "accountsPerUser": args.accounts,
+        "replicas": SERVICES.iter().map(|s| (s.to_string(), run.services.replicas(s))).collect::<HashMap<_, _>>(),
+        "natsServers": nodes,
         "streamReplicas": topology.nats.stream_replicas, "partitions": topology.command_partitions,
         "leaseSecs": topology.partition_lease_secs,
     });
@@ -330,8 +350,8 @@ pub async fn run(args: ClusterArgs) -> anyhow::Result<bool> {
         &checks,
         run.started.elapsed(),
         &format!(
-            "ledgerctl chaos-cluster --seed {} --duration {} --rate {} --users {} --accounts {} --replicas {}",
-            run.seed, args.duration, args.rate, args.users, args.accounts, args.replicas
+            "ledgerctl chaos-cluster --seed {} --duration {} --rate {} --users {} --accounts {}",
+            run.seed, args.duration, args.rate, args.users, args.accounts
         ),
     )?;
     Ok(checks.iter().all(|c| c.passed))

@@ -95,7 +95,8 @@ pub(crate) struct Shape<'a> {
     pub base_port: u16,
     pub users: usize,
     pub accounts: usize,
-    pub replicas: usize,
+    /// How many replicas of each service.
+    pub replicas: &'a dyn Fn(&str) -> usize,
 }
 
 impl Run {
@@ -146,6 +147,10 @@ impl Run {
             env.push(((*k).to_owned(), (*v).to_owned()));
         }
         let mut services = Services::new(binary, &dir, env, shape.base_port + 10, shape.replicas);
+        let replicas: Vec<String> = services::SERVICES
+            .iter()
+            .map(|s| format!("{s} ×{}", services.replicas(s)))
+            .collect();
         services.start_all().await?;
         let url = |name: &str| format!("http://127.0.0.1:{}", services.port(name, 0));
         let http = reqwest::Client::builder()
@@ -175,12 +180,12 @@ impl Run {
             tokens,
         };
         println!(
-            "{}: seed {seed}, {} users × {} accounts, {} replica(s) of each service, work dir {}",
+            "{}: seed {seed}, {} users × {} accounts, work dir {}\n  {}",
             shape.name,
             shape.users,
             shape.accounts,
-            shape.replicas,
-            dir.display()
+            dir.display(),
+            replicas.join(", ")
         );
         let mut run = Self {
             dir,
@@ -348,7 +353,7 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<bool> {
         base_port: args.base_port,
         users: args.users,
         accounts: args.accounts,
-        replicas: 1,
+        replicas: &|_| 1,
     };
     let (mut run, mut nats) = Run::start(shape, &[], async |dir, port| {
         let nats = Nats::start(dir, port).await?;

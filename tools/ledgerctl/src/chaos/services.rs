@@ -41,16 +41,25 @@ pub struct Services {
 }
 
 impl Services {
-    /// `replicas` of every service, on consecutive ports from `first_port`.
+    /// `replicas(service)` of each service, on consecutive ports from
+    /// `first_port`: every service's first replica, then every second one.
     pub fn new(
         binary: PathBuf,
         logs: &Path,
         env: Vec<(String, String)>,
         first_port: u16,
-        replicas: usize,
+        replicas: impl Fn(&str) -> usize,
     ) -> Self {
-        let all = (0..replicas)
-            .flat_map(|replica| SERVICES.iter().map(move |name| (replica, *name)))
+        let counts: Vec<usize> = SERVICES.iter().map(|s| replicas(s)).collect();
+        let most = counts.iter().copied().max().unwrap_or(1);
+        let all = (0..most)
+            .flat_map(|replica| {
+                SERVICES
+                    .iter()
+                    .zip(&counts)
+                    .filter(move |(_, count)| replica < **count)
+                    .map(move |(name, _)| (replica, *name))
+            })
             .enumerate()
             .map(|(i, (replica, name))| Service {
                 name,
@@ -80,6 +89,11 @@ impl Services {
             .iter()
             .find(|s| s.name == name && s.replica == replica)
             .map_or(0, |s| s.port)
+    }
+
+    /// How many replicas of `name` run.
+    pub fn replicas(&self, name: &str) -> usize {
+        self.all.iter().filter(|s| s.name == name).count()
     }
 
     /// The ports of every replica of `name`.

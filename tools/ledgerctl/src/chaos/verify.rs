@@ -261,7 +261,8 @@ impl Reader {
         }
     }
 
-    /// Polls until the balance read model agrees with the store (or a minute passes).
+    /// Polls until the balance and history read models agree with the store
+    /// (or a minute passes).
     pub async fn converge(&self, users: usize, accounts: usize) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         while tokio::time::Instant::now() < deadline {
@@ -288,8 +289,24 @@ impl Reader {
                     let row = model["items"]
                         .as_array()
                         .and_then(|i| i.iter().find(|r| r["accountId"] == id.as_str()).cloned());
+                    let Ok(store) = store else {
+                        agree = false;
+                        continue;
+                    };
+                    agree &= matches!(row, Some(r) if store["version"] == r["version"]);
+                    // The history read model too: its newest row is the
+                    // account's version.
+                    let history = self
+                        .get(
+                            format!(
+                                "{}/projections/TransactionHistory?accountId={id}&limit=1",
+                                self.history
+                            ),
+                            &self.tokens[user],
+                        )
+                        .await;
                     agree &=
-                        matches!((store, row), (Ok(s), Some(r)) if s["version"] == r["version"]);
+                        matches!(history, Ok(h) if h["items"][0]["version"] == store["version"]);
                 }
             }
             if agree {
