@@ -6,9 +6,10 @@
 //! are declared beside it with the helpers here. `ledgerline`'s
 //! `api_document` puts the services' routers together.
 
-use aide::generate::GenContext;
+use aide::generate::{GenContext, in_context};
 use aide::openapi::{
     Header, MediaType, Operation, ParameterSchemaOrContent, ReferenceOr, Response, SchemaObject,
+    StatusCode,
 };
 use aide::transform::{TransformOperation, TransformResponse};
 use aide::{OperationInput, OperationOutput};
@@ -68,16 +69,22 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    /// The refusals of a route that reads a JSON body before it does its
-    /// work: the read's own (400, 408, 413, 415, 422) and a missing token.
-    pub const BODY: [Refusal; 6] = [
-        Refusal::BadRequest,
-        Refusal::Unauthorized,
-        Refusal::RequestTimeout,
-        Refusal::PayloadTooLarge,
-        Refusal::UnsupportedMediaType,
-        Refusal::Unprocessable,
-    ];
+    /// Its HTTP status.
+    pub fn status(self) -> u16 {
+        match self {
+            Refusal::BadRequest => 400,
+            Refusal::Unauthorized => 401,
+            Refusal::Forbidden => 403,
+            Refusal::NotFound => 404,
+            Refusal::RequestTimeout => 408,
+            Refusal::Conflict => 409,
+            Refusal::PayloadTooLarge => 413,
+            Refusal::UnsupportedMediaType => 415,
+            Refusal::Unprocessable => 422,
+            Refusal::Internal => 500,
+            Refusal::Unavailable => 503,
+        }
+    }
 
     fn default_description(self) -> &'static str {
         match self {
@@ -135,60 +142,32 @@ impl OperationDocs for TransformOperation<'_> {
             .fold(self, |op, r| op.refuses_saying(*r, r.default_description()))
     }
 
-    fn refuses_saying(self, refusal: Refusal, description: &str) -> Self {
-        fn described<'a>(
-            r: TransformResponse<'a, Problem>,
-            description: &str,
-            retry_after: bool,
-        ) -> TransformResponse<'a, Problem> {
-            let mut r = r.description(description);
-            if retry_after {
-                r.inner().headers.insert(
-                    "Retry-After".to_owned(),
-                    header(
-                        "Seconds to wait before retrying; always `1`.",
-                        json!({"type": "integer", "const": 1}),
-                    ),
-                );
-            }
-            r
+    fn refuses_saying(mut self, refusal: Refusal, description: &str) -> Self {
+        let operation = self.inner_mut();
+        let Some(mut response) =
+            in_context(|ctx| <ApiProblem as OperationOutput>::operation_response(ctx, operation))
+        else {
+            return self;
+        };
+        response.description = description.to_owned();
+        if let Refusal::Unavailable = refusal {
+            response.headers.insert(
+                "Retry-After".to_owned(),
+                header(
+                    "Seconds to wait before retrying; always `1`.",
+                    json!({"type": "integer", "const": 1}),
+                ),
+            );
         }
-        let d = description;
-        match refusal {
-            Refusal::BadRequest => {
-                self.response_with::<400, ApiProblem, _>(|r| described(r, d, false))
-            }
-            Refusal::Unauthorized => {
-                self.response_with::<401, ApiProblem, _>(|r| described(r, d, false))
-            }
-            Refusal::Forbidden => {
-                self.response_with::<403, ApiProblem, _>(|r| described(r, d, false))
-            }
-            Refusal::NotFound => {
-                self.response_with::<404, ApiProblem, _>(|r| described(r, d, false))
-            }
-            Refusal::RequestTimeout => {
-                self.response_with::<408, ApiProblem, _>(|r| described(r, d, false))
-            }
-            Refusal::Conflict => {
-                self.response_with::<409, ApiProblem, _>(|r| described(r, d, false))
-            }
-            Refusal::PayloadTooLarge => {
-                self.response_with::<413, ApiProblem, _>(|r| described(r, d, false))
-            }
-            Refusal::UnsupportedMediaType => {
-                self.response_with::<415, ApiProblem, _>(|r| described(r, d, false))
-            }
-            Refusal::Unprocessable => {
-                self.response_with::<422, ApiProblem, _>(|r| described(r, d, false))
-            }
-            Refusal::Internal => {
-                self.response_with::<500, ApiProblem, _>(|r| described(r, d, false))
-            }
-            Refusal::Unavailable => {
-                self.response_with::<503, ApiProblem, _>(|r| described(r, d, true))
-            }
-        }
+        operation
+            .responses
+            .get_or_insert_with(Default::default)
+            .responses
+            .insert(
+                StatusCode::Code(refusal.status()),
+                ReferenceOr::Item(response),
+            );
+        self
     }
 
     fn served_by(mut self, service: &str) -> Self {

@@ -41,13 +41,27 @@ pub(super) fn account_events_doc(op: TransformOperation<'_>) -> TransformOperati
                 r#"</events/account/acc-1?afterVersion=100&limit=100>; rel="next""#,
             )
         })
-        .refuses_saying(Refusal::BadRequest, "The query string has an unknown parameter or a value that is not an integer.")
-        .refuses(&[Refusal::Unauthorized])
+        .with(page_refusals)
         .refuses_saying(Refusal::Forbidden, "A user asked for an account owned by someone else (operators may read every account).")
         .refuses_saying(Refusal::NotFound, "No account with this id has been opened.")
         .refuses_saying(Refusal::Unprocessable, "`invalid-body`: `accountId` is not `^[A-Za-z0-9_-]{1,64}$`, or `limit` is not 1 to 1000.")
-        .refuses_saying(Refusal::Internal, "Stored data could not be decoded (corrupt event or snapshot); details are only logged.")
-        .refuses_saying(Refusal::Unavailable, "The event store is not reachable; retry.")
+}
+
+/// What both event pages can refuse.
+fn page_refusals(op: TransformOperation<'_>) -> TransformOperation<'_> {
+    op.refuses_saying(
+        Refusal::BadRequest,
+        "The query string has an unknown parameter or a value that is not an integer.",
+    )
+    .refuses(&[Refusal::Unauthorized])
+    .refuses_saying(
+        Refusal::Internal,
+        "Stored data could not be decoded (corrupt event or snapshot); details are only logged.",
+    )
+    .refuses_saying(
+        Refusal::Unavailable,
+        "The event store is not reachable; retry.",
+    )
 }
 
 pub(super) async fn account_events(
@@ -98,11 +112,8 @@ pub(super) fn stream_doc(op: TransformOperation<'_>) -> TransformOperation<'_> {
                 r#"</events/stream?after=100&limit=100>; rel="next""#,
             )
         })
-        .refuses_saying(Refusal::BadRequest, "The query string has an unknown parameter or a value that is not an integer.")
-        .refuses(&[Refusal::Unauthorized])
+        .with(page_refusals)
         .refuses_saying(Refusal::Unprocessable, "`invalid-body`: `limit` is not 1 to 1000.")
-        .refuses_saying(Refusal::Internal, "Stored data could not be decoded (corrupt event or snapshot); details are only logged.")
-        .refuses_saying(Refusal::Unavailable, "The event store is not reachable; retry.")
 }
 
 /// The global log: everything for operators, a user's own accounts for users.

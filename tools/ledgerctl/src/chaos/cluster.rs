@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::infra::Nats;
 use super::load::Record;
-use super::services::{SERVICES, wait_ready};
+use super::services::{SERVICES, Services, wait_ready};
 use super::verify::{Check, Figures, check};
 use super::{Run, Shape, report};
 
@@ -232,15 +232,9 @@ pub async fn run(args: ClusterArgs) -> anyhow::Result<bool> {
                 let replica = rng.random_range(0..run.services.replicas(name).max(1));
                 run.services.kill(name, replica).await;
                 tokio::time::sleep(Duration::from_secs(1)).await;
-                run.services.start(name, replica).await?;
-                let port = run.services.port(name, replica);
-                let ready = wait_ready(port, Duration::from_secs(30)).await;
-                windows.push(Window {
-                    who: format!("{name}-{replica}"),
-                    from,
-                    to: Instant::now(),
-                    wall_from,
-                });
+                let (window, ready) =
+                    bring_back(&mut run.services, name, replica, from, wall_from).await?;
+                windows.push(window);
                 log.push(format!(
                     "{when:>5.1} s  SIGKILL {name}-{replica}, restarted after 1 s{}",
                     if ready {
@@ -268,17 +262,12 @@ pub async fn run(args: ClusterArgs) -> anyhow::Result<bool> {
             if !run.services.stop(name, replica).await {
                 rolling_unclean.push(format!("{name}-{replica}"));
             }
-            run.services.start(name, replica).await?;
-            let port = run.services.port(name, replica);
-            if !wait_ready(port, Duration::from_secs(30)).await {
-                rolling_unready.push(format!("{name}-{replica}"));
+            let (window, ready) =
+                bring_back(&mut run.services, name, replica, from, wall_from).await?;
+            if !ready {
+                rolling_unready.push(window.who.clone());
             }
-            windows.push(Window {
-                who: format!("{name}-{replica}"),
-                from,
-                to: Instant::now(),
-                wall_from,
-            });
+            windows.push(window);
         }
     }
     log.push(format!(
@@ -355,6 +344,27 @@ pub async fn run(args: ClusterArgs) -> anyhow::Result<bool> {
         ),
     )?;
     Ok(checks.iter().all(|c| c.passed))
+}
+
+/// Starts a replica that was stopped or killed at `from` and waits until
+/// it is ready (at most 30 s): the span it was away, and whether it came
+/// back ready.
+async fn bring_back(
+    services: &mut Services,
+    name: &'static str,
+    replica: usize,
+    from: Instant,
+    wall_from: SystemTime,
+) -> anyhow::Result<(Window, bool)> {
+    services.start(name, replica).await?;
+    let ready = wait_ready(services.port(name, replica), Duration::from_secs(30)).await;
+    let window = Window {
+        who: format!("{name}-{replica}"),
+        from,
+        to: Instant::now(),
+        wall_from,
+    };
+    Ok((window, ready))
 }
 
 async fn sample_readiness(
