@@ -68,12 +68,12 @@ test-chaos-cluster: build
 	$(TARGET_DIR)/debug/ledgerctl chaos-cluster --duration 40 --rate 10 --seed 5 --base-port 17700
 
 ## The load generator at a tiny size on a private Ledgerline (its own NATS
-## and PostgreSQL): keeps `make bench`'s machinery working; fails unless every
-## 202 got exactly one outcome. No timing is asserted.
+## and PostgreSQL): keeps `make bench`'s machinery working (its plots too);
+## fails unless every 202 got exactly one outcome. No timing is asserted.
 test-bench-smoke: build
 	$(TARGET_DIR)/debug/ledgerctl bench load --private --ledgerline $(LEDGERLINE) \
 		--mode open --rate 50 --duration 3 --users 5 --accounts 1 --drain 60 \
-		--base-port 17450 --work-dir target/bench-smoke
+		--base-port 17450 --work-dir target/bench-smoke --plots target/bench-smoke
 
 ## Regenerate proto/schemas and proto/openapi.json from the Rust types and routers.
 proto:

@@ -26,7 +26,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::stats::{Latency, histogram, micros};
+use super::stats::{Latency, PercentilePoint, histogram, micros, percentiles};
 
 #[derive(clap::Args, Clone, Debug)]
 pub struct LoadArgs {
@@ -53,6 +53,10 @@ pub struct LoadArgs {
     /// Write the result as JSON here.
     #[arg(long)]
     pub json: Option<std::path::PathBuf>,
+    /// Draw the run here: `load-latency.svg` (HdrHistogram percentile plot)
+    /// and `load-throughput.svg` (per second).
+    #[arg(long)]
+    pub plots: Option<std::path::PathBuf>,
     /// Socket URL when it differs from the API's (`ws://host:port`).
     #[arg(long)]
     pub ws_url: Option<String>,
@@ -84,6 +88,23 @@ struct State {
     window: Option<(Instant, Instant)>,
     e2e: Option<Histogram<u64>>,
     outcome_kinds: HashMap<String, u64>,
+    /// 202s and first outcomes in each second of the window.
+    accepted_each_second: Vec<u64>,
+    decided_each_second: Vec<u64>,
+}
+
+impl State {
+    /// Counts `at` in its second of the window, if it falls in it.
+    fn count(window: Option<(Instant, Instant)>, seconds: &mut Vec<u64>, at: Instant) {
+        let Some((from, _)) = window.filter(|(from, to)| at >= *from && at <= *to) else {
+            return;
+        };
+        let second = usize::try_from((at - from).as_secs()).unwrap_or(usize::MAX);
+        if seconds.len() <= second {
+            seconds.resize(second + 1, 0);
+        }
+        seconds[second] += 1;
+    }
 }
 
 #[derive(Clone, Default)]
@@ -118,6 +139,13 @@ pub struct LoadResult {
     pub unknown_outcomes: u64,
     pub exactly_one_outcome_each: bool,
     pub drain_secs: f64,
+    /// The distributions behind `acceptedLatency` and `statusLatency`, for
+    /// the percentile plots.
+    pub accepted_percentiles: Vec<PercentilePoint>,
+    pub status_percentiles: Vec<PercentilePoint>,
+    /// Second by second through the run: 202s, and first outcomes.
+    pub accepted_each_second: Vec<u64>,
+    pub decided_each_second: Vec<u64>,
 }
 
 #[derive(Deserialize)]
@@ -192,6 +220,7 @@ async fn socket(
                             {
                                 s.decided_in_window += 1;
                             }
+                            State::count(s.window, &mut s.decided_each_second, now);
                         }
                     }
                     None => s.unknown_outcomes += 1,
@@ -242,8 +271,15 @@ impl Client {
         let now = Instant::now();
         match response {
             Ok(r) if r.status().as_u16() == 202 => {
-                if let Some(t) = self.state.lock().tracks.get_mut(&id) {
-                    t.accepted = true;
+                {
+                    let mut s = self.state.lock();
+                    let s = &mut *s;
+                    if let Some(t) = s.tracks.get_mut(&id) {
+                        t.accepted = true;
+                    }
+                    if measured {
+                        State::count(s.window, &mut s.accepted_each_second, now);
+                    }
                 }
                 if measured {
                     let mut h = self
@@ -438,6 +474,14 @@ pub async fn run(api: &str, args: &LoadArgs) -> anyhow::Result<LoadResult> {
         h.len()
     };
     let secs = duration.as_secs_f64();
+    // One lock: a guard taken inside the literal below would live to its end.
+    let (accepted_latency, accepted_percentiles) = {
+        let h = client
+            .accepted_latency
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        (Latency::of(&h), percentiles(&h))
+    };
     let result = LoadResult {
         mode: format!("{:?}", args.mode).to_lowercase(),
         target_rate: (args.mode == Mode::Open).then_some(args.rate),
@@ -454,12 +498,7 @@ pub async fn run(api: &str, args: &LoadArgs) -> anyhow::Result<LoadResult> {
             .clone(),
         accepted_per_sec: accepted_in_window as f64 / (load_end - start).as_secs_f64().max(secs),
         decided_per_sec: s.decided_in_window as f64 / secs,
-        accepted_latency: Latency::of(
-            &client
-                .accepted_latency
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()),
-        ),
+        accepted_latency,
         status_latency: s.e2e.as_ref().map(Latency::of).unwrap_or_default(),
         outcomes: s.outcome_kinds.clone(),
         missing_outcomes: measured
@@ -474,6 +513,10 @@ pub async fn run(api: &str, args: &LoadArgs) -> anyhow::Result<LoadResult> {
         unknown_outcomes: s.unknown_outcomes,
         exactly_one_outcome_each: false,
         drain_secs: drained.as_secs_f64(),
+        accepted_percentiles,
+        status_percentiles: s.e2e.as_ref().map(percentiles).unwrap_or_default(),
+        accepted_each_second: s.accepted_each_second.clone(),
+        decided_each_second: s.decided_each_second.clone(),
     };
     let ok = result.missing_outcomes == 0
         && result.doubled_outcomes == 0

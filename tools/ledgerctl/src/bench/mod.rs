@@ -5,6 +5,7 @@
 mod counters;
 mod fanout;
 mod load;
+mod plot;
 mod stats;
 mod suite;
 mod summary;
@@ -86,6 +87,10 @@ pub async fn run(url: &str, args: BenchArgs) -> anyhow::Result<bool> {
             println!("{}", result.table());
             if let Some(path) = &load.json {
                 std::fs::write(path, serde_json::to_vec_pretty(&result)?)?;
+            }
+            if let Some(dir) = &load.plots {
+                let written = plot::load_run(dir, "load", &[("", &result)])?;
+                println!("plots: {}", written.join(", "));
             }
             Ok(result.exactly_one_outcome_each)
         }

@@ -52,3 +52,26 @@ impl Latency {
 
     pub const HEADER: &str = "| latency | n | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms |\n|---|---:|---:|---:|---:|---:|---:|";
 }
+
+/// One point of a percentile plot: `percentile` (0–100) and the latency at
+/// it, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PercentilePoint {
+    pub percentile: f64,
+    pub ms: f64,
+}
+
+/// The distribution as HdrHistogram's percentile iterator gives it (five
+/// steps per halving of the distance to 100 %), up to its maximum.
+#[allow(clippy::float_arithmetic)]
+pub fn percentiles(h: &Histogram<u64>) -> Vec<PercentilePoint> {
+    if h.is_empty() {
+        return Vec::new();
+    }
+    h.iter_quantiles(5)
+        .map(|v| PercentilePoint {
+            percentile: v.quantile_iterated_to() * 100.0,
+            ms: v.value_iterated_to() as f64 / 1000.0,
+        })
+        .collect()
+}

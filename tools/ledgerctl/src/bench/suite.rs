@@ -100,7 +100,7 @@ pub async fn run(args: SuiteArgs) -> anyhow::Result<bool> {
     }
     if wants("a") {
         eprintln!("bench: (a) pipeline");
-        record("a", pipeline(&ledgerline, &infra, &args).await);
+        record("a", pipeline(&ledgerline, &infra, &args, &date).await);
     }
     if wants("d") {
         eprintln!("bench: (d) socket fan-out");
@@ -265,7 +265,12 @@ fn cpu_secs(pid: u32) -> Option<f64> {
 }
 
 #[allow(clippy::float_arithmetic)]
-async fn pipeline(ledgerline: &Path, infra: &Infra, args: &SuiteArgs) -> anyhow::Result<Value> {
+async fn pipeline(
+    ledgerline: &Path,
+    infra: &Infra,
+    args: &SuiteArgs,
+    date: &str,
+) -> anyhow::Result<Value> {
     create_database(infra, "ledgerline").await?;
     let process = system::spawn_ledgerline(
         ledgerline,
@@ -278,6 +283,7 @@ async fn pipeline(ledgerline: &Path, infra: &Infra, args: &SuiteArgs) -> anyhow:
     .await?;
     let pid = process.pid().unwrap_or_default();
     let mut runs = Vec::new();
+    let mut results = Vec::new();
     for (mode, prefix) in [(Mode::Closed, "sat"), (Mode::Open, "lat")] {
         let load = LoadArgs {
             mode,
@@ -288,6 +294,7 @@ async fn pipeline(ledgerline: &Path, infra: &Infra, args: &SuiteArgs) -> anyhow:
             accounts: 2,
             drain: 300,
             json: None,
+            plots: None,
             ws_url: None,
             prefix: prefix.into(),
         };
@@ -299,6 +306,7 @@ async fn pipeline(ledgerline: &Path, infra: &Infra, args: &SuiteArgs) -> anyhow:
         let result = result?;
         eprintln!("{}", result.table());
         let decided = result.accepted.max(1) as f64;
+        results.push(result.clone());
         let mut run = json!({
             "result": result,
             "ledgerlineCpuSecs": cpu1.zip(cpu0).map(|(a, b)| a - b),
@@ -326,7 +334,19 @@ async fn pipeline(ledgerline: &Path, infra: &Infra, args: &SuiteArgs) -> anyhow:
         .await
         .map_err(|e| format!("{e:#}"));
     process.stop().await;
+    let labels = [
+        format!("{} in flight", args.concurrency),
+        format!("{}/s", args.rate),
+    ];
+    let plotted: Vec<(&str, &load::LoadResult)> =
+        labels.iter().map(String::as_str).zip(&results).collect();
+    let plots = super::plot::load_run(&args.out, &format!("{date}-pipeline"), &plotted)
+        .unwrap_or_else(|e| {
+            eprintln!("bench: {e}");
+            Vec::new()
+        });
     Ok(json!({
+        "plots": plots,
         "saturation": runs[0], "fixedRate": runs[1],
         "rebuild": rebuild.unwrap_or_else(|e| json!({"error": e})),
         "sequentialRead": read.unwrap_or_else(|e| json!({"error": e})),

@@ -105,6 +105,12 @@ pub fn markdown(report: &Value) -> String {
     if a.get("error").is_some() {
         let _ = writeln!(out, "failed: {}", a["error"]);
     } else if !a.is_null() {
+        // The percentile plot and the throughput over time, beside this file.
+        for file in a["plots"].as_array().into_iter().flatten() {
+            if let Some(file) = file.as_str() {
+                let _ = writeln!(out, "![{file}]({file})\n");
+            }
+        }
         for (title, run) in [
             ("Saturation (closed loop)", &a["saturation"]),
             ("Fixed rate (open loop)", &a["fixedRate"]),
