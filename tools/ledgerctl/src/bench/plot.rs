@@ -42,10 +42,19 @@ pub fn latency_svg(
     series: &[(&str, &[PercentilePoint])],
 ) -> Result<(), PlotError> {
     let err = failed(path);
-    let top_ms = series
-        .iter()
-        .flat_map(|(_, points)| points.iter().map(|p| p.ms))
-        .fold(1.0_f64, f64::max);
+    // A log scale: a saturated run's seconds and a calm run's milliseconds
+    // both stay readable on one chart.
+    let all_ms = || {
+        series
+            .iter()
+            .flat_map(|(_, points)| points.iter().map(|p| p.ms))
+    };
+    let top_ms = all_ms().fold(1.0_f64, f64::max) * 1.2;
+    let bottom_ms = all_ms()
+        .filter(|ms| *ms > 0.0)
+        .fold(top_ms, f64::min)
+        .max(0.001)
+        * 0.8;
     // Up to one nine past the last percentile below 100 %: the maximum
     // (100 %) is drawn at the right edge.
     let right = series
@@ -62,12 +71,13 @@ pub fn latency_svg(
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d(0.0..right, 0.0..top_ms * 1.05)
+        .build_cartesian_2d(0.0..right, (bottom_ms..top_ms).log_scale())
         .map_err(|e| err(e.to_string()))?;
     chart
         .configure_mesh()
         .x_desc("percentile")
-        .y_desc("latency (ms)")
+        .y_desc("latency (ms, log scale)")
+        .y_labels(12)
         .x_labels(right as usize + 1)
         .x_label_formatter(&|x| {
             let p = 100.0 - 100.0 * 10f64.powf(-x);
@@ -81,7 +91,7 @@ pub fn latency_svg(
             .draw_series(LineSeries::new(
                 points
                     .iter()
-                    .map(|p| (nines(p.percentile).min(right), p.ms)),
+                    .map(|p| (nines(p.percentile).min(right), p.ms.max(bottom_ms))),
                 colour.stroke_width(2),
             ))
             .map_err(|e| err(e.to_string()))?
@@ -255,7 +265,13 @@ mod tests {
             2,
             "a line per series"
         );
-        for label in ["90%", "99%", "POST → status", "open loop", "latency (ms)"] {
+        for label in [
+            "90%",
+            "99%",
+            "POST → status",
+            "open loop",
+            "latency (ms, log scale)",
+        ] {
             assert!(svg.contains(label), "no {label}");
         }
     }
