@@ -1,6 +1,6 @@
 //! What the private NATS and PostgreSQL of a benchmark did, from their own
-//! counters: NATS messages in and out (`/varz`), PostgreSQL commits and
-//! rows written (`pg_stat_database`). Read before and after a run, the
+//! counters: NATS messages in and out and slow consumers cut off (`/varz`),
+//! PostgreSQL commits and rows written (`pg_stat_database`). Read before and after a run, the
 //! difference per command says how many operations one command costs.
 
 use serde::Serialize;
@@ -14,6 +14,10 @@ pub struct Counters {
     pub nats_in: u64,
     /// Messages the server sent to clients (deliveries, replies).
     pub nats_out: u64,
+    /// Times the server cut off a client that did not read fast enough
+    /// (its connection is closed; what it had in flight comes back after
+    /// AckWait).
+    pub nats_slow_consumers: u64,
     pub pg_commits: i64,
     /// Rows inserted, updated and deleted.
     pub pg_rows_written: i64,
@@ -39,6 +43,7 @@ impl Counters {
         Ok(Self {
             nats_in: count("in_msgs"),
             nats_out: count("out_msgs"),
+            nats_slow_consumers: count("slow_consumers"),
             pg_commits: next(),
             pg_rows_written: next(),
         })
@@ -54,6 +59,7 @@ impl Counters {
             "natsMessagesPerCommand": (nats_in + nats_out) / n,
             "natsInPerCommand": nats_in / n,
             "natsOutPerCommand": nats_out / n,
+            "natsSlowConsumers": self.nats_slow_consumers.saturating_sub(before.nats_slow_consumers),
             "postgresCommitsPerCommand": (self.pg_commits - before.pg_commits) as f64 / n,
             "postgresRowsWrittenPerCommand": (self.pg_rows_written - before.pg_rows_written) as f64 / n,
         })

@@ -130,7 +130,7 @@ pub fn markdown(report: &Value) -> String {
             );
             let _ = writeln!(
                 out,
-                "| figure | value |\n|---|---:|\n| sent / accepted (202) | {} / {} |\n| refused or errors | {} |\n| accepted/s | {} |\n| decided/s (outcomes seen on sockets) | {} |\n| outcomes | {} |\n| exactly one outcome per 202 | {} (missing {}, doubled {}, unknown {}) |\n| time to drain after the load | {} s |\n| ledgerline CPU per command | {} ms |\n| PostgreSQL commits per command | {} |\n",
+                "| figure | value |\n|---|---:|\n| sent / accepted (202) | {} / {} |\n| refused or errors | {} |\n| accepted/s | {} |\n| decided/s (outcomes seen on sockets) | {} |\n| outcomes | {} |\n| exactly one outcome per 202 | {} (missing {}, doubled {}, unknown {}) |\n| time to drain after the load | {} s |\n| ledgerline CPU per command | {} ms |\n| PostgreSQL commits per command | {} |\n| NATS messages per command | {} |\n| NATS slow consumers cut off | {} |\n",
                 r["sent"],
                 r["accepted"],
                 r["refused"],
@@ -147,7 +147,9 @@ pub fn markdown(report: &Value) -> String {
                 r["unknownOutcomes"],
                 num(&r["drainSecs"], 1),
                 num(&run["ledgerlineCpuMsPerCommand"], 2),
-                num(&run["postgresCommitsPerCommand"], 2)
+                num(&run["postgresCommitsPerCommand"], 2),
+                num(&run["natsMessagesPerCommand"], 1),
+                num(&run["natsSlowConsumers"], 0)
             );
             let _ = writeln!(
                 out,
