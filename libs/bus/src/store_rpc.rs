@@ -3,13 +3,13 @@
 //! store's owner runs elsewhere) and [`serve_store_reads`] (what the owner
 //! runs so that others can ask).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use ledgerline_contracts::{
     AccountEventsRequest, AccountsOfRequest, CommandKey, EventAtRequest, EventEnvelope,
-    EventLocation, EventsRequest, HeadRequest, OutcomesRequest, StatusMessage,
+    EventLocation, EventsRequest, HeadRequest, OutcomesRequest, StatusMessage, UntoldRequest,
 };
 use ledgerline_domain::{AccountId, UserId};
 use ledgerline_store::{ReadError, StoreReads};
@@ -50,6 +50,7 @@ store_rpc!(
     Option<EventLocation>
 );
 store_rpc!(Outcomes, "store.outcomes", OutcomesRequest, HashMap<CommandKey, StatusMessage>);
+store_rpc!(Untold, "store.untold", UntoldRequest, HashSet<CommandKey>);
 
 /// The event store of another process, read over NATS.
 #[derive(Clone)]
@@ -147,6 +148,20 @@ impl StoreReads for RemoteStore {
             self.call::<Outcomes, _>(&request).await
         })
     }
+
+    fn untold<'a>(&'a self, keys: &'a [CommandKey]) -> Read<'a, HashSet<CommandKey>> {
+        Box::pin(async move {
+            let request = UntoldRequest {
+                keys: keys.to_vec(),
+            };
+            let untold = self.call::<Untold, _>(&request).await?;
+            // Trust, but check: only keys that were asked about.
+            if untold.iter().any(|k| !keys.contains(k)) {
+                return Err(ReadError::Corrupt("untold keys that were not asked about".into()));
+            }
+            Ok(untold)
+        })
+    }
 }
 
 /// Answers the reads of [`StoreReads`] for other processes, from `store`.
@@ -194,11 +209,19 @@ pub async fn serve_store_reads(bus: Bus, store: Arc<dyn StoreReads>, shutdown: C
         },
         shutdown.clone(),
     );
-    let s = store;
+    let s = store.clone();
     let outcomes = bus.serve::<Outcomes, _>(
         move |r| {
             let s = s.clone();
             Box::pin(async move { s.outcomes(&r.keys).await })
+        },
+        shutdown.clone(),
+    );
+    let s = store;
+    let untold = bus.serve::<Untold, _>(
+        move |r| {
+            let s = s.clone();
+            Box::pin(async move { s.untold(&r.keys).await })
         },
         shutdown,
     );
@@ -208,6 +231,7 @@ pub async fn serve_store_reads(bus: Bus, store: Arc<dyn StoreReads>, shutdown: C
         head,
         accounts_of,
         event_at,
-        outcomes
+        outcomes,
+        untold
     );
 }

@@ -36,6 +36,6 @@ pub use requests::{
 pub use status::{StatusEnvelope, StatusError, StatusKind, StatusMessage};
 pub use store_rpc::{
     AccountEventsRequest, AccountsOfRequest, EventAtRequest, EventLocation, EventsRequest,
-    HeadRequest, OutcomesRequest,
+    HeadRequest, OutcomesRequest, UntoldRequest,
 };
 pub use wire_amount::WireAmount;

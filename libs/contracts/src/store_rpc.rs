@@ -56,6 +56,14 @@ pub struct OutcomesRequest {
     pub keys: Vec<CommandKey>,
 }
 
+/// `store.untold`: which of those commands were decided but their users
+/// never told (the reconciler's question).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UntoldRequest {
+    pub keys: Vec<CommandKey>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EventLocation {

@@ -145,7 +145,7 @@ const NO_4XX: [&str; 4] = ["/healthz", "/readyz", "/metrics", "/openapi.json"];
 
 /// The NATS subjects (libs/bus/src/subjects.rs and the `Rpc` names, default
 /// prefix) and the socket.
-const CHANNELS: [&str; 13] = [
+const CHANNELS: [&str; 14] = [
     // JetStream streams
     "bank.cmd.{partition}.{accountId}",
     "bank.evt.{accountId}",
@@ -158,6 +158,7 @@ const CHANNELS: [&str; 13] = [
     "bank.rpc.store.accounts-of",
     "bank.rpc.store.event-at",
     "bank.rpc.store.outcomes",
+    "bank.rpc.store.untold",
     "bank.rpc.projections.status",
     "bank.rpc.projections.rebuild.{name}",
     // services/socket-service/src/upgrade.rs

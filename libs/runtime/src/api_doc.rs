@@ -101,7 +101,7 @@ impl Refusal {
                 "Not found. Problem `type`: `urn:ledgerline:problem:not-found`; `detail` says what."
             }
             Refusal::Conflict => {
-                "The request conflicts with the state it meets. Problem `type`: `urn:ledgerline:problem:{slug}`."
+                "The request conflicts with the state it meets. The problem `type` and `detail` name the conflict."
             }
             Refusal::PayloadTooLarge => {
                 "The body is over `BODY_LIMIT` bytes (default 16384). Problem `type`: `urn:ledgerline:problem:body-too-large`."

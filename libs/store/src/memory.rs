@@ -24,6 +24,7 @@ struct Inner {
     /// from the latest one at or before its point).
     snapshots: HashMap<AccountId, BTreeMap<i64, Account>>,
     outcomes: HashMap<CommandKey, StatusMessage>,
+    told: HashSet<CommandKey>,
 }
 
 impl InMemoryEventStore {
@@ -110,6 +111,26 @@ impl EventStore for InMemoryEventStore {
         Ok(keys
             .iter()
             .filter_map(|key| inner.outcomes.get(key).map(|o| (*key, o.clone())))
+            .collect())
+    }
+
+    async fn mark_told(&self, keys: &[CommandKey]) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let decided: Vec<CommandKey> = keys
+            .iter()
+            .filter(|k| inner.outcomes.contains_key(k))
+            .copied()
+            .collect();
+        inner.told.extend(decided);
+        Ok(())
+    }
+
+    async fn untold(&self, keys: &[CommandKey]) -> Result<HashSet<CommandKey>, StoreError> {
+        let inner = self.lock();
+        Ok(keys
+            .iter()
+            .filter(|k| inner.outcomes.contains_key(k) && !inner.told.contains(k))
+            .copied()
             .collect())
     }
 

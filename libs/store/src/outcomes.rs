@@ -5,7 +5,7 @@
 //! message a caller gets is built from the record and those events when it
 //! is read.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use ledgerline_contracts::{
     CommandKey, EventEnvelope, StatusEnvelope, StatusError, StatusKind, StatusMessage,
@@ -132,6 +132,45 @@ pub(crate) async fn read(
             Ok((key, status_message(row, own)?))
         })
         .collect()
+}
+
+/// Records that the users of `keys` were told (see `EventStore::mark_told`):
+/// one primary-key probe per key, as in [`read`].
+pub(crate) async fn mark_told(pool: &PgPool, keys: &[CommandKey]) -> Result<(), StoreError> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE command_outcomes AS o SET told_at = now()
+         FROM unnest($1::uuid[]) AS t(id)
+         WHERE o.command_key = t.id AND o.told_at IS NULL",
+    )
+    .bind(keys.iter().map(|k| k.as_uuid()).collect::<Vec<_>>())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Those of `keys` with an outcome whose user was never told.
+pub(crate) async fn untold(
+    pool: &PgPool,
+    keys: &[CommandKey],
+) -> Result<HashSet<CommandKey>, StoreError> {
+    if keys.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let rows: Vec<(Uuid,)> = sqlx::query_as(
+        "SELECT o.command_key FROM unnest($1::uuid[]) AS t(id)
+         CROSS JOIN LATERAL (SELECT command_key FROM command_outcomes
+                             WHERE command_key = t.id AND told_at IS NULL LIMIT 1) AS o",
+    )
+    .bind(keys.iter().map(|k| k.as_uuid()).collect::<Vec<_>>())
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(key,)| CommandKey::from_stored(key))
+        .collect())
 }
 
 /// The events of every outcome that has some, by command key: one index

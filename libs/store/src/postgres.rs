@@ -124,6 +124,17 @@ impl EventStore for PostgresEventStore {
         crate::outcomes::read(&self.pool, keys).await
     }
 
+    async fn mark_told(&self, keys: &[CommandKey]) -> Result<(), StoreError> {
+        crate::outcomes::mark_told(&self.pool, keys).await
+    }
+
+    async fn untold(
+        &self,
+        keys: &[CommandKey],
+    ) -> Result<std::collections::HashSet<CommandKey>, StoreError> {
+        crate::outcomes::untold(&self.pool, keys).await
+    }
+
     async fn versions(
         &self,
         ids: &[AccountId],

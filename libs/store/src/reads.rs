@@ -4,7 +4,7 @@
 //! (`ledgerline_bus::RemoteStore`), answered by the `event-store` component
 //! over one generic request–reply.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use futures::future::BoxFuture;
 use ledgerline_contracts::{CommandKey, EventEnvelope, EventLocation, StatusMessage};
@@ -75,6 +75,10 @@ pub trait StoreReads: Send + Sync + 'static {
         &'a self,
         keys: &'a [CommandKey],
     ) -> Read<'a, HashMap<CommandKey, StatusMessage>>;
+
+    /// Those of `keys` that were decided but whose user was never told (the
+    /// status publish did not happen): the reconciler queues them again.
+    fn untold<'a>(&'a self, keys: &'a [CommandKey]) -> Read<'a, HashSet<CommandKey>>;
 }
 
 impl<S: EventStore> StoreReads for S {
@@ -131,5 +135,9 @@ impl<S: EventStore> StoreReads for S {
         keys: &'a [CommandKey],
     ) -> Read<'a, HashMap<CommandKey, StatusMessage>> {
         Box::pin(async move { Ok(EventStore::outcomes(self, keys).await?) })
+    }
+
+    fn untold<'a>(&'a self, keys: &'a [CommandKey]) -> Read<'a, HashSet<CommandKey>> {
+        Box::pin(async move { Ok(EventStore::untold(self, keys).await?) })
     }
 }

@@ -1,4 +1,4 @@
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 
 use ledgerline_contracts::{CommandKey, EventEnvelope, StatusMessage};
@@ -38,6 +38,18 @@ pub trait EventStore: Clone + Send + Sync + 'static {
         &self,
         keys: &[CommandKey],
     ) -> impl Future<Output = Result<HashMap<CommandKey, StatusMessage>, StoreError>> + Send;
+
+    /// Records that the users of `keys` were told: the status each is owed
+    /// was acknowledged by JetStream (the outbox; see `told_at` in
+    /// `migrations/0004_told.sql`). Keys without an outcome are ignored.
+    fn mark_told(&self, keys: &[CommandKey])
+    -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Those of `keys` that have an outcome whose user was never told.
+    fn untold(
+        &self,
+        keys: &[CommandKey],
+    ) -> impl Future<Output = Result<HashSet<CommandKey>, StoreError>> + Send;
 
     /// The current version of each of `ids` that has events (a cache of
     /// accounts checks itself against this before deciding on them).

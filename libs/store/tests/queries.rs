@@ -276,3 +276,38 @@ async fn outcomes_on_postgres() {
     let (_db, store) = on_postgres().await;
     outcome_contract(&store).await;
 }
+
+/// The outbox: a decided command is untold until its status is recorded as
+/// published; keys without an outcome are never untold, and marking them
+/// is a no-op.
+async fn outbox_contract<S: EventStore>(store: &S) {
+    let account = account("acc-outbox");
+    let now = OffsetDateTime::now_utc();
+    let opening = decision(&account, 0, Ok(vec![opened()]), now);
+    let refusal = decision(&account, 1, refused(), now);
+    let (first, second) = (opening.key, refusal.key);
+    store.commit(opening).await.unwrap();
+    store.commit(refusal).await.unwrap();
+    let never = CommandKey::from_stored(Uuid::now_v7());
+    let keys = [first, second, never];
+    let untold = store.untold(&keys).await.unwrap();
+    assert_eq!(untold, [first, second].into_iter().collect());
+    store.mark_told(&[first, never]).await.unwrap();
+    assert_eq!(
+        store.untold(&keys).await.unwrap(),
+        [second].into_iter().collect()
+    );
+    store.mark_told(&[first, second]).await.unwrap();
+    assert!(store.untold(&keys).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn outbox_in_memory() {
+    outbox_contract(&InMemoryEventStore::new()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbox_on_postgres() {
+    let (_db, store) = on_postgres().await;
+    outbox_contract(&store).await;
+}

@@ -13,9 +13,11 @@
 //! (`{key}:requeue:{n}`), which no earlier publish can shadow; the
 //! processor, owner of the decision, then decides it exactly once — or
 //! declares it `failed` (`TIMEOUT` once past the command deadline). The API
-//! never declares an outcome itself, so there are never two; and it queues
-//! again only commands the store has no outcome for, so a decided command's
-//! status is never published again.
+//! never declares an outcome itself, so there are never two. A command the
+//! store has an outcome for is queued again only when its user was never
+//! told (the store's outbox: the status publish after the commit did not
+//! happen): its repeat publishes the stored outcome, so a decided command's
+//! status is published again only when it was never acknowledged.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -111,13 +113,19 @@ async fn batch(
     if stale.is_empty() {
         return Ok((0, 0));
     }
-    // Decided: settled here for good. Only the rest may have been lost; they
-    // are looked at again `after` from now.
+    // Decided and told: settled here for good. Only the rest may have been
+    // lost; they are looked at again `after` from now.
     let keys: Vec<_> = stale.iter().map(|s| s.message.key()).collect();
     // A transfer is decided when its last step is: one whose step the
     // broker lost is queued again too, and its repeat re-queues that step.
     let decided = told(store, &keys).await?;
-    let (settled, open): (Vec<_>, Vec<_>) = keys.iter().partition(|k| decided.contains_key(k));
+    // Decided but never told (its status publish did not happen, and the
+    // broker lost the command that would have repeated it): queued again
+    // too, and its repeat publishes the stored outcome.
+    let decided_keys: Vec<CommandKey> = decided.keys().copied().collect();
+    let untold = store.untold(&decided_keys).await?;
+    let is_settled = |k: &CommandKey| decided.contains_key(k) && !untold.contains(k);
+    let (settled, open): (Vec<_>, Vec<_>) = keys.iter().partition(|k| is_settled(k));
     let uuids = |keys: Vec<&CommandKey>| keys.into_iter().map(|k| k.as_uuid()).collect::<Vec<_>>();
     let (settled, open) = (uuids(settled), uuids(open));
     sqlx::query(
@@ -131,7 +139,7 @@ async fn batch(
     .await?;
     let mut stale: Vec<Stale> = stale
         .into_iter()
-        .filter(|s| !decided.contains_key(&s.message.key()))
+        .filter(|s| !is_settled(&s.message.key()))
         .collect();
     stale.sort_by_key(|s| s.message.accepted_at);
     let mut held: HashMap<AccountId, Queued> = HashMap::new();

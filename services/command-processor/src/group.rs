@@ -20,7 +20,7 @@ use crate::decide::{Settled, decide_group};
 use crate::decision::DecisionPolicy;
 use crate::give_up::give_up;
 use crate::metrics::record_decided;
-use crate::publish::{publish_outcome, publish_together};
+use crate::publish::{publish_outcome, publish_outcomes};
 use crate::read::{read_command, reject_poison};
 use crate::retry::{Retried, retry_in_place};
 use crate::transfer;
@@ -122,7 +122,7 @@ async fn verify<S: EventStore>(
     Ok(genuine)
 }
 
-/// Publishes every outcome together (see [`publish_together`]); on any
+/// Publishes every outcome together (see [`publish_outcomes`]); on any
 /// failure, publishes each outcome again alone until done (JetStream drops
 /// the repeats by id). Returns the indices of the commands given up on
 /// (their messages are settled by [`give_up`], not acked), or `None` when
@@ -144,9 +144,12 @@ async fn publish<S: EventStore>(
                 Settled::Repeat => None,
             })
     };
-    let together = outcomes().map(|(_, p, h)| (&p.message, &p.span, &h.status, h.fresh));
-    if publish_together(bus, store, together).await {
-        return Some(Vec::new());
+    let together: Vec<_> = outcomes()
+        .map(|(_, p, h)| (&p.message, &p.span, &h.status, h.fresh))
+        .collect();
+    match publish_outcomes(bus, store, &together).await {
+        Ok(()) => return Some(Vec::new()),
+        Err(error) => tracing::warn!(%error, "group publish failed; publishing one at a time"),
     }
     let mut given_up = Vec::new();
     for (i, p, handled) in outcomes() {

@@ -1,12 +1,15 @@
-//! Publishing what a committed outcome sets in motion: its events first,
-//! then a transfer's next step or the status envelope — so a client that
-//! sees a status can rely on its events being in the stream. Publishing
-//! follows the commit (a dual write): a crash between the two is repaired
-//! by redelivery, which finds the stored outcome and publishes it again,
-//! and JetStream drops the repeats by id.
+//! Publishing what committed outcomes set in motion: their events first,
+//! then transfers' next steps and the status envelopes — so a client that
+//! sees a status can rely on its events being in the stream — and last the
+//! outbox's record that those users were told. Publishing follows the
+//! commit (a dual write): a crash between the two is repaired by
+//! redelivery, which finds the stored outcome and publishes it again, and
+//! JetStream drops the repeats by id; when the broker has lost the command
+//! too, the API's reconciler finds the outcome untold and queues the
+//! command again.
 
 use ledgerline_bus::{Bus, Outgoing};
-use ledgerline_contracts::{CommandMessage, StatusMessage};
+use ledgerline_contracts::{CommandKey, CommandMessage, StatusMessage};
 use ledgerline_store::EventStore;
 use tracing::Span;
 
@@ -17,7 +20,23 @@ use crate::transfer;
 /// now (see `Handled`).
 pub type Outcome<'a> = (&'a CommandMessage, &'a Span, &'a StatusMessage, bool);
 
-/// Publishes one outcome, each message waiting for its ack.
+/// Publishes the outcomes in their order with all acks in flight, in two
+/// waves — every event is in the stream before any status or next step —
+/// then records that their users were told. One outcome alone is a batch
+/// of one.
+pub async fn publish_outcomes<'a, S: EventStore>(
+    bus: &Bus,
+    store: &S,
+    outcomes: &[Outcome<'a>],
+) -> Result<(), Fault> {
+    let Messages { events, then, told } = messages(bus, store, outcomes).await?;
+    bus.publish_all(&events).await?;
+    bus.publish_all(&then).await?;
+    store.mark_told(&told).await?;
+    Ok(())
+}
+
+/// Publishes one outcome under the current span (see [`publish_outcomes`]).
 pub async fn publish_outcome<S: EventStore>(
     bus: &Bus,
     store: &S,
@@ -25,74 +44,45 @@ pub async fn publish_outcome<S: EventStore>(
     status: &StatusMessage,
     fresh: bool,
 ) -> Result<(), Fault> {
-    for event in &status.payload.events {
-        bus.publish_event(event).await?;
-    }
-    let follow = transfer::follow_up(store, message, status, fresh).await?;
-    if let Some(next) = &follow.next {
-        bus.publish_command(next).await?;
-    }
-    if let Some(status) = &follow.status {
-        bus.publish_status(status).await?;
-    }
-    Ok(())
+    let span = Span::current();
+    publish_outcomes(bus, store, &[(message, &span, status, fresh)]).await
 }
 
-/// Publishes a group's outcomes in the group's order with all acks in
-/// flight, in two waves: every event is in the stream before any status or
-/// next step. `false` (logged) when anything failed: the caller then
-/// publishes each outcome again alone, and JetStream drops what had gone
-/// out.
-pub async fn publish_together<'a, S: EventStore>(
-    bus: &Bus,
-    store: &S,
-    outcomes: impl Iterator<Item = Outcome<'a>>,
-) -> bool {
-    let (events, then) = match outgoing(bus, store, outcomes).await {
-        Ok(messages) => messages,
-        Err(error) => {
-            tracing::warn!(%error, "cannot prepare the group's messages; publishing one at a time");
-            return false;
-        }
-    };
-    let published = async {
-        bus.publish_all(&events).await?;
-        bus.publish_all(&then).await
-    };
-    match published.await {
-        Ok(()) => true,
-        Err(error) => {
-            tracing::warn!(%error, "group publish failed; publishing one at a time");
-            false
-        }
-    }
+/// What a group of outcomes publishes, each message carrying its own
+/// command's trace.
+struct Messages {
+    events: Vec<Outgoing>,
+    /// Transfers' next steps and status envelopes.
+    then: Vec<Outgoing>,
+    /// The keys of the statuses among `then`: their users are told.
+    told: Vec<CommandKey>,
 }
 
-/// The group's events, and then its transfers' next steps and status
-/// envelopes (see [`publish_outcome`]), each carrying its own command's
-/// trace.
-async fn outgoing<'a, S: EventStore>(
+async fn messages<'a, S: EventStore>(
     bus: &Bus,
     store: &S,
-    outcomes: impl Iterator<Item = Outcome<'a>>,
-) -> Result<(Vec<Outgoing>, Vec<Outgoing>), String> {
-    let (mut events, mut then) = (Vec::new(), Vec::new());
-    for (message, span, status, fresh) in outcomes {
-        let follow = transfer::follow_up(store, message, status, fresh)
-            .await
-            .map_err(|e| e.to_string())?;
-        span.in_scope(|| -> Result<(), String> {
+    outcomes: &[Outcome<'a>],
+) -> Result<Messages, Fault> {
+    let mut messages = Messages {
+        events: Vec::new(),
+        then: Vec::new(),
+        told: Vec::new(),
+    };
+    for &(message, span, status, fresh) in outcomes {
+        let follow = transfer::follow_up(store, message, status, fresh).await?;
+        span.in_scope(|| -> Result<(), Fault> {
             for event in &status.payload.events {
-                events.push(bus.outgoing_event(event).map_err(|e| e.to_string())?);
+                messages.events.push(bus.outgoing_event(event)?);
             }
             if let Some(next) = &follow.next {
-                then.push(bus.outgoing_command(next).map_err(|e| e.to_string())?);
+                messages.then.push(bus.outgoing_command(next)?);
             }
             if let Some(status) = &follow.status {
-                then.push(bus.outgoing_status(status).map_err(|e| e.to_string())?);
+                messages.then.push(bus.outgoing_status(status)?);
+                messages.told.push(status.key());
             }
             Ok(())
         })?;
     }
-    Ok((events, then))
+    Ok(messages)
 }

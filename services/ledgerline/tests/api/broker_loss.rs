@@ -11,12 +11,12 @@ use ledgerline_bus::partition_of;
 use ledgerline_contracts::StatusKind;
 use ledgerline_domain::AccountId;
 use ledgerline_runtime::Shutdown;
-use ledgerline_testkit::commands::{message_with_id, transfer};
+use ledgerline_testkit::commands::{deposit, message_with_id, transfer};
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::bursts::ALL_BUT_THE_PROCESSOR;
-use crate::helpers::{PrivateNats, TestApp, spawn_app_with, spawn_services};
+use crate::helpers::{PrivateNats, TestApp, spawn_app_with, spawn_services, status_frames};
 
 /// An account id on `partition`, other than those in `taken`.
 fn on_partition(partition: u32, partitions: u32, prefix: &str) -> String {
@@ -199,5 +199,54 @@ async fn a_transfer_whose_next_step_the_broker_lost_is_still_finished_once() {
             "{account}: moved once, {state}"
         );
     }
+    processor.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decision_whose_status_was_never_published_is_told_when_the_broker_lost_its_command() {
+    let (_nats, app, processor) = reconciling_on_private_nats().await;
+    let alice = app.token("alice").await;
+    let opened = app.open_account(&alice, "acc-untold").await;
+    assert_eq!(app.outcome(&alice, &opened).await["status"], "succeeded");
+    let mut socket = app.socket(&alice).await;
+
+    // The processor stops; a deposit is accepted and the broker loses it.
+    processor.cancel();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let id = app
+        .accepted(&alice, "deposit", json!({"accountId": "acc-untold", "amount": "2.50"}))
+        .await;
+    assert_eq!(app.purge_commands().await, 1);
+    // It is decided and committed, as by a processor that then died (or met
+    // NATS away) before publishing its status: stored, never told.
+    let command_id = Uuid::parse_str(&id).unwrap();
+    let message = message_with_id("alice", command_id, deposit("acc-untold", 250));
+    let store = app.event_store().await;
+    let decided = handle_command(&store, &message, 10).await.unwrap();
+    assert_eq!(decided.status.payload.status, StatusKind::Succeeded);
+    assert_eq!(app.outcome(&alice, &id).await["status"], "succeeded");
+
+    // A processor comes back; the reconciler finds the outcome untold and
+    // queues the command again; its repeat publishes the stored outcome.
+    let (_, processor) = app.spawn_service(Target::CommandProcessor).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let frame = status_frames(&mut socket, 1, left)
+            .await
+            .pop()
+            .unwrap_or_else(|| panic!("no status for {id} within 30 s"));
+        if frame["commandId"] == json!(id) {
+            break frame;
+        }
+    };
+    assert_eq!(status["status"], "succeeded", "{status}");
+    // Told, not decided again: one deposit.
+    let (_, account) = app.get(&alice, "/queries/account/acc-untold").await;
+    assert_eq!(
+        (&account["balance"], &account["version"]),
+        (&json!("2.50"), &json!(2)),
+        "{account}"
+    );
     processor.cancel();
 }

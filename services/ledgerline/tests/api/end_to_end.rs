@@ -230,23 +230,34 @@ async fn commands_sent_over_the_socket_are_accepted_and_answered() {
     assert_eq!(status[0]["status"], "succeeded");
 
     send_text(&mut socket, r#"{"type":"command","requestId":"r2","command":"deposit","body":{"accountId":"acc-s","amount":"3"}}"#).await;
+    // The opening's own event frame may still be on its way (events and
+    // statuses travel separately), so read until the deposit's status and
+    // the deposit's event have both arrived.
     let mut seen: Vec<Value> = Vec::new();
-    while seen
-        .iter()
-        .filter(|f| f["type"] == "status" || f["type"] == "event")
-        .count()
-        < 2
-    {
+    let deposit_id = loop {
+        let frame = next_frame(&mut socket, Duration::from_secs(10))
+            .await
+            .expect("the deposit's accepted frame");
+        if frame["type"] == "accepted" {
+            assert_eq!(frame["requestId"], "r2");
+            break frame["commandId"].clone();
+        }
+        seen.push(frame);
+    };
+    let deposited = |f: &Value| f["type"] == "event" && f["event"]["eventType"] == "MoneyDeposited";
+    let answered = |f: &Value| f["type"] == "status" && f["commandId"] == deposit_id;
+    while !(seen.iter().any(deposited) && seen.iter().any(answered)) {
         seen.push(
             next_frame(&mut socket, Duration::from_secs(10))
                 .await
-                .expect("frames"),
+                .unwrap_or_else(|| panic!("the deposit's status and event: {seen:?}")),
         );
     }
+    let status = seen.iter().find(|f| answered(f)).expect("status frame");
+    assert_eq!(status["status"], "succeeded");
     let event = seen
         .iter()
-        .find(|f| f["type"] == "event")
+        .find(|f| deposited(f))
         .expect("the account's event arrives as an event frame");
-    assert_eq!(event["event"]["eventType"], "MoneyDeposited");
     assert!(event["seq"].as_u64().is_some());
 }

@@ -61,9 +61,10 @@ enum Fault {
     Kill(&'static str),
     RestartNats,
     StopPostgres,
-    /// The processor is stopped for 3 s while commands are accepted, then
-    /// the command stream is purged: acknowledged commands the broker lost
-    /// (what a single server's unflushed writes or an operator's purge do).
+    /// The processor is killed and down for 3 s while commands are accepted,
+    /// then the command stream is purged: acknowledged commands the broker
+    /// lost (what a single server's unflushed writes or an operator's purge
+    /// do).
     LoseCommands,
 }
 
@@ -412,18 +413,17 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<bool> {
                 ));
             }
             Fault::LoseCommands => {
-                // Stopped, not killed: this fault is the broker's loss
-                // alone. A kill here can land between a decision's commit
-                // and its status publish, and the purge would then drop the
-                // redelivery that repairs that — two faults at once, which
-                // docs/RELIABILITY.md lists among what does not hold.
-                run.services.stop("command-processor", 0).await;
+                // Killed: the kill can land between a decision's commit and
+                // its status publish, and the purge then drops the
+                // redelivery that would repair it — the store's outbox
+                // (`told_at`) and the reconciler tell that user anyway.
+                run.services.kill("command-processor", 0).await;
                 tokio::time::sleep(Duration::from_secs(3)).await;
                 let lost = purge_commands(&nats.url()).await?;
                 figures_lost_by_broker += lost;
                 run.services.start("command-processor", 0).await?;
                 log.push(format!(
-                    "{when:>5.1} s  processor stopped (SIGTERM) for 3 s, then the command stream purged: {lost} accepted commands lost by the broker"
+                    "{when:>5.1} s  processor killed, down 3 s, then the command stream purged: {lost} accepted commands lost by the broker"
                 ));
             }
             Fault::StopPostgres => {
