@@ -157,7 +157,9 @@ impl StoreReads for RemoteStore {
             let untold = self.call::<Untold, _>(&request).await?;
             // Trust, but check: only keys that were asked about.
             if untold.iter().any(|k| !keys.contains(k)) {
-                return Err(ReadError::Corrupt("untold keys that were not asked about".into()));
+                return Err(ReadError::Corrupt(
+                    "untold keys that were not asked about".into(),
+                ));
             }
             Ok(untold)
         })

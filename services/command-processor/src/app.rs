@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use crate::decision::DecisionPolicy;
 use crate::metrics::record_partitions_owned;
 use crate::partition::{durable_name, run_partition};
+use crate::told::ToldMarks;
 
 /// Starts one decision loop per command partition this replica holds the
 /// lease of. (Reads of the store are the `event-store` component's.)
@@ -60,6 +61,9 @@ pub async fn start(
         &config.replica_name(),
     );
     let (owned, mut owned_now) = watch::channel(BTreeSet::new());
+    // The outbox's marks, written behind the publishes of every partition.
+    let (marks, writing_marks) = ToldMarks::start(store.clone(), shutdown.clone());
+    handle = handle.task(writing_marks);
     let (deciding, decider_store) = (bus.clone(), store.clone());
     let run = run_leases_reporting(
         bus.js.clone(),
@@ -70,6 +74,7 @@ pub async fn start(
             tokio::spawn(run_partition(
                 deciding.clone(),
                 decider_store.clone(),
+                marks.clone(),
                 partition,
                 policy,
                 token,

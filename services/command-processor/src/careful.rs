@@ -19,6 +19,7 @@ use crate::give_up::give_up;
 use crate::metrics::record_decided;
 use crate::publish::publish_outcome;
 use crate::retry::{Retried, retry_in_place};
+use crate::told::ToldMarks;
 use crate::transfer;
 
 /// A command read from its delivery, with the span that continues its trace.
@@ -32,6 +33,7 @@ pub struct Pending {
 pub async fn one_at_a_time<S: EventStore>(
     bus: &Bus,
     store: &S,
+    marks: &ToldMarks,
     cache: &mut AccountCache,
     pending: Vec<Pending>,
     policy: DecisionPolicy,
@@ -44,7 +46,7 @@ pub async fn one_at_a_time<S: EventStore>(
             return;
         }
         cache.forget(p.message.command.account_id());
-        decide_alone(bus, store, &p.delivery, &p.message, policy, shutdown)
+        decide_alone(bus, store, marks, &p.delivery, &p.message, policy, shutdown)
             .instrument(p.span)
             .await;
     }
@@ -55,6 +57,7 @@ pub async fn one_at_a_time<S: EventStore>(
 async fn decide_alone<S: EventStore>(
     bus: &Bus,
     store: &S,
+    marks: &ToldMarks,
     delivery: &Delivery,
     message: &CommandMessage,
     policy: DecisionPolicy,
@@ -65,7 +68,7 @@ async fn decide_alone<S: EventStore>(
             return Ok(None);
         }
         let handled = decide_command(store, message, policy).await?;
-        publish_outcome(bus, store, message, &handled.status, handled.fresh).await?;
+        publish_outcome(bus, store, marks, message, &handled.status, handled.fresh).await?;
         Ok(Some(handled))
     };
     match retry_in_place(delivery, message.key(), shutdown, attempt).await {
@@ -83,6 +86,8 @@ async fn decide_alone<S: EventStore>(
             }
             tracing::debug!(key = %message.key(), status = ?handled.status.payload.status, fresh = handled.fresh, "command handled");
         }
-        Retried::GaveUp(fault) => give_up(bus, store, delivery, message, shutdown, fault).await,
+        Retried::GaveUp(fault) => {
+            give_up(bus, store, marks, delivery, message, shutdown, fault).await
+        }
     }
 }

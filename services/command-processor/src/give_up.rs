@@ -14,6 +14,7 @@ use crate::fault::Fault;
 use crate::metrics::{record_decided, record_undecidable};
 use crate::publish::publish_outcome;
 use crate::retry::{Retried, retry_in_place};
+use crate::told::ToldMarks;
 use crate::transfer;
 
 /// Stores and publishes the `failed` outcome, then terminates the message.
@@ -23,6 +24,7 @@ use crate::transfer;
 pub async fn give_up<S: EventStore>(
     bus: &Bus,
     store: &S,
+    marks: &ToldMarks,
     delivery: &Delivery,
     message: &CommandMessage,
     shutdown: &Shutdown,
@@ -43,7 +45,7 @@ pub async fn give_up<S: EventStore>(
         }
         match store.commit(failed.clone()).await {
             Ok(status) => {
-                publish_outcome(bus, store, message, &status, true).await?;
+                publish_outcome(bus, store, marks, message, &status, true).await?;
                 record_decided(message, &status);
                 Ok(())
             }

@@ -23,12 +23,14 @@ use crate::metrics::record_decided;
 use crate::publish::{publish_outcome, publish_outcomes};
 use crate::read::{read_command, reject_poison};
 use crate::retry::{Retried, retry_in_place};
+use crate::told::ToldMarks;
 use crate::transfer;
 
 /// Decides a group of deliveries from one partition (see the module docs).
 pub async fn decide_deliveries<S: EventStore>(
     bus: &Bus,
     store: &S,
+    marks: &ToldMarks,
     cache: &mut AccountCache,
     deliveries: Vec<Delivery>,
     policy: DecisionPolicy,
@@ -56,7 +58,9 @@ pub async fn decide_deliveries<S: EventStore>(
     }
     let pending = match verify(store, pending).await {
         Ok(pending) => pending,
-        Err(pending) => return one_at_a_time(bus, store, cache, pending, policy, shutdown).await,
+        Err(pending) => {
+            return one_at_a_time(bus, store, marks, cache, pending, policy, shutdown).await;
+        }
     };
     if pending.is_empty() {
         return;
@@ -66,10 +70,10 @@ pub async fn decide_deliveries<S: EventStore>(
         Ok(settled) => settled,
         Err(error) => {
             tracing::debug!(%error, size = pending.len(), "group commit declined; deciding one at a time");
-            return one_at_a_time(bus, store, cache, pending, policy, shutdown).await;
+            return one_at_a_time(bus, store, marks, cache, pending, policy, shutdown).await;
         }
     };
-    let Some(given_up) = publish(bus, store, &pending, &settled, shutdown).await else {
+    let Some(given_up) = publish(bus, store, marks, &pending, &settled, shutdown).await else {
         // Shutting down mid-retry: unacked, the commands come back and are
         // answered from their stored outcomes.
         return;
@@ -130,6 +134,7 @@ async fn verify<S: EventStore>(
 async fn publish<S: EventStore>(
     bus: &Bus,
     store: &S,
+    marks: &ToldMarks,
     pending: &[Pending],
     settled: &[Settled],
     shutdown: &Shutdown,
@@ -147,15 +152,22 @@ async fn publish<S: EventStore>(
     let together: Vec<_> = outcomes()
         .map(|(_, p, h)| (&p.message, &p.span, &h.status, h.fresh))
         .collect();
-    match publish_outcomes(bus, store, &together).await {
+    match publish_outcomes(bus, store, marks, &together).await {
         Ok(()) => return Some(Vec::new()),
         Err(error) => tracing::warn!(%error, "group publish failed; publishing one at a time"),
     }
     let mut given_up = Vec::new();
     for (i, p, handled) in outcomes() {
         let attempt = || {
-            publish_outcome(bus, store, &p.message, &handled.status, handled.fresh)
-                .instrument(p.span.clone())
+            publish_outcome(
+                bus,
+                store,
+                marks,
+                &p.message,
+                &handled.status,
+                handled.fresh,
+            )
+            .instrument(p.span.clone())
         };
         match retry_in_place(&p.delivery, p.message.key(), shutdown, attempt).await {
             Retried::Done(()) => {}
@@ -164,7 +176,7 @@ async fn publish<S: EventStore>(
                 // The outcome is stored and stands; only what follows it
                 // cannot be worked out. The partition moves on.
                 given_up.push(i);
-                give_up(bus, store, &p.delivery, &p.message, shutdown, fault)
+                give_up(bus, store, marks, &p.delivery, &p.message, shutdown, fault)
                     .instrument(p.span.clone())
                     .await;
             }

@@ -12,7 +12,8 @@
 //!     └ careful           one command alone, retrying in place
 //!       ├ give_up         failed / UNDECIDABLE when a fault is permanent
 //!       │ ├ publish       events, then a transfer's next step or the status
-//!       │ │ └ transfer    the transfer process: follow-ups, verified steps
+//!       │ │ ├ transfer    the transfer process: follow-ups, verified steps
+//!       │ │ └ told        the outbox's marks, written behind the publishes
 //!       │ └ retry ─ fault waiting out what can pass, counting what cannot
 //!       └ decide          the one decision function (one command: a group of one)
 //!         ├ decision      pure: a command's decision, deadline, snapshot
@@ -35,6 +36,7 @@ mod partition;
 mod publish;
 mod read;
 mod retry;
+mod told;
 pub mod transfer;
 
 pub use app::start;

@@ -13,6 +13,7 @@ use ledgerline_store::EventStore;
 use crate::account_cache::{AccountCache, CACHED_ACCOUNTS};
 use crate::decision::DecisionPolicy;
 use crate::group::decide_deliveries;
+use crate::told::ToldMarks;
 
 /// How long to wait before binding the consumer again after NATS refused:
 /// soon enough to be back within a fraction of AckWait.
@@ -28,6 +29,7 @@ pub fn durable_name(partition: u32) -> String {
 pub async fn run_partition<S: EventStore>(
     bus: Bus,
     store: S,
+    marks: ToldMarks,
     partition: u32,
     policy: DecisionPolicy,
     shutdown: Shutdown,
@@ -77,7 +79,10 @@ pub async fn run_partition<S: EventStore>(
                     Err(error) => tracing::warn!(%error, partition, "command stream error"),
                 }
             }
-            decide_deliveries(&bus, &store, &mut cache, deliveries, policy, &shutdown).await;
+            decide_deliveries(
+                &bus, &store, &marks, &mut cache, deliveries, policy, &shutdown,
+            )
+            .await;
         }
     }
 }

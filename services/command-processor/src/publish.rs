@@ -1,12 +1,12 @@
 //! Publishing what committed outcomes set in motion: their events first,
 //! then transfers' next steps and the status envelopes — so a client that
 //! sees a status can rely on its events being in the stream — and last the
-//! outbox's record that those users were told. Publishing follows the
-//! commit (a dual write): a crash between the two is repaired by
-//! redelivery, which finds the stored outcome and publishes it again, and
-//! JetStream drops the repeats by id; when the broker has lost the command
-//! too, the API's reconciler finds the outcome untold and queues the
-//! command again.
+//! outbox's mark that those users were told (written behind, see `told`).
+//! Publishing follows the commit (a dual write): a crash between the two is
+//! repaired by redelivery, which finds the stored outcome and publishes it
+//! again, and JetStream drops the repeats by id; when the broker has lost
+//! the command too, the API's reconciler finds the outcome untold and
+//! queues the command again.
 
 use ledgerline_bus::{Bus, Outgoing};
 use ledgerline_contracts::{CommandKey, CommandMessage, StatusMessage};
@@ -14,6 +14,7 @@ use ledgerline_store::EventStore;
 use tracing::Span;
 
 use crate::fault::Fault;
+use crate::told::ToldMarks;
 use crate::transfer;
 
 /// One command's outcome: it, its span, and whether it was decided just
@@ -22,17 +23,18 @@ pub type Outcome<'a> = (&'a CommandMessage, &'a Span, &'a StatusMessage, bool);
 
 /// Publishes the outcomes in their order with all acks in flight, in two
 /// waves — every event is in the stream before any status or next step —
-/// then records that their users were told. One outcome alone is a batch
-/// of one.
+/// then hands the keys of the acknowledged statuses to `marks` (the
+/// outbox: see `told`). One outcome alone is a batch of one.
 pub async fn publish_outcomes<'a, S: EventStore>(
     bus: &Bus,
     store: &S,
+    marks: &ToldMarks,
     outcomes: &[Outcome<'a>],
 ) -> Result<(), Fault> {
     let Messages { events, then, told } = messages(bus, store, outcomes).await?;
     bus.publish_all(&events).await?;
     bus.publish_all(&then).await?;
-    store.mark_told(&told).await?;
+    marks.told(told);
     Ok(())
 }
 
@@ -40,12 +42,13 @@ pub async fn publish_outcomes<'a, S: EventStore>(
 pub async fn publish_outcome<S: EventStore>(
     bus: &Bus,
     store: &S,
+    marks: &ToldMarks,
     message: &CommandMessage,
     status: &StatusMessage,
     fresh: bool,
 ) -> Result<(), Fault> {
     let span = Span::current();
-    publish_outcomes(bus, store, &[(message, &span, status, fresh)]).await
+    publish_outcomes(bus, store, marks, &[(message, &span, status, fresh)]).await
 }
 
 /// What a group of outcomes publishes, each message carrying its own

@@ -8,8 +8,8 @@ use command_processor::handle_command;
 use futures::future::join_all;
 use ledgerline::Target;
 use ledgerline_bus::partition_of;
-use ledgerline_contracts::StatusKind;
-use ledgerline_domain::AccountId;
+use ledgerline_contracts::{CommandKey, StatusKind};
+use ledgerline_domain::{AccountId, UserId};
 use ledgerline_runtime::Shutdown;
 use ledgerline_testkit::commands::{deposit, message_with_id, transfer};
 use serde_json::json;
@@ -214,7 +214,11 @@ async fn a_decision_whose_status_was_never_published_is_told_when_the_broker_los
     processor.cancel();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let id = app
-        .accepted(&alice, "deposit", json!({"accountId": "acc-untold", "amount": "2.50"}))
+        .accepted(
+            &alice,
+            "deposit",
+            json!({"accountId": "acc-untold", "amount": "2.50"}),
+        )
         .await;
     assert_eq!(app.purge_commands().await, 1);
     // It is decided and committed, as by a processor that then died (or met
@@ -248,5 +252,50 @@ async fn a_decision_whose_status_was_never_published_is_told_when_the_broker_los
         (&json!("2.50"), &json!(2)),
         "{account}"
     );
+    processor.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcomes_whose_status_went_out_are_marked_told_and_never_queued_again() {
+    let (_nats, app, processor) = reconciling_on_private_nats().await;
+    let alice = app.token("alice").await;
+    let opened = app.open_account(&alice, "acc-told").await;
+    let deposited = app.deposit(&alice, "acc-told", 3).await;
+    let transferred = app
+        .accepted(
+            &alice,
+            "transfer",
+            json!({"fromAccountId": "acc-told", "toAccountId": "acc-told-2", "amount": "1"}),
+        )
+        .await;
+    for id in [&opened, &deposited, &transferred] {
+        assert!(app.outcome(&alice, id).await["status"].is_string());
+    }
+    // The marks are written behind the publishes: within moments, every
+    // user's command — the transfer on its own key — is told.
+    let alice_id = UserId::parse("alice").unwrap();
+    let keys: Vec<CommandKey> = [&opened, &deposited, &transferred]
+        .iter()
+        .map(|id| CommandKey::of_client(&alice_id, Uuid::parse_str(id).unwrap()))
+        .collect();
+    let store = app.event_store().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let untold = ledgerline_store::EventStore::untold(&store, &keys)
+            .await
+            .unwrap();
+        if untold.is_empty() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still untold after 10 s: {untold:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The reconciler (every second here) settles them and queues nothing.
+    let published = app.commands_published().await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(app.commands_published().await, published);
     processor.cancel();
 }
