@@ -7,6 +7,7 @@
 //! ```text
 //! app                     starts the service: leases, partitions, routes
 //! └ partition             a partition's loop over its durable consumer
+//!   ├ barrier             holds later deliveries until an earlier owner's come back
 //!   └ group               a group of deliveries: read, verify, decide, publish, ack
 //!     ├ read              delivery → command, or poison
 //!     └ careful           one command alone, retrying in place
@@ -25,6 +26,7 @@
 
 pub mod account_cache;
 mod app;
+mod barrier;
 mod careful;
 mod decide;
 mod decision;
@@ -42,3 +44,4 @@ pub mod transfer;
 pub use app::start;
 pub use decide::{Handled, Settled, decide_command, decide_group, handle_command};
 pub use decision::DecisionPolicy;
+pub use partition::durable_name;

@@ -11,6 +11,7 @@ use ledgerline_runtime::tuning::{ACK_WAIT, GROUP_SIZE};
 use ledgerline_store::EventStore;
 
 use crate::account_cache::{AccountCache, CACHED_ACCOUNTS};
+use crate::barrier::Barrier;
 use crate::decision::DecisionPolicy;
 use crate::group::decide_deliveries;
 use crate::told::ToldMarks;
@@ -18,6 +19,9 @@ use crate::told::ToldMarks;
 /// How long to wait before binding the consumer again after NATS refused:
 /// soon enough to be back within a fraction of AckWait.
 const REBIND_AFTER: Duration = Duration::from_secs(1);
+/// How often a partition holding deliveries behind a barrier looks whether
+/// it is lifted (and extends the held deliveries' AckWait).
+const LOOK_AGAIN: Duration = Duration::from_secs(1);
 
 /// The durable consumer of a partition's commands.
 pub fn durable_name(partition: u32) -> String {
@@ -52,6 +56,9 @@ pub async fn run_partition<S: EventStore>(
                 tokio::select! { () = shutdown.cancelled() => break, () = tokio::time::sleep(REBIND_AFTER) => continue }
             }
         };
+        // Deliveries an earlier owner left unacknowledged come back before
+        // anything after them is decided (see `barrier`).
+        let mut barrier = Barrier::at_bind(consumer.cached_info(), &filter);
         let messages = match consumer.messages().await {
             Ok(m) => m,
             Err(error) => {
@@ -63,15 +70,17 @@ pub async fn run_partition<S: EventStore>(
         // Every command already waiting (up to a group's worth) is decided
         // together; a quiet partition decides each as it comes.
         let mut groups = messages.ready_chunks(GROUP_SIZE);
+        let mut look_again = tokio::time::interval(LOOK_AGAIN);
         loop {
             let next = tokio::select! {
                 // Cancellation first: a task whose lease is gone takes no
                 // further group.
                 biased;
                 () = shutdown.cancelled() => return,
-                next = groups.next() => next,
+                next = groups.next() => next.map(|group| (group, false)),
+                _ = look_again.tick(), if barrier.is_some() => Some((Vec::new(), true)),
             };
-            let Some(group) = next else { break };
+            let Some((group, ticked)) = next else { break };
             let mut deliveries = Vec::with_capacity(group.len());
             for delivery in group {
                 match delivery {
@@ -79,10 +88,30 @@ pub async fn run_partition<S: EventStore>(
                     Err(error) => tracing::warn!(%error, partition, "command stream error"),
                 }
             }
-            decide_deliveries(
-                &bus, &store, &marks, &mut cache, deliveries, policy, &shutdown,
-            )
-            .await;
+            if let Some(held) = barrier.as_mut() {
+                deliveries = held.sort(deliveries);
+            }
+            if !deliveries.is_empty() {
+                decide_deliveries(
+                    &bus, &store, &marks, &mut cache, deliveries, policy, &shutdown,
+                )
+                .await;
+            }
+            let Some(held) = barrier.take() else { continue };
+            if !held.lifted(&bus).await {
+                if ticked {
+                    held.extend_held().await;
+                }
+                barrier = Some(held);
+                continue;
+            }
+            let released = held.release();
+            if !released.is_empty() {
+                decide_deliveries(
+                    &bus, &store, &marks, &mut cache, released, policy, &shutdown,
+                )
+                .await;
+            }
         }
     }
 }

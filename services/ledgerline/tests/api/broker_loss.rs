@@ -4,13 +4,16 @@
 
 use std::time::Duration;
 
+use async_nats::jetstream::AckKind;
 use command_processor::handle_command;
+use futures::StreamExt;
 use futures::future::join_all;
 use ledgerline::Target;
 use ledgerline_bus::partition_of;
 use ledgerline_contracts::{CommandKey, StatusKind};
-use ledgerline_domain::{AccountId, UserId};
+use ledgerline_domain::{AccountEvent, AccountId, UserId};
 use ledgerline_runtime::Shutdown;
+use ledgerline_runtime::tuning::ACK_WAIT;
 use ledgerline_testkit::commands::{deposit, message_with_id, transfer};
 use serde_json::json;
 use uuid::Uuid;
@@ -297,5 +300,62 @@ async fn outcomes_whose_status_went_out_are_marked_told_and_never_queued_again()
     let published = app.commands_published().await;
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(app.commands_published().await, published);
+    processor.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_earlier_owners_delivery_is_decided_before_the_commands_after_it() {
+    let (_nats, app, processor) = reconciling_on_private_nats().await;
+    let alice = app.token("alice").await;
+    let opened = app.open_account(&alice, "acc-order").await;
+    assert_eq!(app.outcome(&alice, &opened).await["status"], "succeeded");
+    processor.cancel();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // An earlier owner of the partition takes the first deposit and dies
+    // holding it; a second deposit is queued behind it.
+    let first = app.deposit(&alice, "acc-order", 1).await;
+    let bus = app.bus().await;
+    let account = AccountId::parse("acc-order").unwrap();
+    let partition = partition_of(&account, bus.partitions);
+    let consumer = bus
+        .durable_consumer(
+            &bus.subjects.commands_stream(),
+            &command_processor::durable_name(partition),
+            bus.subjects.command_partition(partition),
+            ACK_WAIT,
+        )
+        .await
+        .unwrap();
+    let mut taken = consumer.fetch().max_messages(1).messages().await.unwrap();
+    let held = taken.next().await.unwrap().unwrap();
+    let second = app.deposit(&alice, "acc-order", 2).await;
+
+    // A new owner takes over and waits out one AckWait; just before it
+    // ends, the earlier owner's delivery has its AckWait started again (as
+    // a consumer whose leader moved to another NATS node does), so the
+    // second deposit reaches the new owner well before the first comes
+    // back.
+    let (_, processor) = app.spawn_service(Target::CommandProcessor).await;
+    tokio::time::sleep(ACK_WAIT - Duration::from_secs(1)).await;
+    held.ack_with(AckKind::Progress).await.unwrap();
+    drop(taken);
+
+    for id in [&first, &second] {
+        assert_eq!(app.outcome(&alice, id).await["status"], "succeeded");
+    }
+    // Decided in the order they were accepted: 1.00 at version 2.
+    let store = app.event_store().await;
+    let events = ledgerline_store::EventStore::account_events(&store, &account, 0, 10)
+        .await
+        .unwrap();
+    let amounts: Vec<_> = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            AccountEvent::MoneyDeposited { amount, .. } => Some((e.version, amount.minor())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(amounts, [(2, 100), (3, 200)]);
     processor.cancel();
 }
