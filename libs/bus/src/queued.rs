@@ -1,5 +1,8 @@
-//! What the broker still holds, for the command API's reconciler: which
-//! commands of an account are still queued.
+//! What the broker still holds of the command work queue: which commands
+//! of an account are still queued (the command API's reconciler), and
+//! where a partition's oldest queued command sits (the processor's order
+//! barrier). A work queue drops what is acked, so what it holds is what is
+//! not done.
 
 use std::collections::HashSet;
 
@@ -39,7 +42,7 @@ impl Bus {
     ) -> Result<Queued, BusError> {
         let stream = self
             .js
-            .get_stream(self.subjects.commands_stream())
+            .get_stream_no_info(self.subjects.commands_stream())
             .await
             .map_err(|e| failed("getting stream")(&e))?;
         let subject = self
@@ -72,5 +75,20 @@ impl Bus {
             }
         }
         Ok(queued)
+    }
+
+    /// The stream sequence of the oldest command still queued on `filter`
+    /// (a partition's subjects), if any.
+    pub async fn oldest_queued(&self, filter: &str) -> Result<Option<u64>, BusError> {
+        let stream = self
+            .js
+            .get_stream_no_info(self.subjects.commands_stream())
+            .await
+            .map_err(|e| failed("getting stream")(&e))?;
+        match stream.direct_get_next_for_subject(filter, None).await {
+            Ok(message) => Ok(Some(message.sequence)),
+            Err(e) if e.kind() == DirectGetErrorKind::NotFound => Ok(None),
+            Err(e) => Err(failed("direct get")(&e)),
+        }
     }
 }

@@ -156,7 +156,8 @@ impl StoreReads for RemoteStore {
             };
             let untold = self.call::<Untold, _>(&request).await?;
             // Trust, but check: only keys that were asked about.
-            if untold.iter().any(|k| !keys.contains(k)) {
+            let asked: HashSet<&CommandKey> = keys.iter().collect();
+            if untold.iter().any(|k| !asked.contains(k)) {
                 return Err(ReadError::Corrupt(
                     "untold keys that were not asked about".into(),
                 ));

@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 
 use async_nats::jetstream::AckKind;
 use async_nats::jetstream::consumer::Info;
-use async_nats::jetstream::stream::DirectGetErrorKind;
 use ledgerline_bus::{Bus, Delivery};
 use ledgerline_runtime::tuning::ACK_WAIT;
 
@@ -70,19 +69,8 @@ impl Barrier {
             );
             return true;
         }
-        let stream = match bus.js.get_stream(bus.subjects.commands_stream()).await {
-            Ok(stream) => stream,
-            Err(error) => {
-                tracing::debug!(%error, "cannot look at the work queue; holding on");
-                return false;
-            }
-        };
-        match stream
-            .direct_get_next_for_subject(self.filter.clone(), None)
-            .await
-        {
-            Ok(first) => first.sequence > self.delivered,
-            Err(e) if e.kind() == DirectGetErrorKind::NotFound => true,
+        match bus.oldest_queued(&self.filter).await {
+            Ok(oldest) => oldest.is_none_or(|sequence| sequence > self.delivered),
             Err(error) => {
                 tracing::debug!(%error, "cannot look at the work queue; holding on");
                 false
