@@ -1,17 +1,13 @@
-//! What the live projector does with the deliveries in hand: the events a
-//! pull consumer has within [`LINGER`] of the first, up to [`GROUP_SIZE`],
-//! go into one transaction together with the checkpoint, in delivery order
-//! (see [`crate::apply`]), and are acked only after the commit (a crash
-//! before it leaves them unacked, so they are redelivered and skipped as
-//! duplicates). A batch that fails is rolled back and each of its events
-//! applied again as a batch of one, so one bad event holds back only itself
-//! (and its account's later events): it is NAKed, the others acked.
-//!
-//! [`LINGER`]: ledgerline_runtime::tuning::LINGER
-//! [`GROUP_SIZE`]: ledgerline_runtime::tuning::GROUP_SIZE
+//! What one read model does with the events of a live batch: they go into
+//! one transaction together with its checkpoint, in delivery order (see
+//! [`crate::apply`]). A batch that fails is rolled back and each of its
+//! events applied again as a batch of one, so one bad event holds back only
+//! itself (and its account's later events). The answer is a verdict per
+//! event; the feed (see [`crate::runner`]) acks an event only when every
+//! read model of the process has it, after their commits.
 
-use async_nats::jetstream::AckKind;
-use futures::future::join_all;
+use std::time::Duration;
+
 use ledgerline_bus::Delivery;
 use ledgerline_contracts::EventEnvelope;
 use ledgerline_store::StoreReads;
@@ -23,25 +19,38 @@ use crate::projector::Projector;
 use crate::read_model::ReadModelDb;
 use crate::tuning::{FAULT_RETRY, GAP_RETRY};
 
-pub(crate) async fn handle_batch<P: Projector>(
+/// What became of one event in one read model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Applied, or skipped as one the read model already has.
+    Applied,
+    /// Not applied: to be delivered again after this long.
+    RetryAfter(Duration),
+}
+
+impl Verdict {
+    /// What the feed answers when several read models judged one event:
+    /// applied only if all have it, else retried after the longest wait.
+    pub(crate) fn and(self, other: Verdict) -> Verdict {
+        match (self, other) {
+            (Verdict::Applied, v) | (v, Verdict::Applied) => v,
+            (Verdict::RetryAfter(a), Verdict::RetryAfter(b)) => Verdict::RetryAfter(a.max(b)),
+        }
+    }
+}
+
+/// Applies a live batch (the decoded deliveries, in delivery order) to one
+/// read model; one verdict per event, in the same order.
+pub(crate) async fn apply_batch<P: Projector>(
     store: &dyn StoreReads,
     db: &ReadModelDb,
     projector: &P,
-    deliveries: Vec<Delivery>,
-) {
-    let mut decoded: Vec<(Delivery, EventEnvelope)> = Vec::with_capacity(deliveries.len());
-    for delivery in deliveries {
-        if let Some(event) = decode::<P>(&delivery).await {
-            decoded.push((delivery, event));
-        }
-    }
-    if decoded.is_empty() {
-        return;
-    }
-    let events: Vec<EventEnvelope> = decoded.iter().map(|(_, e)| e.clone()).collect();
+    batch: &[(Delivery, EventEnvelope)],
+) -> Vec<Verdict> {
+    let events: Vec<EventEnvelope> = batch.iter().map(|(_, e)| e.clone()).collect();
     // One span per event, continuing its trace; the batch shares one
     // transaction but each event's apply is its own step of its command.
-    let spans: Vec<Span> = decoded
+    let spans: Vec<Span> = batch
         .iter()
         .map(|(delivery, _)| {
             let span = tracing::info_span!(
@@ -55,20 +64,29 @@ pub(crate) async fn handle_batch<P: Projector>(
         .collect();
     // The spans stay open over the batch's transaction and end with it.
     match write::<P>(store, db, projector, &events).await {
-        Ok(tally) => acked::<P>(decoded.iter().map(|(delivery, _)| delivery), tally).await,
+        Ok(tally) => {
+            counted::<P>(tally);
+            vec![Verdict::Applied; events.len()]
+        }
         Err(error) => {
-            tracing::warn!(%error, projection = P::NAME, events = decoded.len(), "batch failed; applying its events one by one");
-            for ((delivery, event), span) in decoded.iter().zip(spans) {
+            tracing::warn!(%error, projection = P::NAME, events = events.len(), "batch failed; applying its events one by one");
+            let mut verdicts = Vec::with_capacity(events.len());
+            for (event, span) in events.iter().zip(spans) {
                 let one = std::slice::from_ref(event);
-                async {
+                let verdict = async {
                     match write::<P>(store, db, projector, one).await {
-                        Ok(tally) => acked::<P>([delivery], tally).await,
-                        Err(error) => retry_later::<P>(delivery, event, &error).await,
+                        Ok(tally) => {
+                            counted::<P>(tally);
+                            Verdict::Applied
+                        }
+                        Err(error) => retry_later::<P>(event, &error),
                     }
                 }
                 .instrument(span)
                 .await;
+                verdicts.push(verdict);
             }
+            verdicts
         }
     }
 }
@@ -83,10 +101,7 @@ async fn write<P: Projector>(
     commit_events(store, &db.pool(), Some(db.schema()), projector, events).await
 }
 
-/// Acks what was committed — after the commit, never before: an unacked
-/// event comes back.
-async fn acked<'a, P: Projector>(deliveries: impl IntoIterator<Item = &'a Delivery>, tally: Tally) {
-    let _ = join_all(deliveries.into_iter().map(Delivery::ack)).await;
+fn counted<P: Projector>(tally: Tally) {
     if tally.events > 0 {
         metrics::counter!("ledgerline_projection_events_total", "projection" => P::NAME)
             .increment(tally.events.unsigned_abs());
@@ -95,11 +110,11 @@ async fn acked<'a, P: Projector>(deliveries: impl IntoIterator<Item = &'a Delive
     }
 }
 
-/// NAKs an event that could not be applied on its own: it comes back
-/// later — soon when it only waits for the store to hold the versions
-/// before it, a little later after a fault.
-async fn retry_later<P: Projector>(delivery: &Delivery, event: &EventEnvelope, error: &ApplyError) {
-    let delay = match error {
+/// When an event that could not be applied on its own comes back: soon
+/// when it only waits for the store to hold the versions before it, a
+/// little later after a fault.
+fn retry_later<P: Projector>(event: &EventEnvelope, error: &ApplyError) -> Verdict {
+    Verdict::RetryAfter(match error {
         ApplyError::Gap(GapError::NotYet { last, .. }) => {
             tracing::info!(account = %event.aggregate_id, seen = last, got = event.version, projection = P::NAME, "gap not healed yet; retrying");
             GAP_RETRY
@@ -108,19 +123,21 @@ async fn retry_later<P: Projector>(delivery: &Delivery, event: &EventEnvelope, e
             tracing::warn!(%error, projection = P::NAME, "cannot apply event; will retry");
             FAULT_RETRY
         }
-    };
-    let _ = delivery.ack_with(AckKind::Nak(Some(delay))).await;
+    })
 }
 
-/// Decodes a delivery; an undecodable one is terminated (a buggy publisher
-/// must not stop the read model).
-async fn decode<P: Projector>(delivery: &Delivery) -> Option<EventEnvelope> {
-    match serde_json::from_slice(&delivery.payload) {
-        Ok(e) => Some(e),
-        Err(error) => {
-            tracing::warn!(%error, subject = %delivery.subject, projection = P::NAME, "undecodable event terminated");
-            let _ = delivery.ack_with(AckKind::Term).await;
-            None
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_is_applied_only_when_every_read_model_has_it() {
+        let soon = Verdict::RetryAfter(GAP_RETRY);
+        let later = Verdict::RetryAfter(FAULT_RETRY);
+        assert_eq!(Verdict::Applied.and(Verdict::Applied), Verdict::Applied);
+        assert_eq!(Verdict::Applied.and(soon), soon);
+        assert_eq!(later.and(Verdict::Applied), later);
+        assert_eq!(soon.and(later), later);
+        assert_eq!(later.and(soon), later);
     }
 }

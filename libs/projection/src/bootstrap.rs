@@ -1,50 +1,36 @@
 //! Starting a new read model from the event store rather than from the
 //! beginning of the event stream (which keeps only days of events).
 
-use ledgerline_bus::Bus;
-use ledgerline_runtime::Shutdown;
+use std::sync::Arc;
+
+use ledgerline_store::StoreReads;
 use time::OffsetDateTime;
 
-use crate::runner::run_projector_from;
-use crate::sources::Sources;
 use crate::store_pages::{Patience, head_within, replay_to};
 use crate::tuning::{BOOTSTRAP_OVERLAP, BOOTSTRAP_PAGE_RETRIES, BOOTSTRAP_PATIENCE};
 use crate::{Projector, ReadModelDb, projection_status};
 
-/// Like [`crate::run_projector`], but a read model that has never applied
-/// an event, and whose consumer does not exist yet, first replays the event
-/// store (through the processor, page by page) and then follows the stream
-/// only from shortly before the replay began.
-pub async fn run_projector_bootstrapped<P: Projector>(
-    sources: Sources,
-    db: ReadModelDb,
-    projector: P,
-    shutdown: Shutdown,
-) {
-    let start = tokio::select! {
-        () = shutdown.cancelled() => return,
-        start = bootstrap(&sources, &db, &projector) => start,
-    };
-    run_projector_from(sources, db, projector, shutdown, start).await
-}
-
-/// The time from which the stream must be followed, or `None` to follow
-/// it from wherever the consumer is (or from its beginning).
-async fn bootstrap<P: Projector>(
-    sources: &Sources,
+/// For a read model whose feed's consumer does not exist yet: one that has
+/// never applied an event first replays the event store (through its
+/// owner, page by page), and the answer is the time from which the stream
+/// must be followed — shortly before the replay began. `None`: from the
+/// stream's beginning (it has applied events already, or the replay
+/// failed).
+pub(crate) async fn bootstrap<P: Projector>(
+    store: &Arc<dyn StoreReads>,
     db: &ReadModelDb,
     projector: &P,
 ) -> Option<OffsetDateTime> {
     let applied = projection_status(&db.pool(), P::NAME).await.ok()?.events;
-    if applied > 0 || consumer_exists(&sources.bus, P::DURABLE).await {
+    if applied > 0 {
         return None;
     }
     let started = OffsetDateTime::now_utc();
     let mut replayed = 0;
     let caught_up = async {
-        let head = head_within(sources.store.as_ref(), BOOTSTRAP_PATIENCE).await?;
+        let head = head_within(store.as_ref(), BOOTSTRAP_PATIENCE).await?;
         replay_to(
-            &sources.store,
+            store,
             &db.pool(),
             projector,
             0,
@@ -71,15 +57,5 @@ async fn bootstrap<P: Projector>(
             tracing::warn!(%error, projection = P::NAME, "cannot bootstrap from the event store; replaying the stream");
             None
         }
-    }
-}
-
-async fn consumer_exists(bus: &Bus, durable: &str) -> bool {
-    match bus.js.get_stream(bus.subjects.events_stream()).await {
-        Ok(stream) => stream
-            .get_consumer::<async_nats::jetstream::consumer::pull::Config>(durable)
-            .await
-            .is_ok(),
-        Err(_) => false,
     }
 }

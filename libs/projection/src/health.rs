@@ -1,7 +1,8 @@
-//! A projector's health: `/readyz` is red until its durable consumer is
-//! bound, and `/metrics` shows how far behind its read model is — the event
-//! store's head minus the projection's checkpoint, and the messages its
-//! durable consumer has not yet been delivered. (`GET /projections` tells
+//! A projector's health: `/readyz` is red until its process's event feed
+//! has bound its durable consumer, and `/metrics` shows how far behind its
+//! read model is — the event store's head minus the projection's
+//! checkpoint, and the messages the feed's durable consumer has not yet
+//! been delivered. (`GET /projections` tells
 //! the same lag when asked; the gauges let Prometheus alert on it.)
 
 use std::time::Duration;
@@ -9,6 +10,7 @@ use std::time::Duration;
 use ledgerline_bus::Bus;
 use ledgerline_runtime::{Readiness, Shutdown};
 
+use crate::feed::EventFeed;
 use crate::sources::Sources;
 use crate::{Projector, ReadModelDb, lag, projection_status, store_head};
 
@@ -22,18 +24,27 @@ const START_UP: Duration = Duration::from_secs(30);
 
 /// Keeps `ledgerline_projection_lag_events{projection}` (store head −
 /// checkpoint; left as it was while the command processor does not say its
-/// head) and `ledgerline_consumer_pending{consumer}` (the durable
+/// head) and `ledgerline_consumer_pending{consumer}` (the feed's durable
 /// consumer's undelivered messages) current until shutdown.
 pub async fn report_lag<P: Projector>(sources: Sources, db: ReadModelDb, shutdown: Shutdown) {
-    let Sources { bus, store, .. } = sources;
+    let Sources {
+        bus, store, feed, ..
+    } = sources;
     let stream = bus.subjects.events_stream();
     let started = tokio::time::Instant::now();
     loop {
         let pool = db.pool();
+        let durable = feed.durable();
+        let pending = async {
+            match &durable {
+                Some(durable) => bus.consumer_pending(&stream, durable).await.ok(),
+                None => None,
+            }
+        };
         let (head, status, pending) = tokio::join!(
             store_head(store.as_ref()),
             projection_status(&pool, P::NAME),
-            bus.consumer_pending(&stream, P::DURABLE),
+            pending,
         );
         let lag_known = match (head, status) {
             (Some(head), Ok(status)) => {
@@ -44,13 +55,13 @@ pub async fn report_lag<P: Projector>(sources: Sources, db: ReadModelDb, shutdow
             }
             _ => false,
         };
-        let pending_known = match pending {
-            Ok(pending) => {
-                metrics::gauge!("ledgerline_consumer_pending", "consumer" => P::DURABLE)
+        let pending_known = match (pending, durable) {
+            (Some(pending), Some(durable)) => {
+                metrics::gauge!("ledgerline_consumer_pending", "consumer" => durable)
                     .set(pending as f64);
                 true
             }
-            Err(_) => false,
+            _ => false,
         };
         let wait = if (lag_known && pending_known) || started.elapsed() > START_UP {
             EVERY
@@ -64,18 +75,25 @@ pub async fn report_lag<P: Projector>(sources: Sources, db: ReadModelDb, shutdow
     }
 }
 
-/// Adds the `consumer` readiness check: the projector's durable consumer on
-/// the event stream exists. Until then the projector is not following the
-/// stream — it is starting, re-binding after a fault, or (a new history
-/// read model) still replaying the event store.
-pub fn consumer_ready<P: Projector>(readiness: Readiness, bus: &Bus) -> Readiness {
-    durable_ready(
-        readiness,
-        "consumer",
-        bus,
-        bus.subjects.events_stream(),
-        P::DURABLE,
-    )
+/// Adds the `consumer` readiness check: the process's event feed has
+/// every read model and its durable consumer on the event stream exists.
+/// Until then the read model is not following the stream — it is
+/// starting, re-binding after a fault, or (a new history read model) still
+/// replaying the event store.
+pub fn feed_ready(readiness: Readiness, bus: &Bus, feed: &EventFeed) -> Readiness {
+    let (bus, feed) = (bus.clone(), feed.clone());
+    readiness.check("consumer", move || {
+        let (bus, feed) = (bus.clone(), feed.clone());
+        async move {
+            let durable = feed
+                .durable()
+                .ok_or_else(|| "the event feed is still gathering its read models".to_owned())?;
+            bus.consumer_pending(&bus.subjects.events_stream(), &durable)
+                .await
+                .map(|_| ())
+                .map_err(|e| format!("{durable}: {e}"))
+        }
+    })
 }
 
 /// Adds a readiness check named `check`: the durable consumer `durable`

@@ -8,10 +8,12 @@
 //! The modules, each using only those listed before it: `tuning`,
 //! `projector`, `checkpoint`, `rebuild_board`, `heal`, `account_owners`
 //! (the leaves); `read_model` (the schema, its pool and switch gate);
-//! `apply` (the one way events reach a read model); `batch` and `runner`
-//! (the live projector); `read_your_writes`; `admin` (status over NATS);
-//! `store_pages` (replaying the event store); `bootstrap`, `rebuild`,
-//! `health`; `service` (all of it started together).
+//! `apply` (the one way events reach a read model); `batch` (a live batch
+//! in one read model); `read_your_writes`; `admin` (status over NATS);
+//! `store_pages` (replaying the event store); `bootstrap`; `feed` (the
+//! read models of a process sharing one consumer) and `runner` (the live
+//! projector following it); `rebuild`, `health`; `service` (all of it
+//! started together).
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod account_owners;
@@ -20,6 +22,7 @@ mod apply;
 mod batch;
 mod bootstrap;
 mod checkpoint;
+mod feed;
 mod heal;
 mod health;
 mod projector;
@@ -39,9 +42,9 @@ pub use admin::{
     GATHER_WINDOW, LIVE, ProjectionView, ProjectionsOverview, ProjectorStatus, READ_MODELS,
     REBUILDING, StatusRpc, UNREACHABLE, gather, local_view, serve_projection_status, store_head,
 };
-pub use bootstrap::run_projector_bootstrapped;
 pub use checkpoint::{ProjectionStatus, ensure_checkpoint_tables, lag, projection_status};
-pub use health::{consumer_ready, durable_ready, report_lag};
+pub use feed::{EventFeed, StartFrom};
+pub use health::{durable_ready, feed_ready, report_lag};
 pub use projector::Projector;
 pub use read_model::{ReadModelDb, ReadModelError, write_gated};
 pub use read_models::LocalReadModels;
@@ -49,5 +52,5 @@ pub use read_your_writes::{min_position, wait_for_position};
 pub use rebuild::{RebuildRpc, request_rebuild};
 pub use rebuild_board::{RebuildAnswer, RebuildOutcome, RebuildProgress};
 pub use runner::run_projector;
-pub use service::{ReadModel, StartFrom, start_read_model};
+pub use service::{ReadModel, start_read_model};
 pub use sources::Sources;

@@ -1,13 +1,21 @@
-//! The live projector: a durable pull consumer on `bank.evt.>`, followed
-//! until shutdown, its deliveries handed over in batches.
+//! The live projector: the feed's durable pull consumer on `bank.evt.>`,
+//! followed until shutdown, its deliveries applied in batches to every
+//! read model of the process and acked once.
 
+use std::sync::Arc;
+
+use async_nats::jetstream::AckKind;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
 use futures::StreamExt;
-use ledgerline_bus::Bus;
+use futures::future::join_all;
+use ledgerline_bus::{Bus, Delivery};
+use ledgerline_contracts::EventEnvelope;
 use ledgerline_runtime::Shutdown;
+use ledgerline_store::StoreReads;
 use time::OffsetDateTime;
 
-use crate::batch::handle_batch;
+use crate::batch::Verdict;
+use crate::feed::{Member, ReadModelMember, StartFrom, durable_of, start_of};
 use crate::projector::Projector;
 use crate::read_model::ReadModelDb;
 use crate::sources::Sources;
@@ -15,11 +23,11 @@ use ledgerline_runtime::tuning::{ACK_WAIT, GROUP_SIZE, LINGER, MAX_ACK_PENDING};
 
 use crate::tuning::REBIND_AFTER;
 
-/// The projector's durable consumer on `bank.evt.>`. A new one starts at
-/// `start` when given (a read model bootstrapped from the event store needs
+/// The feed's durable consumer on `bank.evt.>`. A new one starts at
+/// `start` when given (read models bootstrapped from the event store need
 /// only what was published since), else at the stream's beginning; an
 /// existing one resumes where it was.
-pub(crate) async fn bind_consumer(
+async fn bind_consumer(
     bus: &Bus,
     durable: &str,
     start: Option<OffsetDateTime>,
@@ -50,32 +58,53 @@ pub(crate) async fn bind_consumer(
         .map_err(|e| e.to_string())
 }
 
-/// Follows the event stream until shutdown, reconnecting through faults.
-/// Every event that arrives within [`LINGER`] (20 ms) of the first, up to
-/// [`GROUP_SIZE`], is applied in one transaction together with the
-/// checkpoint and acked after the commit (see [`crate::batch`]); a lone
-/// event waits those 20 ms.
+async fn consumer_exists(bus: &Bus, durable: &str) -> bool {
+    match bus.js.get_stream(bus.subjects.events_stream()).await {
+        Ok(stream) => stream.get_consumer::<pull::Config>(durable).await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Follows the event stream for one read model alone: a feed of one, on
+/// the projector's own durable consumer.
 pub async fn run_projector<P: Projector>(
     sources: Sources,
     db: ReadModelDb,
     projector: P,
     shutdown: Shutdown,
 ) {
-    run_projector_from(sources, db, projector, shutdown, None).await
+    let member = ReadModelMember {
+        projector,
+        db,
+        start_from: StartFrom::Stream,
+    };
+    run_feed(sources, vec![Arc::new(member)], shutdown).await
 }
 
-pub(crate) async fn run_projector_from<P: Projector>(
-    sources: Sources,
-    db: ReadModelDb,
-    projector: P,
-    shutdown: Shutdown,
-    start: Option<OffsetDateTime>,
-) {
+/// Follows the event stream for `members` until shutdown, reconnecting
+/// through faults. A consumer that does not exist yet is created where
+/// [`start_of`] says, after the members that start from the event store
+/// have replayed it. Every event that arrives within [`LINGER`] (20 ms)
+/// of the first, up to [`GROUP_SIZE`], is one batch: each member applies
+/// it in one transaction of its own together with its checkpoint (the
+/// members side by side), and an event is acked after every member has
+/// it, NAKed otherwise — a member that had it already skips it when it
+/// comes back. A lone event waits those 20 ms.
+pub(crate) async fn run_feed(sources: Sources, members: Vec<Arc<dyn Member>>, shutdown: Shutdown) {
+    let durable = durable_of(&members);
+    let Sources { bus, store, .. } = sources;
+    let start = match consumer_exists(&bus, &durable).await {
+        true => None,
+        false => tokio::select! {
+            () = shutdown.cancelled() => return,
+            start = start_of(&members, &store) => start,
+        },
+    };
     while !shutdown.is_cancelled() {
-        let consumer = match bind_consumer(&sources.bus, P::DURABLE, start).await {
+        let consumer = match bind_consumer(&bus, &durable, start).await {
             Ok(c) => c,
             Err(error) => {
-                tracing::warn!(%error, projection = P::NAME, "cannot bind consumer; retrying");
+                tracing::warn!(%error, durable, "cannot bind the event consumer; retrying");
                 tokio::select! { () = shutdown.cancelled() => return, () = tokio::time::sleep(REBIND_AFTER) => continue }
             }
         };
@@ -93,18 +122,61 @@ pub(crate) async fn run_projector_from<P: Projector>(
             let next =
                 tokio::select! { () = shutdown.cancelled() => return, n = batches.next() => n };
             let Some(chunk) = next else { break };
-            let mut deliveries = Vec::with_capacity(chunk.len());
+            let mut batch = Vec::with_capacity(chunk.len());
             for item in chunk {
                 match item {
-                    Ok(delivery) => deliveries.push(delivery),
-                    Err(error) => {
-                        tracing::warn!(%error, projection = P::NAME, "event stream error")
+                    Ok(delivery) => {
+                        if let Some(event) = decode(&delivery, &durable).await {
+                            batch.push((delivery, event));
+                        }
                     }
+                    Err(error) => tracing::warn!(%error, durable, "event stream error"),
                 }
             }
             // Shutdown waits for the batch in hand: it is committed and
             // acked, or rolled back and redelivered, never half of each.
-            handle_batch(sources.store.as_ref(), &db, &projector, deliveries).await;
+            handle_batch(store.as_ref(), &members, &batch).await;
+        }
+    }
+}
+
+/// Applies a batch to every member at once and answers each delivery:
+/// acked when all have it — after their commits, never before: an unacked
+/// event comes back — else NAKed to come back after the longest wait
+/// asked for.
+async fn handle_batch(
+    store: &dyn StoreReads,
+    members: &[Arc<dyn Member>],
+    batch: &[(Delivery, EventEnvelope)],
+) {
+    if batch.is_empty() {
+        return;
+    }
+    let judged = join_all(members.iter().map(|m| m.apply(store, batch))).await;
+    let verdicts = judged
+        .into_iter()
+        .fold(vec![Verdict::Applied; batch.len()], |all, one| {
+            all.into_iter().zip(one).map(|(a, b)| a.and(b)).collect()
+        });
+    let answers = batch
+        .iter()
+        .zip(verdicts)
+        .map(|((delivery, _), verdict)| match verdict {
+            Verdict::Applied => delivery.ack_with(AckKind::Ack),
+            Verdict::RetryAfter(delay) => delivery.ack_with(AckKind::Nak(Some(delay))),
+        });
+    let _ = join_all(answers).await;
+}
+
+/// Decodes a delivery; an undecodable one is terminated (a buggy publisher
+/// must not stop the read models).
+async fn decode(delivery: &Delivery, durable: &str) -> Option<EventEnvelope> {
+    match serde_json::from_slice(&delivery.payload) {
+        Ok(e) => Some(e),
+        Err(error) => {
+            tracing::warn!(%error, subject = %delivery.subject, durable, "undecodable event terminated");
+            let _ = delivery.ack_with(AckKind::Term).await;
+            None
         }
     }
 }

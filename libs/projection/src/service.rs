@@ -5,23 +5,14 @@
 use axum::Router;
 use ledgerline_runtime::{Readiness, ServiceHandle, Shutdown};
 
+use std::sync::Arc;
+
+use crate::feed::{ReadModelMember, StartFrom};
 use crate::read_models::LocalReadModel;
 use crate::rebuild::{rebuild_starter, serve_rebuild};
+use crate::runner::run_feed;
 use crate::sources::Sources;
-use crate::{
-    Projector, ReadModelDb, consumer_ready, report_lag, run_projector, run_projector_bootstrapped,
-    serve_projection_status,
-};
-
-/// Where a read model that has never run starts from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StartFrom {
-    /// The beginning of the event stream.
-    Stream,
-    /// The event store, replayed through its owner, then the stream
-    /// from shortly before (the stream keeps only days of events).
-    EventStore,
-}
+use crate::{Projector, ReadModelDb, feed_ready, report_lag, serve_projection_status};
 
 /// What a read-model service brings: the rest is the same for all.
 pub struct ReadModel<P: Projector> {
@@ -37,7 +28,9 @@ pub struct ReadModel<P: Projector> {
 }
 
 /// Starts a read model: ready once NATS is connected, PostgreSQL answers
-/// and the durable consumer is bound; the projector follows the stream;
+/// and the process's event feed has bound its durable consumer; the
+/// projector joins the feed (the last read model of the process to join
+/// starts it, and its handle holds the feed's task);
 /// the read model joins this process's read models (its status and rebuild
 /// asked in process) and answers other processes' status and rebuild
 /// requests; the lag gauges are kept current. A service adds its own tasks
@@ -55,22 +48,20 @@ pub fn start_read_model<P: Projector>(
         start_from,
     } = read_model;
     let bus = &sources.bus;
-    let readiness =
-        consumer_ready::<P>(db.ready(Readiness::default().nats(bus.client.clone())), bus);
-    let follow = match start_from {
-        StartFrom::Stream => tokio::spawn(run_projector(
-            sources.clone(),
-            db.clone(),
-            projector.clone(),
-            shutdown.clone(),
-        )),
-        StartFrom::EventStore => tokio::spawn(run_projector_bootstrapped(
-            sources.clone(),
-            db.clone(),
-            projector.clone(),
-            shutdown.clone(),
-        )),
+    let readiness = feed_ready(
+        db.ready(Readiness::default().nats(bus.client.clone())),
+        bus,
+        &sources.feed,
+    );
+    let member = ReadModelMember {
+        projector: projector.clone(),
+        db: db.clone(),
+        start_from,
     };
+    let follow = sources
+        .feed
+        .join(Arc::new(member))
+        .map(|members| tokio::spawn(run_feed(sources.clone(), members, shutdown.clone())));
     let rebuild = rebuild_starter(
         sources.store.clone(),
         db.clone(),
@@ -96,9 +87,12 @@ pub fn start_read_model<P: Projector>(
         shutdown.clone(),
     ));
     let lag = tokio::spawn(report_lag::<P>(sources.clone(), db, shutdown.clone()));
-    ServiceHandle::new(service, router, readiness)
-        .task(follow)
-        .task(status)
-        .task(rebuild)
-        .task(lag)
+    let handle = ServiceHandle::new(service, router, readiness);
+    match follow {
+        Some(follow) => handle.task(follow),
+        None => handle,
+    }
+    .task(status)
+    .task(rebuild)
+    .task(lag)
 }

@@ -2,15 +2,23 @@
 //! The live runner against the real NATS and PostgreSQL, with a read model
 //! of its own (one row per deposit): a burst is written in a few
 //! transactions with the checkpoint, events delivered again change
-//! nothing, and one event that cannot be applied holds back only itself.
+//! nothing, and one event that cannot be applied holds back only itself;
+//! and two read models sharing one process's event feed.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use async_nats::jetstream::consumer::pull;
+use axum::Router;
+use futures::StreamExt;
 
 use ledgerline_bus::Bus;
 use ledgerline_contracts::{EventEnvelope, EventMetadata};
 use ledgerline_domain::{AccountEvent, AccountId, Amount, Balance, UserId};
 use ledgerline_projection::{
-    LocalReadModels, Projector, ReadModelDb, Sources, projection_status, run_projector,
+    EventFeed, LocalReadModels, Projector, ReadModel, ReadModelDb, Sources, StartFrom,
+    projection_status, run_projector, start_read_model,
 };
 use ledgerline_runtime::Shutdown;
 use ledgerline_store::InMemoryEventStore;
@@ -22,7 +30,8 @@ use uuid::Uuid;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./tests/migrations");
 const SCHEMA: &str = "moves";
-/// The amount the test projector refuses to apply: a poison event.
+/// The amount the test projector refuses to apply (and `Picky` while it is
+/// told to): a poison event.
 const POISON: i64 = 7_777;
 
 #[derive(Clone)]
@@ -37,25 +46,37 @@ impl Projector for Moves {
         tx: &mut PgConnection,
         events: &[EventEnvelope],
     ) -> Result<(), sqlx::Error> {
-        for e in events {
-            let AccountEvent::MoneyDeposited { amount, .. } = &e.event else {
-                continue;
-            };
-            if amount.minor() == POISON {
-                return Err(sqlx::Error::Protocol("a poison event".into()));
-            }
-            sqlx::query(
-                "INSERT INTO moves (account_id, version, amount, global_position) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(e.aggregate_id.as_str())
-            .bind(e.version)
-            .bind(amount.minor())
-            .bind(e.global_position)
-            .execute(&mut *tx)
-            .await?;
+        if events.iter().any(|e| amount_of(e) == Some(POISON)) {
+            return Err(sqlx::Error::Protocol("a poison event".into()));
         }
-        Ok(())
+        insert(tx, events).await
     }
+}
+
+fn amount_of(event: &EventEnvelope) -> Option<i64> {
+    match &event.event {
+        AccountEvent::MoneyDeposited { amount, .. } => Some(amount.minor()),
+        _ => None,
+    }
+}
+
+/// One row per deposit.
+async fn insert(tx: &mut PgConnection, events: &[EventEnvelope]) -> Result<(), sqlx::Error> {
+    for e in events {
+        let Some(amount) = amount_of(e) else {
+            continue;
+        };
+        sqlx::query(
+            "INSERT INTO moves (account_id, version, amount, global_position) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(e.aggregate_id.as_str())
+        .bind(e.version)
+        .bind(amount)
+        .bind(e.global_position)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
 }
 
 /// A runner on a database and stream prefix of its own, removed on drop.
@@ -86,6 +107,7 @@ async fn start() -> Harness {
         bus: bus.clone(),
         store: std::sync::Arc::new(InMemoryEventStore::new()),
         read_models: LocalReadModels::default(),
+        feed: EventFeed::expecting(1),
     };
     tokio::spawn(run_projector(sources, db.clone(), Moves, shutdown.clone()));
     Harness {
@@ -260,4 +282,202 @@ async fn a_poison_event_in_a_batch_holds_back_only_itself() {
     .await
     .unwrap();
     assert_eq!(poisoned, 0);
+}
+
+// Two read models in one process share one durable consumer on the event
+// stream: each event is delivered to the process once, both apply it, and
+// it is acked only when both have it — an event one of them cannot apply
+// yet comes back, and the other, which had it, does not apply it twice.
+
+/// Applies everything.
+#[derive(Clone)]
+struct Keen;
+
+impl Projector for Keen {
+    const NAME: &'static str = "Keen";
+    const DURABLE: &'static str = "keen-test";
+
+    async fn apply(
+        &self,
+        tx: &mut PgConnection,
+        events: &[EventEnvelope],
+    ) -> Result<(), sqlx::Error> {
+        insert(tx, events).await
+    }
+}
+
+/// Refuses the poison while `refusing` holds.
+#[derive(Clone)]
+struct Picky {
+    refusing: Arc<AtomicBool>,
+}
+
+impl Projector for Picky {
+    const NAME: &'static str = "Picky";
+    const DURABLE: &'static str = "picky-test";
+
+    async fn apply(
+        &self,
+        tx: &mut PgConnection,
+        events: &[EventEnvelope],
+    ) -> Result<(), sqlx::Error> {
+        let poisoned = events.iter().any(|e| amount_of(e) == Some(POISON));
+        if poisoned && self.refusing.load(Ordering::SeqCst) {
+            return Err(sqlx::Error::Protocol("not yet".into()));
+        }
+        insert(tx, events).await
+    }
+}
+
+async fn wait_for<P: Projector>(pool: &PgPool, applied: i64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = projection_status(pool, P::NAME).await.unwrap();
+        if status.events >= applied {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} stuck at {status:?}, waiting for {applied}",
+            P::NAME
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Rows and their sum in one read model.
+async fn moves_in(pool: &PgPool) -> (i64, i64) {
+    sqlx::query_as("SELECT count(*), coalesce(sum(amount), 0)::bigint FROM moves")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_models_of_one_process_share_one_delivery_and_an_event_is_acked_when_all_have_it() {
+    let database = TestDatabase::create("test_feed").await;
+    let prefix = TestPrefix::new("f");
+    let bus = Bus::connect(prefix.nats_url(), prefix.as_str(), 1)
+        .await
+        .unwrap();
+    bus.ensure_streams(1).await.unwrap();
+    let shutdown = Shutdown::new();
+    let sources = Sources {
+        bus: bus.clone(),
+        store: Arc::new(InMemoryEventStore::new()),
+        read_models: LocalReadModels::default(),
+        feed: EventFeed::expecting(2),
+    };
+    let keen = ReadModelDb::connect(&database.url(), "keen", &MIGRATOR, 3)
+        .await
+        .unwrap();
+    let picky = ReadModelDb::connect(&database.url(), "picky", &MIGRATOR, 3)
+        .await
+        .unwrap();
+    let refusing = Arc::new(AtomicBool::new(true));
+    let first = start_read_model(
+        &sources,
+        &shutdown,
+        ReadModel {
+            service: "keen",
+            projector: Keen,
+            db: keen.clone(),
+            router: Router::new(),
+            start_from: StartFrom::Stream,
+        },
+    );
+    assert!(sources.feed.durable().is_none(), "one of two has joined");
+    let second = start_read_model(
+        &sources,
+        &shutdown,
+        ReadModel {
+            service: "picky",
+            projector: Picky {
+                refusing: refusing.clone(),
+            },
+            db: picky.clone(),
+            router: Router::new(),
+            start_from: StartFrom::Stream,
+        },
+    );
+    assert_eq!(
+        sources.feed.durable().as_deref(),
+        Some("keen-test_picky-test")
+    );
+
+    // 60 deposits over 3 accounts, and the poison on an account of its own.
+    let mut events: Vec<EventEnvelope> = (1..=60)
+        .map(|n| deposit(&format!("acc-{}", n % 3), (n - 1) / 3 + 1, n, n))
+        .collect();
+    events.insert(30, deposit("acc-poison", 1, 1000, POISON));
+    for e in &events {
+        let body = serde_json::to_vec(e).unwrap();
+        let subject = bus.subjects.event(&e.aggregate_id);
+        bus.js
+            .publish(subject, body.into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    let all = 60 * 61 / 2;
+    wait_for::<Keen>(&keen.pool(), 61).await;
+    wait_for::<Picky>(&picky.pool(), 60).await;
+
+    // One durable consumer on the stream, named after both read models.
+    let stream = bus
+        .js
+        .get_stream(bus.subjects.events_stream())
+        .await
+        .unwrap();
+    let names: Vec<String> = stream.consumer_names().map(|n| n.unwrap()).collect().await;
+    assert_eq!(names, ["keen-test_picky-test"]);
+    let mut consumer = stream
+        .get_consumer::<pull::Config>("keen-test_picky-test")
+        .await
+        .unwrap();
+
+    // The poison is not acked while Picky refuses it: it comes back (a
+    // redelivery within the second after its NAK), and Keen, which
+    // applied it the first time, keeps one row of it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let info = consumer.info().await.unwrap().clone();
+        if info.num_redelivered > 0 {
+            assert_eq!(info.num_ack_pending, 1, "only the poison is unacked");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never redelivered: {info:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(moves_in(&keen.pool()).await, (61, all + POISON));
+    assert_eq!(moves_in(&picky.pool()).await, (60, all));
+
+    // Once Picky takes it, both hold everything once and nothing is left
+    // unacked.
+    refusing.store(false, Ordering::SeqCst);
+    wait_for::<Picky>(&picky.pool(), 61).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while consumer.info().await.unwrap().num_ack_pending > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the poison was never acked"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(moves_in(&keen.pool()).await, (61, all + POISON));
+    assert_eq!(moves_in(&picky.pool()).await, (61, all + POISON));
+    assert_eq!(
+        projection_status(&keen.pool(), Keen::NAME)
+            .await
+            .unwrap()
+            .events,
+        61
+    );
+
+    shutdown.cancel();
+    drop((first, second));
 }

@@ -12,7 +12,7 @@ use axum::response::IntoResponse;
 use std::sync::Arc;
 
 use ledgerline_bus::{Bus, Peers, RemoteAcceptance, RemoteStore};
-use ledgerline_projection::{LocalReadModels, Sources};
+use ledgerline_projection::{EventFeed, LocalReadModels, Sources};
 use ledgerline_runtime::{
     ApiProblem, Config, HttpTimeouts, Readiness, ServiceHandle, Shutdown, ensure_database,
     health_routes,
@@ -96,11 +96,14 @@ impl Application {
                 None => Arc::new(RemoteAcceptance::new(bus.clone())),
             },
         };
-        // The read models of this process, asked in process by the admin routes.
+        // The read models of this process, asked in process by the admin
+        // routes, and the one event feed they share.
+        let read_models = services.iter().filter(|s| s.is_read_model()).count();
         let sources = Sources {
             bus: bus.clone(),
             store: peers.store.clone(),
             read_models: LocalReadModels::default(),
+            feed: EventFeed::expecting(read_models),
         };
         let mut handles = Vec::new();
         for service in services {

@@ -35,4 +35,13 @@ impl Target {
             .filter(|s| all || targets.contains(s))
             .collect()
     }
+
+    /// Whether this service runs a read model (they share the process's
+    /// event feed).
+    pub fn is_read_model(self) -> bool {
+        matches!(
+            self,
+            Target::BalanceService | Target::HistoryService | Target::AuditService
+        )
+    }
 }

@@ -11,6 +11,7 @@ mod bursts;
 mod command_ids;
 mod edge_security;
 mod end_to_end;
+mod event_feed;
 mod event_sourcing;
 mod group_decisions;
 mod helpers;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use ledgerline::Target;
 use serde_json::{Value, json};
 
+use crate::event_feed::event_durables;
 use crate::helpers::{connect_socket, next_frame, send_text, spawn_services, status_frames};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -96,6 +97,12 @@ async fn the_split_deployment_crosses_every_boundary_over_nats() {
         }
     }
     assert_eq!(events, [json!(1), json!(2)], "every missed event, once");
+
+    // Each read model's process follows the event stream on its own.
+    assert_eq!(
+        event_durables(&app.bus().await).await,
+        ["audit-service", "balance-service", "history-service"]
+    );
 
     for stop in stops {
         stop.cancel();
