@@ -12,7 +12,8 @@ use sqlx::PgPool;
 
 use crate::Projector;
 use crate::apply::commit_events;
-use ledgerline_runtime::tuning::EVENT_PAGE;
+use crate::tuning::{REPLAY_BATCH, REPLAY_READ_AHEAD};
+use ledgerline_store::MAX_PAGE;
 
 /// The events with `global_position > after`, oldest first, at most `limit`.
 pub(crate) async fn store_page(
@@ -33,7 +34,8 @@ pub(crate) async fn store_page(
     Ok(events)
 }
 
-/// Applies one page in one transaction, checkpoint included.
+/// Applies events read from the store in one transaction, checkpoint
+/// included.
 pub(crate) async fn apply_page<P: Projector>(
     store: &dyn StoreReads,
     pool: &PgPool,
@@ -55,7 +57,7 @@ async fn page_with_retries(
 ) -> Result<Vec<EventEnvelope>, String> {
     let mut attempt = 0;
     loop {
-        match store_page(store.as_ref(), after, EVENT_PAGE).await {
+        match store_page(store.as_ref(), after, MAX_PAGE).await {
             Ok(page) => return Ok(page),
             Err(error) if attempt < retries => {
                 attempt += 1;
@@ -69,31 +71,94 @@ async fn page_with_retries(
 
 /// Replays the log after `after` into `pool` until a page comes back empty
 /// (the store's safe head is reached); `on_page` sees the position and the
-/// number of events read so far. The next page is read while this one is
-/// applied. Returns the last position read.
+/// number of events applied so far. A reader task reads pages ahead (up to
+/// [`REPLAY_READ_AHEAD`]) while they are applied, and whatever it has read
+/// meanwhile is applied together, in one transaction, up to about
+/// [`REPLAY_BATCH`] events: a replay costs few commits, and each account's
+/// row is written once per transaction rather than once per page. Returns
+/// the last position applied.
 pub(crate) async fn replay<P: Projector>(
     store: &Arc<dyn StoreReads>,
     pool: &PgPool,
     projector: &P,
+    after: i64,
+    retries: u32,
+    on_page: impl FnMut(i64, usize),
+) -> Result<i64, String> {
+    let (read, pages) = tokio::sync::mpsc::channel(REPLAY_READ_AHEAD);
+    let reader = tokio::spawn(read_ahead(store.clone(), after, retries, read));
+    let applied = apply_pages(store.as_ref(), pool, projector, after, pages, on_page).await;
+    reader.abort();
+    applied
+}
+
+type Page = Result<Vec<EventEnvelope>, String>;
+
+/// Reads page after page into `pages` until one is empty or cannot be
+/// read (that one is sent too), or nobody is listening any more.
+async fn read_ahead(
+    store: Arc<dyn StoreReads>,
     mut after: i64,
     retries: u32,
+    pages: tokio::sync::mpsc::Sender<Page>,
+) {
+    loop {
+        let page = page_with_retries(store.clone(), after, retries).await;
+        let last = page
+            .as_ref()
+            .ok()
+            .and_then(|p| p.last())
+            .map(|e| e.global_position);
+        if pages.send(page).await.is_err() {
+            return;
+        }
+        match last {
+            Some(last) => after = last,
+            None => return,
+        }
+    }
+}
+
+async fn apply_pages<P: Projector>(
+    store: &dyn StoreReads,
+    pool: &PgPool,
+    projector: &P,
+    mut after: i64,
+    mut pages: tokio::sync::mpsc::Receiver<Page>,
     mut on_page: impl FnMut(i64, usize),
 ) -> Result<i64, String> {
-    let mut next = tokio::spawn(page_with_retries(store.clone(), after, retries));
     loop {
-        let page = next.await.map_err(|e| format!("reading a page: {e}"))??;
-        let Some(last) = page.last() else {
-            return Ok(after);
-        };
-        let last = last.global_position;
-        next = tokio::spawn(page_with_retries(store.clone(), last, retries));
-        if let Err(error) = apply_page(store.as_ref(), pool, projector, &page).await {
-            next.abort();
-            return Err(error);
+        let (batch, end) = next_batch(&mut pages).await?;
+        if let Some(last) = batch.last() {
+            let last = last.global_position;
+            apply_page(store, pool, projector, &batch).await?;
+            after = last;
+            on_page(after, batch.len());
         }
-        after = last;
-        on_page(after, page.len());
+        if end {
+            return Ok(after);
+        }
     }
+}
+
+/// The next page, and with it what else has been read already, up to
+/// about [`REPLAY_BATCH`] events; `true` once the empty page that ends the
+/// log is among them.
+async fn next_batch(
+    pages: &mut tokio::sync::mpsc::Receiver<Page>,
+) -> Result<(Vec<EventEnvelope>, bool), String> {
+    let Some(first) = pages.recv().await else {
+        return Err("the event-log reader stopped".into());
+    };
+    let mut batch = first?;
+    let mut end = batch.is_empty();
+    while !end && batch.len() < REPLAY_BATCH {
+        let Ok(page) = pages.try_recv() else { break };
+        let page = page?;
+        end = page.is_empty();
+        batch.extend(page);
+    }
+    Ok((batch, end))
 }
 
 /// How long a replay waits for the store's safe high-water mark, and how
@@ -154,5 +219,68 @@ pub(crate) async fn head_within(store: &dyn StoreReads, patience: Duration) -> R
             return Err("the event store does not tell its head".into());
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ledgerline_contracts::EventMetadata;
+    use ledgerline_domain::{AccountEvent, AccountId, UserId};
+    use time::OffsetDateTime;
+    use uuid::Uuid;
+
+    fn page(from: i64, len: i64) -> Page {
+        Ok((from..from + len)
+            .map(|position| EventEnvelope {
+                event_id: Uuid::now_v7(),
+                aggregate_type: "BankAccount".into(),
+                aggregate_id: AccountId::parse("acc").unwrap(),
+                version: position,
+                global_position: position,
+                event: AccountEvent::AccountClosed {},
+                schema_version: 2,
+                metadata: EventMetadata {
+                    command_id: Uuid::now_v7(),
+                    correlation_id: Uuid::now_v7(),
+                    user_id: UserId::parse("alice").unwrap(),
+                    timestamp: OffsetDateTime::now_utc(),
+                    traceparent: None,
+                },
+            })
+            .collect())
+    }
+
+    fn positions(batch: &[EventEnvelope]) -> (i64, i64, usize) {
+        let first = batch.first().map_or(0, |e| e.global_position);
+        let last = batch.last().map_or(0, |e| e.global_position);
+        (first, last, batch.len())
+    }
+
+    #[tokio::test]
+    async fn the_pages_read_ahead_are_applied_together_up_to_a_batch() {
+        let (read, mut pages) = tokio::sync::mpsc::channel(REPLAY_READ_AHEAD);
+        // Twelve full pages of 500 read ahead, then the end of the log.
+        for n in 0..12 {
+            read.send(page(1 + n * 500, 500)).await.unwrap();
+        }
+        read.send(page(0, 0)).await.unwrap();
+        let (batch, end) = next_batch(&mut pages).await.unwrap();
+        assert_eq!((positions(&batch), end), ((1, 5_000, 5_000), false));
+        let (batch, end) = next_batch(&mut pages).await.unwrap();
+        assert_eq!((positions(&batch), end), ((5_001, 6_000, 1_000), true));
+    }
+
+    #[tokio::test]
+    async fn a_page_alone_is_applied_at_once_and_a_page_that_failed_fails_the_replay() {
+        let (read, mut pages) = tokio::sync::mpsc::channel(REPLAY_READ_AHEAD);
+        read.send(page(1, 3)).await.unwrap();
+        let (batch, end) = next_batch(&mut pages).await.unwrap();
+        assert_eq!((positions(&batch), end), ((1, 3, 3), false));
+        read.send(page(4, 2)).await.unwrap();
+        read.send(Err("unreadable".into())).await.unwrap();
+        assert_eq!(next_batch(&mut pages).await.unwrap_err(), "unreadable");
+        drop(read);
+        assert!(next_batch(&mut pages).await.is_err(), "the reader stopped");
     }
 }

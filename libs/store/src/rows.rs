@@ -26,22 +26,22 @@ impl TryFrom<EventRow> for EventEnvelope {
     type Error = StoreError;
 
     fn try_from(row: EventRow) -> Result<Self, StoreError> {
+        let event_id = row.event_id;
         let corrupt = |what: &str, e: &dyn std::fmt::Display| {
-            StoreError::Corrupt(format!("event {} {what}: {e}", row.event_id))
+            StoreError::Corrupt(format!("event {event_id} {what}: {e}"))
         };
         let stored_version =
             u32::try_from(row.schema_version).map_err(|e| corrupt("schema version", &e))?;
-        let (data, schema_version) =
-            crate::upcast(&row.event_type, stored_version, row.data.clone());
+        let (data, schema_version) = crate::upcast(&row.event_type, stored_version, row.data);
         let event: AccountEvent =
             serde_json::from_value(json!({"eventType": row.event_type, "data": data}))
                 .map_err(|e| corrupt("data", &e))?;
         let metadata: EventMetadata =
-            serde_json::from_value(row.metadata.clone()).map_err(|e| corrupt("metadata", &e))?;
+            serde_json::from_value(row.metadata).map_err(|e| corrupt("metadata", &e))?;
         Ok(EventEnvelope {
-            event_id: row.event_id,
-            aggregate_type: row.aggregate_type.clone(),
-            aggregate_id: AccountId::parse(row.aggregate_id.clone())
+            event_id,
+            aggregate_type: row.aggregate_type,
+            aggregate_id: AccountId::parse(row.aggregate_id)
                 .map_err(|e| corrupt("aggregate id", &e))?,
             version: row.version,
             global_position: row.global_position,

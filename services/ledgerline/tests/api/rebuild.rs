@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use futures::StreamExt;
 use reqwest::Method;
 use serde_json::{Value, json};
 use sqlx::Connection;
@@ -618,4 +619,57 @@ async fn a_new_history_read_model_starts_from_the_event_store() {
     })
     .await;
     stop_history.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rebuild_of_a_log_many_pages_long_applies_every_event_once() {
+    // More events than several pages of the store's event log: the replay
+    // reads ahead and applies what it has read in few transactions.
+    const DEPOSITS: usize = 1_600;
+    let app = spawn_app().await;
+    let alice = app.token("alice").await;
+    let ops = app.token_with_role("ops", Some("operator")).await;
+    for account in ACCOUNTS {
+        app.open_account(&alice, account).await;
+    }
+    let accepted: Vec<String> = futures::stream::iter(0..DEPOSITS)
+        .map(|n| {
+            let body = json!({"accountId": ACCOUNTS[n % ACCOUNTS.len()], "amount": 1});
+            app.accepted(&alice, "deposit", body)
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    assert_eq!(accepted.len(), DEPOSITS);
+    app.eventually(&ops, "/stats", |s| {
+        s["eventsByType"]["MoneyDeposited"] == DEPOSITS
+    })
+    .await;
+
+    let Answer { status, body, .. } =
+        post_rebuild(&app, Some(&ops), r#"{"name":"AccountBalances"}"#).await;
+    assert_eq!(status, 202, "{body}");
+    let done = rebuild_finished(&app, &alice, "AccountBalances", &body["rebuildId"]).await;
+    let replayed = done["lastRebuild"]["replayed"].as_u64().unwrap();
+    assert!(replayed >= (DEPOSITS + ACCOUNTS.len()) as u64, "{done}");
+
+    let per_account = DEPOSITS / ACCOUNTS.len();
+    let balances = app
+        .eventually(&alice, "/projections/AccountBalances", |b| {
+            b["items"]
+                .as_array()
+                .is_some_and(|items| items.len() == ACCOUNTS.len())
+        })
+        .await;
+    for row in balances["items"].as_array().unwrap() {
+        assert_eq!(
+            (&row["balance"], &row["version"]),
+            (&json!(format!("{per_account}.00")), &json!(per_account + 1)),
+            "{row}"
+        );
+    }
+    app.eventually(&alice, "/projections", |b| {
+        projection(b, "AccountBalances")["lag"] == 0
+    })
+    .await;
 }

@@ -526,7 +526,9 @@ async fn rebuild(ledgerline: &Path, infra: &Infra, args: &SuiteArgs) -> anyhow::
 }
 
 /// `POST /projections/rebuild {"name": "AccountBalances"}` as an operator,
-/// timed until `GET /projections/AccountBalances` reports it ended.
+/// timed until `GET /projections/AccountBalances` reports it ended (asked
+/// every 10 ms: a rebuild of the load's events takes under a second, and
+/// a coarser poll would add up to its interval).
 #[allow(clippy::float_arithmetic)]
 async fn timed_rebuild(url: &str) -> anyhow::Result<Value> {
     let http = reqwest::Client::new();
@@ -555,7 +557,7 @@ async fn timed_rebuild(url: &str) -> anyhow::Result<Value> {
     );
     let id = response.json::<Value>().await?["rebuildId"].clone();
     let outcome = loop {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
         anyhow::ensure!(
             started.elapsed() < Duration::from_secs(300),
             "the rebuild did not end in 5 min"
