@@ -13,7 +13,7 @@ use sqlx::PgPool;
 use crate::Projector;
 use crate::apply::commit_events;
 use crate::tuning::{REPLAY_BATCH, REPLAY_READ_AHEAD};
-use ledgerline_store::MAX_PAGE;
+use ledgerline_runtime::tuning::EVENT_PAGE;
 
 /// The events with `global_position > after`, oldest first, at most `limit`.
 pub(crate) async fn store_page(
@@ -57,7 +57,7 @@ async fn page_with_retries(
 ) -> Result<Vec<EventEnvelope>, String> {
     let mut attempt = 0;
     loop {
-        match store_page(store.as_ref(), after, MAX_PAGE).await {
+        match store_page(store.as_ref(), after, EVENT_PAGE).await {
             Ok(page) => return Ok(page),
             Err(error) if attempt < retries => {
                 attempt += 1;
