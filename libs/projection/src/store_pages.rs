@@ -259,16 +259,24 @@ mod tests {
 
     #[tokio::test]
     async fn the_pages_read_ahead_are_applied_together_up_to_a_batch() {
+        const PAGE: i64 = 500;
+        let batch_pages = (REPLAY_BATCH as i64) / PAGE;
+        assert!(batch_pages + 3 <= REPLAY_READ_AHEAD as i64);
         let (read, mut pages) = tokio::sync::mpsc::channel(REPLAY_READ_AHEAD);
-        // Twelve full pages of 500 read ahead, then the end of the log.
-        for n in 0..12 {
-            read.send(page(1 + n * 500, 500)).await.unwrap();
+        // A batch's worth of full pages and two more read ahead, then the
+        // end of the log.
+        for n in 0..batch_pages + 2 {
+            read.send(page(1 + n * PAGE, PAGE)).await.unwrap();
         }
         read.send(page(0, 0)).await.unwrap();
+        let full = REPLAY_BATCH as i64;
         let (batch, end) = next_batch(&mut pages).await.unwrap();
-        assert_eq!((positions(&batch), end), ((1, 5_000, 5_000), false));
+        assert_eq!((positions(&batch), end), ((1, full, REPLAY_BATCH), false));
         let (batch, end) = next_batch(&mut pages).await.unwrap();
-        assert_eq!((positions(&batch), end), ((5_001, 6_000, 1_000), true));
+        assert_eq!(
+            (positions(&batch), end),
+            ((full + 1, full + 2 * PAGE, 2 * PAGE as usize), true)
+        );
     }
 
     #[tokio::test]

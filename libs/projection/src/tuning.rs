@@ -20,12 +20,13 @@ pub const REBIND_AFTER: Duration = Duration::from_secs(1);
 
 // Replaying the event store (rebuild, bootstrap).
 
-/// Pages a replay reads ahead of what it has applied.
-pub const REPLAY_READ_AHEAD: usize = 16;
+/// Pages a replay reads ahead of what it has applied (of `EVENT_PAGE`, 500
+/// events: about 24,000 events in memory at most).
+pub const REPLAY_READ_AHEAD: usize = 48;
 /// Events a replay applies in one transaction at most (about: the pages
 /// read while the last transaction was applied go in together, the last
 /// one whole).
-pub const REPLAY_BATCH: usize = 5_000;
+pub const REPLAY_BATCH: usize = 20_000;
 /// How often a page that could not be read is asked for again (500 ms
 /// apart) before a rebuild's replay gives up.
 pub const PAGE_RETRIES: u32 = 20;
