@@ -225,29 +225,12 @@ pub(crate) async fn head_within(store: &dyn StoreReads, patience: Duration) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ledgerline_contracts::EventMetadata;
-    use ledgerline_domain::{AccountEvent, AccountId, UserId};
-    use time::OffsetDateTime;
-    use uuid::Uuid;
+    use ledgerline_domain::AccountEvent;
+    use ledgerline_testkit::events::envelope;
 
     fn page(from: i64, len: i64) -> Page {
         Ok((from..from + len)
-            .map(|position| EventEnvelope {
-                event_id: Uuid::now_v7(),
-                aggregate_type: "BankAccount".into(),
-                aggregate_id: AccountId::parse("acc").unwrap(),
-                version: position,
-                global_position: position,
-                event: AccountEvent::AccountClosed {},
-                schema_version: 2,
-                metadata: EventMetadata {
-                    command_id: Uuid::now_v7(),
-                    correlation_id: Uuid::now_v7(),
-                    user_id: UserId::parse("alice").unwrap(),
-                    timestamp: OffsetDateTime::now_utc(),
-                    traceparent: None,
-                },
-            })
+            .map(|position| envelope("acc", position, position, AccountEvent::AccountClosed {}))
             .collect())
     }
 

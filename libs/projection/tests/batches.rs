@@ -14,19 +14,18 @@ use axum::Router;
 use futures::StreamExt;
 
 use ledgerline_bus::Bus;
-use ledgerline_contracts::{EventEnvelope, EventMetadata};
-use ledgerline_domain::{AccountEvent, AccountId, Amount, Balance, UserId};
+use ledgerline_contracts::EventEnvelope;
+use ledgerline_domain::{AccountEvent, Amount, Balance};
 use ledgerline_projection::{
     EventFeed, LocalReadModels, Projector, ReadModel, ReadModelDb, Sources, StartFrom,
     projection_status, run_projector, start_read_model,
 };
 use ledgerline_runtime::Shutdown;
 use ledgerline_store::InMemoryEventStore;
+use ledgerline_testkit::events::envelope;
 use ledgerline_testkit::{TestDatabase, TestPrefix};
 use sqlx::migrate::Migrator;
 use sqlx::{Connection, PgConnection, PgPool};
-use time::OffsetDateTime;
-use uuid::Uuid;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./tests/migrations");
 const SCHEMA: &str = "moves";
@@ -127,26 +126,12 @@ impl Drop for Harness {
 }
 
 fn deposit(account: &str, version: i64, position: i64, amount: i64) -> EventEnvelope {
-    EventEnvelope {
-        event_id: Uuid::now_v7(),
-        aggregate_type: "BankAccount".into(),
-        aggregate_id: AccountId::parse(account).unwrap(),
-        version,
-        global_position: position,
-        event: AccountEvent::MoneyDeposited {
-            amount: Amount::from_minor(amount).unwrap(),
-            balance_after: Balance::from_minor(amount * version).unwrap(),
-            reference: None,
-        },
-        schema_version: 2,
-        metadata: EventMetadata {
-            command_id: Uuid::now_v7(),
-            correlation_id: Uuid::now_v7(),
-            user_id: UserId::parse("alice").unwrap(),
-            timestamp: OffsetDateTime::now_utc(),
-            traceparent: None,
-        },
-    }
+    let event = AccountEvent::MoneyDeposited {
+        amount: Amount::from_minor(amount).unwrap(),
+        balance_after: Balance::from_minor(amount * version).unwrap(),
+        reference: None,
+    };
+    envelope(account, version, position, event)
 }
 
 impl Harness {
