@@ -20,22 +20,30 @@ impl Bus {
         Ok(consumer.info().await.map_err(|e| failed(&e))?.num_pending)
     }
 
-    /// Keeps `ledgerline_consumer_pending{consumer}` current (every 5 s).
+    /// Keeps `ledgerline_consumer_pending{consumer}` current: every 5 s
+    /// once the consumer has answered, every 500 ms until then (it may not
+    /// be bound yet).
     pub async fn report_pending(
         self,
         stream: String,
         durable: String,
         shutdown: CancellationToken,
     ) {
-        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        let mut known = false;
         loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                _ = tick.tick() => {}
-            }
             if let Ok(pending) = self.consumer_pending(&stream, &durable).await {
                 metrics::gauge!("ledgerline_consumer_pending", "consumer" => durable.clone())
                     .set(pending as f64);
+                known = true;
+            }
+            let wait = if known {
+                Duration::from_secs(5)
+            } else {
+                Duration::from_millis(500)
+            };
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(wait) => {}
             }
         }
     }

@@ -39,20 +39,20 @@ impl Verdict {
     }
 }
 
-/// Applies a live batch (the decoded deliveries, in delivery order) to one
-/// read model; one verdict per event, in the same order.
+/// Applies a live batch — `events`, decoded from `deliveries`, in delivery
+/// order — to one read model; one verdict per event, in the same order.
 pub(crate) async fn apply_batch<P: Projector>(
     store: &dyn StoreReads,
     db: &ReadModelDb,
     projector: &P,
-    batch: &[(Delivery, EventEnvelope)],
+    deliveries: &[Delivery],
+    events: &[EventEnvelope],
 ) -> Vec<Verdict> {
-    let events: Vec<EventEnvelope> = batch.iter().map(|(_, e)| e.clone()).collect();
     // One span per event, continuing its trace; the batch shares one
     // transaction but each event's apply is its own step of its command.
-    let spans: Vec<Span> = batch
+    let spans: Vec<Span> = deliveries
         .iter()
-        .map(|(delivery, _)| {
+        .map(|delivery| {
             let span = tracing::info_span!(
                 "projection.apply",
                 projection = P::NAME,
@@ -63,7 +63,7 @@ pub(crate) async fn apply_batch<P: Projector>(
         })
         .collect();
     // The spans stay open over the batch's transaction and end with it.
-    match write::<P>(store, db, projector, &events).await {
+    match write::<P>(store, db, projector, events).await {
         Ok(tally) => {
             counted::<P>(tally);
             vec![Verdict::Applied; events.len()]

@@ -43,7 +43,8 @@ pub(crate) trait Member: Send + Sync {
     fn apply<'a>(
         &'a self,
         store: &'a dyn StoreReads,
-        batch: &'a [(Delivery, EventEnvelope)],
+        deliveries: &'a [Delivery],
+        events: &'a [EventEnvelope],
     ) -> BoxFuture<'a, Vec<Verdict>>;
 }
 
@@ -74,9 +75,16 @@ impl<P: Projector> Member for ReadModelMember<P> {
     fn apply<'a>(
         &'a self,
         store: &'a dyn StoreReads,
-        batch: &'a [(Delivery, EventEnvelope)],
+        deliveries: &'a [Delivery],
+        events: &'a [EventEnvelope],
     ) -> BoxFuture<'a, Vec<Verdict>> {
-        Box::pin(apply_batch(store, &self.db, &self.projector, batch))
+        Box::pin(apply_batch(
+            store,
+            &self.db,
+            &self.projector,
+            deliveries,
+            events,
+        ))
     }
 }
 
@@ -167,9 +175,10 @@ mod tests {
         fn apply<'a>(
             &'a self,
             _: &'a dyn StoreReads,
-            batch: &'a [(Delivery, EventEnvelope)],
+            _: &'a [Delivery],
+            events: &'a [EventEnvelope],
         ) -> BoxFuture<'a, Vec<Verdict>> {
-            Box::pin(async move { vec![Verdict::Applied; batch.len()] })
+            Box::pin(async move { vec![Verdict::Applied; events.len()] })
         }
     }
 

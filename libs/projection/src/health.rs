@@ -1,9 +1,10 @@
 //! A projector's health: `/readyz` is red until its process's event feed
 //! has bound its durable consumer, and `/metrics` shows how far behind its
 //! read model is — the event store's head minus the projection's
-//! checkpoint, and the messages the feed's durable consumer has not yet
-//! been delivered. (`GET /projections` tells
-//! the same lag when asked; the gauges let Prometheus alert on it.)
+//! checkpoint. (`GET /projections` tells the same lag when asked; the
+//! gauge lets Prometheus alert on it. The messages the feed's consumer
+//! has not yet been delivered are reported once per feed, by
+//! `Bus::report_pending`, see `service`.)
 
 use std::time::Duration;
 
@@ -14,9 +15,9 @@ use crate::feed::EventFeed;
 use crate::sources::Sources;
 use crate::{Projector, ReadModelDb, lag, projection_status, store_head};
 
-/// How often the gauges are refreshed once both are known.
+/// How often the gauge is refreshed once known.
 const EVERY: Duration = Duration::from_secs(5);
-/// How soon to ask again while one is still unknown during the first
+/// How soon to ask again while it is still unknown during the first
 /// [`START_UP`] (the consumer may not be bound, nor the processor
 /// answering, yet); after that, every [`EVERY`] whatever the answer.
 const UNTIL_KNOWN: Duration = Duration::from_millis(500);
@@ -24,29 +25,17 @@ const START_UP: Duration = Duration::from_secs(30);
 
 /// Keeps `ledgerline_projection_lag_events{projection}` (store head −
 /// checkpoint; left as it was while the command processor does not say its
-/// head) and `ledgerline_consumer_pending{consumer}` (the feed's durable
-/// consumer's undelivered messages) current until shutdown.
+/// head) current until shutdown.
 pub async fn report_lag<P: Projector>(sources: Sources, db: ReadModelDb, shutdown: Shutdown) {
-    let Sources {
-        bus, store, feed, ..
-    } = sources;
-    let stream = bus.subjects.events_stream();
+    let store = sources.store;
     let started = tokio::time::Instant::now();
     loop {
         let pool = db.pool();
-        let durable = feed.durable();
-        let pending = async {
-            match &durable {
-                Some(durable) => bus.consumer_pending(&stream, durable).await.ok(),
-                None => None,
-            }
-        };
-        let (head, status, pending) = tokio::join!(
+        let (head, status) = tokio::join!(
             store_head(store.as_ref()),
             projection_status(&pool, P::NAME),
-            pending,
         );
-        let lag_known = match (head, status) {
+        let known = match (head, status) {
             (Some(head), Ok(status)) => {
                 let lag = lag(head, status.last_position);
                 metrics::gauge!("ledgerline_projection_lag_events", "projection" => P::NAME)
@@ -55,15 +44,7 @@ pub async fn report_lag<P: Projector>(sources: Sources, db: ReadModelDb, shutdow
             }
             _ => false,
         };
-        let pending_known = match (pending, durable) {
-            (Some(pending), Some(durable)) => {
-                metrics::gauge!("ledgerline_consumer_pending", "consumer" => durable)
-                    .set(pending as f64);
-                true
-            }
-            _ => false,
-        };
-        let wait = if (lag_known && pending_known) || started.elapsed() > START_UP {
+        let wait = if known || started.elapsed() > START_UP {
             EVERY
         } else {
             UNTIL_KNOWN

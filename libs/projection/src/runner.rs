@@ -122,12 +122,14 @@ pub(crate) async fn run_feed(sources: Sources, members: Vec<Arc<dyn Member>>, sh
             let next =
                 tokio::select! { () = shutdown.cancelled() => return, n = batches.next() => n };
             let Some(chunk) = next else { break };
-            let mut batch = Vec::with_capacity(chunk.len());
+            let mut deliveries = Vec::with_capacity(chunk.len());
+            let mut events = Vec::with_capacity(chunk.len());
             for item in chunk {
                 match item {
                     Ok(delivery) => {
                         if let Some(event) = decode(&delivery, &durable).await {
-                            batch.push((delivery, event));
+                            deliveries.push(delivery);
+                            events.push(event);
                         }
                     }
                     Err(error) => tracing::warn!(%error, durable, "event stream error"),
@@ -135,7 +137,7 @@ pub(crate) async fn run_feed(sources: Sources, members: Vec<Arc<dyn Member>>, sh
             }
             // Shutdown waits for the batch in hand: it is committed and
             // acked, or rolled back and redelivered, never half of each.
-            handle_batch(store.as_ref(), &members, &batch).await;
+            handle_batch(store.as_ref(), &members, &deliveries, &events).await;
         }
     }
 }
@@ -147,21 +149,22 @@ pub(crate) async fn run_feed(sources: Sources, members: Vec<Arc<dyn Member>>, sh
 async fn handle_batch(
     store: &dyn StoreReads,
     members: &[Arc<dyn Member>],
-    batch: &[(Delivery, EventEnvelope)],
+    deliveries: &[Delivery],
+    events: &[EventEnvelope],
 ) {
-    if batch.is_empty() {
+    if events.is_empty() {
         return;
     }
-    let judged = join_all(members.iter().map(|m| m.apply(store, batch))).await;
+    let judged = join_all(members.iter().map(|m| m.apply(store, deliveries, events))).await;
     let verdicts = judged
         .into_iter()
-        .fold(vec![Verdict::Applied; batch.len()], |all, one| {
+        .fold(vec![Verdict::Applied; events.len()], |all, one| {
             all.into_iter().zip(one).map(|(a, b)| a.and(b)).collect()
         });
-    let answers = batch
+    let answers = deliveries
         .iter()
         .zip(verdicts)
-        .map(|((delivery, _), verdict)| match verdict {
+        .map(|(delivery, verdict)| match verdict {
             Verdict::Applied => delivery.ack_with(AckKind::Ack),
             Verdict::RetryAfter(delay) => delivery.ack_with(AckKind::Nak(Some(delay))),
         });

@@ -7,7 +7,7 @@ use ledgerline_runtime::{Readiness, ServiceHandle, Shutdown};
 
 use std::sync::Arc;
 
-use crate::feed::{ReadModelMember, StartFrom};
+use crate::feed::{ReadModelMember, StartFrom, durable_of};
 use crate::read_models::LocalReadModel;
 use crate::rebuild::{rebuild_starter, serve_rebuild};
 use crate::runner::run_feed;
@@ -30,7 +30,7 @@ pub struct ReadModel<P: Projector> {
 /// Starts a read model: ready once NATS is connected, PostgreSQL answers
 /// and the process's event feed has bound its durable consumer; the
 /// projector joins the feed (the last read model of the process to join
-/// starts it, and its handle holds the feed's task);
+/// starts it, and its handle holds the feed's tasks);
 /// the read model joins this process's read models (its status and rebuild
 /// asked in process) and answers other processes' status and rebuild
 /// requests; the lag gauges are kept current. A service adds its own tasks
@@ -58,10 +58,17 @@ pub fn start_read_model<P: Projector>(
         db: db.clone(),
         start_from,
     };
-    let follow = sources
-        .feed
-        .join(Arc::new(member))
-        .map(|members| tokio::spawn(run_feed(sources.clone(), members, shutdown.clone())));
+    // The read model completing the set starts the feed, and reports its
+    // consumer's pending messages.
+    let feed = sources.feed.join(Arc::new(member)).map(|members| {
+        let pending = tokio::spawn(bus.clone().report_pending(
+            bus.subjects.events_stream(),
+            durable_of(&members),
+            shutdown.clone(),
+        ));
+        let follow = tokio::spawn(run_feed(sources.clone(), members, shutdown.clone()));
+        (follow, pending)
+    });
     let rebuild = rebuild_starter(
         sources.store.clone(),
         db.clone(),
@@ -88,8 +95,8 @@ pub fn start_read_model<P: Projector>(
     ));
     let lag = tokio::spawn(report_lag::<P>(sources.clone(), db, shutdown.clone()));
     let handle = ServiceHandle::new(service, router, readiness);
-    match follow {
-        Some(follow) => handle.task(follow),
+    match feed {
+        Some((follow, pending)) => handle.task(follow).task(pending),
         None => handle,
     }
     .task(status)
