@@ -57,6 +57,22 @@ impl Decision {
         self.outcome.as_ref().map_or(0, Vec::len)
     }
 
+    /// Whether the decision was taken on the account at `expected_version`
+    /// (its events, or a rejection that rests on the balance), and so holds
+    /// only while the account is still there. A `failed` outcome rests on
+    /// nothing.
+    pub fn rests_on_account(&self) -> bool {
+        self.status_kind() != StatusKind::Failed
+    }
+
+    /// How the command ended: succeeded, or how it did not.
+    pub fn status_kind(&self) -> StatusKind {
+        match &self.outcome {
+            Ok(_) => StatusKind::Succeeded,
+            Err((kind, _)) => *kind,
+        }
+    }
+
     pub fn status_message(&self, envelopes: Vec<EventEnvelope>) -> StatusMessage {
         let outcome = match &self.outcome {
             Ok(_) => Ok(envelopes),

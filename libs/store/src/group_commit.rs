@@ -1,7 +1,8 @@
 //! Group commit: many decisions, on many accounts, in one PostgreSQL
-//! transaction — one fsync instead of one per command. Each table gets one
-//! `INSERT … SELECT FROM unnest(…)` of all its rows, so the round trips do
-//! not grow with the batch either.
+//! statement — one round trip and one fsync instead of one per command.
+//! The statement inserts every table's rows from `unnest(…)` of one array
+//! per column, its data-modifying `WITH` parts run together, and a single
+//! statement is its own transaction: all of it is stored, or none.
 
 use std::collections::HashMap;
 
@@ -10,8 +11,47 @@ use ledgerline_domain::AccountId;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::outcomes::OutcomeColumns;
 use crate::rows::event_data;
 use crate::{CommitError, Decision, StoreError};
+
+/// A group in one statement: the accounts the group rests on, each at
+/// the version its first decision was taken on (`$1`, `$2`); the events
+/// (`$3`–`$10`), due snapshots (`$11`–`$13`) and outcomes (`$14`–`$22`).
+/// An account found at another version (one index probe each) stores
+/// nothing and answers a row without an event id. Events that race a
+/// concurrent append still meet `events_aggregate_version`, a command
+/// decided concurrently `command_outcomes_pkey`. `WITH ORDINALITY … ORDER
+/// BY`: positions are drawn in batch order, so an account's events keep
+/// their version order in the global log.
+const COMMIT: &str = "WITH stale AS (
+    SELECT b.id FROM unnest($1::text[], $2::bigint[]) AS b(id, base)
+    WHERE b.base <> coalesce((SELECT e.version FROM events e WHERE e.aggregate_id = b.id
+                              ORDER BY e.version DESC LIMIT 1), 0)
+    LIMIT 1
+), appended AS (
+    INSERT INTO events (event_id, aggregate_type, aggregate_id, version, event_type, schema_version, data, metadata)
+    SELECT event_id, aggregate_type, aggregate_id, version, event_type, schema_version, data, metadata
+    FROM unnest($3::uuid[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::int[], $9::jsonb[], $10::jsonb[])
+         WITH ORDINALITY AS t(event_id, aggregate_type, aggregate_id, version, event_type, schema_version, data, metadata, n)
+    WHERE NOT EXISTS (SELECT FROM stale)
+    ORDER BY n
+    RETURNING event_id, global_position
+), snapshotted AS (
+    INSERT INTO snapshots (aggregate_id, version, state)
+    SELECT * FROM unnest($11::text[], $12::bigint[], $13::jsonb[])
+    WHERE NOT EXISTS (SELECT FROM stale)
+    ON CONFLICT DO NOTHING
+), recorded AS (
+    INSERT INTO command_outcomes (command_key, command_id, user_id, aggregate_id, status,
+                                  error, first_version, last_version, decided_at)
+    SELECT * FROM unnest($14::uuid[], $15::uuid[], $16::text[], $17::text[], $18::text[],
+                         $19::jsonb[], $20::bigint[], $21::bigint[], $22::timestamptz[])
+    WHERE NOT EXISTS (SELECT FROM stale)
+)
+SELECT event_id, global_position FROM appended
+UNION ALL
+SELECT NULL, 0 FROM stale";
 
 fn corrupt(e: impl std::fmt::Display) -> CommitError {
     CommitError::Store(StoreError::Corrupt(e.to_string()))
@@ -29,34 +69,34 @@ pub(crate) async fn commit_all(
     if decisions.is_empty() {
         return Ok(Vec::new());
     }
+    let (accounts, bases) = bases(&decisions)?;
     let mut envelopes: Vec<Vec<EventEnvelope>> =
         decisions.iter().map(Decision::new_envelopes).collect();
-    let mut tx = pool.begin().await.map_err(StoreError::from)?;
-
     let all = || envelopes.iter().flatten();
-    if all().next().is_some() {
-        let metadata = all()
-            .map(|e| serde_json::to_value(&e.metadata))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(corrupt)?;
-        let data = all()
-            .map(|e| event_data(&e.event))
-            .collect::<Result<Vec<_>, _>>()?;
-        // `WITH ORDINALITY … ORDER BY`: positions are drawn in batch order,
-        // so an account's events keep their version order in the global log.
-        let positions: Vec<(Uuid, i64)> = sqlx::query_as(
-            "INSERT INTO events (event_id, aggregate_type, aggregate_id, version, event_type, schema_version, data, metadata)
-             SELECT event_id, aggregate_type, aggregate_id, version, event_type, schema_version, data, metadata
-             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::int[], $7::jsonb[], $8::jsonb[])
-                  WITH ORDINALITY AS t(event_id, aggregate_type, aggregate_id, version, event_type, schema_version, data, metadata, n)
-             ORDER BY n
-             RETURNING event_id, global_position",
-        )
+    let metadata = all()
+        .map(|e| serde_json::to_value(&e.metadata))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(corrupt)?;
+    let data = all()
+        .map(|e| event_data(&e.event))
+        .collect::<Result<Vec<_>, _>>()?;
+    let snapshots: Vec<_> = decisions
+        .iter()
+        .filter_map(|d| d.snapshot.as_ref())
+        .collect();
+    let states = snapshots
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(corrupt)?;
+    let query = sqlx::query_as(COMMIT)
+        .bind(accounts)
+        .bind(bases)
         .bind(all().map(|e| e.event_id).collect::<Vec<_>>())
-        .bind(all().map(|e| e.aggregate_type.clone()).collect::<Vec<_>>())
-        .bind(all().map(|e| e.aggregate_id.as_str().to_owned()).collect::<Vec<_>>())
+        .bind(all().map(|e| e.aggregate_type.as_str()).collect::<Vec<_>>())
+        .bind(all().map(|e| e.aggregate_id.as_str()).collect::<Vec<_>>())
         .bind(all().map(|e| e.version).collect::<Vec<_>>())
-        .bind(all().map(|e| e.event.event_type().to_owned()).collect::<Vec<_>>())
+        .bind(all().map(|e| e.event.event_type()).collect::<Vec<_>>())
         .bind(
             all()
                 .map(|e| i32::try_from(e.schema_version).unwrap_or(i32::MAX))
@@ -64,82 +104,46 @@ pub(crate) async fn commit_all(
         )
         .bind(data)
         .bind(metadata)
-        .fetch_all(&mut *tx)
+        .bind(snapshots.iter().map(|s| s.id.as_str()).collect::<Vec<_>>())
+        .bind(snapshots.iter().map(|s| s.version).collect::<Vec<_>>())
+        .bind(states);
+    let positions: Vec<(Option<Uuid>, i64)> = OutcomeColumns::of(&decisions)?
+        .bind(query)
+        .fetch_all(pool)
         .await
         .map_err(CommitError::from_sqlx)?;
-        let positions: HashMap<Uuid, i64> = positions.into_iter().collect();
-        for envelope in envelopes.iter_mut().flatten() {
-            envelope.global_position = *positions
-                .get(&envelope.event_id)
-                .ok_or_else(|| corrupt(format!("event {} got no position", envelope.event_id)))?;
-        }
+    let positions: HashMap<Uuid, i64> = positions
+        .into_iter()
+        .map(|(id, position)| id.map(|id| (id, position)).ok_or(CommitError::Conflict))
+        .collect::<Result<_, _>>()?;
+    for envelope in envelopes.iter_mut().flatten() {
+        envelope.global_position = *positions
+            .get(&envelope.event_id)
+            .ok_or_else(|| corrupt(format!("event {} got no position", envelope.event_id)))?;
     }
-
-    let snapshots: Vec<_> = decisions
-        .iter()
-        .filter_map(|d| d.snapshot.as_ref())
-        .collect();
-    if !snapshots.is_empty() {
-        let states = snapshots
-            .iter()
-            .map(serde_json::to_value)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(corrupt)?;
-        sqlx::query(
-            "INSERT INTO snapshots (aggregate_id, version, state)
-             SELECT * FROM unnest($1::text[], $2::bigint[], $3::jsonb[]) ON CONFLICT DO NOTHING",
-        )
-        .bind(
-            snapshots
-                .iter()
-                .map(|s| s.id.as_str().to_owned())
-                .collect::<Vec<_>>(),
-        )
-        .bind(snapshots.iter().map(|s| s.version).collect::<Vec<_>>())
-        .bind(states)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from)?;
-    }
-
-    let messages: Vec<StatusMessage> = decisions
+    Ok(decisions
         .iter()
         .zip(envelopes)
         .map(|(decision, envelopes)| decision.status_message(envelopes))
-        .collect();
-    crate::outcomes::record(&mut tx, &decisions, &messages).await?;
-    tx.commit().await.map_err(CommitError::from_sqlx)?;
-    Ok(messages)
+        .collect())
 }
 
-/// The current version of each of `ids` that has events.
-pub(crate) async fn versions(
-    pool: &PgPool,
-    ids: &[AccountId],
-) -> Result<HashMap<AccountId, i64>, StoreError> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
+/// Each account the group rests on, at the version its first decision was
+/// taken on; the later decisions on it must follow on from the earlier
+/// ones, or the group is not one history and cannot be stored.
+fn bases(decisions: &[Decision]) -> Result<(Vec<&str>, Vec<i64>), CommitError> {
+    let mut next: HashMap<&AccountId, i64> = HashMap::new();
+    let (mut accounts, mut bases) = (Vec::new(), Vec::new());
+    for decision in decisions.iter().filter(|d| d.rests_on_account()) {
+        let after = decision.expected_version + decision.event_count() as i64;
+        match next.insert(&decision.account_id, after) {
+            None => {
+                accounts.push(decision.account_id.as_str());
+                bases.push(decision.expected_version);
+            }
+            Some(expected) if expected == decision.expected_version => {}
+            Some(_) => return Err(CommitError::Conflict),
+        }
     }
-    // One index probe per account (the last entry of `(aggregate_id,
-    // version)`), whatever the accounts' lengths: `max … GROUP BY` over
-    // `= ANY` reads every event of every account, or the whole table.
-    let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT id, v FROM unnest($1::text[]) AS t(id)
-         CROSS JOIN LATERAL (SELECT version FROM events WHERE aggregate_id = t.id
-                             ORDER BY version DESC LIMIT 1) AS last(v)",
-    )
-    .bind(
-        ids.iter()
-            .map(|id| id.as_str().to_owned())
-            .collect::<Vec<_>>(),
-    )
-    .fetch_all(pool)
-    .await?;
-    rows.into_iter()
-        .map(|(id, version)| {
-            AccountId::parse(id)
-                .map(|id| (id, version))
-                .map_err(|e| StoreError::Corrupt(e.to_string()))
-        })
-        .collect()
+    Ok((accounts, bases))
 }

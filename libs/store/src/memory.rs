@@ -134,15 +134,6 @@ impl EventStore for InMemoryEventStore {
             .collect())
     }
 
-    async fn versions(&self, ids: &[AccountId]) -> Result<HashMap<AccountId, i64>, StoreError> {
-        let inner = self.lock();
-        Ok(ids
-            .iter()
-            .map(|id| (id.clone(), inner.version_of(id)))
-            .filter(|(_, version)| *version > 0)
-            .collect())
-    }
-
     async fn commit_all(
         &self,
         decisions: Vec<Decision>,
@@ -159,7 +150,7 @@ impl EventStore for InMemoryEventStore {
                 Some(version) => *version,
                 None => inner.version_of(&decision.account_id),
             };
-            if decision.event_count() > 0 {
+            if decision.rests_on_account() {
                 if current != decision.expected_version {
                     return Err(CommitError::Conflict);
                 }

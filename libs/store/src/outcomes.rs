@@ -12,82 +12,76 @@ use ledgerline_contracts::{
 };
 use ledgerline_domain::UserId;
 use serde_json::Value;
-use sqlx::{PgConnection, PgPool};
+use sqlx::postgres::PgArguments;
+use sqlx::query::QueryAs;
+use sqlx::{PgPool, Postgres};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::rows::{EVENT_COLUMNS, EventRow};
-use crate::stats::status_name;
+use crate::stats::kind_name;
 use crate::{CommitError, Decision, StoreError};
 
-/// Records each decision's outcome (inside the caller's transaction), the
-/// versions of its events being `expected_version + 1 ..= + count`.
-pub(crate) async fn record(
-    tx: &mut PgConnection,
-    decisions: &[Decision],
-    messages: &[StatusMessage],
-) -> Result<(), CommitError> {
-    let versions = |d: &Decision, pick: fn(i64, i64) -> i64| {
-        let count = d.event_count() as i64;
-        (count > 0).then(|| pick(d.expected_version + 1, d.expected_version + count))
-    };
-    let errors = decisions
-        .iter()
-        .map(|d| match &d.outcome {
-            Ok(_) => Ok(None),
-            Err((_, error)) => serde_json::to_value(error).map(Some),
+/// The outcome rows of a group of decisions, a column each, bound in the
+/// order of `command_outcomes (command_key, command_id, user_id,
+/// aggregate_id, status, error, first_version, last_version, decided_at)`;
+/// the versions of a decision's events are `expected_version + 1 ..=
+/// + count`.
+pub(crate) struct OutcomeColumns {
+    keys: Vec<Uuid>,
+    command_ids: Vec<Uuid>,
+    users: Vec<String>,
+    accounts: Vec<String>,
+    statuses: Vec<&'static str>,
+    errors: Vec<Option<Value>>,
+    first_versions: Vec<Option<i64>>,
+    last_versions: Vec<Option<i64>>,
+    decided_at: Vec<OffsetDateTime>,
+}
+
+impl OutcomeColumns {
+    pub(crate) fn of(decisions: &[Decision]) -> Result<Self, CommitError> {
+        let versions = |d: &Decision, pick: fn(i64, i64) -> i64| {
+            let count = d.event_count() as i64;
+            (count > 0).then(|| pick(d.expected_version + 1, d.expected_version + count))
+        };
+        let errors = decisions
+            .iter()
+            .map(|d| match &d.outcome {
+                Ok(_) => Ok(None),
+                Err((_, error)) => serde_json::to_value(error).map(Some),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| CommitError::Store(StoreError::Corrupt(e.to_string())))?;
+        Ok(Self {
+            keys: decisions.iter().map(|d| d.key.as_uuid()).collect(),
+            command_ids: decisions.iter().map(|d| d.command_id).collect(),
+            users: decisions.iter().map(|d| d.user_id.as_str().to_owned()).collect(),
+            accounts: decisions.iter().map(|d| d.account_id.as_str().to_owned()).collect(),
+            statuses: decisions.iter().map(|d| kind_name(d.status_kind())).collect(),
+            errors,
+            first_versions: decisions.iter().map(|d| versions(d, |first, _| first)).collect(),
+            last_versions: decisions.iter().map(|d| versions(d, |_, last| last)).collect(),
+            decided_at: decisions.iter().map(|d| d.decided_at).collect(),
         })
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| CommitError::Store(StoreError::Corrupt(e.to_string())))?;
-    sqlx::query(
-        "INSERT INTO command_outcomes (command_key, command_id, user_id, aggregate_id, status,
-                                       error, first_version, last_version, decided_at)
-         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[],
-                              $6::jsonb[], $7::bigint[], $8::bigint[], $9::timestamptz[])",
-    )
-    .bind(
-        decisions
-            .iter()
-            .map(|d| d.key.as_uuid())
-            .collect::<Vec<_>>(),
-    )
-    .bind(decisions.iter().map(|d| d.command_id).collect::<Vec<_>>())
-    .bind(
-        decisions
-            .iter()
-            .map(|d| d.user_id.as_str().to_owned())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        decisions
-            .iter()
-            .map(|d| d.account_id.as_str().to_owned())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        messages
-            .iter()
-            .map(|m| status_name(m).to_owned())
-            .collect::<Vec<_>>(),
-    )
-    .bind(errors)
-    .bind(
-        decisions
-            .iter()
-            .map(|d| versions(d, |first, _| first))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        decisions
-            .iter()
-            .map(|d| versions(d, |_, last| last))
-            .collect::<Vec<_>>(),
-    )
-    .bind(decisions.iter().map(|d| d.decided_at).collect::<Vec<_>>())
-    .execute(&mut *tx)
-    .await
-    .map_err(CommitError::from_sqlx)?;
-    Ok(())
+    }
+
+    /// Binds the nine columns, in order, as the next parameters.
+    pub(crate) fn bind<'q, O>(
+        self,
+        query: QueryAs<'q, Postgres, O, PgArguments>,
+    ) -> QueryAs<'q, Postgres, O, PgArguments> {
+        query
+            .bind(self.keys)
+            .bind(self.command_ids)
+            .bind(self.users)
+            .bind(self.accounts)
+            .bind(self.statuses)
+            .bind(self.errors)
+            .bind(self.first_versions)
+            .bind(self.last_versions)
+            .bind(self.decided_at)
+    }
 }
 
 #[derive(sqlx::FromRow)]

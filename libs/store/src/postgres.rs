@@ -135,13 +135,6 @@ impl EventStore for PostgresEventStore {
         crate::outcomes::untold(&self.pool, keys).await
     }
 
-    async fn versions(
-        &self,
-        ids: &[AccountId],
-    ) -> Result<std::collections::HashMap<AccountId, i64>, StoreError> {
-        crate::group_commit::versions(&self.pool, ids).await
-    }
-
     async fn commit_all(
         &self,
         decisions: Vec<Decision>,

@@ -9,7 +9,12 @@ pub const COMMAND_STATUSES: [&str; 3] = ["succeeded", "rejected", "failed"];
 
 /// The status an outcome is counted under (`command_outcomes.status`).
 pub(crate) fn status_name(message: &StatusMessage) -> &'static str {
-    match message.payload.status {
+    kind_name(message.payload.status)
+}
+
+/// `command_outcomes.status` of an outcome of this kind.
+pub(crate) fn kind_name(kind: StatusKind) -> &'static str {
+    match kind {
         StatusKind::Succeeded => "succeeded",
         StatusKind::Rejected => "rejected",
         StatusKind::Failed => "failed",

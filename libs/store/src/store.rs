@@ -27,7 +27,8 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<StatusMessage>, StoreError>> + Send;
 
     /// Appends the decision's events at `expected_version` and records its
-    /// outcome, returning the outcome as published.
+    /// outcome, returning the outcome as published ([`EventStore::commit_all`]
+    /// of one).
     fn commit(
         &self,
         decision: Decision,
@@ -51,16 +52,17 @@ pub trait EventStore: Clone + Send + Sync + 'static {
         keys: &[CommandKey],
     ) -> impl Future<Output = Result<HashSet<CommandKey>, StoreError>> + Send;
 
-    /// The current version of each of `ids` that has events (a cache of
-    /// accounts checks itself against this before deciding on them).
-    fn versions(
-        &self,
-        ids: &[AccountId],
-    ) -> impl Future<Output = Result<HashMap<AccountId, i64>, StoreError>> + Send;
-
     /// Group commit: [`EventStore::commit`] of every decision in one
     /// transaction — all of them or none. Decisions on one account come in
     /// version order; the outcomes are returned in the decisions' order.
+    ///
+    /// Optimistic, whatever the decisions were taken on (a cache, a load):
+    /// every decision that rests on its account
+    /// ([`Decision::rests_on_account`], a rejection too) must find the
+    /// account at its `expected_version` (with the group's earlier
+    /// decisions in), or the group fails with [`CommitError::Conflict`];
+    /// a command that already has an outcome fails it with
+    /// [`CommitError::AlreadyDecided`].
     fn commit_all(
         &self,
         decisions: Vec<Decision>,

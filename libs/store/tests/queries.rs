@@ -1,14 +1,15 @@
 #![allow(clippy::unwrap_used)]
-//! The read queries of the event store (time travel, stats, versions, head)
-//! hold the same contract in memory and on PostgreSQL: every test runs
-//! against both, the PostgreSQL one on a database of its own.
+//! The event store's commit and read queries (time travel, stats,
+//! versions, head, outcomes, the outbox) hold the same contract in memory
+//! and on PostgreSQL: every test runs against both, the PostgreSQL one on a
+//! database of its own.
 
 use std::time::Duration;
 
 use ledgerline_contracts::{CommandKey, StatusError, StatusKind};
 use ledgerline_domain::{Account, AccountEvent, AccountId, Amount, Balance, Currency};
 use ledgerline_store::{
-    AggregateVersion, Decision, EventStore, InMemoryEventStore, MIGRATOR, PointInTime,
+    AggregateVersion, CommitError, Decision, EventStore, InMemoryEventStore, MIGRATOR, PointInTime,
     PostgresEventStore, SCHEMA,
 };
 use ledgerline_testkit::TestDatabase;
@@ -80,9 +81,11 @@ async fn append<S: EventStore>(store: &S, account: &AccountId, events: Vec<Accou
     store.commit(decided).await.unwrap();
 }
 
+/// A refusal on `account` as it stands.
 async fn reject<S: EventStore>(store: &S, account: &AccountId) {
+    let current = store.load(account).await.unwrap().version;
     store
-        .commit(decision(account, 0, refused(), OffsetDateTime::now_utc()))
+        .commit(decision(account, current, refused(), OffsetDateTime::now_utc()))
         .await
         .unwrap();
 }
@@ -275,6 +278,71 @@ async fn outcomes_in_memory() {
 async fn outcomes_on_postgres() {
     let (_db, store) = on_postgres().await;
     outcome_contract(&store).await;
+}
+
+fn timed_out() -> Outcome {
+    Err((
+        StatusKind::Failed,
+        StatusError {
+            code: "TIMEOUT".into(),
+            message: "not decided in time".into(),
+        },
+    ))
+}
+
+/// A commit is optimistic about whatever its decisions were taken on: an
+/// account that moved on since spoils the group — a refusal too, which
+/// appends nothing — and nothing of it is stored; a `failed` outcome rests
+/// on no account.
+async fn commit_contract<S: EventStore>(store: &S) {
+    let account = account("acc-commit");
+    let now = OffsetDateTime::now_utc();
+    let opening = decision(&account, 0, Ok(vec![opened()]), now);
+    store.commit(opening).await.unwrap();
+
+    let stale_refusal = decision(&account, 0, refused(), now);
+    let deposit = decision(&account, 1, Ok(vec![deposited(5, 5)]), now);
+    let keys = [stale_refusal.key, deposit.key];
+    let result = store.commit_all(vec![deposit, stale_refusal]).await;
+    assert!(matches!(result, Err(CommitError::Conflict)), "{result:?}");
+    assert!(store.outcomes(&keys).await.unwrap().is_empty());
+    assert_eq!(store.load(&account).await.unwrap().version, 1);
+
+    // Decisions that follow on from each other, a refusal between them.
+    let group = vec![
+        decision(&account, 1, Ok(vec![deposited(5, 5)]), now),
+        decision(&account, 2, refused(), now),
+        decision(&account, 2, Ok(vec![deposited(1, 6)]), now),
+    ];
+    assert_eq!(store.commit_all(group).await.unwrap().len(), 3);
+    assert_eq!(store.load(&account).await.unwrap().version, 3);
+
+    // A stale refusal alone, and one that skips the group's own events.
+    let result = store.commit(decision(&account, 2, refused(), now)).await;
+    assert!(matches!(result, Err(CommitError::Conflict)), "{result:?}");
+    let group = vec![
+        decision(&account, 3, Ok(vec![deposited(1, 7)]), now),
+        decision(&account, 3, refused(), now),
+    ];
+    let result = store.commit_all(group).await;
+    assert!(matches!(result, Err(CommitError::Conflict)), "{result:?}");
+    assert_eq!(store.load(&account).await.unwrap().version, 3);
+
+    let failed = decision(&account, 0, timed_out(), now);
+    let key = failed.key;
+    store.commit(failed).await.unwrap();
+    assert!(store.outcome(key).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn commits_in_memory() {
+    commit_contract(&InMemoryEventStore::new()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commits_on_postgres() {
+    let (_db, store) = on_postgres().await;
+    commit_contract(&store).await;
 }
 
 /// The outbox: a decided command is untold until its status is recorded as

@@ -10,13 +10,20 @@
 //! Every rule of deciding lives here, once: a command the store already
 //! decided is answered with its stored outcome (never decided twice); one
 //! past its deadline ends `failed` / `TIMEOUT`; a snapshot rides along when
-//! one is due; and a commit that lost a race — another writer appended to
-//! an account, or decided one of the commands — forgets the accounts and
-//! decides the whole slice again from the store.
+//! one is due.
+//!
+//! Optimistic: the first attempt trusts the cache and takes the commands
+//! for new, and the store's commit checks both — every account still at
+//! the version its decisions were taken on (a refusal too, which appends
+//! nothing), every command without an outcome. A commit that lost a race —
+//! another writer appended to an account, or decided one of the commands
+//! (a redelivery) — forgets the accounts and decides the whole slice again
+//! from the store, reading the stored outcomes first. So a slice of new
+//! commands on cached accounts costs the store one statement.
 
 use std::collections::{HashMap, HashSet};
 
-use ledgerline_contracts::{CommandMessage, StatusMessage};
+use ledgerline_contracts::{CommandKey, CommandMessage, StatusMessage};
 use ledgerline_domain::{Account, AccountId};
 use ledgerline_store::{CommitError, EventStore, StoreError};
 use tracing::{Instrument, Span};
@@ -90,8 +97,16 @@ pub async fn decide_group<S: EventStore>(
     pending: &[(&CommandMessage, &Span)],
     policy: DecisionPolicy,
 ) -> Result<Vec<Settled>, StoreError> {
-    for _ in 0..MAX_RACES {
-        match decide_once(store, cache, pending, policy).await {
+    for attempt in 0..MAX_RACES {
+        // The first attempt takes every command for new: the commit says
+        // if one was not.
+        let known = if attempt == 0 {
+            HashMap::new()
+        } else {
+            let keys: Vec<_> = pending.iter().map(|(m, _)| m.key()).collect();
+            store.outcomes(&keys).await?
+        };
+        match decide_once(store, cache, pending, policy, known).await {
             Ok(settled) => return Ok(settled),
             Err(CommitError::Conflict | CommitError::AlreadyDecided) => continue,
             Err(CommitError::Store(error)) => return Err(error),
@@ -106,16 +121,15 @@ pub async fn decide_group<S: EventStore>(
 }
 
 /// One attempt: decide against what the cache and the store hold now,
-/// then commit.
+/// `known` being the stored outcomes of those of the commands that have
+/// one, as far as they were read; then commit.
 async fn decide_once<S: EventStore>(
     store: &S,
     cache: &mut AccountCache,
     pending: &[(&CommandMessage, &Span)],
     policy: DecisionPolicy,
+    known: HashMap<CommandKey, StatusMessage>,
 ) -> Result<Vec<Settled>, CommitError> {
-    let keys: Vec<_> = pending.iter().map(|(m, _)| m.key()).collect();
-    let known = store.outcomes(&keys).await?;
-    forget_what_changed(store, cache, pending).await?;
     let mut working: HashMap<AccountId, Account> = HashMap::new();
     let mut seen = HashSet::new();
     // For each command: its decision's index, or what it is instead.
@@ -207,35 +221,6 @@ async fn decide_once<S: EventStore>(
             Err(settled) => Ok(settled),
         })
         .collect()
-}
-
-/// The cache must be the store's present, or a refusal (which appends
-/// nothing, so no version check would catch it) could rest on an old
-/// balance: a cached account written behind this task's back is forgotten.
-async fn forget_what_changed<S: EventStore>(
-    store: &S,
-    cache: &mut AccountCache,
-    pending: &[(&CommandMessage, &Span)],
-) -> Result<(), StoreError> {
-    let cached: Vec<AccountId> = pending
-        .iter()
-        .map(|(m, _)| m.command.account_id())
-        .filter(|id| cache.get(id).is_some())
-        .cloned()
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    if cached.is_empty() {
-        return Ok(());
-    }
-    let stored = store.versions(&cached).await?;
-    for id in &cached {
-        let version = cache.get(id).map(|a| a.version);
-        if version != Some(stored.get(id).copied().unwrap_or(0)) {
-            cache.forget(id);
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
