@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -6,6 +7,7 @@ use ledgerline_auth::TokenKeys;
 use ledgerline_bus::{Bus, Peers};
 use ledgerline_runtime::{Config, Readiness, ServiceHandle, Shutdown};
 
+use crate::connection::Shared;
 use crate::registry::Registry;
 use crate::upgrade::{SocketState, routes};
 
@@ -22,13 +24,13 @@ pub async fn start(
     let feed = crate::feed::start(&registry, shutdown)
         .await
         .context("starting the socket feed")?;
-    let state = SocketState {
+    let state = SocketState(Arc::new(Shared {
         registry,
         keys: keys.clone(),
         max_amount: config.max_amount,
         shutdown: shutdown.clone(),
         write_timeout: Duration::from_secs(config.socket_write_timeout_secs),
-    };
+    }));
     let alive = feed.alive.clone();
     let readiness = Readiness::default()
         .nats(bus.client.clone())

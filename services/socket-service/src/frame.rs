@@ -6,12 +6,16 @@ use ledgerline_contracts::{EventEnvelope, EventFrame, StatusEnvelope};
 use ledgerline_domain::AccountId;
 
 /// A server frame, serialised once for all of its recipients, with what a
-/// connection needs to tell whether it has already sent it.
+/// connection needs to tell whether it has already sent it. One pointer:
+/// a frame is cloned once per recipient, and every connection's queue has
+/// room for many (tokio allocates a queue's slots 32 at a time).
 #[derive(Debug, Clone)]
-pub struct Frame {
-    pub text: Utf8Bytes,
-    /// Shared: a frame is cloned once per recipient.
-    pub key: Arc<FrameKey>,
+pub struct Frame(Arc<Framed>);
+
+#[derive(Debug)]
+struct Framed {
+    text: Utf8Bytes,
+    key: FrameKey,
 }
 
 impl Frame {
@@ -19,10 +23,7 @@ impl Frame {
     pub fn status(payload: &StatusEnvelope) -> Option<Self> {
         let seq = payload.seq?;
         let text = serde_json::to_string(payload).ok()?;
-        Some(Self {
-            text: Utf8Bytes::from(text),
-            key: Arc::new(FrameKey::Status(seq)),
-        })
+        Some(Self::new(text, FrameKey::Status(seq)))
     }
 
     pub fn event(event: EventEnvelope, seq: Option<u64>) -> Option<Self> {
@@ -33,10 +34,23 @@ impl Frame {
             event,
         })
         .ok()?;
-        Some(Self {
+        Some(Self::new(text, key))
+    }
+
+    fn new(text: String, key: FrameKey) -> Self {
+        Self(Arc::new(Framed {
             text: Utf8Bytes::from(text),
-            key: Arc::new(key),
-        })
+            key,
+        }))
+    }
+
+    /// The frame's JSON, to write (a reference count, not a copy).
+    pub fn text(&self) -> Utf8Bytes {
+        self.0.text.clone()
+    }
+
+    pub fn key(&self) -> &FrameKey {
+        &self.0.key
     }
 }
 

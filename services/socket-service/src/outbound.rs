@@ -33,7 +33,24 @@ impl Outbound {
 
     /// Writes and flushes one message, within the write timeout.
     pub async fn send(&mut self, message: Message) -> Result<(), Gone> {
-        let written = tokio::time::timeout(self.timeout, self.sink.send(message)).await;
+        self.send_all(std::iter::once(message)).await
+    }
+
+    /// Writes the messages and flushes once, all within the write timeout:
+    /// small frames share a write (tungstenite writes out early only what
+    /// outgrows its write buffer).
+    pub async fn send_all(
+        &mut self,
+        messages: impl IntoIterator<Item = Message> + Send,
+    ) -> Result<(), Gone> {
+        let sink = &mut self.sink;
+        let written = tokio::time::timeout(self.timeout, async move {
+            for message in messages {
+                sink.feed(message).await?;
+            }
+            sink.flush().await
+        })
+        .await;
         self.outcome(written)
     }
 

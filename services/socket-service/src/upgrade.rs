@@ -1,4 +1,4 @@
-use std::time::Duration;
+use std::sync::Arc;
 
 use aide::axum::ApiRouter;
 use aide::axum::routing::get_with;
@@ -13,38 +13,35 @@ use axum::extract::{FromRef, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use ledgerline_auth::{AuthError, Caller, TokenKeys};
-use ledgerline_domain::Amount;
 use ledgerline_runtime::api_doc::{OperationDocs, Refusal};
 use ledgerline_runtime::{ApiProblem, ValidQuery};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use time::OffsetDateTime;
-use tokio_util::sync::CancellationToken;
 
 use crate::closing::MAX_CLIENT_MESSAGE;
-use crate::connection::{self, Session};
-use crate::registry::Registry;
+use crate::connection::{self, Session, Shared};
 use crate::replay::ResumeFrom;
 
-/// Read and write buffer of each socket.
-const SOCKET_BUFFER: usize = 2 * 1024;
+/// Each socket's read buffer, allocated when it opens: room for a client
+/// frame (a command is a few hundred bytes); a longer one still passes, the
+/// buffer growing for it.
+const READ_BUFFER: usize = 512;
+/// How much a socket's writes gather before they go out (not allocated
+/// ahead: the buffer grows to the frames written).
+const WRITE_BUFFER: usize = 2 * 1024;
 /// The subprotocol a browser offers beside its token:
 /// `new WebSocket(url, ["bearer", token])`.
 const BEARER_PROTOCOL: &str = "bearer";
 
+/// The route's state: what every socket shares, behind one pointer that
+/// each socket's session holds.
 #[derive(Clone)]
-pub struct SocketState {
-    pub registry: Registry,
-    pub keys: TokenKeys,
-    pub max_amount: Amount,
-    pub shutdown: CancellationToken,
-    /// How long one write to a socket may take (`SOCKET_WRITE_TIMEOUT_SECS`).
-    pub write_timeout: Duration,
-}
+pub struct SocketState(pub Arc<Shared>);
 
 impl FromRef<SocketState> for TokenKeys {
     fn from_ref(state: &SocketState) -> TokenKeys {
-        state.keys.clone()
+        state.0.keys.clone()
     }
 }
 
@@ -153,15 +150,9 @@ async fn upgrade(
     headers: HeaderMap,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiProblem> {
-    let (caller, expires_at) = authenticate(&state.keys, &query, &headers)?;
+    let SocketState(shared) = state;
+    let (caller, expires_at) = authenticate(&shared.keys, &query, &headers)?;
     let ws = ws.map_err(|e| ApiProblem::bad_request(format!("not a WebSocket upgrade: {e}")))?;
-    let SocketState {
-        registry,
-        keys,
-        max_amount,
-        shutdown,
-        write_timeout,
-    } = state;
     let resume = ResumeFrom {
         status_seq: query.status_seq,
         event_position: query.event_position,
@@ -173,20 +164,16 @@ async fn upgrade(
         .max_message_size(MAX_CLIENT_MESSAGE)
         .max_frame_size(MAX_CLIENT_MESSAGE)
         // Small buffers: tungstenite's defaults cost ~138 KiB per idle
-        // connection; 2 KiB ones a few KiB (bench/results). A frame is
-        // a few hundred bytes; longer messages still pass, in pieces.
-        .read_buffer_size(SOCKET_BUFFER)
-        .write_buffer_size(SOCKET_BUFFER)
+        // connection (bench/results). A frame is a few hundred bytes;
+        // longer messages still pass.
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| {
             let session = Session {
-                registry,
-                keys,
+                shared,
                 user: caller.user_id,
                 expires_at,
-                max_amount,
                 resume,
-                shutdown,
-                write_timeout,
             };
             connection::serve(socket, session)
         })

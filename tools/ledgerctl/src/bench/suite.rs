@@ -1,4 +1,4 @@
-//! `make bench`: every scenario of issue 7 in one run on one private NATS
+//! `make bench`: every scenario of issues 7 and 15 in one run on one private NATS
 //! and PostgreSQL (fsync on), then `bench/results/<date>.md` and `.json`
 //! with the machine's facts and each figure beside its target.
 //!
