@@ -71,9 +71,10 @@ async fn page_with_retries(
 
 /// Replays the log after `after` into `pool` until a page comes back empty
 /// (the store's safe head is reached); after each transaction `on_page`
-/// sees the position reached and how many events it applied. A reader task reads pages ahead (up to
-/// [`REPLAY_READ_AHEAD`]) while they are applied, and whatever it has read
-/// meanwhile is applied together, in one transaction, up to about
+/// sees the position reached and how many events it applied. A reader task
+/// reads pages ahead (up to [`REPLAY_READ_AHEAD`]) while they are applied,
+/// and whatever it has read meanwhile is applied together, in one
+/// transaction, up to about
 /// [`REPLAY_BATCH`] events: a replay costs few commits, and each account's
 /// row is written once per transaction rather than once per page. Returns
 /// the last position applied.

@@ -27,11 +27,11 @@ use crate::{CommitError, Decision, StoreError};
 /// aggregate_id, status, error, first_version, last_version, decided_at)`;
 /// the versions of a decision's events are `expected_version + 1 ..=
 /// + count`.
-pub(crate) struct OutcomeColumns {
+pub(crate) struct OutcomeColumns<'d> {
     keys: Vec<Uuid>,
     command_ids: Vec<Uuid>,
-    users: Vec<String>,
-    accounts: Vec<String>,
+    users: Vec<&'d str>,
+    accounts: Vec<&'d str>,
     statuses: Vec<&'static str>,
     errors: Vec<Option<Value>>,
     first_versions: Vec<Option<i64>>,
@@ -39,8 +39,8 @@ pub(crate) struct OutcomeColumns {
     decided_at: Vec<OffsetDateTime>,
 }
 
-impl OutcomeColumns {
-    pub(crate) fn of(decisions: &[Decision]) -> Result<Self, CommitError> {
+impl<'d> OutcomeColumns<'d> {
+    pub(crate) fn of(decisions: &'d [Decision]) -> Result<Self, CommitError> {
         let versions = |d: &Decision, pick: fn(i64, i64) -> i64| {
             let count = d.event_count() as i64;
             (count > 0).then(|| pick(d.expected_version + 1, d.expected_version + count))
@@ -56,8 +56,8 @@ impl OutcomeColumns {
         Ok(Self {
             keys: decisions.iter().map(|d| d.key.as_uuid()).collect(),
             command_ids: decisions.iter().map(|d| d.command_id).collect(),
-            users: decisions.iter().map(|d| d.user_id.as_str().to_owned()).collect(),
-            accounts: decisions.iter().map(|d| d.account_id.as_str().to_owned()).collect(),
+            users: decisions.iter().map(|d| d.user_id.as_str()).collect(),
+            accounts: decisions.iter().map(|d| d.account_id.as_str()).collect(),
             statuses: decisions.iter().map(|d| kind_name(d.status_kind())).collect(),
             errors,
             first_versions: decisions.iter().map(|d| versions(d, |first, _| first)).collect(),
@@ -70,7 +70,10 @@ impl OutcomeColumns {
     pub(crate) fn bind<'q, O>(
         self,
         query: QueryAs<'q, Postgres, O, PgArguments>,
-    ) -> QueryAs<'q, Postgres, O, PgArguments> {
+    ) -> QueryAs<'q, Postgres, O, PgArguments>
+    where
+        'd: 'q,
+    {
         query
             .bind(self.keys)
             .bind(self.command_ids)
