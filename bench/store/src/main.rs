@@ -227,7 +227,8 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// `accounts` accounts named `{prefix}{n}`, each with `events` events
-/// (opened with 0, then deposits of 1.00), interleaved by version.
+/// (opened with 0, then deposits of 1.00), interleaved by version; amounts
+/// in the form the processor writes them (`"1.00"`).
 async fn generate(
     pool: &sqlx::PgPool,
     prefix: &str,
@@ -238,8 +239,8 @@ async fn generate(
         "INSERT INTO events (event_id, aggregate_type, aggregate_id, version, event_type, schema_version, data, metadata)
          SELECT gen_random_uuid(), 'BankAccount', $1 || a, v,
                 CASE WHEN v = 1 THEN 'AccountOpened' ELSE 'MoneyDeposited' END, 1,
-                CASE WHEN v = 1 THEN jsonb_build_object('ownerId', 'bench', 'currency', 'EUR', 'initialBalance', 0)
-                     ELSE jsonb_build_object('amount', 100, 'balanceAfter', (v - 1) * 100) END,
+                CASE WHEN v = 1 THEN jsonb_build_object('ownerId', 'bench', 'currency', 'EUR', 'initialBalance', '0.00')
+                     ELSE jsonb_build_object('amount', '1.00', 'balanceAfter', (v - 1) || '.00') END,
                 jsonb_build_object('commandId', gen_random_uuid(), 'correlationId', gen_random_uuid(),
                                    'userId', 'bench', 'timestamp', '2026-11-22T10:00:00Z')
          FROM generate_series(1, $3::bigint) v, generate_series(1, $2::bigint) a

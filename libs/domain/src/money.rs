@@ -47,23 +47,42 @@ pub struct Amount(i64);
 #[serde(try_from = "Stored", into = "String")]
 pub struct Balance(i64);
 
-/// Money as it is read back: major-unit text (`"10.50"`, what this version
-/// writes), or an integer of minor units — the form events, snapshots and
-/// queued commands were written in before amounts went out in major units.
-/// Clients never reach this: their amounts are parsed by `WireAmount`.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Stored {
-    Major(String),
-    LegacyMinor(i64),
+/// Money as it is read back, in minor units: from major-unit text
+/// (`"10.50"`, what this version writes), or from an integer of minor
+/// units — the form events, snapshots and queued commands were written in
+/// before amounts went out in major units. Clients never reach this: their
+/// amounts are parsed by `WireAmount`. Read by a visitor of its own rather
+/// than as an untagged enum, which buffered every amount and built an
+/// error for each form it was not.
+struct Stored(i64);
+
+impl<'de> Deserialize<'de> for Stored {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StoredVisitor)
+    }
 }
 
-impl Stored {
-    fn minor(self) -> Result<i64, AmountError> {
-        match self {
-            Stored::Major(text) => parse_minor(&text),
-            Stored::LegacyMinor(minor) => Ok(minor),
-        }
+struct StoredVisitor;
+
+impl serde::de::Visitor<'_> for StoredVisitor {
+    type Value = Stored;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an amount: major units as text (\"10.50\") or an integer of minor units")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Stored, E> {
+        parse_minor(text).map(Stored).map_err(E::custom)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, minor: i64) -> Result<Stored, E> {
+        Ok(Stored(minor))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, minor: u64) -> Result<Stored, E> {
+        i64::try_from(minor)
+            .map(Stored)
+            .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(minor), &self))
     }
 }
 
@@ -227,7 +246,7 @@ impl Balance {
 impl TryFrom<Stored> for Amount {
     type Error = AmountError;
     fn try_from(stored: Stored) -> Result<Self, AmountError> {
-        Self::from_minor(stored.minor()?)
+        Self::from_minor(stored.0)
     }
 }
 impl From<Amount> for String {
@@ -238,7 +257,7 @@ impl From<Amount> for String {
 impl TryFrom<Stored> for Balance {
     type Error = AmountError;
     fn try_from(stored: Stored) -> Result<Self, AmountError> {
-        Self::from_minor(stored.minor()?)
+        Self::from_minor(stored.0)
     }
 }
 impl From<Balance> for String {
@@ -345,7 +364,16 @@ mod tests {
         // What earlier versions stored: integer minor units.
         assert_eq!(serde_json::from_str::<Amount>("130050").unwrap(), a);
         assert_eq!(serde_json::to_string(&Balance::ZERO).unwrap(), r#""0.00""#);
-        for bad in [r#""0""#, r#""1.005""#, "0", "-5", r#""abc""#, "1.5", "null"] {
+        for bad in [
+            r#""0""#,
+            r#""1.005""#,
+            "0",
+            "-5",
+            r#""abc""#,
+            "1.5",
+            "null",
+            "9223372036854775808",
+        ] {
             assert!(serde_json::from_str::<Amount>(bad).is_err(), "{bad}");
         }
         assert_eq!(major(-250), "-2.50");

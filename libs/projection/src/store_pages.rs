@@ -9,10 +9,11 @@ use std::time::Duration;
 use ledgerline_contracts::EventEnvelope;
 use ledgerline_store::StoreReads;
 use sqlx::PgPool;
+use tokio_util::task::JoinQueue;
 
 use crate::Projector;
 use crate::apply::commit_events;
-use crate::tuning::{REPLAY_BATCH, REPLAY_READ_AHEAD};
+use crate::tuning::{REPLAY_BATCH, REPLAY_READ_AHEAD, REPLAY_READERS};
 use ledgerline_runtime::tuning::EVENT_PAGE;
 
 /// The events with `global_position > after`, oldest first, at most `limit`.
@@ -95,28 +96,79 @@ pub(crate) async fn replay<P: Projector>(
 
 type Page = Result<Vec<EventEnvelope>, String>;
 
-/// Reads page after page into `pages` until one is empty or cannot be
-/// read (that one is sent too), or nobody is listening any more.
+/// Reads page after page into `pages`, in order, until one is empty or
+/// cannot be read (that one is sent too), or nobody is listening any more.
+///
+/// [`REPLAY_READERS`] pages are read at once, each on a task of its own
+/// (the query of one overlaps the decoding of another): page `i` asks for
+/// the events after `after + i × EVENT_PAGE`. A full page covers its range
+/// whole (its events are distinct positions above its start), so it is cut
+/// at the next page's start. A page that is not full has reached the end
+/// of what the store serves; the pages asked after it are dropped, since
+/// the log may have grown between the asks, and reading goes on after it.
 async fn read_ahead(
     store: Arc<dyn StoreReads>,
-    mut after: i64,
+    after: i64,
     retries: u32,
     pages: tokio::sync::mpsc::Sender<Page>,
 ) {
+    // Dropping the queue (the replay is done, or aborted) aborts the reads
+    // still in it.
+    let mut asked: JoinQueue<(i64, Page)> = JoinQueue::with_capacity(REPLAY_READERS);
+    let mut next_from = after;
     loop {
-        let page = page_with_retries(store.clone(), after, retries).await;
-        let last = page
-            .as_ref()
-            .ok()
-            .and_then(|p| p.last())
-            .map(|e| e.global_position);
-        if pages.send(page).await.is_err() {
+        while asked.len() < REPLAY_READERS {
+            let (store, from) = (store.clone(), next_from);
+            asked.spawn(async move { (from, page_with_retries(store, from, retries).await) });
+            next_from = from + EVENT_PAGE;
+        }
+        let (from, read) = match asked.join_next().await {
+            Some(Ok(read)) => read,
+            Some(Err(error)) => (next_from, Err(format!("reading a page: {error}"))),
+            None => return,
+        };
+        let (page, done) = match read {
+            Err(error) => (Err(error), true),
+            Ok(page) => match cut(page, from) {
+                // The next page is asked for already.
+                (page, Next::After(_)) => (Ok(page), false),
+                (page, Next::Again(last)) => {
+                    // Dropping the queue aborts the asks made after this page.
+                    asked = JoinQueue::with_capacity(REPLAY_READERS);
+                    next_from = last.unwrap_or(from);
+                    (Ok(page), last.is_none())
+                }
+            },
+        };
+        if pages.send(page).await.is_err() || done {
             return;
         }
-        match last {
-            Some(last) => after = last,
-            None => return,
-        }
+    }
+}
+
+/// Where reading goes on after a page.
+#[derive(Debug, PartialEq, Eq)]
+enum Next {
+    /// The page was full: the next page (already asked for) starts here.
+    After(i64),
+    /// The page was not full, so it reached the end of what the store
+    /// serves: ask again after its last event (`None`: it was empty, the
+    /// log is read).
+    Again(Option<i64>),
+}
+
+/// What a page asked for after `from` adds to the log read so far. A full
+/// page's positions are distinct and above `from`, so it holds every event
+/// up to `from + EVENT_PAGE` and is cut there (the next page starts there);
+/// a page that is not full is whole.
+fn cut(mut page: Vec<EventEnvelope>, from: i64) -> (Vec<EventEnvelope>, Next) {
+    if page.len() as i64 >= EVENT_PAGE {
+        let end = from + EVENT_PAGE;
+        page.retain(|e| e.global_position <= end);
+        (page, Next::After(end))
+    } else {
+        let last = page.last().map(|e| e.global_position);
+        (page, Next::Again(last))
     }
 }
 
@@ -142,22 +194,28 @@ async fn apply_pages<P: Projector>(
     }
 }
 
-/// The next page, and with it what else has been read already, up to
-/// about [`REPLAY_BATCH`] events; `true` once the empty page that ends the
-/// log is among them.
+/// The next [`REPLAY_BATCH`] events (about: pages are added whole), or the
+/// rest of the log; `true` once the empty page that ends the log is among
+/// them. It waits for the reader rather than applying what is there: an
+/// account is written once per batch, so a batch of a page or two (all
+/// the reader had when the last commit ended) cost the database a row
+/// write for almost every event of an interleaved log.
 async fn next_batch(
     pages: &mut tokio::sync::mpsc::Receiver<Page>,
 ) -> Result<(Vec<EventEnvelope>, bool), String> {
-    let Some(first) = pages.recv().await else {
-        return Err("the event-log reader stopped".into());
-    };
-    let mut batch = first?;
-    let mut end = batch.is_empty();
+    let mut batch = Vec::new();
+    let mut end = false;
     while !end && batch.len() < REPLAY_BATCH {
-        let Ok(page) = pages.try_recv() else { break };
+        let Some(page) = pages.recv().await else {
+            return Err("the event-log reader stopped".into());
+        };
         let page = page?;
         end = page.is_empty();
-        batch.extend(page);
+        if batch.is_empty() {
+            batch = page;
+        } else {
+            batch.extend(page);
+        }
     }
     Ok((batch, end))
 }
@@ -264,15 +322,57 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_page_alone_is_applied_at_once_and_a_page_that_failed_fails_the_replay() {
+    async fn a_batch_waits_for_the_end_of_the_log_and_a_page_that_failed_fails_the_replay() {
         let (read, mut pages) = tokio::sync::mpsc::channel(REPLAY_READ_AHEAD);
         read.send(page(1, 3)).await.unwrap();
-        let (batch, end) = next_batch(&mut pages).await.unwrap();
-        assert_eq!((positions(&batch), end), ((1, 3, 3), false));
+        let waiting =
+            tokio::time::timeout(std::time::Duration::from_millis(50), next_batch(&mut pages))
+                .await;
+        assert!(waiting.is_err(), "a page alone waits for more, or the end");
+        read.send(page(1, 3)).await.unwrap();
         read.send(page(4, 2)).await.unwrap();
+        read.send(page(0, 0)).await.unwrap();
+        let (batch, end) = next_batch(&mut pages).await.unwrap();
+        assert_eq!((positions(&batch), end), ((1, 5, 5), true));
+        read.send(page(6, 2)).await.unwrap();
         read.send(Err("unreadable".into())).await.unwrap();
         assert_eq!(next_batch(&mut pages).await.unwrap_err(), "unreadable");
         drop(read);
         assert!(next_batch(&mut pages).await.is_err(), "the reader stopped");
+    }
+
+    fn at(positions: impl IntoIterator<Item = i64>) -> Vec<EventEnvelope> {
+        positions
+            .into_iter()
+            .map(|p| envelope("acc", p, p, AccountEvent::AccountClosed {}))
+            .collect()
+    }
+
+    #[test]
+    fn a_full_page_is_cut_where_the_next_page_starts() {
+        // Dense: exactly the page's range.
+        let (page, next) = cut(at(1..=EVENT_PAGE), 0);
+        assert_eq!(
+            (positions(&page), next),
+            ((1, EVENT_PAGE, 500), Next::After(EVENT_PAGE))
+        );
+        // Gaps (positions of rolled-back transactions) stretch a full page
+        // past its range; what lies past it is the next page's.
+        let gappy = at((1..=2 * EVENT_PAGE).filter(|p| p % 5 != 0));
+        let (page, next) = cut(gappy[..EVENT_PAGE as usize].to_vec(), 0);
+        assert_eq!(next, Next::After(EVENT_PAGE));
+        assert_eq!(page.len(), 400);
+        assert!(page.iter().all(|e| e.global_position <= EVENT_PAGE));
+    }
+
+    #[test]
+    fn a_page_that_is_not_full_is_whole_and_reading_goes_on_after_it() {
+        let (page, next) = cut(at([1_001, 1_200, 1_700]), 1_000);
+        assert_eq!(
+            (positions(&page), next),
+            ((1_001, 1_700, 3), Next::Again(Some(1_700)))
+        );
+        let (page, next) = cut(Vec::new(), 1_000);
+        assert_eq!((page.len(), next), (0, Next::Again(None)));
     }
 }

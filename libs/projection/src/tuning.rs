@@ -23,6 +23,9 @@ pub const REBIND_AFTER: Duration = Duration::from_secs(1);
 /// Pages a replay reads ahead of what it has applied (of `EVENT_PAGE`, 500
 /// events: about 24,000 events in memory at most).
 pub const REPLAY_READ_AHEAD: usize = 48;
+/// Pages a replay asks the store for at once (each page's query overlaps
+/// the decoding of the others).
+pub const REPLAY_READERS: usize = 3;
 /// Events a replay applies in one transaction at most (about: the pages
 /// read while the last transaction was applied go in together, the last
 /// one whole).

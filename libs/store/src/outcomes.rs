@@ -58,10 +58,19 @@ impl<'d> OutcomeColumns<'d> {
             command_ids: decisions.iter().map(|d| d.command_id).collect(),
             users: decisions.iter().map(|d| d.user_id.as_str()).collect(),
             accounts: decisions.iter().map(|d| d.account_id.as_str()).collect(),
-            statuses: decisions.iter().map(|d| kind_name(d.status_kind())).collect(),
+            statuses: decisions
+                .iter()
+                .map(|d| kind_name(d.status_kind()))
+                .collect(),
             errors,
-            first_versions: decisions.iter().map(|d| versions(d, |first, _| first)).collect(),
-            last_versions: decisions.iter().map(|d| versions(d, |_, last| last)).collect(),
+            first_versions: decisions
+                .iter()
+                .map(|d| versions(d, |first, _| first))
+                .collect(),
+            last_versions: decisions
+                .iter()
+                .map(|d| versions(d, |_, last| last))
+                .collect(),
             decided_at: decisions.iter().map(|d| d.decided_at).collect(),
         })
     }

@@ -85,7 +85,12 @@ async fn append<S: EventStore>(store: &S, account: &AccountId, events: Vec<Accou
 async fn reject<S: EventStore>(store: &S, account: &AccountId) {
     let current = store.load(account).await.unwrap().version;
     store
-        .commit(decision(account, current, refused(), OffsetDateTime::now_utc()))
+        .commit(decision(
+            account,
+            current,
+            refused(),
+            OffsetDateTime::now_utc(),
+        ))
         .await
         .unwrap();
 }

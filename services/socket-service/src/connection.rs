@@ -97,7 +97,11 @@ async fn serve_halves(
         frames,
         kicked: kicked.clone(),
     };
-    session.shared.registry.join(&session.user, id, connection).await;
+    session
+        .shared
+        .registry
+        .join(&session.user, id, connection)
+        .await;
     metrics::gauge!("ledgerline_socket_connections").increment(1);
     let mut out = Outbound::new(sink, session.shared.write_timeout);
     let ending = match welcome(&mut out, &session, id).await {

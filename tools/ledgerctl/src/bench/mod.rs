@@ -4,6 +4,7 @@
 
 mod counters;
 mod fanout;
+mod flush;
 mod load;
 mod plot;
 mod stats;

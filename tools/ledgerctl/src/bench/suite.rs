@@ -56,6 +56,9 @@ pub struct SuiteArgs {
     pub only: Vec<String>,
 }
 
+/// 8 KiB flushes timed before the scenarios (a few seconds on a slow disk).
+const FLUSHES: u32 = 1_000;
+
 pub async fn run(args: SuiteArgs) -> anyhow::Result<bool> {
     let date = command_line("date", &["-u", "+%Y-%m-%d"])
         .await
@@ -66,9 +69,12 @@ pub async fn run(args: SuiteArgs) -> anyhow::Result<bool> {
         .to_owned();
     let ledgerline = system::ledgerline_binary(args.ledgerline.clone())?;
     let infra = Infra::start(&args.work_dir, args.base_port, true).await?;
+    let flush = super::flush::flush_latency(&infra.postgres.dir, FLUSHES)
+        .map_or_else(|e| json!({"error": format!("{e:#}")}), |l| json!(l));
     let mut report = json!({
         "date": date,
         "machine": machine_facts(&infra).await,
+        "diskFlush": flush,
         "settings": {
             "postgres": "private cluster, fsync on, synchronous_commit on, shared_buffers 256MB",
             "nats": "private nats-server -js, file storage",
@@ -254,6 +260,29 @@ async fn baseline(bin_dir: &Path, infra: &Infra, messages: usize) -> anyhow::Res
     .await
 }
 
+/// The machine's CPU time so far, in clock ticks: (busy, all) summed over
+/// its cores (`/proc/stat`; idle and iowait are not busy).
+fn machine_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let cpu = stat.lines().next()?.strip_prefix("cpu ")?;
+    let ticks: Vec<u64> = cpu
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let all: u64 = ticks.iter().take(8).sum();
+    let idle = ticks.get(3)? + ticks.get(4)?;
+    Some((all - idle, all))
+}
+
+/// The share of the machine's CPU that was busy between two readings.
+#[allow(clippy::float_arithmetic, clippy::cast_precision_loss)]
+fn busy_between(before: Option<(u64, u64)>, after: Option<(u64, u64)>) -> Option<f64> {
+    let ((b0, a0), (b1, a1)) = before.zip(after)?;
+    let all = a1.checked_sub(a0).filter(|&t| t > 0)?;
+    Some(b1.saturating_sub(b0) as f64 / all as f64)
+}
+
 /// CPU seconds (user + system) a process has used so far.
 #[allow(clippy::float_arithmetic)]
 fn cpu_secs(pid: u32) -> Option<f64> {
@@ -285,44 +314,9 @@ async fn pipeline(
     let mut runs = Vec::new();
     let mut results = Vec::new();
     for (mode, prefix) in [(Mode::Closed, "sat"), (Mode::Open, "lat")] {
-        let load = LoadArgs {
-            mode,
-            rate: args.rate,
-            concurrency: args.concurrency,
-            duration: args.duration,
-            users: args.users,
-            accounts: 2,
-            drain: 300,
-            json: None,
-            plots: None,
-            ws_url: None,
-            prefix: prefix.into(),
-        };
-        let (cpu0, before) = (cpu_secs(pid), Counters::read(infra).await);
-        let result = load::run(&process.url(), &load).await;
-        // PostgreSQL publishes its statistics about once a second.
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        let (cpu1, after) = (cpu_secs(pid), Counters::read(infra).await);
-        let result = result?;
-        eprintln!("{}", result.table());
-        let decided = result.accepted.max(1) as f64;
-        results.push(result.clone());
-        let mut run = json!({
-            "result": result,
-            "ledgerlineCpuSecs": cpu1.zip(cpu0).map(|(a, b)| a - b),
-            "ledgerlineCpuMsPerCommand": cpu1.zip(cpu0).map(|(a, b)| (a - b) * 1000.0 / decided),
-        });
-        match (before, after) {
-            (Ok(before), Ok(after)) => {
-                let costs = after.per_command(&before, decided as u64);
-                eprintln!("bench: per command {costs}");
-                if let (Some(run), Some(costs)) = (run.as_object_mut(), costs.as_object()) {
-                    run.extend(costs.clone());
-                }
-            }
-            (Err(e), _) | (_, Err(e)) => eprintln!("bench: counters not read: {e:#}"),
-        }
+        let (run, result) = measured_run(&process, pid, infra, args, mode, prefix).await?;
         runs.push(run);
+        results.push(result);
     }
     // (f) on the events the load just wrote (all of them went through the
     // stream, so the live read models are caught up): the real rebuild,
@@ -331,6 +325,12 @@ async fn pipeline(
         .await
         .map_err(|e| format!("{e:#}"));
     let read = sequential_read(infra, "ledgerline")
+        .await
+        .map_err(|e| format!("{e:#}"));
+    // The fixed rate again with PostgreSQL acknowledging commits before
+    // they are flushed: what the flushes on the command's path cost. For
+    // comparison only: a crash could then lose commands already answered 202.
+    let unflushed = unflushed_run(&process, pid, infra, args)
         .await
         .map_err(|e| format!("{e:#}"));
     process.stop().await;
@@ -348,9 +348,86 @@ async fn pipeline(
     Ok(json!({
         "plots": plots,
         "saturation": runs[0], "fixedRate": runs[1],
+        "fixedRateUnflushed": unflushed.unwrap_or_else(|e| json!({"error": e})),
         "rebuild": rebuild.unwrap_or_else(|e| json!({"error": e})),
         "sequentialRead": read.unwrap_or_else(|e| json!({"error": e})),
     }))
+}
+
+/// One load run against `process`, with what it cost: ledgerline's CPU,
+/// PostgreSQL's commits and NATS's messages per command.
+#[allow(clippy::float_arithmetic)]
+async fn measured_run(
+    process: &system::Process,
+    pid: u32,
+    infra: &Infra,
+    args: &SuiteArgs,
+    mode: Mode,
+    prefix: &str,
+) -> anyhow::Result<(Value, load::LoadResult)> {
+    let load = LoadArgs {
+        mode,
+        rate: args.rate,
+        concurrency: args.concurrency,
+        duration: args.duration,
+        users: args.users,
+        accounts: 2,
+        drain: 300,
+        json: None,
+        plots: None,
+        ws_url: None,
+        prefix: prefix.into(),
+    };
+    let (cpu0, before) = (cpu_secs(pid), Counters::read(infra).await);
+    let machine0 = machine_ticks();
+    let result = load::run(&process.url(), &load).await;
+    let machine_busy = busy_between(machine0, machine_ticks());
+    // PostgreSQL publishes its statistics about once a second.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (cpu1, after) = (cpu_secs(pid), Counters::read(infra).await);
+    let result = result?;
+    eprintln!("{}", result.table());
+    let decided = result.accepted.max(1) as f64;
+    let mut run = json!({
+        "result": result,
+        "ledgerlineCpuSecs": cpu1.zip(cpu0).map(|(a, b)| a - b),
+        "ledgerlineCpuMsPerCommand": cpu1.zip(cpu0).map(|(a, b)| (a - b) * 1000.0 / decided),
+        // Everything on the machine (Ledgerline, PostgreSQL, NATS, this
+        // load generator), from the first request to the last outcome.
+        "machineCpuBusy": machine_busy,
+    });
+    match (before, after) {
+        (Ok(before), Ok(after)) => {
+            let costs = after.per_command(&before, decided as u64);
+            eprintln!("bench: per command {costs}");
+            if let (Some(run), Some(costs)) = (run.as_object_mut(), costs.as_object()) {
+                run.extend(costs.clone());
+            }
+        }
+        (Err(e), _) | (_, Err(e)) => eprintln!("bench: counters not read: {e:#}"),
+    }
+    Ok((run, result))
+}
+
+/// The fixed-rate run with `synchronous_commit = off` on the whole private
+/// server (a reload reaches the sessions already open), set back after.
+async fn unflushed_run(
+    process: &system::Process,
+    pid: u32,
+    infra: &Infra,
+    args: &SuiteArgs,
+) -> anyhow::Result<Value> {
+    psql(
+        infra,
+        "postgres",
+        "ALTER SYSTEM SET synchronous_commit = off",
+    )
+    .await?;
+    psql(infra, "postgres", "SELECT pg_reload_conf()").await?;
+    let run = measured_run(process, pid, infra, args, Mode::Open, "unflushed").await;
+    psql(infra, "postgres", "ALTER SYSTEM RESET synchronous_commit").await?;
+    psql(infra, "postgres", "SELECT pg_reload_conf()").await?;
+    Ok(run?.0)
 }
 
 /// A child that prints `listening <port>` when ready.

@@ -75,6 +75,21 @@ pub fn markdown(report: &Value) -> String {
         }
     }
 
+    let flush = &report["diskFlush"];
+    if flush.get("error").is_some() {
+        let _ = writeln!(out, "\nDisk flush not measured: {}", flush["error"]);
+    } else if !flush.is_null() {
+        let _ = writeln!(
+            out,
+            "\nThe disk under the private PostgreSQL: {} flushes of 8 KiB (`fdatasync`, as a commit flushes the WAL), p50 {} / p99 {} / p99.9 {} / max {} ms. Every commit on a command's path waits for at least one.",
+            flush["count"],
+            num(&flush["p50Ms"], 2),
+            num(&flush["p99Ms"], 2),
+            num(&flush["p999Ms"], 2),
+            num(&flush["maxMs"], 2)
+        );
+    }
+
     // Targets, collected as we go.
     let mut targets: Vec<(String, String, String, String)> = Vec::new();
 
@@ -114,7 +129,24 @@ pub fn markdown(report: &Value) -> String {
         for (title, run) in [
             ("Saturation (closed loop)", &a["saturation"]),
             ("Fixed rate (open loop)", &a["fixedRate"]),
+            (
+                "The fixed rate with commits not flushed (`synchronous_commit = off`, for comparison only: a crash could lose commands already answered 202)",
+                &a["fixedRateUnflushed"],
+            ),
         ] {
+            if run.is_null() {
+                continue;
+            }
+            if let Some(error) = run.get("error") {
+                let _ = writeln!(
+                    out,
+                    "### {title}
+
+failed: {error}
+"
+                );
+                continue;
+            }
             let r = &run["result"];
             let _ = writeln!(
                 out,
@@ -130,7 +162,7 @@ pub fn markdown(report: &Value) -> String {
             );
             let _ = writeln!(
                 out,
-                "| figure | value |\n|---|---:|\n| sent / accepted (202) | {} / {} |\n| refused or errors | {} |\n| accepted/s | {} |\n| decided/s (outcomes seen on sockets) | {} |\n| outcomes | {} |\n| exactly one outcome per 202 | {} (missing {}, doubled {}, unknown {}) |\n| time to drain after the load | {} s |\n| ledgerline CPU per command | {} ms |\n| PostgreSQL commits per command | {} |\n| NATS messages per command | {} |\n| NATS slow consumers cut off | {} |\n",
+                "| figure | value |\n|---|---:|\n| sent / accepted (202) | {} / {} |\n| refused or errors | {} |\n| accepted/s | {} |\n| decided/s (outcomes seen on sockets) | {} |\n| outcomes | {} |\n| exactly one outcome per 202 | {} (missing {}, doubled {}, unknown {}) |\n| time to drain after the load | {} s |\n| ledgerline CPU per command | {} ms |\n| the machine's CPU busy during the run (all processes, both cores) | {} % |\n| PostgreSQL commits per command | {} |\n| NATS messages per command | {} |\n| NATS slow consumers cut off | {} |\n",
                 r["sent"],
                 r["accepted"],
                 r["refused"],
@@ -147,6 +179,7 @@ pub fn markdown(report: &Value) -> String {
                 r["unknownOutcomes"],
                 num(&r["drainSecs"], 1),
                 num(&run["ledgerlineCpuMsPerCommand"], 2),
+                f(&run["machineCpuBusy"]).map_or("—".into(), |b| format!("{:.0}", b * 100.0)),
                 num(&run["postgresCommitsPerCommand"], 2),
                 num(&run["natsMessagesPerCommand"], 1),
                 num(&run["natsSlowConsumers"], 0)
@@ -232,6 +265,16 @@ pub fn markdown(report: &Value) -> String {
             ),
             verdict(p99, 25.0, false),
         ));
+        let unflushed = f(&a["fixedRateUnflushed"]["result"]["statusLatency"]["p99Ms"]);
+        if unflushed.is_some() {
+            targets.push((
+                "(for comparison) the same with commits not flushed (`synchronous_commit = off`)"
+                    .into(),
+                "< 25 ms".into(),
+                format!("{} ms", unflushed.map_or("—".into(), |v| format!("{v:.1}"))),
+                verdict(unflushed, 25.0, false),
+            ));
+        }
     }
 
     let c = &s["c"];
