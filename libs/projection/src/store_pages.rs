@@ -106,6 +106,10 @@ type Page = Result<Vec<EventEnvelope>, String>;
 /// at the next page's start. A page that is not full has reached the end
 /// of what the store serves; the pages asked after it are dropped, since
 /// the log may have grown between the asks, and reading goes on after it.
+/// In whatever order the asks are answered, no event is missed: the store
+/// serves a prefix of the log (below its safe high-water mark, every event
+/// under one it serves is served too), so a full page answered early holds
+/// every event its predecessor, answered later, saw beyond the cut.
 async fn read_ahead(
     store: Arc<dyn StoreReads>,
     after: i64,
