@@ -4,6 +4,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("stored data does not decode: {0}")]
     Corrupt(String),
+    /// The process's commit queue is gone (its runtime is shutting down).
+    #[error(transparent)]
+    Stopped(#[from] crate::Stopped),
 }
 
 /// Why an append did not happen.

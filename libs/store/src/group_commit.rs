@@ -57,19 +57,51 @@ fn corrupt(e: impl std::fmt::Display) -> CommitError {
     CommitError::Store(StoreError::Corrupt(e.to_string()))
 }
 
+/// Commits the groups the commit queue took together (see
+/// `PostgresEventStore::commit_all`): all in one statement, each answered
+/// with its own outcomes. Groups come from callers deciding independently
+/// — a process's partitions, each its own accounts — so they rarely clash;
+/// when the statement fails, each group is committed again alone, in turn,
+/// and answered with what its own statement did. A group alone is one
+/// statement.
+pub(crate) async fn commit_groups(
+    pool: &PgPool,
+    groups: Vec<Vec<Decision>>,
+) -> Vec<Result<Vec<StatusMessage>, CommitError>> {
+    let sizes: Vec<usize> = groups.iter().map(Vec::len).collect();
+    let all: Vec<Decision> = groups.into_iter().flatten().collect();
+    let mut answers = Vec::with_capacity(sizes.len());
+    if sizes.len() > 1
+        && let Ok(statuses) = commit_all(pool, &all).await
+    {
+        let mut statuses = statuses.into_iter();
+        for &size in &sizes {
+            answers.push(Ok(statuses.by_ref().take(size).collect()));
+        }
+        return answers;
+    }
+    let mut start = 0;
+    for size in sizes {
+        let group = all.get(start..start + size).unwrap_or_default();
+        answers.push(commit_all(pool, group).await);
+        start += size;
+    }
+    answers
+}
+
 /// Appends every decision's events at its expected version and records
 /// every outcome (and due snapshot), atomically: all of them or none. A
 /// version race on any account fails the whole group with
 /// [`CommitError::Conflict`], a known command id with
 /// [`CommitError::AlreadyDecided`]; the caller decides again one by one.
-pub(crate) async fn commit_all(
+async fn commit_all(
     pool: &PgPool,
-    decisions: Vec<Decision>,
+    decisions: &[Decision],
 ) -> Result<Vec<StatusMessage>, CommitError> {
     if decisions.is_empty() {
         return Ok(Vec::new());
     }
-    let (accounts, bases) = bases(&decisions)?;
+    let (accounts, bases) = bases(decisions)?;
     let mut envelopes: Vec<Vec<EventEnvelope>> =
         decisions.iter().map(Decision::new_envelopes).collect();
     let all = || envelopes.iter().flatten();
@@ -107,7 +139,7 @@ pub(crate) async fn commit_all(
         .bind(snapshots.iter().map(|s| s.id.as_str()).collect::<Vec<_>>())
         .bind(snapshots.iter().map(|s| s.version).collect::<Vec<_>>())
         .bind(states);
-    let positions: Vec<(Option<Uuid>, i64)> = OutcomeColumns::of(&decisions)?
+    let positions: Vec<(Option<Uuid>, i64)> = OutcomeColumns::of(decisions)?
         .bind(query)
         .fetch_all(pool)
         .await

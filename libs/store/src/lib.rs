@@ -5,6 +5,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod as_of;
+mod commit_queue;
 mod decision;
 mod error;
 mod group_commit;
@@ -19,6 +20,7 @@ pub mod told;
 mod upcast;
 
 pub use as_of::{PointInTime, Rebuilt};
+pub use commit_queue::{CommitQueue, Stopped};
 pub use decision::Decision;
 pub use error::{CommitError, StoreError};
 pub use memory::InMemoryEventStore;

@@ -3,6 +3,9 @@ use ledgerline_domain::{Account, AccountId, UserId};
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 
+use std::sync::{Arc, OnceLock};
+
+use crate::commit_queue::CommitQueue;
 use crate::rows::{EVENT_COLUMNS, EventRow};
 use crate::{
     AggregateVersion, CommitError, Decision, EventStore, PointInTime, Rebuilt, StoreError,
@@ -13,16 +16,40 @@ use crate::{
 pub const SCHEMA: &str = "es";
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
+/// Groups on their way to one statement, and each group's answer.
+type Commits = CommitQueue<Vec<Decision>, Result<Vec<StatusMessage>, CommitError>>;
+
+/// At most this many callers' groups go into one statement.
+const GROUPS_PER_STATEMENT: usize = 32;
+/// Statements in flight at once: a group arriving while one commits waits
+/// for it and joins the next (see `commit_queue`).
+const COMMITTERS: usize = 1;
+
 #[derive(Clone)]
 pub struct PostgresEventStore {
     pool: PgPool,
+    /// Started at the first commit (it needs the runtime), shared by clones.
+    commits: Arc<OnceLock<Commits>>,
 }
 
 impl PostgresEventStore {
     /// `pool` must have `search_path` set to [`SCHEMA`] (see
     /// `ledgerline_runtime::connect_schema`).
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            commits: Arc::default(),
+        }
+    }
+
+    fn commits(&self) -> &Commits {
+        self.commits.get_or_init(|| {
+            let pool = self.pool.clone();
+            CommitQueue::start(COMMITTERS, GROUPS_PER_STATEMENT, move |groups| {
+                let pool = pool.clone();
+                async move { crate::group_commit::commit_groups(&pool, groups).await }
+            })
+        })
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -111,7 +138,7 @@ impl EventStore for PostgresEventStore {
 
     /// A group of one (see `group_commit`).
     async fn commit(&self, decision: Decision) -> Result<StatusMessage, CommitError> {
-        crate::group_commit::commit_all(&self.pool, vec![decision])
+        self.commit_all(vec![decision])
             .await?
             .pop()
             .ok_or_else(|| CommitError::Store(StoreError::Corrupt("no outcome".into())))
@@ -135,11 +162,20 @@ impl EventStore for PostgresEventStore {
         crate::outcomes::untold(&self.pool, keys).await
     }
 
+    /// Through the process's commit queue: groups committed by several
+    /// callers at once (a process's partitions) share one statement, and
+    /// each is answered as if it had been committed alone.
     async fn commit_all(
         &self,
         decisions: Vec<Decision>,
     ) -> Result<Vec<StatusMessage>, CommitError> {
-        crate::group_commit::commit_all(&self.pool, decisions).await
+        if decisions.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.commits()
+            .submit(decisions)
+            .await
+            .map_err(|stopped| CommitError::Store(stopped.into()))?
     }
 
     async fn account_events(

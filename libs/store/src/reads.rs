@@ -31,6 +31,7 @@ impl From<StoreError> for ReadError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Database(e) => Self::Unavailable(e.to_string()),
+            StoreError::Stopped(e) => Self::Unavailable(e.to_string()),
             StoreError::Corrupt(e) => Self::Corrupt(e),
         }
     }

@@ -7,7 +7,9 @@
 use std::time::Duration;
 
 use ledgerline_contracts::{CommandKey, StatusError, StatusKind};
-use ledgerline_domain::{Account, AccountEvent, AccountId, Amount, Balance, Currency};
+use ledgerline_domain::{
+    Account, AccountEvent, AccountId, AccountStatus, Amount, Balance, Currency,
+};
 use ledgerline_store::{
     AggregateVersion, CommitError, Decision, EventStore, InMemoryEventStore, MIGRATOR, PointInTime,
     PostgresEventStore, SCHEMA,
@@ -348,6 +350,73 @@ async fn commits_in_memory() {
 async fn commits_on_postgres() {
     let (_db, store) = on_postgres().await;
     commit_contract(&store).await;
+}
+
+/// Groups committed at once by independent callers (a process's
+/// partitions) are each answered as if committed alone: a stale group
+/// among them fails with its own conflict and stores nothing, and every
+/// other group is stored with its events in order.
+async fn concurrent_commits_contract<S: EventStore>(store: &S) {
+    let now = OffsetDateTime::now_utc();
+    let accounts: Vec<AccountId> = (0..8).map(|i| account(&format!("acc-c{i}"))).collect();
+    for id in &accounts {
+        store
+            .commit(decision(id, 0, Ok(vec![opened()]), now))
+            .await
+            .unwrap();
+    }
+    let mut groups: Vec<Vec<Decision>> = accounts
+        .iter()
+        .map(|id| {
+            vec![
+                decision(id, 1, Ok(vec![deposited(2, 2)]), now),
+                decision(id, 2, Ok(vec![deposited(3, 5)]), now),
+            ]
+        })
+        .collect();
+    let stale = decision(&accounts[3], 0, refused(), now);
+    let stale_key = stale.key;
+    groups.insert(4, vec![stale]);
+    let results =
+        futures::future::join_all(groups.into_iter().map(|group| store.commit_all(group))).await;
+    for (i, result) in results.into_iter().enumerate() {
+        if i == 4 {
+            assert!(matches!(result, Err(CommitError::Conflict)), "{result:?}");
+            continue;
+        }
+        let own = &accounts[if i < 4 { i } else { i - 1 }];
+        let statuses = result.unwrap();
+        let versions: Vec<(String, i64)> = statuses
+            .iter()
+            .flat_map(|s| &s.payload.events)
+            .map(|e| (e.aggregate_id.to_string(), e.version))
+            .collect();
+        assert_eq!(
+            versions,
+            vec![(own.to_string(), 2), (own.to_string(), 3)],
+            "group {i}"
+        );
+    }
+    for id in &accounts {
+        let account = store.load(id).await.unwrap();
+        assert_eq!(account.version, 3);
+        assert!(
+            matches!(account.status, AccountStatus::Open { balance, .. } if balance == Balance::from_minor(5).unwrap()),
+            "{account:?}"
+        );
+    }
+    assert!(store.outcome(stale_key).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn concurrent_commits_in_memory() {
+    concurrent_commits_contract(&InMemoryEventStore::new()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_commits_on_postgres() {
+    let (_db, store) = on_postgres().await;
+    concurrent_commits_contract(&store).await;
 }
 
 /// The outbox: a decided command is untold until its status is recorded as

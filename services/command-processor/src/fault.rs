@@ -30,6 +30,8 @@ impl From<StoreError> for Fault {
     fn from(error: StoreError) -> Self {
         match &error {
             StoreError::Database(e) if is_transient(e) => Self::Transient(error.to_string()),
+            // Shutting down: the next owner decides it.
+            StoreError::Stopped(_) => Self::Transient(error.to_string()),
             _ => Self::Permanent(error.to_string()),
         }
     }

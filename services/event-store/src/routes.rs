@@ -67,6 +67,7 @@ fn store_problem(error: StoreError) -> ApiProblem {
         StoreError::Database(e) => {
             ApiProblem::unavailable(format!("the event store is not reachable: {e}"))
         }
+        stopped @ StoreError::Stopped(_) => ApiProblem::unavailable(stopped.to_string()),
         corrupt @ StoreError::Corrupt(_) => ApiProblem::internal(corrupt),
     }
 }
