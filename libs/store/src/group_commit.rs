@@ -61,8 +61,10 @@ fn corrupt(e: impl std::fmt::Display) -> CommitError {
 /// `PostgresEventStore::commit_all`): all in one statement, each answered
 /// with its own outcomes. Groups come from callers deciding independently
 /// — a process's partitions, each its own accounts — so they rarely clash;
-/// when the statement fails, each group is committed again alone, in turn,
-/// and answered with what its own statement did. A group alone is one
+/// when the statement fails, each group is committed again alone (all at
+/// once, as the callers would have without the queue, so a store that is
+/// away costs each of them one more wait, not one per group ahead of it) and
+/// answered with what its own statement did. A group alone is one
 /// statement.
 pub(crate) async fn commit_groups(
     pool: &PgPool,
@@ -70,23 +72,25 @@ pub(crate) async fn commit_groups(
 ) -> Vec<Result<Vec<StatusMessage>, CommitError>> {
     let sizes: Vec<usize> = groups.iter().map(Vec::len).collect();
     let all: Vec<Decision> = groups.into_iter().flatten().collect();
-    let mut answers = Vec::with_capacity(sizes.len());
     if sizes.len() > 1
         && let Ok(statuses) = commit_all(pool, &all).await
     {
         let mut statuses = statuses.into_iter();
-        for &size in &sizes {
-            answers.push(Ok(statuses.by_ref().take(size).collect()));
-        }
-        return answers;
+        return sizes
+            .iter()
+            .map(|&size| Ok(statuses.by_ref().take(size).collect()))
+            .collect();
     }
+    let mut alone = Vec::with_capacity(sizes.len());
     let mut start = 0;
     for size in sizes {
-        let group = all.get(start..start + size).unwrap_or_default();
-        answers.push(commit_all(pool, group).await);
+        alone.push(commit_all(
+            pool,
+            all.get(start..start + size).unwrap_or_default(),
+        ));
         start += size;
     }
-    answers
+    futures::future::join_all(alone).await
 }
 
 /// Appends every decision's events at its expected version and records
