@@ -8,7 +8,7 @@
 //! it has not seen decided are looked up in the event store (`StoreReads`):
 //! those with an outcome are settled and never looked at again; the others
 //! are looked for in the broker (their account's subject in the work queue,
-//! reading at most 2,000 queued messages a round). One that is no longer
+//! reading at most 1,000 queued messages a batch). One that is no longer
 //! there is queued again under its key with a dedup id of its own
 //! (`{key}:requeue:{n}`), which no earlier publish can shadow; the
 //! processor, owner of the decision, then decides it exactly once — or
@@ -44,10 +44,11 @@ pub const MAX_REQUEUES: i32 = 10;
 /// off at that pace, beside the live load rather than ahead of it.
 const BATCH: i64 = 500;
 const BATCHES_PER_ROUND: usize = 4;
-/// Queued messages read per round to tell which commands are still there:
+/// Queued messages read per batch to tell which commands are still there:
 /// under a deep backlog the look-up costs the broker at most this much, and
-/// what was not looked at waits for a later round.
-const WALK_BUDGET: usize = 2_000;
+/// what was not looked at waits for a later round. Two per command of a
+/// batch, as when batches were of 1,000 and this 2,000.
+const WALK_BUDGET: usize = 1_000;
 /// How often a round looks: often, so that each round finds only the
 /// commands that came of age since the last one. Every `after / 2` (5 s
 /// by default) a round at 1,000 commands/s looked at 5,000 commands at
