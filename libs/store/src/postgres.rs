@@ -19,11 +19,10 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// Groups on their way to one statement, and each group's answer.
 type Commits = CommitQueue<Vec<Decision>, Result<Vec<StatusMessage>, CommitError>>;
 
-/// At most this many callers' groups go into one statement.
+/// At most this many callers' groups go into one statement; a group
+/// arriving while one commits waits for it and joins the next (see
+/// `commit_queue`).
 const GROUPS_PER_STATEMENT: usize = 32;
-/// Statements in flight at once: a group arriving while one commits waits
-/// for it and joins the next (see `commit_queue`).
-const COMMITTERS: usize = 1;
 
 #[derive(Clone)]
 pub struct PostgresEventStore {
@@ -45,7 +44,7 @@ impl PostgresEventStore {
     fn commits(&self) -> &Commits {
         self.commits.get_or_init(|| {
             let pool = self.pool.clone();
-            CommitQueue::start(COMMITTERS, GROUPS_PER_STATEMENT, move |groups| {
+            CommitQueue::start(GROUPS_PER_STATEMENT, move |groups| {
                 let pool = pool.clone();
                 async move { crate::group_commit::commit_groups(&pool, groups).await }
             })

@@ -13,13 +13,6 @@ use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-/// Statements in flight at once. One: a request arriving while a group
-/// commits joins the next group. With three (each arrival starting a
-/// statement of its own while others committed) a group held 1.2 rows at
-/// 1,000 requests/s; with one it holds 1.8, and the machine's CPU, not the
-/// disk, was what those extra transactions cost.
-const WORKERS: usize = 1;
-
 /// A command's row as accepted.
 #[derive(Debug)]
 pub struct NewCommand {
@@ -42,7 +35,7 @@ pub struct Recorder {
 impl Recorder {
     /// Starts the inserting tasks; they end when the last clone is dropped.
     pub fn start(pool: PgPool) -> Self {
-        let queue = CommitQueue::start(WORKERS, GROUP_SIZE, move |rows| {
+        let queue = CommitQueue::start(GROUP_SIZE, move |rows| {
             let pool = pool.clone();
             async move { insert_group(&pool, rows).await }
         });
