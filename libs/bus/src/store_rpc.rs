@@ -9,7 +9,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use ledgerline_contracts::{
     AccountEventsRequest, AccountsOfRequest, CommandKey, EventAtRequest, EventEnvelope,
-    EventLocation, EventsRequest, HeadRequest, OutcomesRequest, StatusMessage, UntoldRequest,
+    EventLocation, EventsRequest, HeadRequest, MarkedToldRequest, OutcomesRequest, StatusMessage,
 };
 use ledgerline_domain::{AccountId, UserId};
 use ledgerline_store::{ReadError, StoreReads};
@@ -50,7 +50,12 @@ store_rpc!(
     Option<EventLocation>
 );
 store_rpc!(Outcomes, "store.outcomes", OutcomesRequest, HashMap<CommandKey, StatusMessage>);
-store_rpc!(Untold, "store.untold", UntoldRequest, HashSet<CommandKey>);
+store_rpc!(
+    MarkedTold,
+    "store.marked-told",
+    MarkedToldRequest,
+    HashSet<CommandKey>
+);
 
 /// The event store of another process, read over NATS.
 #[derive(Clone)]
@@ -149,20 +154,20 @@ impl StoreReads for RemoteStore {
         })
     }
 
-    fn untold<'a>(&'a self, keys: &'a [CommandKey]) -> Read<'a, HashSet<CommandKey>> {
+    fn marked_told<'a>(&'a self, keys: &'a [CommandKey]) -> Read<'a, HashSet<CommandKey>> {
         Box::pin(async move {
-            let request = UntoldRequest {
+            let request = MarkedToldRequest {
                 keys: keys.to_vec(),
             };
-            let untold = self.call::<Untold, _>(&request).await?;
+            let told = self.call::<MarkedTold, _>(&request).await?;
             // Trust, but check: only keys that were asked about.
             let asked: HashSet<&CommandKey> = keys.iter().collect();
-            if untold.iter().any(|k| !asked.contains(k)) {
+            if told.iter().any(|k| !asked.contains(k)) {
                 return Err(ReadError::Corrupt(
-                    "untold keys that were not asked about".into(),
+                    "told keys that were not asked about".into(),
                 ));
             }
-            Ok(untold)
+            Ok(told)
         })
     }
 }
@@ -221,10 +226,10 @@ pub async fn serve_store_reads(bus: Bus, store: Arc<dyn StoreReads>, shutdown: C
         shutdown.clone(),
     );
     let s = store;
-    let untold = bus.serve::<Untold, _>(
+    let marked_told = bus.serve::<MarkedTold, _>(
         move |r| {
             let s = s.clone();
-            Box::pin(async move { s.untold(&r.keys).await })
+            Box::pin(async move { s.marked_told(&r.keys).await })
         },
         shutdown,
     );
@@ -235,6 +240,6 @@ pub async fn serve_store_reads(bus: Bus, store: Arc<dyn StoreReads>, shutdown: C
         accounts_of,
         event_at,
         outcomes,
-        untold
+        marked_told
     );
 }

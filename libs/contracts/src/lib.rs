@@ -36,6 +36,6 @@ pub use requests::{
 pub use status::{StatusEnvelope, StatusError, StatusKind, StatusMessage};
 pub use store_rpc::{
     AccountEventsRequest, AccountsOfRequest, EventAtRequest, EventLocation, EventsRequest,
-    HeadRequest, OutcomesRequest, UntoldRequest,
+    HeadRequest, MarkedToldRequest, OutcomesRequest,
 };
 pub use wire_amount::WireAmount;

@@ -56,11 +56,11 @@ pub struct OutcomesRequest {
     pub keys: Vec<CommandKey>,
 }
 
-/// `store.untold`: which of those commands were decided but their users
-/// never told (the reconciler's question).
+/// `store.marked-told`: which of those commands' users were told their
+/// outcome (the reconciler's question).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct UntoldRequest {
+pub struct MarkedToldRequest {
     pub keys: Vec<CommandKey>,
 }
 

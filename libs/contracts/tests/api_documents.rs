@@ -158,7 +158,7 @@ const CHANNELS: [&str; 14] = [
     "bank.rpc.store.accounts-of",
     "bank.rpc.store.event-at",
     "bank.rpc.store.outcomes",
-    "bank.rpc.store.untold",
+    "bank.rpc.store.marked-told",
     "bank.rpc.projections.status",
     "bank.rpc.projections.rebuild.{name}",
     // services/socket-service/src/upgrade.rs

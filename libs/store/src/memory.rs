@@ -125,11 +125,11 @@ impl EventStore for InMemoryEventStore {
         Ok(())
     }
 
-    async fn untold(&self, keys: &[CommandKey]) -> Result<HashSet<CommandKey>, StoreError> {
+    async fn marked_told(&self, keys: &[CommandKey]) -> Result<HashSet<CommandKey>, StoreError> {
         let inner = self.lock();
         Ok(keys
             .iter()
-            .filter(|k| inner.outcomes.contains_key(k) && !inner.told.contains(k))
+            .filter(|k| inner.told.contains(k))
             .copied()
             .collect())
     }

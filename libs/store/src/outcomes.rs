@@ -157,8 +157,9 @@ pub(crate) async fn mark_told(pool: &PgPool, keys: &[CommandKey]) -> Result<(), 
     Ok(())
 }
 
-/// Those of `keys` with an outcome whose user was never told.
-pub(crate) async fn untold(
+/// Those of `keys` whose outcome is marked told: one primary-key probe per
+/// key, reading no events.
+pub(crate) async fn marked_told(
     pool: &PgPool,
     keys: &[CommandKey],
 ) -> Result<HashSet<CommandKey>, StoreError> {
@@ -168,7 +169,7 @@ pub(crate) async fn untold(
     let rows: Vec<(Uuid,)> = sqlx::query_as(
         "SELECT o.command_key FROM unnest($1::uuid[]) AS t(id)
          CROSS JOIN LATERAL (SELECT command_key FROM command_outcomes
-                             WHERE command_key = t.id AND told_at IS NULL LIMIT 1) AS o",
+                             WHERE command_key = t.id AND told_at IS NOT NULL LIMIT 1) AS o",
     )
     .bind(keys.iter().map(|k| k.as_uuid()).collect::<Vec<_>>())
     .fetch_all(pool)

@@ -154,11 +154,11 @@ impl EventStore for PostgresEventStore {
         crate::outcomes::mark_told(&self.pool, keys).await
     }
 
-    async fn untold(
+    async fn marked_told(
         &self,
         keys: &[CommandKey],
     ) -> Result<std::collections::HashSet<CommandKey>, StoreError> {
-        crate::outcomes::untold(&self.pool, keys).await
+        crate::outcomes::marked_told(&self.pool, keys).await
     }
 
     /// Through the process's commit queue: groups committed by several

@@ -77,9 +77,11 @@ pub trait StoreReads: Send + Sync + 'static {
         keys: &'a [CommandKey],
     ) -> Read<'a, HashMap<CommandKey, StatusMessage>>;
 
-    /// Those of `keys` that were decided but whose user was never told (the
-    /// status publish did not happen): the reconciler queues them again.
-    fn untold<'a>(&'a self, keys: &'a [CommandKey]) -> Read<'a, HashSet<CommandKey>>;
+    /// Those of `keys` whose users were told their outcome (the outbox's
+    /// mark, set once JetStream acknowledged the status; a transfer's on its
+    /// own key once its last step's status was): the reconciler settles
+    /// them and looks for the rest in the broker.
+    fn marked_told<'a>(&'a self, keys: &'a [CommandKey]) -> Read<'a, HashSet<CommandKey>>;
 }
 
 impl<S: EventStore> StoreReads for S {
@@ -138,7 +140,7 @@ impl<S: EventStore> StoreReads for S {
         Box::pin(async move { Ok(EventStore::outcomes(self, keys).await?) })
     }
 
-    fn untold<'a>(&'a self, keys: &'a [CommandKey]) -> Read<'a, HashSet<CommandKey>> {
-        Box::pin(async move { Ok(EventStore::untold(self, keys).await?) })
+    fn marked_told<'a>(&'a self, keys: &'a [CommandKey]) -> Read<'a, HashSet<CommandKey>> {
+        Box::pin(async move { Ok(EventStore::marked_told(self, keys).await?) })
     }
 }

@@ -46,8 +46,9 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     fn mark_told(&self, keys: &[CommandKey])
     -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Those of `keys` that have an outcome whose user was never told.
-    fn untold(
+    /// Those of `keys` whose outcome is marked told ([`EventStore::mark_told`]):
+    /// their users were told it. A key without an outcome never is.
+    fn marked_told(
         &self,
         keys: &[CommandKey],
     ) -> impl Future<Output = Result<HashSet<CommandKey>, StoreError>> + Send;

@@ -6,8 +6,8 @@
 //!
 //! Every [`ROUND_EVERY`], the commands accepted more than `after` ago that
 //! it has not seen decided are looked up in the event store (`StoreReads`):
-//! those with an outcome are settled and never looked at again; the others
-//! are looked for in the broker (their account's subject in the work queue,
+//! those whose users were told their outcome (the store's outbox mark) are
+//! settled and never looked at again; the others are looked for in the broker (their account's subject in the work queue,
 //! reading at most 1,000 queued messages a batch). One that is no longer
 //! there is queued again under its key with a dedup id of its own
 //! (`{key}:requeue:{n}`), which no earlier publish can shadow; the
@@ -15,9 +15,15 @@
 //! declares it `failed` (`TIMEOUT` once past the command deadline). The API
 //! never declares an outcome itself, so there are never two. A command the
 //! store has an outcome for is queued again only when its user was never
-//! told (the store's outbox: the status publish after the commit did not
-//! happen): its repeat publishes the stored outcome, so a decided command's
-//! status is published again only when it was never acknowledged.
+//! told (the status publish after the commit did not happen, or a
+//! transfer's last step is not decided yet): its repeat publishes the
+//! stored outcome (or queues the transfer's next step), so a decided
+//! command's status is published again only when it was never acknowledged.
+//!
+//! Told implies decided — the processor marks a key only after JetStream
+//! acknowledged the status it was owed, a transfer's own key only after its
+//! last step's — so one primary-key probe per command answers the question;
+//! the outcomes themselves (and their events) are not read.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,7 +33,6 @@ use ledgerline_bus::{Bus, Queued};
 use ledgerline_contracts::{CommandKey, CommandMessage};
 use ledgerline_domain::{AccountCommand, AccountId, UserId};
 use ledgerline_runtime::Shutdown;
-use ledgerline_store::told::told;
 use ledgerline_store::{ReadError, StoreReads};
 use sqlx::PgPool;
 use time::OffsetDateTime;
@@ -123,18 +128,13 @@ async fn batch(
     if stale.is_empty() {
         return Ok((0, 0));
     }
-    // Decided and told: settled here for good. Only the rest may have been
-    // lost; they are looked at again `after` from now.
+    // Told: settled here for good. Only the rest may have been lost — a
+    // command never decided, one decided whose status publish did not
+    // happen, a transfer whose later step the broker lost — and they are
+    // looked at again `after` from now.
     let keys: Vec<_> = stale.iter().map(|s| s.message.key()).collect();
-    // A transfer is decided when its last step is: one whose step the
-    // broker lost is queued again too, and its repeat re-queues that step.
-    let decided = told(store, &keys).await?;
-    // Decided but never told (its status publish did not happen, and the
-    // broker lost the command that would have repeated it): queued again
-    // too, and its repeat publishes the stored outcome.
-    let decided_keys: Vec<CommandKey> = decided.keys().copied().collect();
-    let untold = store.untold(&decided_keys).await?;
-    let is_settled = |k: &CommandKey| decided.contains_key(k) && !untold.contains(k);
+    let told = store.marked_told(&keys).await?;
+    let is_settled = |k: &CommandKey| told.contains(k);
     let (settled, open): (Vec<_>, Vec<_>) = keys.iter().partition(|k| is_settled(k));
     let uuids = |keys: Vec<&CommandKey>| keys.into_iter().map(|k| k.as_uuid()).collect::<Vec<_>>();
     let (settled, open) = (uuids(settled), uuids(open));
