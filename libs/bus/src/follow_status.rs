@@ -3,19 +3,20 @@ use std::future::Future;
 use std::time::Duration;
 
 use async_nats::jetstream::AckKind;
-use futures::StreamExt;
 use futures::future::join_all;
 use ledgerline_contracts::StatusMessage;
 use tokio_util::sync::CancellationToken;
 
-use ledgerline_runtime::tuning::{ACK_WAIT, GROUP_SIZE, LINGER};
+use ledgerline_runtime::Paced;
+use ledgerline_runtime::tuning::{ACK_WAIT, BATCH_EVERY, GROUP_SIZE};
 
 use crate::Bus;
 
 impl Bus {
     /// Follows `bank.status.>` with the durable consumer `durable` until
     /// shutdown, reconnecting through faults. Every status already waiting
-    /// (up to `GROUP_SIZE`, within `LINGER`) is handed to `record` together, so it can
+    /// (up to `GROUP_SIZE`, at most a group every `BATCH_EVERY`: see `Paced`)
+    /// is handed to `record` together, so it can
     /// store them in one transaction; they are acked once recorded, NAKed
     /// (retried) when recording failed, and a status that does not decode
     /// is terminated — a buggy publisher cannot stop the consumer. `record`
@@ -46,11 +47,8 @@ impl Bus {
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             };
-            // What arrives within LINGER of the first status, up to
-            // a group: one commit for many under load.
-            let mut groups = std::pin::pin!(tokio_stream::StreamExt::chunks_timeout(
-                messages, GROUP_SIZE, LINGER
-            ));
+            // One commit for many under load; alone, a status goes at once.
+            let mut groups = Paced::new(messages, GROUP_SIZE, BATCH_EVERY);
             loop {
                 let next =
                     tokio::select! { () = shutdown.cancelled() => return, n = groups.next() => n };

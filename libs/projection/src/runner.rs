@@ -6,11 +6,10 @@ use std::sync::Arc;
 
 use async_nats::jetstream::AckKind;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
-use futures::StreamExt;
 use futures::future::join_all;
 use ledgerline_bus::{Bus, Delivery};
 use ledgerline_contracts::EventEnvelope;
-use ledgerline_runtime::Shutdown;
+use ledgerline_runtime::{Paced, Shutdown};
 use ledgerline_store::StoreReads;
 use time::OffsetDateTime;
 
@@ -19,7 +18,7 @@ use crate::feed::{Member, ReadModelMember, StartFrom, durable_of, start_of};
 use crate::projector::Projector;
 use crate::read_model::ReadModelDb;
 use crate::sources::Sources;
-use ledgerline_runtime::tuning::{ACK_WAIT, GROUP_SIZE, LINGER, MAX_ACK_PENDING};
+use ledgerline_runtime::tuning::{ACK_WAIT, BATCH_EVERY, GROUP_SIZE, MAX_ACK_PENDING};
 
 use crate::tuning::REBIND_AFTER;
 
@@ -84,12 +83,12 @@ pub async fn run_projector<P: Projector>(
 /// Follows the event stream for `members` until shutdown, reconnecting
 /// through faults. A consumer that does not exist yet is created where
 /// [`start_of`] says, after the members that start from the event store
-/// have replayed it. Every event that arrives within [`LINGER`] (20 ms)
-/// of the first, up to [`GROUP_SIZE`], is one batch: each member applies
-/// it in one transaction of its own together with its checkpoint (the
-/// members side by side), and an event is acked after every member has
-/// it, NAKed otherwise — a member that had it already skips it when it
-/// comes back. A lone event waits those 20 ms.
+/// have replayed it. Events are taken a batch at a time, at most one batch
+/// every [`BATCH_EVERY`] and [`GROUP_SIZE`] events (`Paced`: an event
+/// after a quiet spell goes at once): each member applies the batch in one
+/// transaction of its own together with its checkpoint (the members side
+/// by side), and an event is acked after every member has it, NAKed
+/// otherwise — a member that had it already skips it when it comes back.
 pub(crate) async fn run_feed(sources: Sources, members: Vec<Arc<dyn Member>>, shutdown: Shutdown) {
     let durable = durable_of(&members);
     let Sources { bus, store, .. } = sources;
@@ -112,12 +111,9 @@ pub(crate) async fn run_feed(sources: Sources, members: Vec<Arc<dyn Member>>, sh
             tokio::time::sleep(REBIND_AFTER).await;
             continue;
         };
-        // What arrives within LINGER of the first event, up to a batch:
-        // under load one commit carries many events (and leaves the WAL
-        // to the commands' own commits); alone, an event waits LINGER.
-        let mut batches = std::pin::pin!(tokio_stream::StreamExt::chunks_timeout(
-            messages, GROUP_SIZE, LINGER
-        ));
+        // Under load one commit carries many events (and leaves the WAL
+        // to the commands' own commits); alone, an event goes at once.
+        let mut batches = Paced::new(messages, GROUP_SIZE, BATCH_EVERY);
         loop {
             let next =
                 tokio::select! { () = shutdown.cancelled() => return, n = batches.next() => n };

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 // The live projector (`runner`, `batch`): its batch size (`GROUP_SIZE`),
-// linger, AckWait and ack-pending bound are the system's, in
+// pace (`BATCH_EVERY`), AckWait and ack-pending bound are the system's, in
 // `ledgerline_runtime::tuning`.
 
 /// When an event that follows a gap the store cannot heal yet comes back.
