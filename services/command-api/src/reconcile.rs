@@ -7,8 +7,9 @@
 //! Every [`ROUND_EVERY`], the commands accepted more than `after` ago that
 //! it has not seen decided are looked up in the event store (`StoreReads`):
 //! those whose users were told their outcome (the store's outbox mark) are
-//! settled and never looked at again; the others are looked for in the broker (their account's subject in the work queue,
-//! reading at most 1,000 queued messages a batch). One that is no longer
+//! settled and never looked at again; the others are looked for in the
+//! broker (their account's subject in the work queue, reading at most
+//! 1,000 queued messages a batch). One that is no longer
 //! there is queued again under its key with a dedup id of its own
 //! (`{key}:requeue:{n}`), which no earlier publish can shadow; the
 //! processor, owner of the decision, then decides it exactly once — or
