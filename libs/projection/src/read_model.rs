@@ -4,9 +4,9 @@
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
-use ledgerline_runtime::{Readiness, connect_schema};
+use ledgerline_runtime::{Readiness, connect_schema, pool_options};
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 
 use crate::checkpoint::ensure_checkpoint_tables;
@@ -114,9 +114,7 @@ impl ReadModelDb {
 
     /// A pool whose `search_path` is `schema` (the live one or a shadow).
     pub(crate) async fn pool_for(&self, schema: &str, size: u32) -> Result<PgPool, sqlx::Error> {
-        PgPoolOptions::new()
-            .max_connections(size)
-            .acquire_timeout(Duration::from_secs(5))
+        pool_options(size)
             .connect_with(self.options()?.options([("search_path", schema)]))
             .await
     }

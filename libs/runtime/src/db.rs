@@ -1,8 +1,10 @@
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgPool};
+
+use crate::pool_options;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -27,9 +29,7 @@ async fn connect_schema_once(
     let options = options
         .options([("search_path", schema)])
         .log_statements(tracing::log::LevelFilter::Trace);
-    let pool = PgPoolOptions::new()
-        .max_connections(pool_size)
-        .acquire_timeout(Duration::from_secs(5))
+    let pool = pool_options(pool_size)
         .connect_with(options)
         .await
         .map_err(DbError::Connect)?;

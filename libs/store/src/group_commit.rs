@@ -8,9 +8,10 @@ use std::collections::HashMap;
 
 use ledgerline_contracts::{EventEnvelope, StatusMessage};
 use ledgerline_domain::AccountId;
-use sqlx::PgPool;
+use sqlx::{PgExecutor, PgPool};
 use uuid::Uuid;
 
+use crate::held_connection::HeldConnection;
 use crate::outcomes::OutcomeColumns;
 use crate::rows::event_data;
 use crate::{CommitError, Decision, StoreError};
@@ -58,23 +59,32 @@ fn corrupt(e: impl std::fmt::Display) -> CommitError {
 }
 
 /// Commits the groups the commit queue took together (see
-/// `PostgresEventStore::commit_all`): all in one statement, each answered
-/// with its own outcomes. Groups come from callers deciding independently
-/// — a process's partitions, each its own accounts — so they rarely clash;
-/// when the statement fails, each group is committed again alone (all at
-/// once, as the callers would have without the queue, so a store that is
-/// away costs each of them one more wait, not one per group ahead of it) and
-/// answered with what its own statement did. A group alone is one
-/// statement.
+/// `PostgresEventStore::commit_all`): all in one statement on the queue's
+/// own connection, each answered with its own outcomes. Groups come from
+/// callers deciding independently — a process's partitions, each its own
+/// accounts — so they rarely clash; when the statement fails, each group
+/// is committed again alone (all at once on the pool, as the callers would
+/// have without the queue, so a store that is away costs each of them one
+/// more wait, not one per group ahead of it) and answered with what its own
+/// statement did. A group alone is one statement.
 pub(crate) async fn commit_groups(
     pool: &PgPool,
+    held: &mut HeldConnection,
     groups: Vec<Vec<Decision>>,
 ) -> Vec<Result<Vec<StatusMessage>, CommitError>> {
     let sizes: Vec<usize> = groups.iter().map(Vec::len).collect();
     let all: Vec<Decision> = groups.into_iter().flatten().collect();
-    if sizes.len() > 1
-        && let Ok(statuses) = commit_all(pool, &all).await
-    {
+    let together = match held.get().await {
+        Ok(conn) => commit_all(conn, &all).await,
+        Err(error) => Err(CommitError::from_sqlx(error)),
+    };
+    if together.is_err() {
+        held.release();
+    }
+    if sizes.len() == 1 {
+        return vec![together];
+    }
+    if let Ok(statuses) = together {
         let mut statuses = statuses.into_iter();
         return sizes
             .iter()
@@ -99,7 +109,7 @@ pub(crate) async fn commit_groups(
 /// [`CommitError::Conflict`], a known command id with
 /// [`CommitError::AlreadyDecided`]; the caller decides again one by one.
 async fn commit_all(
-    pool: &PgPool,
+    executor: impl PgExecutor<'_>,
     decisions: &[Decision],
 ) -> Result<Vec<StatusMessage>, CommitError> {
     if decisions.is_empty() {
@@ -145,7 +155,7 @@ async fn commit_all(
         .bind(states);
     let positions: Vec<(Option<Uuid>, i64)> = OutcomeColumns::of(decisions)?
         .bind(query)
-        .fetch_all(pool)
+        .fetch_all(executor)
         .await
         .map_err(CommitError::from_sqlx)?;
     let positions: HashMap<Uuid, i64> = positions

@@ -5,7 +5,10 @@ use sqlx::migrate::Migrator;
 
 use std::sync::{Arc, OnceLock};
 
+use tokio::sync::Mutex;
+
 use crate::commit_queue::CommitQueue;
+use crate::held_connection::HeldConnection;
 use crate::rows::{EVENT_COLUMNS, EventRow};
 use crate::{
     AggregateVersion, CommitError, Decision, EventStore, PointInTime, Rebuilt, StoreError,
@@ -44,9 +47,13 @@ impl PostgresEventStore {
     fn commits(&self) -> &Commits {
         self.commits.get_or_init(|| {
             let pool = self.pool.clone();
+            let held = Arc::new(Mutex::new(HeldConnection::new(pool.clone())));
             CommitQueue::start(GROUPS_PER_STATEMENT, move |groups| {
-                let pool = pool.clone();
-                async move { crate::group_commit::commit_groups(&pool, groups).await }
+                let (pool, held) = (pool.clone(), held.clone());
+                async move {
+                    let mut held = held.lock().await;
+                    crate::group_commit::commit_groups(&pool, &mut held, groups).await
+                }
             })
         })
     }

@@ -4,13 +4,15 @@
 //! for nobody: it is inserted at once (see `ledgerline_store::CommitQueue`).
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use ledgerline_runtime::tuning::GROUP_SIZE;
 
 use ledgerline_contracts::CommandKey;
-use ledgerline_store::CommitQueue;
+use ledgerline_store::{CommitQueue, HeldConnection};
 use serde_json::Value;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
+use tokio::sync::Mutex;
 use uuid::Uuid;
 
 /// A command's row as accepted.
@@ -35,9 +37,11 @@ pub struct Recorder {
 impl Recorder {
     /// Starts the inserting tasks; they end when the last clone is dropped.
     pub fn start(pool: PgPool) -> Self {
+        // One statement in flight at a time: the queue keeps a connection.
+        let held = Arc::new(Mutex::new(HeldConnection::new(pool)));
         let queue = CommitQueue::start(GROUP_SIZE, move |rows| {
-            let pool = pool.clone();
-            async move { insert_group(&pool, rows).await }
+            let held = held.clone();
+            async move { insert_group(&mut *held.lock().await, rows).await }
         });
         Self { queue }
     }
@@ -53,13 +57,17 @@ impl Recorder {
 }
 
 /// One statement for a group's rows; each row's answer in order.
-async fn insert_group(pool: &PgPool, rows: Vec<NewCommand>) -> Vec<Inserted> {
+async fn insert_group(held: &mut HeldConnection, rows: Vec<NewCommand>) -> Vec<Inserted> {
     // The same id twice in one group: only the first arrival's row goes
     // in; the later ones are answered "not inserted" and compared with
     // it like any repeat.
     let mut seen = HashSet::new();
     let first: Vec<&NewCommand> = rows.iter().filter(|r| seen.insert(r.key)).collect();
-    match insert_all(pool, &first).await {
+    let inserted = match held.get().await {
+        Ok(conn) => insert_all(conn, &first).await,
+        Err(error) => Err(error),
+    };
+    match held.check(inserted) {
         Ok(mut inserted) => rows
             .iter()
             .map(|row| Ok(inserted.remove(&row.key.as_uuid())))
@@ -72,7 +80,10 @@ async fn insert_group(pool: &PgPool, rows: Vec<NewCommand>) -> Vec<Inserted> {
 }
 
 /// The keys this statement inserted.
-async fn insert_all(pool: &PgPool, rows: &[&NewCommand]) -> Result<HashSet<Uuid>, sqlx::Error> {
+async fn insert_all(
+    conn: &mut PgConnection,
+    rows: &[&NewCommand],
+) -> Result<HashSet<Uuid>, sqlx::Error> {
     let keys: Vec<Uuid> = sqlx::query_scalar(
         "INSERT INTO commands (command_key, command_id, user_id, kind, request)
          SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[])
@@ -87,7 +98,7 @@ async fn insert_all(pool: &PgPool, rows: &[&NewCommand]) -> Result<HashSet<Uuid>
     .bind(rows.iter().map(|r| r.user_id.clone()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.kind.to_owned()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.request.clone()).collect::<Vec<_>>())
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await?;
     Ok(keys.into_iter().collect())
 }
