@@ -260,9 +260,19 @@ async fn baseline(bin_dir: &Path, infra: &Infra, messages: usize) -> anyhow::Res
     .await
 }
 
-/// The machine's CPU time so far, in clock ticks: (busy, all) summed over
-/// its cores (`/proc/stat`; idle and iowait are not busy).
-fn machine_ticks() -> Option<(u64, u64)> {
+/// The machine's CPU time so far, in clock ticks summed over its cores
+/// (`/proc/stat`).
+#[derive(Debug, Clone, Copy)]
+struct MachineTicks {
+    /// Running anything (idle, iowait and steal are not busy).
+    busy: u64,
+    /// Taken by the hypervisor for other guests while this one wanted to
+    /// run: on a shared host, time the run waited for no reason of its own.
+    stolen: u64,
+    all: u64,
+}
+
+fn machine_ticks() -> Option<MachineTicks> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     let cpu = stat.lines().next()?.strip_prefix("cpu ")?;
     let ticks: Vec<u64> = cpu
@@ -271,16 +281,24 @@ fn machine_ticks() -> Option<(u64, u64)> {
         .collect::<Result<_, _>>()
         .ok()?;
     let all: u64 = ticks.iter().take(8).sum();
-    let idle = ticks.get(3)? + ticks.get(4)?;
-    Some((all - idle, all))
+    let (idle, stolen) = (ticks.get(3)? + ticks.get(4)?, *ticks.get(7)?);
+    Some(MachineTicks {
+        busy: all - idle - stolen,
+        stolen,
+        all,
+    })
 }
 
-/// The share of the machine's CPU that was busy between two readings.
+/// The shares of the machine's CPU that were busy and stolen between two
+/// readings.
 #[allow(clippy::float_arithmetic, clippy::cast_precision_loss)]
-fn busy_between(before: Option<(u64, u64)>, after: Option<(u64, u64)>) -> Option<f64> {
-    let ((b0, a0), (b1, a1)) = before.zip(after)?;
-    let all = a1.checked_sub(a0).filter(|&t| t > 0)?;
-    Some(b1.saturating_sub(b0) as f64 / all as f64)
+fn shares_between(before: Option<MachineTicks>, after: Option<MachineTicks>) -> Option<(f64, f64)> {
+    let (before, after) = before.zip(after)?;
+    let all = after.all.checked_sub(before.all).filter(|&t| t > 0)? as f64;
+    Some((
+        after.busy.saturating_sub(before.busy) as f64 / all,
+        after.stolen.saturating_sub(before.stolen) as f64 / all,
+    ))
 }
 
 /// CPU seconds (user + system) a process has used so far.
@@ -390,7 +408,7 @@ async fn measured_run(
     let (cpu0, before) = (cpu_secs(pid), Counters::read(infra).await);
     let machine0 = machine_ticks();
     let result = load::run(&process.url(), &load).await;
-    let machine_busy = busy_between(machine0, machine_ticks());
+    let machine = shares_between(machine0, machine_ticks());
     // PostgreSQL publishes its statistics about once a second.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let (cpu1, after) = (cpu_secs(pid), Counters::read(infra).await);
@@ -403,7 +421,8 @@ async fn measured_run(
         "ledgerlineCpuMsPerCommand": cpu1.zip(cpu0).map(|(a, b)| (a - b) * 1000.0 / decided),
         // Everything on the machine (Ledgerline, PostgreSQL, NATS, this
         // load generator), from the first request to the last outcome.
-        "machineCpuBusy": machine_busy,
+        "machineCpuBusy": machine.map(|(busy, _)| busy),
+        "machineCpuStolen": machine.map(|(_, stolen)| stolen),
     });
     match (before, after) {
         (Ok(before), Ok(after)) => {

@@ -162,7 +162,7 @@ failed: {error}
             );
             let _ = writeln!(
                 out,
-                "| figure | value |\n|---|---:|\n| sent / accepted (202) | {} / {} |\n| refused or errors | {} |\n| accepted/s | {} |\n| decided/s (outcomes seen on sockets) | {} |\n| outcomes | {} |\n| exactly one outcome per 202 | {} (missing {}, doubled {}, unknown {}) |\n| time to drain after the load | {} s |\n| ledgerline CPU per command | {} ms |\n| the machine's CPU busy during the run (all processes, both cores) | {} % |\n| PostgreSQL commits per command | {} |\n| NATS messages per command | {} |\n| NATS slow consumers cut off | {} |\n",
+                "| figure | value |\n|---|---:|\n| sent / accepted (202) | {} / {} |\n| refused or errors | {} |\n| accepted/s | {} |\n| decided/s (outcomes seen on sockets) | {} |\n| outcomes | {} |\n| exactly one outcome per 202 | {} (missing {}, doubled {}, unknown {}) |\n| time to drain after the load | {} s |\n| ledgerline CPU per command | {} ms |\n| the machine's CPU busy during the run (all processes, both cores) | {} % |\n| the machine's CPU stolen by the hypervisor during the run | {} % |\n| PostgreSQL commits per command | {} |\n| NATS messages per command | {} |\n| NATS slow consumers cut off | {} |\n",
                 r["sent"],
                 r["accepted"],
                 r["refused"],
@@ -180,6 +180,7 @@ failed: {error}
                 num(&r["drainSecs"], 1),
                 num(&run["ledgerlineCpuMsPerCommand"], 2),
                 f(&run["machineCpuBusy"]).map_or("—".into(), |b| format!("{:.0}", b * 100.0)),
+                f(&run["machineCpuStolen"]).map_or("—".into(), |b| format!("{:.0}", b * 100.0)),
                 num(&run["postgresCommitsPerCommand"], 2),
                 num(&run["natsMessagesPerCommand"], 1),
                 num(&run["natsSlowConsumers"], 0)
