@@ -21,6 +21,7 @@ use hdrhistogram::Histogram;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use time::OffsetDateTime;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
@@ -87,6 +88,12 @@ struct State {
     decided_in_window: u64,
     window: Option<(Instant, Instant)>,
     e2e: Option<Histogram<u64>>,
+    /// The same, split at the decision (see `LoadResult::decided_latency`).
+    to_decided: Option<Histogram<u64>>,
+    decided_to_status: Option<Histogram<u64>>,
+    /// One instant and the wall clock then: the decision's timestamp is
+    /// wall-clock time.
+    clock: Option<(Instant, OffsetDateTime)>,
     outcome_kinds: HashMap<String, u64>,
     /// 202s and first outcomes in each second of the window.
     accepted_each_second: Vec<u64>,
@@ -132,6 +139,14 @@ pub struct LoadResult {
     pub decided_per_sec: f64,
     pub accepted_latency: Latency,
     pub status_latency: Latency,
+    /// POST → status envelope split at the decision, by the status's
+    /// `timestamp` (when the processor decided): POST → decided (accepted,
+    /// queued, delivered to the processor, decided) and decided → status
+    /// envelope (committed, published, delivered to the socket). Read by
+    /// the processor's clock, so only meaningful when the load generator
+    /// runs on the processor's machine (as the suite's does).
+    pub decided_latency: Latency,
+    pub decided_to_status_latency: Latency,
     pub outcomes: HashMap<String, u64>,
     pub missing_outcomes: u64,
     pub doubled_outcomes: u64,
@@ -155,6 +170,9 @@ struct Frame {
     #[serde(rename = "commandId")]
     command_id: Option<Uuid>,
     status: Option<String>,
+    /// When the processor decided (its clock).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    timestamp: Option<OffsetDateTime>,
 }
 
 pub async fn login(http: &reqwest::Client, url: &str, user: &str) -> anyhow::Result<String> {
@@ -211,6 +229,15 @@ async fn socket(
                             if let Some(h) = s.e2e.as_mut() {
                                 let _ = h.record(micros(now - track.intended));
                             }
+                            if let (Some(decided), Some(clock)) = (frame.timestamp, s.clock) {
+                                let (to, after) = split_at(clock, track.intended, decided, now);
+                                if let Some(h) = s.to_decided.as_mut() {
+                                    let _ = h.record(to);
+                                }
+                                if let Some(h) = s.decided_to_status.as_mut() {
+                                    let _ = h.record(after);
+                                }
+                            }
                             *s.outcome_kinds
                                 .entry(frame.status.unwrap_or_default())
                                 .or_default() += 1;
@@ -229,6 +256,32 @@ async fn socket(
             _ => {}
         }
     }
+}
+
+/// A command's POST → status envelope in microseconds, split at `decided`
+/// (wall-clock time, from the status): before it and after it. `clock`
+/// ties the monotonic instants to the wall clock.
+fn split_at(
+    clock: (Instant, OffsetDateTime),
+    intended: Instant,
+    decided: OffsetDateTime,
+    arrived: Instant,
+) -> (u64, u64) {
+    let (at, wall) = clock;
+    let wall_of = |i: Instant| {
+        if i >= at {
+            wall + (i - at)
+        } else {
+            wall - (at - i)
+        }
+    };
+    let micros_between = |from: OffsetDateTime, to: OffsetDateTime| {
+        u64::try_from((to - from).whole_microseconds()).map_or(1, |us| us.max(1))
+    };
+    (
+        micros_between(wall_of(intended), decided),
+        micros_between(decided, wall_of(arrived)),
+    )
 }
 
 struct Client {
@@ -416,6 +469,9 @@ pub async fn run(api: &str, args: &LoadArgs) -> anyhow::Result<LoadResult> {
         let mut s = state.lock();
         s.window = Some((start, end));
         s.e2e = Some(histogram());
+        s.to_decided = Some(histogram());
+        s.decided_to_status = Some(histogram());
+        s.clock = Some((Instant::now(), OffsetDateTime::now_utc()));
     }
     eprintln!("bench: {:?} load for {} s", args.mode, args.duration);
     let mut sent = 0u64;
@@ -500,6 +556,12 @@ pub async fn run(api: &str, args: &LoadArgs) -> anyhow::Result<LoadResult> {
         decided_per_sec: s.decided_in_window as f64 / secs,
         accepted_latency,
         status_latency: s.e2e.as_ref().map(Latency::of).unwrap_or_default(),
+        decided_latency: s.to_decided.as_ref().map(Latency::of).unwrap_or_default(),
+        decided_to_status_latency: s
+            .decided_to_status
+            .as_ref()
+            .map(Latency::of)
+            .unwrap_or_default(),
         outcomes: s.outcome_kinds.clone(),
         missing_outcomes: measured
             .iter()
@@ -559,7 +621,7 @@ impl LoadResult {
         };
         let refused: u64 = self.refused.values().sum();
         format!(
-            "{shape}, {:.0} s, {} users, {} accounts\n\n| throughput | value |\n|---|---:|\n| sent | {} |\n| accepted (202) | {} |\n| refused / errors | {refused} {:?} |\n| accepted/s | {:.0} |\n| decided/s (outcomes on sockets) | {:.0} |\n| outcomes | {:?} |\n| exactly one outcome per 202 | {} (missing {}, doubled {}, without 202 {}, unknown {}) |\n\n{}\n{}\n{}\n",
+            "{shape}, {:.0} s, {} users, {} accounts\n\n| throughput | value |\n|---|---:|\n| sent | {} |\n| accepted (202) | {} |\n| refused / errors | {refused} {:?} |\n| accepted/s | {:.0} |\n| decided/s (outcomes on sockets) | {:.0} |\n| outcomes | {:?} |\n| exactly one outcome per 202 | {} (missing {}, doubled {}, without 202 {}, unknown {}) |\n\n{}\n{}\n{}\n{}\n{}\n",
             self.duration_secs,
             self.users,
             self.accounts,
@@ -581,6 +643,33 @@ impl LoadResult {
             Latency::HEADER,
             self.accepted_latency.row("POST → 202"),
             self.status_latency.row("POST → status envelope"),
+            self.decided_latency.row("… POST → decided"),
+            self.decided_to_status_latency
+                .row("… decided → status envelope"),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_latency_is_split_at_the_decision_by_the_wall_clock() {
+        let at = Instant::now();
+        let wall = OffsetDateTime::now_utc();
+        // Intended 5 ms before the clock was read, decided 3 ms after it,
+        // the status seen 10 ms after it.
+        let intended = at - Duration::from_millis(5);
+        let decided = wall + Duration::from_millis(3);
+        let arrived = at + Duration::from_millis(10);
+        assert_eq!(
+            split_at((at, wall), intended, decided, arrived),
+            (8_000, 7_000)
+        );
+        // A decision stamped before the POST (another machine's clock) is
+        // clamped, not wrapped.
+        let early = wall - Duration::from_millis(50);
+        assert_eq!(split_at((at, wall), intended, early, arrived).0, 1);
     }
 }

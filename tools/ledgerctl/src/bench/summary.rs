@@ -34,6 +34,9 @@ fn verdict(value: Option<f64>, target: f64, higher: bool) -> String {
 }
 
 fn latency_rows(out: &mut String, name: &str, l: &Value) {
+    if l.is_null() {
+        return;
+    }
     let _ = writeln!(
         out,
         "| {name} | {} | {} | {} | {} | {} | {} |",
@@ -191,6 +194,12 @@ failed: {error}
             );
             latency_rows(&mut out, "POST → 202", &r["acceptedLatency"]);
             latency_rows(&mut out, "POST → status envelope", &r["statusLatency"]);
+            latency_rows(&mut out, "… POST → decided", &r["decidedLatency"]);
+            latency_rows(
+                &mut out,
+                "… decided → status envelope",
+                &r["decidedToStatusLatency"],
+            );
             let _ = writeln!(out);
         }
         let rb = &a["rebuild"];
