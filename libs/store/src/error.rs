@@ -22,6 +22,12 @@ pub enum CommitError {
     Store(#[from] StoreError),
 }
 
+impl From<sqlx::Error> for CommitError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::from_sqlx(error)
+    }
+}
+
 impl CommitError {
     /// What a failed append means: the constraints that make appends
     /// optimistic and outcomes unique say which race was lost.

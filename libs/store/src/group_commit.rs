@@ -74,13 +74,7 @@ pub(crate) async fn commit_groups(
 ) -> Vec<Result<Vec<StatusMessage>, CommitError>> {
     let sizes: Vec<usize> = groups.iter().map(Vec::len).collect();
     let all: Vec<Decision> = groups.into_iter().flatten().collect();
-    let together = match held.get().await {
-        Ok(conn) => commit_all(conn, &all).await,
-        Err(error) => Err(CommitError::from_sqlx(error)),
-    };
-    if together.is_err() {
-        held.release();
-    }
+    let together = held.run(async |conn| commit_all(conn, &all).await).await;
     if sizes.len() == 1 {
         return vec![together];
     }

@@ -20,25 +20,20 @@ impl HeldConnection {
         Self { pool, held: None }
     }
 
-    /// The connection held, taken from the pool when none is.
-    pub async fn get(&mut self) -> Result<&mut PgConnection, sqlx::Error> {
-        let held = match self.held.take() {
+    /// Runs `statement` on the connection held (taken from the pool when
+    /// none is); after an error the connection goes back to the pool, which
+    /// tests it and closes it if it is broken.
+    pub async fn run<T, E: From<sqlx::Error>>(
+        &mut self,
+        statement: impl AsyncFnOnce(&mut PgConnection) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let conn = match self.held.take() {
             Some(held) => held,
             None => self.pool.acquire().await?,
         };
-        Ok(&mut **self.held.insert(held))
-    }
-
-    /// Gives the connection back to the pool (after an error: the pool
-    /// tests it and closes it if it is broken).
-    pub fn release(&mut self) {
-        self.held = None;
-    }
-
-    /// `result`, releasing the connection when it is an error.
-    pub fn check<T>(&mut self, result: Result<T, sqlx::Error>) -> Result<T, sqlx::Error> {
+        let result = statement(&mut **self.held.insert(conn)).await;
         if result.is_err() {
-            self.release();
+            self.held = None;
         }
         result
     }

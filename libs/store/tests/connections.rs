@@ -37,14 +37,14 @@ async fn pool(db: &TestDatabase) -> PgPool {
 async fn a_held_connection_keeps_its_backend_and_is_replaced_after_an_error() {
     let db = TestDatabase::create("held").await;
     let mut held = HeldConnection::new(pool(&db).await);
-    let first = backend_pid(held.get().await.unwrap()).await.unwrap();
-    let again = backend_pid(held.get().await.unwrap()).await.unwrap();
+    let first = held.run(async |c| backend_pid(c).await).await.unwrap();
+    let again = held.run(async |c| backend_pid(c).await).await.unwrap();
     assert_eq!(first, again, "the same connection between statements");
 
     terminate(&db, first).await;
-    let failed = backend_pid(held.get().await.unwrap()).await;
-    assert!(held.check(failed).is_err(), "its backend is gone");
-    let next = backend_pid(held.get().await.unwrap()).await.unwrap();
+    let failed = held.run(async |c| backend_pid(c).await).await;
+    assert!(failed.is_err(), "its backend is gone");
+    let next = held.run(async |c| backend_pid(c).await).await.unwrap();
     assert_ne!(next, first, "a new connection after the error");
 }
 

@@ -63,11 +63,7 @@ async fn insert_group(held: &mut HeldConnection, rows: Vec<NewCommand>) -> Vec<I
     // it like any repeat.
     let mut seen = HashSet::new();
     let first: Vec<&NewCommand> = rows.iter().filter(|r| seen.insert(r.key)).collect();
-    let inserted = match held.get().await {
-        Ok(conn) => insert_all(conn, &first).await,
-        Err(error) => Err(error),
-    };
-    match held.check(inserted) {
+    match held.run(async |conn| insert_all(conn, &first).await).await {
         Ok(mut inserted) => rows
             .iter()
             .map(|row| Ok(inserted.remove(&row.key.as_uuid())))
