@@ -9,8 +9,23 @@ use ledgerline_bus::Bus;
 use crate::helpers::spawn_app;
 
 /// The durable consumers on the event stream, sorted (the socket
-/// service's ordered consumer has no durable name).
-pub async fn event_durables(bus: &Bus) -> Vec<String> {
+/// service's ordered consumer has no durable name), once there are
+/// `expected` of them or 10 s have passed. A read model that starts from
+/// the event store can be at the head before its feed's consumer is
+/// created (bootstrap first, then the consumer).
+pub async fn event_durables(bus: &Bus, expected: usize) -> Vec<String> {
+    let mut durables = durables_now(bus).await;
+    for _ in 0..100 {
+        if durables.len() >= expected {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        durables = durables_now(bus).await;
+    }
+    durables
+}
+
+async fn durables_now(bus: &Bus) -> Vec<String> {
     let stream = bus
         .js
         .get_stream(bus.subjects.events_stream())
@@ -41,8 +56,6 @@ async fn one_process_follows_the_event_stream_once_for_all_its_read_models() {
     })
     .await;
 
-    assert_eq!(
-        event_durables(&app.bus().await).await,
-        ["audit-service_balance-service_history-service"]
-    );
+    let durables = event_durables(&app.bus().await, 1).await;
+    assert_eq!(durables, ["audit-service_balance-service_history-service"]);
 }

@@ -100,7 +100,7 @@ async fn the_split_deployment_crosses_every_boundary_over_nats() {
 
     // Each read model's process follows the event stream on its own.
     assert_eq!(
-        event_durables(&app.bus().await).await,
+        event_durables(&app.bus().await, 3).await,
         ["audit-service", "balance-service", "history-service"]
     );
 
