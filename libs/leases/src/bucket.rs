@@ -26,7 +26,7 @@ pub fn partition_key(partition: u32) -> String {
     format!("{PARTITION_PREFIX}{partition}")
 }
 
-pub(crate) fn nats(what: &'static str) -> impl FnOnce(&dyn std::fmt::Display) -> LeaseError {
+fn nats(what: &'static str) -> impl FnOnce(&dyn std::fmt::Display) -> LeaseError {
     move |e| LeaseError::Nats {
         what,
         message: e.to_string(),

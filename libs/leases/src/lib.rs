@@ -15,10 +15,8 @@
 //! keys of a replica that died expire by themselves.
 //!
 //! A partition changes hands only after its task has stopped:
-//! - let go: the old owner stops the task, waits for it, hands back what
-//!   the task had been handed and not acknowledged (`settle`), then deletes
-//!   the key; the new owner, watching the bucket, takes it and starts at
-//!   once;
+//! - let go: the old owner stops the task, waits for it, then deletes the
+//!   key; the new owner, watching the bucket, takes it at once;
 //! - lost: a replica that could not renew for TTL − TTL/3 stops the task
 //!   (each task watches its own deadline, whatever the loop is waiting on),
 //!   leaving it TTL/3 to end before the key can expire and be taken;
@@ -32,10 +30,9 @@
 //! redelivery — and JetStream serves redeliveries before newer messages,
 //! so the new owner sees them first. The new owner does not rely on timing
 //! alone: whenever the partition's consumer still has unacknowledged
-//! messages (held by a replica that lost its lease or crashed, or by one
-//! that let go but could not hand them back) it waits one AckWait before
-//! starting (see `settle`); with none, as after a handover that handed
-//! them back, it starts at once.
+//! messages (prefetched by a pull that was let go, or held by a replica
+//! that lost its lease) it waits one AckWait before starting (see
+//! `settle`); with none, as after an idle handover, it starts at once.
 
 mod bucket;
 mod config;

@@ -225,17 +225,16 @@ where
             }
         }
         // Only once the task has ended: then the next owner starts after it.
-        let releasable: Vec<(u32, u64, Instant)> = self
+        let releasable: Vec<(u32, u64)> = self
             .leases
             .iter()
             .filter(|(p, _)| !desired.contains(p) && !self.tasks.contains_key(p))
-            .map(|(&p, lease)| (p, lease.revision, *lease.deadline.borrow()))
+            .map(|(&p, lease)| (p, lease.revision))
             .collect();
-        for (partition, revision, deadline) in releasable {
+        for (partition, revision) in releasable {
             if !self.connected() {
                 break;
             }
-            self.hand_back(partition, deadline).await;
             match bucket::release(&self.store, partition, revision, self.limit).await {
                 Ok(()) => {
                     self.leases.remove(&partition);
@@ -263,25 +262,6 @@ where
             .collect();
         for partition in startable {
             self.start_task(partition);
-        }
-    }
-
-    /// Hands back what the ended task of `partition` left unacknowledged
-    /// (see `settle::hand_back`), while the lease is surely still ours: no
-    /// later than its `deadline`, before which nobody else can take it.
-    async fn hand_back(&self, partition: u32, deadline: Instant) {
-        let queue = &self.partitions.queue;
-        let budget = deadline.saturating_duration_since(Instant::now());
-        let handing = settle::hand_back(&self.js, queue, partition, self.limit.min(budget));
-        match tokio::time::timeout(budget, handing).await {
-            Ok(Ok(0)) => {}
-            Ok(Ok(messages)) => {
-                tracing::info!(partition, messages, "unacknowledged messages handed back")
-            }
-            Ok(Err(error)) => {
-                tracing::warn!(%error, partition, "cannot hand back; the next owner waits for them")
-            }
-            Err(_) => tracing::warn!(partition, "no time left to hand back; the next owner waits"),
         }
     }
 

@@ -10,24 +10,13 @@
 //! new messages, so waiting one AckWait whenever anything is still
 //! unacknowledged puts the old messages back first. With nothing
 //! unacknowledged (an idle partition, a first start) there is no wait.
-//!
-//! An owner that lets a partition go on purpose (a rolling restart, a
-//! scale-up) leaves nothing to wait for: once its task has ended, and
-//! while it still holds the lease, it hands the unacknowledged messages
-//! back ([`hand_back`]) by making the partition's consumer anew. A work
-//! queue keeps every message until it is acknowledged, whatever happens to
-//! its consumers, and a new consumer starts at the oldest message still
-//! queued — so the next owner gets the old messages first, at once.
 
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::{self, DeliverPolicy};
 use async_nats::jetstream::context::{ConsumerInfoErrorKind, GetStreamErrorKind};
 use async_nats::jetstream::{Context, ErrorCode};
 
-use crate::bucket::{bounded, nats};
 use crate::config::WorkQueue;
-use crate::error::LeaseError;
 
 /// Slack for JetStream's redelivery timer, which checks expired acks on
 /// its own schedule.
@@ -78,68 +67,4 @@ pub async fn wait_before_start(
         }
         Err(_) => fallback,
     }
-}
-
-/// Hands back what `partition`'s consumer delivered and nobody acknowledged,
-/// so that the next owner need not wait for it: the consumer is deleted and
-/// made again with the same configuration (from the oldest message still
-/// queued). Only for the owner that still holds the partition's lease and
-/// whose task has ended — nobody else can be reading the consumer then.
-/// `Ok(n)`: how many were handed back (0: nothing was pending, nothing
-/// done). An error leaves the next owner to wait, as before.
-pub async fn hand_back(
-    js: &Context,
-    queue: &WorkQueue,
-    partition: u32,
-    limit: Duration,
-) -> Result<u64, LeaseError> {
-    let durable = (queue.durable)(partition);
-    // The ended task's acknowledgements go first, so that only what is
-    // really unacknowledged counts (one lost costs a redelivery, no more).
-    bounded("flushing acknowledgements", limit, js.client().flush()).await?;
-    let stream = bounded(
-        "finding the work queue",
-        limit,
-        js.get_stream(&queue.stream),
-    )
-    .await?;
-    let info = match tokio::time::timeout(limit, stream.consumer_info(&durable)).await {
-        Ok(Ok(info)) => info,
-        Ok(Err(e))
-            if matches!(
-                e.kind(),
-                ConsumerInfoErrorKind::NotFound | ConsumerInfoErrorKind::StreamNotFound
-            ) =>
-        {
-            return Ok(0);
-        }
-        Ok(Err(e)) => return Err(nats("reading the consumer")(&e)),
-        Err(_) => {
-            return Err(LeaseError::Nats {
-                what: "reading the consumer",
-                message: format!("no answer within {limit:?}"),
-            });
-        }
-    };
-    let pending = info.num_ack_pending as u64;
-    if pending == 0 {
-        return Ok(0);
-    }
-    let config = consumer::Config {
-        deliver_policy: DeliverPolicy::All,
-        ..info.config
-    };
-    bounded(
-        "deleting the consumer",
-        limit,
-        stream.delete_consumer(&durable),
-    )
-    .await?;
-    bounded(
-        "making the consumer again",
-        limit,
-        stream.create_consumer(config),
-    )
-    .await?;
-    Ok(pending)
 }

@@ -7,9 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::{AckPolicy, PullConsumer, pull};
 use async_nats::jetstream::{self, Context};
-use futures::StreamExt;
 use ledgerline_leases::{
     LeaseConfig, LeaseError, Partitions, WorkQueue, desired_partitions, run_leases_reporting,
 };
@@ -93,25 +91,14 @@ impl Cluster {
     /// A replica whose partition tasks log their start, wait to be
     /// cancelled, and log their stop.
     fn start(&self, id: &str, ttl: Duration) -> Replica {
-        self.start_working(id, ttl, |_, token| async move { token.cancelled().await })
-    }
-
-    /// A replica whose partition tasks log their start, run `work` until
-    /// it returns, and log their stop.
-    fn start_working<W, F>(&self, id: &str, ttl: Duration, work: W) -> Replica
-    where
-        W: Fn(u32, CancellationToken) -> F + Send + Sync + 'static,
-        F: Future<Output = ()> + Send + 'static,
-    {
         let shutdown = CancellationToken::new();
         let (owned_tx, owned) = watch::channel(BTreeSet::new());
         let (log, replica) = (self.log.clone(), id.to_owned());
         let spawn = move |partition: u32, token: CancellationToken| {
             let (log, replica) = (log.clone(), replica.clone());
             record(&log, &replica, partition, Kind::Start);
-            let working = work(partition, token);
             tokio::spawn(async move {
-                working.await;
+                token.cancelled().await;
                 record(&log, &replica, partition, Kind::Stop);
             })
         };
@@ -512,157 +499,4 @@ async fn leases_come_back_after_nats_restarts() {
     solo.owns(&all(), GENEROUS).await;
 
     cluster.finish([solo]).await;
-}
-
-/// The work queue of `partitions`: each partition's messages on its own
-/// subject, read by its durable consumer with `ack_wait`.
-async fn work_queue(
-    cluster: &Cluster,
-    prefix: &str,
-    ack_wait: Duration,
-) -> jetstream::stream::Stream {
-    let queue = &cluster.partitions.queue;
-    let stream = cluster
-        .js
-        .create_stream(jetstream::stream::Config {
-            name: queue.stream.clone(),
-            subjects: vec![format!("{prefix}.work.>")],
-            retention: jetstream::stream::RetentionPolicy::WorkQueue,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    for partition in 0..PARTITIONS {
-        stream
-            .create_consumer(pull::Config {
-                durable_name: Some((queue.durable)(partition)),
-                filter_subject: format!("{prefix}.work.{partition}"),
-                ack_policy: AckPolicy::Explicit,
-                ack_wait,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-    }
-    stream
-}
-
-/// The first message a partition's task is handed, by partition.
-type Firsts = Arc<Mutex<BTreeMap<u32, String>>>;
-
-/// Reads `partition`'s queue until cancelled: records the first message,
-/// acknowledges every message when `ack`, and otherwise holds them all
-/// unacknowledged (as a processor cancelled between groups leaves its
-/// prefetched ones).
-async fn work(
-    stream: jetstream::stream::Stream,
-    partition: u32,
-    token: CancellationToken,
-    firsts: Firsts,
-    ack: bool,
-    durable: String,
-) {
-    let consumer: PullConsumer = stream.get_consumer(&durable).await.unwrap();
-    let mut messages = consumer.messages().await.unwrap();
-    loop {
-        let message = tokio::select! {
-            () = token.cancelled() => return,
-            next = messages.next() => next,
-        };
-        let Some(Ok(message)) = message else { return };
-        let text = String::from_utf8_lossy(&message.payload).into_owned();
-        firsts.lock().unwrap().entry(partition).or_insert(text);
-        if ack {
-            message.ack().await.unwrap();
-        }
-    }
-}
-
-#[tokio::test]
-async fn a_replica_leaving_gracefully_hands_back_what_it_had_not_acknowledged() {
-    let prefix = TestPrefix::new("lease");
-    let name = prefix.as_str().to_owned();
-    let cluster = Cluster::on(prefix).await;
-    // A long AckWait: a next owner that waited for redelivery would show.
-    let ack_wait = Duration::from_secs(60);
-    let stream = work_queue(&cluster, &name, ack_wait).await;
-    for partition in 0..PARTITIONS {
-        for text in ["first", "second"] {
-            let subject = format!("{name}.work.{partition}");
-            cluster
-                .js
-                .publish(subject, text.into())
-                .await
-                .unwrap()
-                .await
-                .unwrap();
-        }
-    }
-    let ttl = Duration::from_secs(10);
-    let worker = |ack: bool, firsts: Firsts| {
-        let (stream, durable) = (stream.clone(), cluster.partitions.queue.durable);
-        move |partition: u32, token: CancellationToken| {
-            work(
-                stream.clone(),
-                partition,
-                token,
-                firsts.clone(),
-                ack,
-                durable(partition),
-            )
-        }
-    };
-
-    // The leaving replica is handed every partition's messages, and holds
-    // them unacknowledged.
-    let held = Firsts::default();
-    let mut leaving = cluster.start_working("leaving", ttl, worker(false, held.clone()));
-    leaving.owns(&all(), GENEROUS).await;
-    let all_held = timeout(GENEROUS, async {
-        while held.lock().unwrap().len() < PARTITIONS as usize {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await;
-    assert!(all_held.is_ok(), "held only {:?}", held.lock().unwrap());
-
-    // The staying replica takes its share as the other leaves, and then the
-    // rest: every partition's task starts well within one AckWait, and is
-    // handed the partition's messages from the first, none lost.
-    let taken = Firsts::default();
-    let mut staying = cluster.start_working("staying", ttl, worker(true, taken.clone()));
-    let left = Instant::now();
-    leaving.shut_down().await;
-    staying.owns(&all(), ack_wait / 2).await;
-    let all_taken = timeout(ack_wait / 2, async {
-        while taken.lock().unwrap().len() < PARTITIONS as usize {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await;
-    let handover = left.elapsed();
-    assert!(
-        all_taken.is_ok(),
-        "after {handover:?}, handed only {:?}",
-        taken.lock().unwrap()
-    );
-    assert!(
-        handover < ack_wait / 2,
-        "the handover took {handover:?}, as if waiting for redelivery"
-    );
-    let firsts = taken.lock().unwrap().clone();
-    assert_eq!(
-        firsts,
-        all().into_iter().map(|p| (p, "first".to_owned())).collect()
-    );
-    // Both messages of every partition were acknowledged by the new owner.
-    let drained = timeout(GENEROUS, async {
-        let mut stream = stream.clone();
-        while stream.info().await.unwrap().state.messages > 0 {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await;
-    assert!(drained.is_ok(), "messages left in the work queue");
-    cluster.finish([staying]).await;
 }

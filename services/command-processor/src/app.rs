@@ -13,10 +13,6 @@ use crate::metrics::record_partitions_owned;
 use crate::partition::{durable_name, run_partition};
 use crate::told::ToldMarks;
 
-/// How long the readiness check waits before looking at a partition's
-/// consumer again when it was not there.
-const LOOK_AGAIN_AFTER: Duration = Duration::from_millis(100);
-
 /// Starts one decision loop per command partition this replica holds the
 /// lease of. (Reads of the store are the `event-store` component's.)
 pub async fn start(
@@ -35,18 +31,11 @@ pub async fn start(
         .check("consumers", move || {
             let bus = consumers.clone();
             async move {
-                let stream = bus.subjects.commands_stream();
                 for partition in 0..bus.partitions {
                     let durable = durable_name(partition);
-                    // A consumer handed back at a handover (`ledgerline_leases`'
-                    // `hand_back`) is absent for the moment between its
-                    // deletion and its making anew: look once more.
-                    if bus.consumer_pending(&stream, &durable).await.is_err() {
-                        tokio::time::sleep(LOOK_AGAIN_AFTER).await;
-                        bus.consumer_pending(&stream, &durable)
-                            .await
-                            .map_err(|e| format!("{durable}: {e}"))?;
-                    }
+                    bus.consumer_pending(&bus.subjects.commands_stream(), &durable)
+                        .await
+                        .map_err(|e| format!("{durable}: {e}"))?;
                 }
                 Ok(())
             }
