@@ -5,7 +5,7 @@
 //! before the event itself.
 
 use ledgerline_contracts::EventEnvelope;
-use ledgerline_store::StoreReads;
+use ledgerline_store::{StoreReads, account_events_through};
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum GapError {
@@ -30,8 +30,7 @@ pub(crate) async fn missing_before(
     seen: i64,
 ) -> Result<Vec<EventEnvelope>, GapError> {
     tracing::info!(account = %event.aggregate_id, seen, got = event.version, "gap; healing from the event store");
-    let earlier = store
-        .account_events(&event.aggregate_id, seen, event.version - seen - 1)
+    let earlier = account_events_through(store, &event.aggregate_id, seen, event.version - 1)
         .await
         .map_err(|e| GapError::Store(e.to_string()))?;
     let mut missing = Vec::with_capacity(earlier.len());

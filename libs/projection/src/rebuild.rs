@@ -15,7 +15,7 @@ use std::sync::Arc;
 use ledgerline_bus::{Bus, Rpc};
 use ledgerline_domain::AccountId;
 use ledgerline_runtime::Shutdown;
-use ledgerline_store::StoreReads;
+use ledgerline_store::{StoreReads, account_events_through};
 use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 use time::OffsetDateTime;
@@ -316,8 +316,7 @@ async fn take_what_live_has<P: Projector>(
     .map_err(sql)?;
     for (account, live_version, shadow_version) in behind {
         let account = AccountId::parse(&account).map_err(|e| e.to_string())?;
-        let events = store
-            .account_events(&account, shadow_version, live_version - shadow_version)
+        let events = account_events_through(store, &account, shadow_version, live_version)
             .await
             .map_err(|e| e.to_string())?;
         apply_page(store, shadow_pool, projector, &events).await?;

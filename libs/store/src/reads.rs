@@ -39,6 +39,33 @@ impl From<StoreError> for ReadError {
 
 type Read<'a, T> = BoxFuture<'a, Result<T, ReadError>>;
 
+/// An account's events with `after < version <= up_to`, oldest first,
+/// however many: read [`MAX_PAGE`] at a time. Fewer only where the store
+/// holds no more (yet).
+pub async fn account_events_through(
+    store: &dyn StoreReads,
+    account: &AccountId,
+    after: i64,
+    up_to: i64,
+) -> Result<Vec<EventEnvelope>, ReadError> {
+    let mut events: Vec<EventEnvelope> = Vec::new();
+    let mut last = after;
+    while last < up_to {
+        let wanted = (up_to - last).min(MAX_PAGE);
+        let page = store.account_events(account, last, wanted).await?;
+        let full = page.len() as i64 == wanted;
+        let Some(end) = page.last().map(|e| e.version) else {
+            break;
+        };
+        events.extend(page.into_iter().filter(|e| e.version <= up_to));
+        if !full || end <= last {
+            break;
+        }
+        last = end;
+    }
+    Ok(events)
+}
+
 /// Reads of the event store for services that do not own it. Object safe:
 /// services hold an `Arc<dyn StoreReads>` and never know which side of the
 /// boundary they are on.

@@ -59,6 +59,44 @@ async fn a_projection_heals_a_gap_by_reading_the_event_store() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gap_longer_than_a_page_of_the_event_store_is_healed_whole() {
+    let app = spawn_app().await;
+    let alice = app.token("alice").await;
+    app.open_account(&alice, "acc-long-gap").await;
+    app.eventually(&alice, "/projections/AccountBalances", |b| {
+        b["items"][0]["version"] == 1
+    })
+    .await;
+    // More deposits committed than one read of the store returns, and only
+    // the last one published.
+    let store = app.event_store().await;
+    let deposits = ledgerline_store::MAX_PAGE + 50;
+    let mut last = None;
+    for _ in 0..deposits {
+        let decided = handle_command(&store, &message("alice", deposit("acc-long-gap", 1)), 10)
+            .await
+            .unwrap();
+        last = Some(decided);
+    }
+    let last = last.unwrap();
+    app.bus()
+        .await
+        .publish_event(&last.status.payload.events[0])
+        .await
+        .unwrap();
+
+    let balances = app
+        .eventually(&alice, "/projections/AccountBalances", |b| {
+            b["items"][0]["version"] == deposits + 1
+        })
+        .await;
+    assert_eq!(
+        balances["items"][0]["balance"],
+        format!("{}.{:02}", deposits / 100, deposits % 100)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crash_between_commit_and_publish_is_repaired_by_redelivery() {
     let app = spawn_app().await;
     let alice = app.token("alice").await;
