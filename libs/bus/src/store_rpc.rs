@@ -12,7 +12,7 @@ use ledgerline_contracts::{
     EventLocation, EventsRequest, HeadRequest, MarkedToldRequest, OutcomesRequest, StatusMessage,
 };
 use ledgerline_domain::{AccountId, UserId};
-use ledgerline_store::{MAX_PAGE, ReadError, StoreReads};
+use ledgerline_store::{MAX_PAGE, ReadError, StoreReads, paged};
 use tokio_util::sync::CancellationToken;
 
 use crate::Bus;
@@ -96,35 +96,32 @@ impl StoreReads for RemoteStore {
         limit: i64,
     ) -> Read<'a, Vec<EventEnvelope>> {
         Box::pin(async move {
-            let mut events: Vec<EventEnvelope> = Vec::new();
-            let limit = limit.clamp(1, MAX_PAGE);
-            let mut after = after_version.max(0);
-            while let Some(wanted) = still_wanted(&events, limit) {
-                let request = AccountEventsRequest {
-                    account_id: account.clone(),
-                    after_version: after,
-                    limit: wanted,
-                };
-                let page = self.call::<AccountEvents, _>(&request).await?;
-                // Trust, but check: only this account's events, in version order.
-                let ordered = page.windows(2).all(|w| w[0].version < w[1].version);
-                let foreign = page
-                    .iter()
-                    .any(|e| &e.aggregate_id != account || e.version <= after);
-                if !ordered || foreign {
-                    return Err(ReadError::Corrupt(format!(
-                        "events of {account} out of order or of another account"
-                    )));
-                }
-                let last = page.last().map(|e| e.version);
-                let ended = (page.len() as i64) < wanted;
-                events.extend(page);
-                match last {
-                    Some(version) if !ended => after = version,
-                    _ => break,
-                }
-            }
-            Ok(events)
+            paged(
+                limit.clamp(1, MAX_PAGE),
+                after_version.max(0),
+                RPC_PAGE,
+                |e| e.version,
+                move |after, wanted| async move {
+                    let request = AccountEventsRequest {
+                        account_id: account.clone(),
+                        after_version: after,
+                        limit: wanted,
+                    };
+                    let page = self.call::<AccountEvents, _>(&request).await?;
+                    // Trust, but check: only this account's events, in version order.
+                    let ordered = page.windows(2).all(|w| w[0].version < w[1].version);
+                    let foreign = page
+                        .iter()
+                        .any(|e| &e.aggregate_id != account || e.version <= after);
+                    if !ordered || foreign {
+                        return Err(ReadError::Corrupt(format!(
+                            "events of {account} out of order or of another account"
+                        )));
+                    }
+                    Ok(page)
+                },
+            )
+            .await
         })
     }
 
@@ -135,25 +132,21 @@ impl StoreReads for RemoteStore {
         owner: Option<&'a UserId>,
     ) -> Read<'a, Vec<EventEnvelope>> {
         Box::pin(async move {
-            let mut events: Vec<EventEnvelope> = Vec::new();
-            let limit = limit.clamp(1, MAX_PAGE);
-            let mut after = after_position.max(0);
-            while let Some(wanted) = still_wanted(&events, limit) {
-                let request = EventsRequest {
-                    after_position: after,
-                    limit: wanted,
-                    owner: owner.cloned(),
-                };
-                let page = self.call::<Events, _>(&request).await?;
-                let last = page.last().map(|e| e.global_position);
-                let ended = (page.len() as i64) < wanted;
-                events.extend(page);
-                match last {
-                    Some(position) if !ended && position > after => after = position,
-                    _ => break,
-                }
-            }
-            Ok(events)
+            paged(
+                limit.clamp(1, MAX_PAGE),
+                after_position.max(0),
+                RPC_PAGE,
+                |e| e.global_position,
+                move |after, wanted| async move {
+                    let request = EventsRequest {
+                        after_position: after,
+                        limit: wanted,
+                        owner: owner.cloned(),
+                    };
+                    self.call::<Events, _>(&request).await
+                },
+            )
+            .await
         })
     }
 
@@ -202,12 +195,6 @@ impl StoreReads for RemoteStore {
             Ok(told)
         })
     }
-}
-
-/// How many more of `limit` events to ask for in the next request, if any.
-fn still_wanted(events: &[EventEnvelope], limit: i64) -> Option<i64> {
-    let missing = limit - events.len() as i64;
-    (missing > 0).then(|| missing.min(RPC_PAGE))
 }
 
 /// Answers the reads of [`StoreReads`] for other processes, from `store`.

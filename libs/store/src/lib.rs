@@ -27,7 +27,7 @@ pub use error::{CommitError, StoreError};
 pub use held_connection::HeldConnection;
 pub use memory::InMemoryEventStore;
 pub use postgres::{MIGRATOR, PostgresEventStore, SCHEMA};
-pub use reads::{MAX_PAGE, ReadError, StoreReads, account_events_through};
+pub use reads::{MAX_PAGE, ReadError, StoreReads, account_events_through, paged};
 pub use stats::{AggregateVersion, COMMAND_STATUSES, StoreStats};
 pub use store::EventStore;
 pub use upcast::upcast;

@@ -48,22 +48,45 @@ pub async fn account_events_through(
     after: i64,
     up_to: i64,
 ) -> Result<Vec<EventEnvelope>, ReadError> {
+    paged(
+        up_to - after,
+        after,
+        MAX_PAGE,
+        |e| e.version,
+        |after, wanted| store.account_events(account, after, wanted),
+    )
+    .await
+}
+
+/// Up to `limit` events after `after`, read `page` at a time:
+/// `fetch(after, wanted)` reads one page, and `cursor` says where the next
+/// one starts. A short page ends the read, as does one that would not move
+/// the cursor on.
+pub async fn paged<Page>(
+    limit: i64,
+    mut after: i64,
+    page: i64,
+    cursor: impl Fn(&EventEnvelope) -> i64,
+    mut fetch: impl FnMut(i64, i64) -> Page,
+) -> Result<Vec<EventEnvelope>, ReadError>
+where
+    Page: Future<Output = Result<Vec<EventEnvelope>, ReadError>>,
+{
     let mut events: Vec<EventEnvelope> = Vec::new();
-    let mut last = after;
-    while last < up_to {
-        let wanted = (up_to - last).min(MAX_PAGE);
-        let page = store.account_events(account, last, wanted).await?;
-        let full = page.len() as i64 == wanted;
-        let Some(end) = page.last().map(|e| e.version) else {
-            break;
-        };
-        events.extend(page.into_iter().filter(|e| e.version <= up_to));
-        if !full || end <= last {
-            break;
+    loop {
+        let wanted = (limit - events.len() as i64).min(page);
+        if wanted <= 0 {
+            return Ok(events);
         }
-        last = end;
+        let read = fetch(after, wanted).await?;
+        let full = read.len() as i64 == wanted;
+        let next = read.last().map(&cursor);
+        events.extend(read);
+        match next {
+            Some(next) if full && next > after => after = next,
+            _ => return Ok(events),
+        }
     }
-    Ok(events)
 }
 
 /// Reads of the event store for services that do not own it. Object safe:
