@@ -1,12 +1,11 @@
 //! What the broker still holds of the command work queue: which commands
 //! of an account are still queued (the command API's reconciler), and
-//! where a partition's oldest queued command sits (the processor's order
-//! barrier). A work queue drops what is acked, so what it holds is what is
-//! not done.
+//! which of a partition's are, in order (the processor's order barrier).
+//! A work queue drops what is acked, so what it holds is what is not done.
 
 use std::collections::HashSet;
 
-use async_nats::jetstream::stream::DirectGetErrorKind;
+use async_nats::jetstream::stream::{DirectGetErrorKind, LastRawMessageErrorKind};
 use ledgerline_contracts::CommandKey;
 use ledgerline_domain::AccountId;
 use uuid::Uuid;
@@ -77,18 +76,21 @@ impl Bus {
         Ok(queued)
     }
 
-    /// The stream sequence of the oldest command still queued on `filter`
-    /// (a partition's subjects), if any.
-    pub async fn oldest_queued(&self, filter: &str) -> Result<Option<u64>, BusError> {
+    /// The stream sequence of the first command still queued on `filter`
+    /// (a partition's subjects) at or after stream sequence `from`, if any.
+    /// Asked of the stream's leader: a follower answering a direct get
+    /// may not have seen the newest messages or acks yet, and the order
+    /// barrier must not take a missing message for a decided one.
+    pub async fn first_queued(&self, filter: &str, from: u64) -> Result<Option<u64>, BusError> {
         let stream = self
             .js
             .get_stream_no_info(self.subjects.commands_stream())
             .await
             .map_err(|e| failed("getting stream")(&e))?;
-        match stream.direct_get_next_for_subject(filter, None).await {
+        match stream.get_first_raw_message_by_subject(filter, from).await {
             Ok(message) => Ok(Some(message.sequence)),
-            Err(e) if e.kind() == DirectGetErrorKind::NotFound => Ok(None),
-            Err(e) => Err(failed("direct get")(&e)),
+            Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
+            Err(e) => Err(failed("message get")(&e)),
         }
     }
 }

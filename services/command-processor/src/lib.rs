@@ -7,7 +7,8 @@
 //! ```text
 //! app                     starts the service: leases, partitions, routes
 //! └ partition             a partition's loop over its durable consumer
-//!   ├ barrier             holds later deliveries until an earlier owner's come back
+//!   ├ gap                 notices deliveries that went astray (consumer sequence)
+//!   ├ barrier             holds later deliveries until the astray ones are back
 //!   └ group               a group of deliveries: read, verify, decide, publish, ack
 //!     ├ read              delivery → command, or poison
 //!     └ careful           one command alone, retrying in place
@@ -31,6 +32,7 @@ mod careful;
 mod decide;
 mod decision;
 mod fault;
+mod gap;
 mod give_up;
 mod group;
 mod metrics;

@@ -13,14 +13,15 @@ use ledgerline_store::EventStore;
 use crate::account_cache::{AccountCache, CACHED_ACCOUNTS};
 use crate::barrier::Barrier;
 use crate::decision::DecisionPolicy;
+use crate::gap::ConsumerSequence;
 use crate::group::decide_deliveries;
 use crate::told::ToldMarks;
 
 /// How long to wait before binding the consumer again after NATS refused:
 /// soon enough to be back within a fraction of AckWait.
 const REBIND_AFTER: Duration = Duration::from_secs(1);
-/// How often a partition holding deliveries behind a barrier looks whether
-/// it is lifted (and extends the held deliveries' AckWait).
+/// How often a partition holding deliveries behind a barrier looks again
+/// (and extends the held deliveries' AckWait).
 const LOOK_AGAIN: Duration = Duration::from_secs(1);
 
 /// The durable consumer of a partition's commands.
@@ -41,7 +42,7 @@ pub async fn run_partition<S: EventStore>(
     let filter = bus.subjects.command_partition(partition);
     let mut cache = AccountCache::new(CACHED_ACCOUNTS);
     while !shutdown.is_cancelled() {
-        let consumer = match bus
+        let mut consumer = match bus
             .durable_consumer(
                 &bus.subjects.commands_stream(),
                 &durable_name(partition),
@@ -56,9 +57,11 @@ pub async fn run_partition<S: EventStore>(
                 tokio::select! { () = shutdown.cancelled() => break, () = tokio::time::sleep(REBIND_AFTER) => continue }
             }
         };
-        // Deliveries an earlier owner left unacknowledged come back before
-        // anything after them is decided (see `barrier`).
+        // Deliveries an earlier owner left unacknowledged, or that went
+        // astray later, are decided before anything after them (see
+        // `barrier` and `gap`).
         let mut barrier = Barrier::at_bind(consumer.cached_info(), &filter);
+        let mut sequence = ConsumerSequence::at_bind(consumer.cached_info());
         let messages = match consumer.messages().await {
             Ok(m) => m,
             Err(error) => {
@@ -77,10 +80,10 @@ pub async fn run_partition<S: EventStore>(
                 // further group.
                 biased;
                 () = shutdown.cancelled() => return,
-                next = groups.next() => next.map(|group| (group, false)),
-                _ = look_again.tick(), if barrier.is_some() => Some((Vec::new(), true)),
+                next = groups.next() => next,
+                _ = look_again.tick(), if barrier.is_some() => Some(Vec::new()),
             };
-            let Some((group, ticked)) = next else { break };
+            let Some(group) = next else { break };
             let mut deliveries = Vec::with_capacity(group.len());
             for delivery in group {
                 match delivery {
@@ -88,8 +91,28 @@ pub async fn run_partition<S: EventStore>(
                     Err(error) => tracing::warn!(%error, partition, "command stream error"),
                 }
             }
+            if sequence.broken_by(&deliveries) {
+                let delivered = match consumer.info().await {
+                    Ok(info) => info.delivered.stream_sequence,
+                    Err(error) => {
+                        tracing::warn!(%error, partition, "cannot ask the consumer how far it delivered");
+                        sequence.highest_stream()
+                    }
+                };
+                tracing::warn!(
+                    partition,
+                    delivered,
+                    "deliveries went astray; holding the next ones until they are back"
+                );
+                match barrier.as_mut() {
+                    Some(held) => held.raise(delivered),
+                    None => barrier = Some(Barrier::up_to(delivered, &filter)),
+                }
+            }
             if let Some(held) = barrier.as_mut() {
-                deliveries = held.sort(deliveries);
+                let mut now = held.hold(deliveries);
+                now.extend(held.ready(&bus).await);
+                deliveries = now;
             }
             if !deliveries.is_empty() {
                 decide_deliveries(
@@ -97,20 +120,13 @@ pub async fn run_partition<S: EventStore>(
                 )
                 .await;
             }
-            let Some(held) = barrier.take() else { continue };
-            if !held.lifted(&bus).await {
-                if ticked {
-                    held.extend_held().await;
-                }
-                barrier = Some(held);
+            let Some(held) = barrier.as_mut() else {
                 continue;
-            }
-            let released = held.release();
-            if !released.is_empty() {
-                decide_deliveries(
-                    &bus, &store, &marks, &mut cache, released, policy, &shutdown,
-                )
-                .await;
+            };
+            if held.lifted(&bus).await {
+                barrier = None;
+            } else {
+                held.extend_held().await;
             }
         }
     }

@@ -359,3 +359,55 @@ async fn an_earlier_owners_delivery_is_decided_before_the_commands_after_it() {
     assert_eq!(amounts, [(2, 100), (3, 200)]);
     processor.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_that_went_astray_is_decided_before_the_commands_after_it() {
+    let app = spawn_services(&ALL_BUT_THE_PROCESSOR, |_| {}).await;
+    let alice = app.token("alice").await;
+    let bus = app.bus().await;
+    let account = AccountId::parse("acc-astray").unwrap();
+    let partition = partition_of(&account, bus.partitions);
+    let mut consumer = bus
+        .durable_consumer(
+            &bus.subjects.commands_stream(),
+            &command_processor::durable_name(partition),
+            bus.subjects.command_partition(partition),
+            ACK_WAIT,
+        )
+        .await
+        .unwrap();
+
+    // A pull request waits at the server ahead of the owner's own (as an
+    // earlier owner's that outlived it does): the next delivery goes there,
+    // and never comes back until its AckWait runs out.
+    let mut astray = consumer
+        .batch()
+        .max_messages(1)
+        .expires(Duration::from_secs(60))
+        .messages()
+        .await
+        .unwrap();
+    let (_, processor) = app.spawn_service(Target::CommandProcessor).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while consumer.info().await.unwrap().num_waiting < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the owner never pulled"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The account's opening goes astray; the deposit after it reaches the
+    // owner at once.
+    let opened = app.open_account(&alice, "acc-astray").await;
+    let lost = astray.next().await.unwrap().unwrap();
+    let deposit = app.deposit(&alice, "acc-astray", 5).await;
+
+    // Decided in the order they were accepted: the deposit waits for the
+    // opening to come back, and finds the account open.
+    assert_eq!(app.outcome(&alice, &opened).await["status"], "succeeded");
+    let outcome = app.outcome(&alice, &deposit).await;
+    assert_eq!(outcome["status"], "succeeded", "{outcome}");
+    drop(lost);
+    processor.cancel();
+}
