@@ -30,14 +30,21 @@ pub async fn start(
         .postgres("postgres", pool)
         .check("consumers", move || {
             let bus = consumers.clone();
+            // All at once: one round trip to JetStream, not one per
+            // partition (a probe's timeout is short, and a cluster's
+            // JetStream API slow while a node is away).
             async move {
-                for partition in 0..bus.partitions {
-                    let durable = durable_name(partition);
-                    bus.consumer_pending(&bus.subjects.commands_stream(), &durable)
-                        .await
-                        .map_err(|e| format!("{durable}: {e}"))?;
-                }
-                Ok(())
+                let stream = bus.subjects.commands_stream();
+                let bound = (0..bus.partitions).map(|partition| {
+                    let (bus, stream) = (&bus, &stream);
+                    async move {
+                        let durable = durable_name(partition);
+                        bus.consumer_pending(stream, &durable)
+                            .await
+                            .map_err(|e| format!("{durable}: {e}"))
+                    }
+                });
+                futures::future::try_join_all(bound).await.map(|_| ())
             }
         });
     let mut handle = ServiceHandle::new("command-processor", axum::Router::new(), readiness);
