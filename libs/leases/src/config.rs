@@ -18,15 +18,11 @@ pub struct Partitions {
     pub queue: WorkQueue,
 }
 
-/// The JetStream durable pull consumers, one per partition, that the
-/// partitions' owners read. A new owner waits for what its predecessor
-/// left unacknowledged there (see `settle`), and the bucket is kept on as
-/// many servers as this stream.
+/// The JetStream stream the partitions' owners work through: the bucket
+/// is kept on as many servers as it is.
 #[derive(Debug, Clone)]
 pub struct WorkQueue {
     pub stream: String,
-    /// The durable consumer of a partition.
-    pub durable: fn(u32) -> String,
 }
 
 #[derive(Debug, Clone)]

@@ -27,12 +27,12 @@
 //! for the command processor): a crashed owner last renewed at most about
 //! TTL/3 before it died, so its key outlives it by about 2/3 TTL = 10 s, by
 //! when the messages it had been handed but not acknowledged are due for
-//! redelivery — and JetStream serves redeliveries before newer messages,
-//! so the new owner sees them first. The new owner does not rely on timing
-//! alone: whenever the partition's consumer still has unacknowledged
-//! messages (prefetched by a pull that was let go, or held by a replica
-//! that lost its lease) it waits one AckWait before starting (see
-//! `settle`); with none, as after an idle handover, it starts at once.
+//! redelivery. The new owner starts as soon as it holds the key: keeping
+//! its work in order against what a predecessor left unacknowledged is the
+//! work's own business (the command processor hands back what it pulled
+//! and did not decide when it lets go, and holds later deliveries behind a
+//! barrier until earlier ones are back); the TTL keeps that hold short
+//! after a crash.
 
 mod bucket;
 mod config;
@@ -40,7 +40,6 @@ mod error;
 mod rendezvous;
 mod replica;
 mod run;
-mod settle;
 
 use std::collections::BTreeSet;
 

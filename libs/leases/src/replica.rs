@@ -23,7 +23,8 @@ pub(super) struct Lease {
     /// The partition's task watches it too (see `start_task`), so it stops
     /// in time even while the loop waits on NATS.
     pub(super) deadline: watch::Sender<Instant>,
-    /// The partition's task may start from then (see `settle`).
+    /// The partition's task may start from then (later only after a task
+    /// that ended by itself, see `task_ended`).
     pub(super) start_at: Instant,
 }
 

@@ -19,7 +19,6 @@ use crate::config::{LeaseConfig, Partitions};
 use crate::error::LeaseError;
 use crate::rendezvous::desired_partitions;
 use crate::replica::{FAR, Lease, Replica};
-use crate::settle;
 
 /// The first and the longest wait between attempts to open the bucket
 /// while NATS is away at start.
@@ -279,21 +278,14 @@ where
             {
                 Ok(Acquired::Held(revision)) => {
                     self.lost.remove(&partition);
-                    // Not knowing what the consumer holds, wait a TTL: longer
-                    // than any AckWait in use.
-                    let fallback = self.ttl;
-                    let queue = &self.partitions.queue;
-                    let wait =
-                        settle::wait_before_start(&self.js, queue, partition, fallback, self.limit)
-                            .await;
-                    tracing::info!(replica = %self.id, partition, ?wait, "lease acquired");
+                    tracing::info!(replica = %self.id, partition, "lease acquired");
                     let (deadline, _) = watch::channel(self.deadline_after(sent));
                     self.leases.insert(
                         partition,
                         Lease {
                             revision,
                             deadline,
-                            start_at: Instant::now() + wait,
+                            start_at: Instant::now(),
                         },
                     );
                 }

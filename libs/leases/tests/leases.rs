@@ -62,14 +62,13 @@ async fn connect(url: &str) -> Context {
 }
 
 /// `PARTITIONS` partitions leased in a bucket of the test's own, worked
-/// through from a queue that does not exist (so no owner waits to start).
+/// through from a queue that does not exist (the bucket keeps one copy).
 fn partitions(prefix: &str) -> Partitions {
     Partitions {
         count: PARTITIONS,
         bucket: format!("{}_LEASES", prefix.to_ascii_uppercase()),
         queue: WorkQueue {
             stream: format!("{}_WORK", prefix.to_ascii_uppercase()),
-            durable: |partition| format!("worker-p{partition}"),
         },
     }
 }

@@ -9,8 +9,9 @@ use std::time::Duration;
 /// quickly (DESIGN's "keep AckWait short"); long enough for one group's
 /// load-decide-append, and slow work sends in-progress acks anyway.
 /// `PARTITION_LEASE_SECS` must exceed it (see `ledgerline-leases`): a
-/// crashed processor's unacked commands are then redelivered before its
-/// partitions' next owner starts.
+/// crashed processor's unacked commands are then due for redelivery by
+/// the time its partitions' next owner starts (which holds later commands
+/// until they are back).
 pub const ACK_WAIT: Duration = Duration::from_secs(10);
 
 /// The most queued messages decided or applied in one transaction. Under

@@ -60,7 +60,6 @@ pub async fn start(
         bucket: bus.subjects.leases_bucket(),
         queue: WorkQueue {
             stream: bus.subjects.commands_stream(),
-            durable: durable_name,
         },
     };
     let leases = LeaseConfig::new(

@@ -2,11 +2,11 @@
 //! reached the partition's owner out again only when its AckWait runs out
 //! — and it hands out the *next* messages at once. That happens when:
 //!
-//! - the consumer is bound while an earlier owner's deliveries (a replica
-//!   that died, or this one before NATS dropped it) are unacknowledged —
-//!   the wait at takeover (`ledgerline_leases`' settle) usually covers
-//!   their AckWait, but a consumer whose leader moved to another NATS node
-//!   starts the timers again;
+//! - the consumer is bound while an earlier owner's deliveries are
+//!   unacknowledged: a replica that died, one that lost its lease, or one
+//!   that let go and handed them back (see `hand_back`: NAKed, they come
+//!   at once, but still after the next owner bound) — and a consumer whose
+//!   leader moved to another NATS node starts their timers again;
 //! - deliveries are lost on the way while the binding goes on: a NATS node
 //!   goes down with a pull's messages in flight, or an earlier owner's
 //!   pull request is still waiting at the server and takes some (see
@@ -154,6 +154,11 @@ impl Barrier {
                 false
             }
         }
+    }
+
+    /// The held deliveries, for a leaving owner to hand back.
+    pub fn into_held(self) -> Vec<Delivery> {
+        self.held.into_values().collect()
     }
 
     /// Keeps the held deliveries from being handed out again meanwhile

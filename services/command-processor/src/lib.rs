@@ -9,6 +9,7 @@
 //! └ partition             a partition's loop over its durable consumer
 //!   ├ gap                 notices deliveries that went astray (consumer sequence)
 //!   ├ barrier             holds later deliveries until the astray ones are back
+//!   ├ hand_back           a leaving owner NAKs what it pulled and did not decide
 //!   └ group               a group of deliveries: read, verify, decide, publish, ack
 //!     ├ read              delivery → command, or poison
 //!     └ careful           one command alone, retrying in place
@@ -35,6 +36,7 @@ mod fault;
 mod gap;
 mod give_up;
 mod group;
+mod hand_back;
 mod metrics;
 mod partition;
 mod publish;

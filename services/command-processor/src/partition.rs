@@ -15,6 +15,7 @@ use crate::barrier::Barrier;
 use crate::decision::DecisionPolicy;
 use crate::gap::ConsumerSequence;
 use crate::group::decide_deliveries;
+use crate::hand_back::hand_back;
 use crate::told::ToldMarks;
 
 /// How long to wait before binding the consumer again after NATS refused:
@@ -77,11 +78,14 @@ pub async fn run_partition<S: EventStore>(
         loop {
             let next = tokio::select! {
                 // Cancellation first: a task whose lease is gone takes no
-                // further group.
+                // further group, and hands back what it holds.
                 biased;
-                () = shutdown.cancelled() => return,
-                next = groups.next() => next,
-                _ = look_again.tick(), if barrier.is_some() => Some(Vec::new()),
+                () = shutdown.cancelled() => None,
+                next = groups.next() => Some(next),
+                _ = look_again.tick(), if barrier.is_some() => Some(Some(Vec::new())),
+            };
+            let Some(next) = next else {
+                return hand_back(&bus, groups, barrier, Vec::new()).await;
             };
             let Some(group) = next else { break };
             let mut deliveries = Vec::with_capacity(group.len());
@@ -113,6 +117,9 @@ pub async fn run_partition<S: EventStore>(
                 let mut now = held.hold(deliveries);
                 now.extend(held.ready(&bus).await);
                 deliveries = now;
+            }
+            if shutdown.is_cancelled() {
+                return hand_back(&bus, groups, barrier, deliveries).await;
             }
             if !deliveries.is_empty() {
                 decide_deliveries(

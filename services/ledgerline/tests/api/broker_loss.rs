@@ -5,6 +5,8 @@
 use std::time::Duration;
 
 use async_nats::jetstream::AckKind;
+use async_nats::jetstream::consumer::PullConsumer;
+use async_nats::jetstream::consumer::pull::Batch;
 use command_processor::handle_command;
 use futures::StreamExt;
 use futures::future::join_all;
@@ -360,12 +362,16 @@ async fn an_earlier_owners_delivery_is_decided_before_the_commands_after_it() {
     processor.cancel();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_delivery_that_went_astray_is_decided_before_the_commands_after_it() {
-    let app = spawn_services(&ALL_BUT_THE_PROCESSOR, |_| {}).await;
-    let alice = app.token("alice").await;
+/// A processor on its own, with a pull request of the test's waiting at
+/// the server ahead of its own on `account`'s partition (as an earlier
+/// owner's that outlived it does): the partition's next delivery goes to
+/// the test, and never comes back until its AckWait runs out.
+async fn a_pull_ahead_of_the_owner(
+    app: &TestApp,
+    account: &str,
+) -> (PullConsumer, Batch, Shutdown) {
     let bus = app.bus().await;
-    let account = AccountId::parse("acc-astray").unwrap();
+    let account = AccountId::parse(account).unwrap();
     let partition = partition_of(&account, bus.partitions);
     let mut consumer = bus
         .durable_consumer(
@@ -376,11 +382,7 @@ async fn a_delivery_that_went_astray_is_decided_before_the_commands_after_it() {
         )
         .await
         .unwrap();
-
-    // A pull request waits at the server ahead of the owner's own (as an
-    // earlier owner's that outlived it does): the next delivery goes there,
-    // and never comes back until its AckWait runs out.
-    let mut astray = consumer
+    let ahead = consumer
         .batch()
         .max_messages(1)
         .expires(Duration::from_secs(60))
@@ -396,6 +398,14 @@ async fn a_delivery_that_went_astray_is_decided_before_the_commands_after_it() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    (consumer, ahead, processor)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_that_went_astray_is_decided_before_the_commands_after_it() {
+    let app = spawn_services(&ALL_BUT_THE_PROCESSOR, |_| {}).await;
+    let alice = app.token("alice").await;
+    let (_, mut astray, processor) = a_pull_ahead_of_the_owner(&app, "acc-astray").await;
 
     // The account's opening goes astray; the deposit after it reaches the
     // owner at once.
@@ -410,4 +420,45 @@ async fn a_delivery_that_went_astray_is_decided_before_the_commands_after_it() {
     assert_eq!(outcome["status"], "succeeded", "{outcome}");
     drop(lost);
     processor.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_that_lets_go_hands_back_what_it_did_not_decide() {
+    let app = spawn_services(&ALL_BUT_THE_PROCESSOR, |_| {}).await;
+    let alice = app.token("alice").await;
+    let (mut consumer, mut astray, first) = a_pull_ahead_of_the_owner(&app, "acc-back").await;
+
+    // The owner holds a deposit behind the account's opening, which went
+    // astray.
+    let opened = app.open_account(&alice, "acc-back").await;
+    let lost = astray.next().await.unwrap().unwrap();
+    let deposit = app.deposit(&alice, "acc-back", 5).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while consumer.info().await.unwrap().num_ack_pending < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the owner never got the deposit"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // It lets the partition go (as at a rolling restart), and the opening's
+    // holder hands it back too; the next owner takes over.
+    let let_go = tokio::time::Instant::now();
+    first.cancel();
+    lost.ack_with(AckKind::Nak(None)).await.unwrap();
+    let (_, second) = app.spawn_service(Target::CommandProcessor).await;
+
+    // Both are decided, in order, well before the deposit's AckWait (last
+    // extended at most a second before the owner let go) could have run
+    // out: it was handed back, not left to time out.
+    assert_eq!(app.outcome(&alice, &opened).await["status"], "succeeded");
+    let outcome = app.outcome(&alice, &deposit).await;
+    assert_eq!(outcome["status"], "succeeded", "{outcome}");
+    let waited = let_go.elapsed();
+    assert!(
+        waited < ACK_WAIT - Duration::from_secs(2),
+        "decided {waited:?} after the owner let go"
+    );
+    second.cancel();
 }

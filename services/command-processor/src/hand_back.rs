@@ -1,0 +1,49 @@
+//! A leaving owner's hand-back. When a partition's task stops (its lease
+//! let go at a rolling restart or a rebalance, or lost), the commands it
+//! pulled but did not decide — the ones already arrived and not yet taken,
+//! and those held behind its barrier — go back to the work queue at once
+//! (NAK), in the order they were accepted. The next owner then gets them
+//! straight away instead of after their AckWait; its own barrier (bound
+//! while they are unacknowledged) keeps them ahead of the commands after
+//! them.
+
+use async_nats::jetstream::AckKind;
+use futures::{FutureExt, Stream, StreamExt};
+use ledgerline_bus::{Bus, Delivery};
+
+use crate::barrier::Barrier;
+
+/// Hands back `deliveries`, what `groups` already received, and what
+/// `barrier` holds. The pull is stopped first, so that nothing handed back
+/// is handed to it again.
+pub async fn hand_back<G, E>(
+    bus: &Bus,
+    mut groups: G,
+    barrier: Option<Barrier>,
+    mut deliveries: Vec<Delivery>,
+) where
+    G: Stream<Item = Vec<Result<Delivery, E>>> + Unpin,
+{
+    while let Some(Some(group)) = groups.next().now_or_never() {
+        deliveries.extend(group.into_iter().filter_map(Result::ok));
+    }
+    // Unsubscribes: the server drops this pull's waiting requests.
+    drop(groups);
+    deliveries.extend(barrier.map(Barrier::into_held).unwrap_or_default());
+    if deliveries.is_empty() {
+        return;
+    }
+    deliveries.sort_by_key(|d| d.info().map_or(u64::MAX, |i| i.stream_sequence));
+    for delivery in &deliveries {
+        let _ = delivery.ack_with(AckKind::Nak(None)).await;
+    }
+    match bus.client.flush().await {
+        Ok(()) => tracing::info!(
+            handed_back = deliveries.len(),
+            "undecided commands handed back"
+        ),
+        Err(error) => {
+            tracing::warn!(%error, "cannot hand commands back; they come back after their AckWait")
+        }
+    }
+}
