@@ -75,9 +75,11 @@ impl Barrier {
     }
 
     /// More deliveries went astray while holding: the barrier now also
-    /// waits for everything delivered up to `delivered`.
+    /// waits for everything delivered up to `delivered`, for as long as a
+    /// new barrier would.
     pub fn raise(&mut self, delivered: u64) {
         self.floor = self.floor.max(delivered);
+        self.since = Instant::now();
     }
 
     /// Holds a group's deliveries (a delivery that cannot be placed in the

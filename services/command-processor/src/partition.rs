@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use async_nats::jetstream::consumer::PullConsumer;
 use futures::StreamExt;
 use ledgerline_bus::Bus;
 use ledgerline_runtime::Shutdown;
@@ -96,18 +97,7 @@ pub async fn run_partition<S: EventStore>(
                 }
             }
             if sequence.broken_by(&deliveries) {
-                let delivered = match consumer.info().await {
-                    Ok(info) => info.delivered.stream_sequence,
-                    Err(error) => {
-                        tracing::warn!(%error, partition, "cannot ask the consumer how far it delivered");
-                        sequence.highest_stream()
-                    }
-                };
-                tracing::warn!(
-                    partition,
-                    delivered,
-                    "deliveries went astray; holding the next ones until they are back"
-                );
+                let delivered = delivered_so_far(&mut consumer, &sequence, partition).await;
                 match barrier.as_mut() {
                     Some(held) => held.raise(delivered),
                     None => barrier = Some(Barrier::up_to(delivered, &filter)),
@@ -137,4 +127,26 @@ pub async fn run_partition<S: EventStore>(
             }
         }
     }
+}
+
+/// How far the consumer has delivered, once deliveries went astray: the
+/// barrier goes up over all of it.
+async fn delivered_so_far(
+    consumer: &mut PullConsumer,
+    sequence: &ConsumerSequence,
+    partition: u32,
+) -> u64 {
+    let delivered = match consumer.info().await {
+        Ok(info) => info.delivered.stream_sequence,
+        Err(error) => {
+            tracing::warn!(%error, partition, "cannot ask the consumer how far it delivered");
+            sequence.highest_stream()
+        }
+    };
+    tracing::warn!(
+        partition,
+        delivered,
+        "deliveries went astray; holding the next ones until they are back"
+    );
+    delivered
 }
