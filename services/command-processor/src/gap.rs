@@ -28,11 +28,21 @@ impl ConsumerSequence {
     /// Takes in a group's deliveries, in the order they arrived; `true`
     /// when their numbering does not follow on.
     pub fn broken_by(&mut self, group: &[Delivery]) -> bool {
+        self.numbered(
+            group
+                .iter()
+                .filter_map(|d| d.info().ok())
+                .map(|i| (i.consumer_sequence, i.stream_sequence)),
+        )
+    }
+
+    /// `(consumer sequence, stream sequence)` of each delivery, in order.
+    fn numbered(&mut self, numbers: impl IntoIterator<Item = (u64, u64)>) -> bool {
         let mut broken = false;
-        for info in group.iter().filter_map(|d| d.info().ok()) {
-            broken |= info.consumer_sequence != self.last + 1;
-            self.last = info.consumer_sequence;
-            self.highest_stream = self.highest_stream.max(info.stream_sequence);
+        for (consumer, stream) in numbers {
+            broken |= consumer != self.last + 1;
+            self.last = consumer;
+            self.highest_stream = self.highest_stream.max(stream);
         }
         broken
     }
@@ -41,5 +51,44 @@ impl ConsumerSequence {
     /// the consumer cannot be asked.
     pub fn highest_stream(&self) -> u64 {
         self.highest_stream
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bound_at(last: u64) -> ConsumerSequence {
+        ConsumerSequence {
+            last,
+            highest_stream: 0,
+        }
+    }
+
+    #[test]
+    fn deliveries_numbered_one_after_another_follow_on() {
+        let mut sequence = bound_at(4);
+        assert!(!sequence.numbered([(5, 11), (6, 12)]));
+        assert!(!sequence.numbered([(7, 20)]));
+        assert!(!sequence.numbered([]));
+        assert_eq!(sequence.highest_stream(), 20);
+    }
+
+    #[test]
+    fn a_skipped_number_is_a_delivery_that_never_arrived() {
+        let mut sequence = bound_at(0);
+        // The first delivery after the bind went elsewhere.
+        assert!(sequence.numbered([(2, 8)]));
+        // Counted from the last seen: the next ones follow on again.
+        assert!(!sequence.numbered([(3, 9)]));
+        assert!(sequence.numbered([(4, 10), (6, 12), (7, 13)]));
+    }
+
+    #[test]
+    fn a_number_going_back_is_a_consumer_handing_out_again() {
+        let mut sequence = bound_at(10);
+        assert!(sequence.numbered([(11, 30), (9, 28)]));
+        assert!(!sequence.numbered([(10, 29)]));
+        assert_eq!(sequence.highest_stream(), 30);
     }
 }
