@@ -147,7 +147,10 @@ pub async fn run(args: ClusterArgs) -> anyhow::Result<bool> {
         ("PARTITION_LEASE_SECS", lease.as_str()),
         // JSON logs: the lease audit reads the processors' own.
         ("LOG_FORMAT", "json"),
-        ("RUST_LOG", "warn,ledgerline=info,ledgerline_leases=info,command_processor=info"),
+        (
+            "RUST_LOG",
+            "warn,ledgerline=info,ledgerline_leases=info,command_processor=info",
+        ),
     ];
     let (mut run, mut cluster) = Run::start(shape, &env, async |dir, port| {
         let cluster = Nats::start_cluster(dir, port, nodes).await?;
