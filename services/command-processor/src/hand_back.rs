@@ -7,11 +7,17 @@
 //! while they are unacknowledged) keeps them ahead of the commands after
 //! them.
 
+use std::time::Duration;
+
 use async_nats::jetstream::AckKind;
 use futures::{FutureExt, Stream, StreamExt};
 use ledgerline_bus::{Bus, Delivery};
 
 use crate::barrier::Barrier;
+
+/// How long a leaving owner tries to hand back: NATS may be why it is
+/// leaving, and a task whose lease is gone must end soon.
+const HAND_BACK_WITHIN: Duration = Duration::from_secs(1);
 
 /// Hands back `deliveries`, what `groups` already received, and what
 /// `barrier` holds. The pull is stopped first, so that nothing handed back
@@ -34,16 +40,22 @@ pub async fn hand_back<G, E>(
         return;
     }
     deliveries.sort_by_key(|d| d.info().map_or(u64::MAX, |i| i.stream_sequence));
-    for delivery in &deliveries {
-        let _ = delivery.ack_with(AckKind::Nak(None)).await;
-    }
-    match bus.client.flush().await {
-        Ok(()) => tracing::info!(
+    let naks = async {
+        for delivery in &deliveries {
+            let _ = delivery.ack_with(AckKind::Nak(None)).await;
+        }
+        bus.client.flush().await
+    };
+    match tokio::time::timeout(HAND_BACK_WITHIN, naks).await {
+        Ok(Ok(())) => tracing::info!(
             handed_back = deliveries.len(),
             "undecided commands handed back"
         ),
-        Err(error) => {
+        Ok(Err(error)) => {
             tracing::warn!(%error, "cannot hand commands back; they come back after their AckWait")
         }
+        Err(_) => tracing::warn!(
+            "NATS did not take the hand-back in time; the commands come back after their AckWait"
+        ),
     }
 }
