@@ -24,6 +24,7 @@ const HAND_BACK_WITHIN: Duration = Duration::from_secs(1);
 /// is handed to it again.
 pub async fn hand_back<G, E>(
     bus: &Bus,
+    partition: u32,
     mut groups: G,
     barrier: Option<Barrier>,
     mut deliveries: Vec<Delivery>,
@@ -36,10 +37,10 @@ pub async fn hand_back<G, E>(
     // Unsubscribes: the server drops this pull's waiting requests.
     drop(groups);
     deliveries.extend(barrier.map(Barrier::into_held).unwrap_or_default());
-    if deliveries.is_empty() {
-        return;
-    }
     deliveries.sort_by_key(|d| d.info().map_or(u64::MAX, |i| i.stream_sequence));
+    // Flushed even with nothing to hand back: the acks of the last group
+    // decided reach NATS before the lease is let go, so the next owner
+    // does not find them unacknowledged.
     let naks = async {
         for delivery in &deliveries {
             let _ = delivery.ack_with(AckKind::Nak(None)).await;
@@ -47,14 +48,17 @@ pub async fn hand_back<G, E>(
         bus.client.flush().await
     };
     match tokio::time::timeout(HAND_BACK_WITHIN, naks).await {
+        Ok(Ok(())) if deliveries.is_empty() => {}
         Ok(Ok(())) => tracing::info!(
+            partition,
             handed_back = deliveries.len(),
             "undecided commands handed back"
         ),
         Ok(Err(error)) => {
-            tracing::warn!(%error, "cannot hand commands back; they come back after their AckWait")
+            tracing::warn!(%error, partition, "cannot hand commands back; they come back after their AckWait")
         }
         Err(_) => tracing::warn!(
+            partition,
             "NATS did not take the hand-back in time; the commands come back after their AckWait"
         ),
     }

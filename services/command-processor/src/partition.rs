@@ -86,7 +86,7 @@ pub async fn run_partition<S: EventStore>(
                 _ = look_again.tick(), if barrier.is_some() => Some(Some(Vec::new())),
             };
             let Some(next) = next else {
-                return hand_back(&bus, groups, barrier, Vec::new()).await;
+                return hand_back(&bus, partition, groups, barrier, Vec::new()).await;
             };
             let Some(group) = next else { break };
             let mut deliveries = Vec::with_capacity(group.len());
@@ -109,7 +109,7 @@ pub async fn run_partition<S: EventStore>(
                 deliveries = now;
             }
             if shutdown.is_cancelled() {
-                return hand_back(&bus, groups, barrier, deliveries).await;
+                return hand_back(&bus, partition, groups, barrier, deliveries).await;
             }
             if !deliveries.is_empty() {
                 decide_deliveries(

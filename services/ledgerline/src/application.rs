@@ -30,6 +30,9 @@ use crate::token_keys::token_keys;
 /// finish after SIGTERM.
 const DRAIN_BOUND: Duration = Duration::from_secs(10);
 
+/// How long the last acks may take to reach NATS at shutdown.
+const FLUSH_BOUND: Duration = Duration::from_secs(2);
+
 /// The started services behind one bound listener.
 pub struct Application {
     listener: TcpListener,
@@ -37,6 +40,7 @@ pub struct Application {
     timeouts: HttpTimeouts,
     handles: Vec<ServiceHandle>,
     shutdown: Shutdown,
+    bus: Bus,
 }
 
 impl Application {
@@ -149,6 +153,7 @@ impl Application {
             timeouts: config.http_timeouts(),
             handles,
             shutdown,
+            bus,
         })
     }
 
@@ -177,6 +182,18 @@ impl Application {
         {
             tracing::warn!(
                 "some work did not finish within {DRAIN_BOUND:?}; it will be redelivered"
+            );
+        }
+        // What the consumers acked on the way out reaches NATS before the
+        // process ends: an ack left in the client's buffer would bring its
+        // message back an AckWait later (and hold a processor partition's
+        // next owner that long).
+        if !matches!(
+            tokio::time::timeout(FLUSH_BOUND, self.bus.client.flush()).await,
+            Ok(Ok(()))
+        ) {
+            tracing::warn!(
+                "could not flush the last acks to NATS; their messages will be redelivered"
             );
         }
         Ok(())
