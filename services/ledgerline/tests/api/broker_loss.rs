@@ -441,11 +441,24 @@ async fn an_owner_that_lets_go_hands_back_what_it_did_not_decide() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // Delivered is not yet received: a delivery still on its way when the
+    // owner drops its pull is lost to it and comes back only after its
+    // AckWait (docs/RELIABILITY.md). Give it time to arrive.
+    tokio::time::sleep(Duration::from_secs(1)).await;
 
     // It lets the partition go (as at a rolling restart), and the opening's
     // holder hands it back too; the next owner takes over.
     let let_go = tokio::time::Instant::now();
     first.cancel();
+    // Once it has stopped pulling (else the opening would be handed to it
+    // again, on its way as it stops).
+    while consumer.info().await.unwrap().num_waiting > 0 {
+        assert!(
+            tokio::time::Instant::now() < let_go + Duration::from_secs(5),
+            "the owner never stopped pulling"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     lost.ack_with(AckKind::Nak(None)).await.unwrap();
     let (_, second) = app.spawn_service(Target::CommandProcessor).await;
 
