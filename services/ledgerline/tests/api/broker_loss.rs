@@ -317,25 +317,15 @@ async fn an_earlier_owners_delivery_is_decided_before_the_commands_after_it() {
     // An earlier owner of the partition takes the first deposit and dies
     // holding it; a second deposit is queued behind it.
     let first = app.deposit(&alice, "acc-order", 1).await;
-    let bus = app.bus().await;
     let account = AccountId::parse("acc-order").unwrap();
-    let partition = partition_of(&account, bus.partitions);
-    let consumer = bus
-        .durable_consumer(
-            &bus.subjects.commands_stream(),
-            &command_processor::durable_name(partition),
-            bus.subjects.command_partition(partition),
-            ACK_WAIT,
-        )
-        .await
-        .unwrap();
+    let consumer = partition_consumer(&app, &account).await;
     let mut taken = consumer.fetch().max_messages(1).messages().await.unwrap();
     let held = taken.next().await.unwrap().unwrap();
     let second = app.deposit(&alice, "acc-order", 2).await;
 
-    // A new owner takes over and waits out one AckWait; just before it
-    // ends, the earlier owner's delivery has its AckWait started again (as
-    // a consumer whose leader moved to another NATS node does), so the
+    // A new owner takes over; just before the first deposit's AckWait
+    // ends, the earlier owner's delivery has it started again (as a
+    // consumer whose leader moved to another NATS node does), so the
     // second deposit reaches the new owner well before the first comes
     // back.
     let (_, processor) = app.spawn_service(Target::CommandProcessor).await;
@@ -362,6 +352,21 @@ async fn an_earlier_owners_delivery_is_decided_before_the_commands_after_it() {
     processor.cancel();
 }
 
+/// The processor's durable consumer of `account`'s partition, as the test
+/// binds it to pull beside (or instead of) the processor.
+async fn partition_consumer(app: &TestApp, account: &AccountId) -> PullConsumer {
+    let bus = app.bus().await;
+    let partition = partition_of(account, bus.partitions);
+    bus.durable_consumer(
+        &bus.subjects.commands_stream(),
+        &command_processor::durable_name(partition),
+        bus.subjects.command_partition(partition),
+        ACK_WAIT,
+    )
+    .await
+    .unwrap()
+}
+
 /// A processor on its own, with a pull request of the test's waiting at
 /// the server ahead of its own on `account`'s partition (as an earlier
 /// owner's that outlived it does): the partition's next delivery goes to
@@ -370,18 +375,7 @@ async fn a_pull_ahead_of_the_owner(
     app: &TestApp,
     account: &str,
 ) -> (PullConsumer, Batch, Shutdown) {
-    let bus = app.bus().await;
-    let account = AccountId::parse(account).unwrap();
-    let partition = partition_of(&account, bus.partitions);
-    let mut consumer = bus
-        .durable_consumer(
-            &bus.subjects.commands_stream(),
-            &command_processor::durable_name(partition),
-            bus.subjects.command_partition(partition),
-            ACK_WAIT,
-        )
-        .await
-        .unwrap();
+    let mut consumer = partition_consumer(app, &AccountId::parse(account).unwrap()).await;
     let ahead = consumer
         .batch()
         .max_messages(1)
